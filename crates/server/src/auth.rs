@@ -1,0 +1,262 @@
+//! Access-token verification: HS256 JWTs as made by `livekit-server-sdk`'s `AccessToken`.
+
+use std::collections::HashMap;
+
+use livekit_api::access_token::{AccessTokenError, Claims, TokenVerifier};
+
+/// Why a token was refused. Each variant names what the caller has to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No token in the `Authorization` header nor the `access_token` query parameter.
+    #[error("no access token: send `Authorization: Bearer <jwt>` or `?access_token=<jwt>`")]
+    Missing,
+    /// The token could not be decoded at all.
+    #[error("malformed access token: {0}")]
+    Malformed(String),
+    /// The `iss` claim names an API key this server does not know.
+    #[error("unknown API key {0:?} (token `iss`)")]
+    UnknownKey(String),
+    /// Signature, algorithm, `exp` or `nbf` check failed.
+    #[error("invalid access token: {0}")]
+    Invalid(String),
+    /// The token is valid but lacks a grant that joining requires.
+    #[error("token not allowed to join: {0}")]
+    Grant(&'static str),
+}
+
+impl AuthError {
+    /// HTTP status for this refusal (401 for bad tokens, 403 for missing grants).
+    pub fn status(&self) -> u16 {
+        match self {
+            AuthError::Grant(_) => 403,
+            _ => 401,
+        }
+    }
+}
+
+/// The API keys a server accepts, each with its secret.
+#[derive(Clone, Debug, Default)]
+pub struct KeyStore {
+    keys: HashMap<String, String>,
+}
+
+impl KeyStore {
+    /// Builds a key store from `(key, secret)` pairs.
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self { keys: pairs.into_iter().collect() }
+    }
+
+    /// Parses `key:secret,key2:secret2` (the `--keys` / `LIVEKIT_KEYS` format).
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut keys = HashMap::new();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (k, s) = item
+                .split_once(':')
+                .ok_or_else(|| format!("key entry {item:?} is not of the form key:secret"))?;
+            let (k, s) = (k.trim(), s.trim());
+            if k.is_empty() || s.is_empty() {
+                return Err(format!("key entry {item:?} has an empty key or secret"));
+            }
+            keys.insert(k.to_string(), s.to_string());
+        }
+        if keys.is_empty() {
+            return Err("no API keys given".into());
+        }
+        Ok(Self { keys })
+    }
+
+    /// The secret for `key`, if known.
+    pub fn secret(&self, key: &str) -> Option<&str> {
+        self.keys.get(key).map(String::as_str)
+    }
+
+    /// Verifies signature (HS256 only), issuer, `exp` and `nbf`; returns the claims.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let unverified = Claims::from_unverified(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        let secret = self.secret(&unverified.iss).ok_or_else(|| AuthError::UnknownKey(unverified.iss.clone()))?;
+        let claims = TokenVerifier::with_api_key(&unverified.iss, secret).verify(token).map_err(|e| match e {
+            AccessTokenError::Encoding(e) => AuthError::Invalid(e.to_string()),
+            other => AuthError::Invalid(other.to_string()),
+        })?;
+        if unverified.exp == 0 {
+            return Err(AuthError::Invalid("token has no `exp` claim".into()));
+        }
+        Ok(claims)
+    }
+
+    /// Verifies the token and checks the grants joining a room requires.
+    pub fn verify_join(&self, token: &str) -> Result<JoinGrant, AuthError> {
+        let claims = self.verify(token)?;
+        JoinGrant::from_claims(claims, token)
+    }
+}
+
+/// What a verified token allows a joining participant to do.
+#[derive(Clone, Debug)]
+pub struct JoinGrant {
+    /// Participant identity (`sub`, falling back to `jti`).
+    pub identity: String,
+    /// Display name.
+    pub name: String,
+    /// Room to join.
+    pub room: String,
+    /// Initial participant metadata.
+    pub metadata: String,
+    /// Initial participant attributes.
+    pub attributes: HashMap<String, String>,
+    /// `kind` claim ("standard", "agent", ...).
+    pub kind: String,
+    /// May publish tracks.
+    pub can_publish: bool,
+    /// May subscribe to tracks.
+    pub can_subscribe: bool,
+    /// May send data packets.
+    pub can_publish_data: bool,
+    /// May update its own name/metadata/attributes.
+    pub can_update_metadata: bool,
+    /// Invisible to other participants.
+    pub hidden: bool,
+    /// Marked as an agent.
+    pub agent: bool,
+}
+
+impl JoinGrant {
+    fn from_claims(claims: Claims, token: &str) -> Result<Self, AuthError> {
+        let v = &claims.video;
+        if !v.room_join {
+            return Err(AuthError::Grant("the token has no `roomJoin` grant"));
+        }
+        if v.room.is_empty() {
+            return Err(AuthError::Grant("the token names no `room`"));
+        }
+        let identity = if claims.sub.is_empty() { jti(token).unwrap_or_default() } else { claims.sub.clone() };
+        if identity.is_empty() {
+            return Err(AuthError::Grant("the token has no identity (`sub`)"));
+        }
+        Ok(Self {
+            identity,
+            name: claims.name.clone(),
+            room: v.room.clone(),
+            metadata: claims.metadata.clone(),
+            attributes: claims.attributes.clone(),
+            kind: claims.kind.clone(),
+            can_publish: v.can_publish.unwrap_or(true),
+            can_subscribe: v.can_subscribe.unwrap_or(true),
+            can_publish_data: v.can_publish_data.unwrap_or(true),
+            can_update_metadata: v.can_update_own_metadata.unwrap_or(false),
+            hidden: v.hidden,
+            agent: v.agent || claims.kind == "agent",
+        })
+    }
+}
+
+/// Reads the `jti` claim without verification (only called after verification succeeded).
+fn jti(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    v.get("jti")?.as_str().map(str::to_string)
+}
+
+/// Whether a verified token may call the room service (`ListRooms` and friends).
+pub fn can_list_rooms(claims: &Claims) -> bool {
+    claims.video.room_list || claims.video.room_admin || claims.video.room_create
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use livekit_api::access_token::{AccessToken, VideoGrants};
+    use std::time::Duration;
+
+    fn store() -> KeyStore {
+        KeyStore::parse("devkey:secret,other:othersecret").unwrap()
+    }
+
+    fn token(key: &str, secret: &str, grants: VideoGrants, ttl: Duration) -> String {
+        AccessToken::with_api_key(key, secret)
+            .with_identity("alice")
+            .with_grants(grants)
+            .with_ttl(ttl)
+            .to_jwt()
+            .unwrap()
+    }
+
+    fn join_grants() -> VideoGrants {
+        VideoGrants { room_join: true, room: "r1".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn accepts_valid_token_for_each_key() {
+        let g = store().verify_join(&token("devkey", "secret", join_grants(), Duration::from_secs(60))).unwrap();
+        assert_eq!((g.identity.as_str(), g.room.as_str()), ("alice", "r1"));
+        assert!(g.can_publish && g.can_subscribe && g.can_publish_data && !g.can_update_metadata);
+        store().verify_join(&token("other", "othersecret", join_grants(), Duration::from_secs(60))).unwrap();
+    }
+
+    #[test]
+    fn rejects_wrong_secret_and_unknown_key() {
+        let err = store().verify_join(&token("devkey", "nope", join_grants(), Duration::from_secs(60))).unwrap_err();
+        assert!(matches!(err, AuthError::Invalid(_)), "{err}");
+        let err = store().verify_join(&token("ghost", "secret", join_grants(), Duration::from_secs(60))).unwrap_err();
+        assert!(matches!(err, AuthError::UnknownKey(ref k) if k == "ghost"), "{err}");
+    }
+
+    #[test]
+    fn rejects_expired_token() {
+        let mut claims = Claims::from_unverified(&token("devkey", "secret", join_grants(), Duration::from_secs(60))).unwrap();
+        claims.exp = 1_000; // long past, beyond any leeway
+        claims.nbf = 0;
+        let jwt = AccessToken::from_parts("devkey", "secret", claims).to_jwt().unwrap();
+        assert!(matches!(store().verify_join(&jwt).unwrap_err(), AuthError::Invalid(_)));
+    }
+
+    #[test]
+    fn rejects_missing_grants() {
+        let no_join = VideoGrants { room: "r1".into(), ..Default::default() };
+        let err = store().verify_join(&token("devkey", "secret", no_join, Duration::from_secs(60))).unwrap_err();
+        assert!(matches!(err, AuthError::Grant(_)));
+        let no_room = VideoGrants { room_join: true, ..Default::default() };
+        assert!(matches!(
+            store().verify_join(&token("devkey", "secret", no_room, Duration::from_secs(60))).unwrap_err(),
+            AuthError::Grant(_)
+        ));
+    }
+
+    #[test]
+    fn rejects_alg_none_and_other_algorithms() {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
+        let payload = b64(&format!(
+            r#"{{"iss":"devkey","sub":"mallory","exp":{exp},"video":{{"roomJoin":true,"room":"r1"}}}}"#
+        ));
+        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#] {
+            let jwt = format!("{}.{}.", b64(header), payload);
+            assert!(store().verify_join(&jwt).is_err(), "{header} accepted");
+        }
+        assert!(matches!(store().verify_join("not-a-jwt").unwrap_err(), AuthError::Malformed(_)));
+    }
+
+    #[test]
+    fn grants_are_carried() {
+        let g = VideoGrants {
+            can_publish: Some(false),
+            can_publish_data: Some(false),
+            can_update_own_metadata: Some(true),
+            hidden: true,
+            ..join_grants()
+        };
+        let g = store().verify_join(&token("devkey", "secret", g, Duration::from_secs(60))).unwrap();
+        assert!(!g.can_publish && !g.can_publish_data && g.can_update_metadata && g.hidden && g.can_subscribe);
+    }
+
+    #[test]
+    fn parses_key_specs() {
+        assert!(KeyStore::parse("").is_err());
+        assert!(KeyStore::parse("novalue").is_err());
+        assert!(KeyStore::parse("k:").is_err());
+        assert_eq!(KeyStore::parse(" a:b , c:d ").unwrap().secret("c"), Some("d"));
+    }
+}

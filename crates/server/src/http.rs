@@ -1,0 +1,170 @@
+//! HTTP surface: `/rtc` (WebSocket signalling v0), `/rtc/validate`, 404 for the v1
+//! endpoints so clients fall back to v0, and the Twirp room service.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use livekit_protocol as proto;
+use prost::Message;
+
+use crate::auth::{self, AuthError};
+use crate::participant::JoinParams;
+use crate::{session, ServerShared};
+
+/// Largest signal message accepted from a client.
+pub const MAX_SIGNAL_MESSAGE: usize = 1 << 20;
+
+type Params = Query<HashMap<String, String>>;
+
+/// The server's routes.
+pub fn router(shared: Arc<ServerShared>) -> Router {
+    Router::new()
+        .route("/rtc", get(rtc))
+        .route("/rtc/validate", get(validate))
+        .route("/rtc/v1", any(not_found))
+        .route("/rtc/v1/validate", any(not_found))
+        .route("/twirp/livekit.RoomService/{method}", post(twirp))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404 page not found").into_response()
+}
+
+fn token<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Option<&'a str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    bearer.or_else(|| query.get("access_token").map(String::as_str)).filter(|t| !t.is_empty())
+}
+
+fn refuse(e: &AuthError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    tracing::info!(%e, "join refused");
+    (status, e.to_string()).into_response()
+}
+
+fn join_params(shared: &ServerShared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<JoinParams, AuthError> {
+    let token = token(headers, q).ok_or(AuthError::Missing)?;
+    let grant = shared.keys.verify_join(token)?;
+    let flag = |name: &str, default: bool| match q.get(name).map(String::as_str) {
+        Some("1") | Some("true") => true,
+        Some("0") | Some("false") => false,
+        _ => default,
+    };
+    Ok(JoinParams {
+        grant,
+        auto_subscribe: flag("auto_subscribe", true),
+        client_protocol: q.get("client_protocol").and_then(|v| v.parse().ok()).unwrap_or(0),
+    })
+}
+
+async fn rtc(
+    State(shared): State<Arc<ServerShared>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(upgrade) = upgrade else { return not_found().await };
+    let params = match join_params(&shared, &headers, &q) {
+        Ok(p) => p,
+        Err(e) => return refuse(&e),
+    };
+    if q.get("reconnect").map(String::as_str) == Some("1") {
+        // Resuming is not supported: tell the client to do a full reconnect.
+        return upgrade.on_upgrade(|ws| session::refuse_resume(ws));
+    }
+    upgrade
+        .max_message_size(MAX_SIGNAL_MESSAGE)
+        .max_frame_size(MAX_SIGNAL_MESSAGE)
+        .on_upgrade(move |ws| session::run(shared, ws, params))
+}
+
+async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Query(q): Params) -> Response {
+    let mut resp = match join_params(&shared, &headers, &q) {
+        Ok(_) => (StatusCode::OK, "success").into_response(),
+        Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.to_string()).into_response(),
+    };
+    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    resp
+}
+
+fn twirp_error(status: StatusCode, code: &str, msg: &str) -> Response {
+    let body = serde_json::json!({ "code": code, "msg": msg }).to_string();
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A Twirp method body, decoded from JSON or protobuf per the content type.
+fn decode<T: Message + Default + serde::de::DeserializeOwned>(json: bool, body: &[u8]) -> Result<T, String> {
+    if json {
+        let body = if body.is_empty() { b"{}".as_slice() } else { body };
+        serde_json::from_slice(body).map_err(|e| e.to_string())
+    } else {
+        T::decode(body).map_err(|e| e.to_string())
+    }
+}
+
+fn encode<T: Message + serde::Serialize>(json: bool, value: &T) -> Response {
+    if json {
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/protobuf")], value.encode_to_vec()).into_response()
+    }
+}
+
+async fn twirp(
+    State(shared): State<Arc<ServerShared>>,
+    axum::extract::Path(method): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(token) = token(&headers, &HashMap::new()).map(str::to_string) else {
+        return twirp_error(StatusCode::UNAUTHORIZED, "unauthenticated", "no Authorization bearer token");
+    };
+    let claims = match shared.keys.verify(&token) {
+        Ok(c) => c,
+        Err(e) => return twirp_error(StatusCode::UNAUTHORIZED, "unauthenticated", &e.to_string()),
+    };
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.starts_with("application/json"))
+        .unwrap_or(true);
+    match method.as_str() {
+        "ListRooms" => {
+            if !auth::can_list_rooms(&claims) {
+                return twirp_error(StatusCode::FORBIDDEN, "permission_denied", "the token has no roomList grant");
+            }
+            let req: proto::ListRoomsRequest = match decode(json, &body) {
+                Ok(r) => r,
+                Err(e) => return twirp_error(StatusCode::BAD_REQUEST, "malformed", &e),
+            };
+            let rooms =
+                shared.rooms.list().into_iter().filter(|r| req.names.is_empty() || req.names.contains(&r.name)).collect();
+            encode(json, &proto::ListRoomsResponse { rooms })
+        }
+        "ListParticipants" => {
+            let req: proto::ListParticipantsRequest = match decode(json, &body) {
+                Ok(r) => r,
+                Err(e) => return twirp_error(StatusCode::BAD_REQUEST, "malformed", &e),
+            };
+            if !(claims.video.room_admin && claims.video.room == req.room) {
+                return twirp_error(StatusCode::FORBIDDEN, "permission_denied", "the token has no roomAdmin grant for this room");
+            }
+            let participants = shared.rooms.get(&req.room).map(|r| r.participants()).unwrap_or_default();
+            encode(json, &proto::ListParticipantsResponse { participants: participants.iter().map(|p| p.info()).collect() })
+        }
+        _ => twirp_error(StatusCode::NOT_FOUND, "bad_route", &format!("method {method} is not implemented by lkrtc-server")),
+    }
+}

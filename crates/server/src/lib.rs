@@ -1,0 +1,132 @@
+//! lkrtc-server: a LiveKit-compatible development SFU.
+//!
+//! It speaks the LiveKit signalling protocol (v0, `/rtc`) over WebSocket with binary
+//! protobuf frames, verifies HS256 access tokens and enforces their grants, and forwards
+//! Opus audio and data packets between participants over WebRTC. It is meant for apps'
+//! development and integration tests: one process, no external services.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let server = lkrtc_server::Server::start(lkrtc_server::ServerConfig::dev()).await?;
+//! println!("listening on {}", server.url());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+// Clients still read several fields the protocol marks deprecated (stereo, disable_dtx, kind).
+#![allow(deprecated)]
+
+pub mod auth;
+mod data;
+mod http;
+pub mod ids;
+mod participant;
+mod room;
+mod rtc;
+mod session;
+mod track;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use auth::{AuthError, KeyStore};
+pub use livekit_protocol as proto;
+pub use session::{PING_INTERVAL, PING_TIMEOUT, PROTOCOL, SERVER_VERSION};
+use tokio::sync::watch;
+
+/// How a server listens and which keys it accepts.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Address for HTTP/WebSocket and for WebRTC (ICE) sockets.
+    pub bind: IpAddr,
+    /// TCP port (0 picks a free one).
+    pub port: u16,
+    /// Accepted API keys and their secrets.
+    pub keys: KeyStore,
+}
+
+impl ServerConfig {
+    /// The `livekit-server --dev` defaults: 127.0.0.1:7880, key `devkey`, secret `secret`.
+    pub fn dev() -> Self {
+        Self {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            port: 7880,
+            keys: KeyStore::new([("devkey".to_string(), "secret".to_string())]),
+        }
+    }
+}
+
+/// State shared by every connection of one server.
+pub(crate) struct ServerShared {
+    keys: KeyStore,
+    rooms: room::RoomManager,
+    pcs: rtc::PcFactory,
+    node_id: String,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A running server. Dropping it does not stop it; call [`Server::shutdown`].
+pub struct Server {
+    addr: SocketAddr,
+    shared: Arc<ServerShared>,
+    shutdown_tx: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(config: ServerConfig) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::new(config.bind, config.port)).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(ServerShared {
+            keys: config.keys,
+            rooms: room::RoomManager::default(),
+            pcs: rtc::PcFactory::new(config.bind),
+            node_id: format!("ND_{}", &ids::room_sid()[3..]),
+            shutdown: shutdown_rx.clone(),
+        });
+        let app = http::router(shared.clone());
+        let mut stop = shutdown_rx;
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "server stopped");
+            }
+        });
+        tracing::info!(%addr, "lkrtc-server started");
+        Ok(Server { addr, shared, shutdown_tx, task })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL clients connect to (`ws://host:port`).
+    pub fn url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    /// Live rooms, as the room service lists them.
+    pub fn rooms(&self) -> Vec<proto::Room> {
+        self.shared.rooms.list()
+    }
+
+    /// Tells every participant the server is leaving, waits (briefly) for them to go,
+    /// then stops listening.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown_tx.send(true);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while !self.shared.rooms.all().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if tokio::time::timeout(Duration::from_secs(2), &mut { self.task }).await.is_err() {
+            tracing::warn!("connections still open after shutdown; dropping them");
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! A participant as the room sees it: identity, grants, published tracks, and the two
+//! channels that reach its session task (signal frames out, commands in).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use livekit_protocol as proto;
+use proto::participant_info::State as PState;
+use tokio::sync::mpsc;
+
+use crate::auth::JoinGrant;
+use crate::ids;
+use crate::track::PublishedTrack;
+
+/// Work for a participant's session task, sent by the room or by other sessions.
+pub enum Cmd {
+    /// Subscribe this participant to a track (add it to the subscriber PC).
+    Subscribe(Arc<PublishedTrack>),
+    /// Stop forwarding a track to this participant.
+    Unsubscribe(String),
+    /// Leave the room: tell the client why, then close.
+    Kick(proto::DisconnectReason),
+}
+
+/// A frame for the WebSocket writer.
+pub enum Outbound {
+    /// A signal response.
+    Signal(proto::signal_response::Message),
+    /// Close the socket after everything queued before it.
+    Close,
+    /// Close with a WebSocket close code and a reason the client can show.
+    CloseWith(u16, String),
+}
+
+/// Data channel kinds (the channel a packet travels on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataKind {
+    /// `_reliable`: ordered, retransmitted.
+    Reliable,
+    /// `_lossy`: unordered, no retransmits.
+    Lossy,
+}
+
+/// A participant in a room.
+pub struct Participant {
+    /// `PA_` sid.
+    pub sid: String,
+    /// What the token allows.
+    pub grant: JoinGrant,
+    /// Whether the server subscribes it to everything automatically.
+    pub auto_subscribe: bool,
+    out: mpsc::UnboundedSender<Outbound>,
+    cmd: mpsc::UnboundedSender<Cmd>,
+    data: mpsc::Sender<(DataKind, Bytes)>,
+    state: Mutex<State>,
+}
+
+struct State {
+    info: proto::ParticipantInfo,
+    /// Tracks carrying media, in publish order.
+    live: Vec<Arc<PublishedTrack>>,
+    /// `add_track` requests waiting for media, by cid.
+    pending: HashMap<String, proto::TrackInfo>,
+}
+
+/// The parts of a join request that shape the participant.
+pub struct JoinParams {
+    /// Verified grant.
+    pub grant: JoinGrant,
+    /// `auto_subscribe` query parameter (default true).
+    pub auto_subscribe: bool,
+    /// `client_protocol` query parameter.
+    pub client_protocol: i32,
+}
+
+/// The receiving ends a session task needs.
+pub struct Channels {
+    /// Frames for the WebSocket.
+    pub out: mpsc::UnboundedReceiver<Outbound>,
+    /// Commands for the session.
+    pub cmd: mpsc::UnboundedReceiver<Cmd>,
+    /// Data packets to deliver on this participant's subscriber data channels.
+    pub data: mpsc::Receiver<(DataKind, Bytes)>,
+}
+
+/// Packets queued per recipient before the sender waits (reliable) or drops (lossy).
+pub const DATA_QUEUE: usize = 1024;
+
+impl Participant {
+    /// A new participant (state JOINING, version 1).
+    pub fn new(params: JoinParams) -> (Arc<Self>, Channels) {
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
+        let g = &params.grant;
+        let now = ids::now_ms();
+        let info = proto::ParticipantInfo {
+            sid: ids::participant_sid(),
+            identity: g.identity.clone(),
+            state: PState::Joining as i32,
+            metadata: g.metadata.clone(),
+            joined_at: now / 1000,
+            joined_at_ms: now,
+            name: g.name.clone(),
+            version: 1,
+            permission: Some(proto::ParticipantPermission {
+                can_subscribe: g.can_subscribe,
+                can_publish: g.can_publish,
+                can_publish_data: g.can_publish_data,
+                hidden: g.hidden,
+                can_update_metadata: g.can_update_metadata,
+                agent: g.agent,
+                ..Default::default()
+            }),
+            kind: if g.agent { proto::participant_info::Kind::Agent as i32 } else { 0 },
+            attributes: g.attributes.clone(),
+            client_protocol: params.client_protocol,
+            ..Default::default()
+        };
+        let p = Arc::new(Self {
+            sid: info.sid.clone(),
+            grant: params.grant,
+            auto_subscribe: params.auto_subscribe,
+            out: out_tx,
+            cmd: cmd_tx,
+            data: data_tx,
+            state: Mutex::new(State { info, live: Vec::new(), pending: HashMap::new() }),
+        });
+        (p, Channels { out: out_rx, cmd: cmd_rx, data: data_rx })
+    }
+
+    /// Identity from the token.
+    pub fn identity(&self) -> &str {
+        &self.grant.identity
+    }
+
+    /// Queues a signal response for the client (dropped if the session is gone).
+    pub fn send(&self, msg: proto::signal_response::Message) {
+        let _ = self.out.send(Outbound::Signal(msg));
+    }
+
+    /// Asks the WebSocket writer to close after what is queued.
+    pub fn close_socket(&self) {
+        let _ = self.out.send(Outbound::Close);
+    }
+
+    /// Closes the socket with a code and a reason (bad input from the client).
+    pub fn close_with(&self, code: u16, reason: String) {
+        // WebSocket close reasons are limited to 123 bytes.
+        let mut reason = reason;
+        while reason.len() > 123 {
+            reason.pop();
+        }
+        let _ = self.out.send(Outbound::CloseWith(code, reason));
+    }
+
+    /// Queues work for the session task (dropped if the session is gone).
+    pub fn command(&self, cmd: Cmd) {
+        let _ = self.cmd.send(cmd);
+    }
+
+    /// Queues a data packet for delivery to this participant.
+    pub async fn deliver(&self, kind: DataKind, bytes: Bytes) {
+        match kind {
+            // Reliable: wait for room in the queue (backpressure on the sender).
+            DataKind::Reliable => {
+                let _ = self.data.send((kind, bytes)).await;
+            }
+            DataKind::Lossy => {
+                let _ = self.data.try_send((kind, bytes));
+            }
+        }
+    }
+
+    /// Snapshot of the participant info, with its live tracks.
+    pub fn info(&self) -> proto::ParticipantInfo {
+        let st = self.state.lock().unwrap();
+        let mut info = st.info.clone();
+        info.tracks = st.live.iter().map(|t| t.info()).collect();
+        info.is_publisher = !st.live.is_empty();
+        info
+    }
+
+    /// Applies `f` to the info, bumps its version, and returns the new snapshot.
+    pub fn update_info(&self, f: impl FnOnce(&mut proto::ParticipantInfo)) -> proto::ParticipantInfo {
+        {
+            let mut st = self.state.lock().unwrap();
+            f(&mut st.info);
+            st.info.version += 1;
+        }
+        self.info()
+    }
+
+    /// Marks the participant active (after the join response went out).
+    pub fn mark_active(&self) -> proto::ParticipantInfo {
+        self.update_info(|i| i.state = PState::Active as i32)
+    }
+
+    /// Marks it disconnected; returns the final info (no tracks) for the others.
+    pub fn mark_disconnected(&self, reason: proto::DisconnectReason) -> proto::ParticipantInfo {
+        let mut info = self.update_info(|i| {
+            i.state = PState::Disconnected as i32;
+            i.disconnect_reason = reason as i32;
+        });
+        info.tracks.clear();
+        info
+    }
+
+    /// Whether it publishes anything.
+    pub fn has_published(&self) -> bool {
+        !self.state.lock().unwrap().live.is_empty()
+    }
+
+    /// Records an `add_track` request awaiting media. Returns false if `cid` is pending.
+    pub fn add_pending(&self, cid: &str, info: proto::TrackInfo) -> bool {
+        let mut st = self.state.lock().unwrap();
+        if st.pending.contains_key(cid) {
+            return false;
+        }
+        st.pending.insert(cid.to_string(), info);
+        true
+    }
+
+    /// Finds the pending track that incoming media belongs to: msid track id == cid,
+    /// else the first pending track of the same kind.
+    pub fn take_pending(&self, track_id: &str, kind: proto::TrackType) -> Option<(String, proto::TrackInfo)> {
+        let mut st = self.state.lock().unwrap();
+        if let Some(info) = st.pending.remove(track_id) {
+            return Some((track_id.to_string(), info));
+        }
+        let cid = st.pending.iter().find(|(_, t)| t.r#type == kind as i32).map(|(c, _)| c.clone())?;
+        st.pending.remove(&cid).map(|info| (cid, info))
+    }
+
+    /// Makes `track` live (it carries media) and bumps the version.
+    pub fn add_live(&self, track: Arc<PublishedTrack>) {
+        let mut st = self.state.lock().unwrap();
+        st.live.push(track);
+        st.info.version += 1;
+    }
+
+    /// Removes a live (or pending) track by sid; bumps the version.
+    pub fn remove_track(&self, sid: &str) -> Option<Arc<PublishedTrack>> {
+        let mut st = self.state.lock().unwrap();
+        st.pending.retain(|_, t| t.sid != sid);
+        let pos = st.live.iter().position(|t| t.sid == sid)?;
+        st.info.version += 1;
+        Some(st.live.remove(pos))
+    }
+
+    /// A live track by sid.
+    pub fn track(&self, sid: &str) -> Option<Arc<PublishedTrack>> {
+        self.state.lock().unwrap().live.iter().find(|t| t.sid == sid).cloned()
+    }
+
+    /// Every live track.
+    pub fn tracks(&self) -> Vec<Arc<PublishedTrack>> {
+        self.state.lock().unwrap().live.clone()
+    }
+
+    /// Takes every live and pending track (the participant is leaving).
+    pub fn take_tracks(&self) -> Vec<Arc<PublishedTrack>> {
+        let mut st = self.state.lock().unwrap();
+        st.pending.clear();
+        std::mem::take(&mut st.live)
+    }
+
+    /// Bumps the version after a track changed (mute).
+    pub fn touch(&self) -> proto::ParticipantInfo {
+        self.update_info(|_| {})
+    }
+}

@@ -1,0 +1,680 @@
+//! One participant's session: a single task that owns its WebSocket reader, its two
+//! peer connections and its subscriptions, and handles signal requests, room commands
+//! and peer-connection events in order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use livekit_protocol as proto;
+use prost::Message as _;
+use proto::signal_request::Message as Req;
+use proto::signal_response::Message as Resp;
+use tokio::sync::{mpsc, watch};
+use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
+use webrtc::rtp_transceiver::RtpSender;
+
+use crate::data;
+use crate::participant::{Channels, Cmd, DataKind, JoinParams, Outbound, Participant};
+use crate::room::Room;
+use crate::rtc::{self, PcEvent, Target};
+use crate::track::{DownTrack, PublishedTrack};
+use crate::ServerShared;
+
+/// Seconds between client pings the server asks for.
+pub const PING_INTERVAL: i32 = 5;
+/// Seconds of client silence after which the session is dropped.
+pub const PING_TIMEOUT: i32 = 15;
+/// Protocol version the server speaks.
+pub const PROTOCOL: i32 = 17;
+/// Version reported to clients (semver ≥ 1.8 so that Rust clients enable RPC).
+pub const SERVER_VERSION: &str = "1.9.0";
+
+/// Why a session ended, for logs and the DISCONNECTED update.
+type Reason = proto::DisconnectReason;
+
+struct Negotiation {
+    outstanding: bool,
+    dirty: bool,
+    offer_id: u32,
+}
+
+struct Subscription {
+    track: Arc<PublishedTrack>,
+    sender: Arc<dyn RtpSender>,
+}
+
+/// State of one connected participant.
+pub struct Session {
+    shared: Arc<ServerShared>,
+    room: Arc<Room>,
+    p: Arc<Participant>,
+    pc_tx: mpsc::UnboundedSender<PcEvent>,
+    publisher: Option<Arc<dyn PeerConnection>>,
+    subscriber: Arc<dyn PeerConnection>,
+    pub_remote_set: bool,
+    sub_remote_set: bool,
+    pub_pending: Vec<RTCIceCandidateInit>,
+    sub_pending: Vec<RTCIceCandidateInit>,
+    pub_mid: String,
+    sub_mid: String,
+    neg: Negotiation,
+    subs: HashMap<String, Subscription>,
+    last_seen: Instant,
+}
+
+/// Runs a session on an upgraded WebSocket until the participant leaves.
+pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
+    let (sink, stream) = ws.split();
+    let room = shared.rooms.get_or_create(&params.grant.room);
+    let (p, channels) = Participant::new(params);
+    let Channels { out, cmd, data } = channels;
+    let writer = tokio::spawn(write_loop(sink, out));
+
+    let (pc_tx, pc_rx) = mpsc::unbounded_channel();
+    let subscriber = match shared.pcs.create(Target::Subscriber, pc_tx.clone()).await {
+        Ok(pc) => pc,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot create subscriber peer connection");
+            let _ = p.send(Resp::Leave(leave(Reason::JoinFailure)));
+            p.close_socket();
+            let _ = writer.await;
+            shared.rooms.remove_if_empty(&room);
+            return;
+        }
+    };
+    // The server opens the data channels on the subscriber PC before its first offer.
+    let reliable = subscriber.create_data_channel("_reliable", Some(dc_init(true))).await;
+    let lossy = subscriber.create_data_channel("_lossy", Some(dc_init(false))).await;
+    let data_task = match (reliable, lossy) {
+        (Ok(r), Ok(l)) => Some(tokio::spawn(data::deliver_loop(data, r, l))),
+        _ => None,
+    };
+
+    let mut s = Session {
+        shared: shared.clone(),
+        room: room.clone(),
+        p: p.clone(),
+        pc_tx,
+        publisher: None,
+        subscriber,
+        pub_remote_set: false,
+        sub_remote_set: false,
+        pub_pending: Vec::new(),
+        sub_pending: Vec::new(),
+        pub_mid: String::new(),
+        sub_mid: String::new(),
+        neg: Negotiation { outstanding: false, dirty: false, offer_id: 0 },
+        subs: HashMap::new(),
+        last_seen: Instant::now(),
+    };
+    s.join();
+    let reason = s.run_loop(stream, cmd, pc_rx, shared.shutdown.clone()).await;
+
+    s.room.remove(&s.p, reason);
+    for (_, sub) in s.subs.drain() {
+        sub.track.remove_downtrack(&s.p.sid);
+    }
+    if let Some(pc) = s.publisher.take() {
+        let _ = pc.close().await;
+    }
+    let _ = s.subscriber.close().await;
+    s.p.close_socket();
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    if let Some(t) = data_task {
+        t.abort();
+    }
+    shared.rooms.remove_if_empty(&s.room);
+}
+
+fn dc_init(reliable: bool) -> RTCDataChannelInit {
+    RTCDataChannelInit {
+        ordered: reliable,
+        max_packet_life_time: None,
+        max_retransmits: if reliable { None } else { Some(0) },
+        protocol: String::new(),
+        negotiated: None,
+    }
+}
+
+fn leave(reason: Reason) -> proto::LeaveRequest {
+    proto::LeaveRequest {
+        can_reconnect: false,
+        reason: reason as i32,
+        action: proto::leave_request::Action::Disconnect as i32,
+        regions: None,
+    }
+}
+
+async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut out: mpsc::UnboundedReceiver<Outbound>) {
+    while let Some(msg) = out.recv().await {
+        let frame = match msg {
+            Outbound::Signal(m) => {
+                let resp = proto::SignalResponse { message: Some(m) };
+                Message::Binary(Bytes::from(resp.encode_to_vec()))
+            }
+            Outbound::Close => {
+                let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
+                break;
+            }
+            Outbound::CloseWith(code, reason) => {
+                let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                break;
+            }
+        };
+        if sink.send(frame).await.is_err() {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}
+
+impl Session {
+    /// Sends the join response, enters the room, and offers the subscriber PC.
+    fn join(&mut self) {
+        let shared = &self.shared;
+        let p = self.p.clone();
+        let existing = self.room.join(&p, |room, others| {
+            let others: Vec<_> = others.iter().filter(|o| !o.grant.hidden).map(|o| o.info()).collect();
+            let mut me = p.info();
+            me.state = proto::participant_info::State::Active as i32;
+            let join = proto::JoinResponse {
+                room: Some(room),
+                participant: Some(me),
+                other_participants: others,
+                server_version: SERVER_VERSION.into(),
+                subscriber_primary: true,
+                ping_timeout: PING_TIMEOUT,
+                ping_interval: PING_INTERVAL,
+                server_info: Some(proto::ServerInfo {
+                    edition: proto::server_info::Edition::Standard as i32,
+                    version: SERVER_VERSION.into(),
+                    protocol: PROTOCOL,
+                    node_id: shared.node_id.clone(),
+                    ..Default::default()
+                }),
+                client_configuration: Some(proto::ClientConfiguration::default()),
+                fast_publish: p.grant.can_publish,
+                ..Default::default()
+            };
+            p.send(Resp::Join(join));
+        });
+        if let Some(old) = existing {
+            old.command(Cmd::Kick(Reason::DuplicateIdentity));
+        }
+        let info = self.p.mark_active();
+        self.room.broadcast_info(&self.p, info);
+        tracing::info!(room = %self.room.name, identity = %self.p.identity(), sid = %self.p.sid, "participant joined");
+        if self.p.auto_subscribe && self.p.grant.can_subscribe {
+            for other in self.room.others(&self.p.sid) {
+                for t in other.tracks() {
+                    self.p.command(Cmd::Subscribe(t));
+                }
+            }
+        }
+        // Offer right away (with the data channels), as subscriber-primary servers do.
+        let _ = self.pc_tx.send(PcEvent::Negotiate);
+    }
+
+    async fn run_loop(
+        &mut self,
+        mut stream: SplitStream<WebSocket>,
+        mut cmd: mpsc::UnboundedReceiver<Cmd>,
+        mut pc_rx: mpsc::UnboundedReceiver<PcEvent>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Reason {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    let Some(Ok(frame)) = frame else { return Reason::SignalClose };
+                    self.last_seen = Instant::now();
+                    match frame {
+                        Message::Binary(bytes) => match proto::SignalRequest::decode(bytes) {
+                            Ok(req) => {
+                                if let Some(reason) = self.handle_request(req).await {
+                                    return reason;
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(identity = %self.p.identity(), error = %e, "malformed signal frame");
+                                self.p.close_with(1007, format!("malformed SignalRequest: {e}"));
+                                return Reason::SignalClose;
+                            }
+                        },
+                        Message::Text(_) => {
+                            self.p.close_with(1003, "lkrtc-server speaks binary protobuf frames only".into());
+                            return Reason::SignalClose;
+                        }
+                        Message::Close(_) => return Reason::SignalClose,
+                        _ => {}
+                    }
+                }
+                Some(c) = cmd.recv() => {
+                    if let Some(reason) = self.handle_cmd(c).await {
+                        return reason;
+                    }
+                }
+                Some(ev) = pc_rx.recv() => {
+                    if let Some(reason) = self.handle_pc(ev).await {
+                        return reason;
+                    }
+                }
+                _ = tick.tick() => {
+                    if self.last_seen.elapsed() > Duration::from_secs(PING_TIMEOUT as u64) {
+                        tracing::info!(identity = %self.p.identity(), "ping timeout");
+                        return Reason::ConnectionTimeout;
+                    }
+                }
+                _ = shutdown.changed() => {
+                    self.p.send(Resp::Leave(leave(Reason::ServerShutdown)));
+                    return Reason::ServerShutdown;
+                }
+            }
+        }
+    }
+
+    async fn handle_request(&mut self, req: proto::SignalRequest) -> Option<Reason> {
+        let Some(msg) = req.message else {
+            tracing::debug!(identity = %self.p.identity(), "signal request of an unknown type ignored");
+            return None;
+        };
+        match msg {
+            Req::Offer(sd) => return self.on_publisher_offer(sd).await,
+            Req::Answer(sd) => return self.on_subscriber_answer(sd).await,
+            Req::Trickle(t) => self.on_trickle(t).await,
+            Req::AddTrack(t) => self.on_add_track(t),
+            Req::Mute(m) => self.on_mute(m),
+            Req::Subscription(s) => self.on_subscription(s),
+            Req::UpdateMetadata(m) => self.on_update_metadata(m),
+            Req::Leave(_) => {
+                self.p.close_socket();
+                return Some(Reason::ClientInitiated);
+            }
+            Req::Ping(_) => self.p.send(Resp::Pong(crate::ids::now_ms())),
+            Req::PingReq(ping) => self.p.send(Resp::PongResp(proto::Pong {
+                last_ping_timestamp: ping.timestamp,
+                timestamp: crate::ids::now_ms(),
+            })),
+            // Accepted and ignored: quality/layer hints, permissions, sync, simulation.
+            other => tracing::debug!(identity = %self.p.identity(), request = ?std::mem::discriminant(&other), "ignored request"),
+        }
+        None
+    }
+
+    async fn on_publisher_offer(&mut self, sd: proto::SessionDescription) -> Option<Reason> {
+        if self.publisher.is_none() {
+            match self.shared.pcs.create(Target::Publisher, self.pc_tx.clone()).await {
+                Ok(pc) => self.publisher = Some(pc),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot create publisher peer connection");
+                    return Some(Reason::JoinFailure);
+                }
+            }
+        }
+        let pc = self.publisher.clone()?;
+        let result: Result<String, String> = async {
+            let offer = RTCSessionDescription::offer(sd.sdp.clone()).map_err(|e| format!("offer SDP does not parse: {e}"))?;
+            pc.set_remote_description(offer).await.map_err(|e| format!("offer rejected: {e}"))?;
+            let answer = pc.create_answer(None).await.map_err(|e| format!("cannot answer offer: {e}"))?;
+            pc.set_local_description(answer).await.map_err(|e| format!("cannot apply answer: {e}"))?;
+            let local = pc.local_description().await.ok_or("no local description after answer")?;
+            Ok(local.sdp)
+        }
+        .await;
+        match result {
+            Ok(sdp) => {
+                self.pub_mid = rtc::first_mid(&sdp).unwrap_or_else(|| "0".into());
+                self.pub_remote_set = true;
+                self.p.send(Resp::Answer(proto::SessionDescription {
+                    r#type: "answer".into(),
+                    sdp,
+                    id: sd.id,
+                    mid_to_track_id: Default::default(),
+                }));
+                for c in std::mem::take(&mut self.pub_pending) {
+                    let _ = pc.add_ice_candidate(c).await;
+                }
+                // A client unpublishes by renegotiating with the track's m-line no longer sending.
+                let sending = rtc::sending_track_ids(&sd.sdp);
+                for t in self.p.tracks() {
+                    if !sending.iter().any(|id| *id == t.cid) {
+                        self.unpublish(&t.sid);
+                    }
+                }
+                None
+            }
+            Err(msg) => {
+                tracing::warn!(identity = %self.p.identity(), %msg, "publisher offer failed");
+                self.p.close_with(1007, msg);
+                Some(Reason::StateMismatch)
+            }
+        }
+    }
+
+    async fn on_subscriber_answer(&mut self, sd: proto::SessionDescription) -> Option<Reason> {
+        if !self.neg.outstanding {
+            tracing::debug!(identity = %self.p.identity(), "answer without an outstanding offer ignored");
+            return None;
+        }
+        let applied = match RTCSessionDescription::answer(sd.sdp) {
+            Ok(answer) => self.subscriber.set_remote_description(answer).await.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("answer SDP does not parse: {e}")),
+        };
+        if let Err(msg) = applied {
+            tracing::warn!(identity = %self.p.identity(), %msg, "subscriber answer failed");
+            self.p.close_with(1007, msg);
+            return Some(Reason::StateMismatch);
+        }
+        self.sub_remote_set = true;
+        self.neg.outstanding = false;
+        for c in std::mem::take(&mut self.sub_pending) {
+            let _ = self.subscriber.add_ice_candidate(c).await;
+        }
+        if self.neg.dirty {
+            self.negotiate().await;
+        }
+        None
+    }
+
+    async fn on_trickle(&mut self, t: proto::TrickleRequest) {
+        let cand = match rtc::parse_candidate(&t.candidate_init) {
+            Ok(c) if !c.candidate.is_empty() => c,
+            Ok(_) => return, // end-of-candidates
+            Err(e) => {
+                tracing::debug!(identity = %self.p.identity(), error = %e, "bad trickle ignored");
+                return;
+            }
+        };
+        if t.target == Target::Subscriber as i32 {
+            if self.sub_remote_set {
+                let _ = self.subscriber.add_ice_candidate(cand).await;
+            } else {
+                self.sub_pending.push(cand);
+            }
+        } else if let (Some(pc), true) = (&self.publisher, self.pub_remote_set) {
+            let _ = pc.add_ice_candidate(cand).await;
+        } else {
+            self.pub_pending.push(cand);
+        }
+    }
+
+    fn on_add_track(&mut self, req: proto::AddTrackRequest) {
+        let refuse = |reason: proto::request_response::Reason, message: &str| {
+            self.p.send(Resp::RequestResponse(proto::RequestResponse {
+                reason: reason as i32,
+                message: message.into(),
+                request: Some(proto::request_response::Request::AddTrack(req.clone())),
+                ..Default::default()
+            }));
+        };
+        if !self.p.grant.can_publish {
+            refuse(proto::request_response::Reason::NotAllowed, "the token does not allow publishing (canPublish)");
+            return;
+        }
+        if req.r#type != proto::TrackType::Audio as i32 {
+            refuse(proto::request_response::Reason::UnsupportedType, "lkrtc-server forwards audio tracks only");
+            return;
+        }
+        let info = proto::TrackInfo {
+            sid: crate::ids::track_sid(),
+            r#type: req.r#type,
+            name: req.name.clone(),
+            muted: req.muted,
+            disable_dtx: req.disable_dtx,
+            source: req.source,
+            mime_type: "audio/opus".into(),
+            stereo: req.stereo,
+            disable_red: true,
+            stream: req.stream.clone(),
+            audio_features: req.audio_features.clone(),
+            ..Default::default()
+        };
+        if !self.p.add_pending(&req.cid, info.clone()) {
+            refuse(proto::request_response::Reason::Queued, "a track with this cid is already pending");
+            return;
+        }
+        self.p.send(Resp::TrackPublished(proto::TrackPublishedResponse { cid: req.cid, track: Some(info) }));
+    }
+
+    fn on_mute(&mut self, m: proto::MuteTrackRequest) {
+        let Some(track) = self.p.track(&m.sid) else { return };
+        track.update_info(|i| i.muted = m.muted);
+        let info = self.p.touch();
+        self.room.broadcast_info(&self.p, info);
+    }
+
+    fn on_subscription(&mut self, s: proto::UpdateSubscription) {
+        let mut sids = s.track_sids.clone();
+        sids.extend(s.participant_tracks.iter().flat_map(|pt| pt.track_sids.iter().cloned()));
+        for sid in sids {
+            if !s.subscribe {
+                self.p.command(Cmd::Unsubscribe(sid));
+                continue;
+            }
+            let track = self.room.others(&self.p.sid).iter().find_map(|o| o.track(&sid));
+            match track {
+                Some(t) if self.p.grant.can_subscribe => self.p.command(Cmd::Subscribe(t)),
+                Some(_) => self.p.send(Resp::SubscriptionResponse(proto::SubscriptionResponse {
+                    track_sid: sid,
+                    err: proto::SubscriptionError::SeUnknown as i32,
+                })),
+                None => self.p.send(Resp::SubscriptionResponse(proto::SubscriptionResponse {
+                    track_sid: sid,
+                    err: proto::SubscriptionError::SeTrackNotfound as i32,
+                })),
+            }
+        }
+    }
+
+    fn on_update_metadata(&mut self, m: proto::UpdateParticipantMetadata) {
+        let respond = |reason: proto::request_response::Reason, message: &str| {
+            self.p.send(Resp::RequestResponse(proto::RequestResponse {
+                request_id: m.request_id,
+                reason: reason as i32,
+                message: message.into(),
+                request: Some(proto::request_response::Request::UpdateMetadata(m.clone())),
+            }));
+        };
+        if !self.p.grant.can_update_metadata {
+            respond(proto::request_response::Reason::NotAllowed, "the token does not allow canUpdateOwnMetadata");
+            return;
+        }
+        let info = self.p.update_info(|i| {
+            if !m.name.is_empty() {
+                i.name = m.name.clone();
+            }
+            if !m.metadata.is_empty() {
+                i.metadata = m.metadata.clone();
+            }
+            for (k, v) in &m.attributes {
+                if v.is_empty() {
+                    i.attributes.remove(k);
+                } else {
+                    i.attributes.insert(k.clone(), v.clone());
+                }
+            }
+        });
+        self.p.send(Resp::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }));
+        self.room.broadcast_info(&self.p, info);
+        respond(proto::request_response::Reason::Ok, "");
+    }
+
+    fn unpublish(&mut self, sid: &str) {
+        if let Some(track) = self.p.remove_track(sid) {
+            tracing::info!(identity = %self.p.identity(), track = %sid, "track unpublished");
+            self.room.track_gone(&self.p, &track);
+        }
+    }
+
+    async fn handle_cmd(&mut self, cmd: Cmd) -> Option<Reason> {
+        match cmd {
+            Cmd::Subscribe(track) => self.subscribe(track).await,
+            Cmd::Unsubscribe(sid) => self.unsubscribe(&sid).await,
+            Cmd::Kick(reason) => {
+                self.p.send(Resp::Leave(leave(reason)));
+                self.p.close_socket();
+                return Some(reason);
+            }
+        }
+        None
+    }
+
+    async fn subscribe(&mut self, track: Arc<PublishedTrack>) {
+        if self.subs.contains_key(&track.sid) || track.is_closed() {
+            return;
+        }
+        let kind = rtc::codec_kind(track.kind());
+        let ssrc = rand::random::<u32>();
+        let stream_id = format!("{}|{}", track.publisher_sid, track.sid);
+        let local = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            stream_id,
+            track.sid.clone(),
+            track.sid.clone(),
+            kind,
+            vec![rtc::encoding(rtc::opus_codec(), ssrc)],
+        )));
+        let sender = match self.subscriber.add_track(local.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(track = %track.sid, error = %e, "cannot add track to subscriber");
+                return;
+            }
+        };
+        let down = Arc::new(DownTrack { subscriber_sid: self.p.sid.clone(), local, ssrc });
+        if track.add_downtrack(down) {
+            if let Some(publisher) = self.room.participants().into_iter().find(|o| o.sid == track.publisher_sid) {
+                publisher.send(Resp::TrackSubscribed(proto::TrackSubscribed { track_sid: track.sid.clone() }));
+            }
+        }
+        self.subs.insert(track.sid.clone(), Subscription { track, sender });
+        self.negotiate().await;
+    }
+
+    async fn unsubscribe(&mut self, sid: &str) {
+        let Some(sub) = self.subs.remove(sid) else { return };
+        sub.track.remove_downtrack(&self.p.sid);
+        if let Err(e) = self.subscriber.remove_track(&sub.sender).await {
+            tracing::debug!(track = %sid, error = %e, "remove_track failed");
+        }
+        self.negotiate().await;
+    }
+
+    /// Offers the subscriber PC, one offer in flight at a time.
+    async fn negotiate(&mut self) {
+        if self.neg.outstanding {
+            self.neg.dirty = true;
+            return;
+        }
+        self.neg.dirty = false;
+        let pc = self.subscriber.clone();
+        let result: Result<String, String> = async {
+            let offer = pc.create_offer(None).await.map_err(|e| e.to_string())?;
+            pc.set_local_description(offer).await.map_err(|e| e.to_string())?;
+            Ok(pc.local_description().await.ok_or("no local description")?.sdp)
+        }
+        .await;
+        match result {
+            Ok(sdp) => {
+                self.sub_mid = rtc::first_mid(&sdp).unwrap_or_else(|| "0".into());
+                self.neg.offer_id += 1;
+                self.neg.outstanding = true;
+                self.p.send(Resp::Offer(proto::SessionDescription {
+                    r#type: "offer".into(),
+                    sdp,
+                    id: self.neg.offer_id,
+                    mid_to_track_id: Default::default(),
+                }));
+            }
+            Err(e) => tracing::warn!(identity = %self.p.identity(), error = %e, "subscriber offer failed"),
+        }
+    }
+
+    async fn handle_pc(&mut self, ev: PcEvent) -> Option<Reason> {
+        match ev {
+            PcEvent::Negotiate => self.negotiate().await,
+            PcEvent::Candidate(target, init) => {
+                let mid = if target == Target::Subscriber { &self.sub_mid } else { &self.pub_mid };
+                let mid = if mid.is_empty() { "0" } else { mid.as_str() };
+                self.p.send(Resp::Trickle(proto::TrickleRequest {
+                    candidate_init: rtc::candidate_json(&init, mid),
+                    target: target as i32,
+                    r#final: false,
+                }));
+            }
+            PcEvent::State(target, state) => {
+                tracing::debug!(identity = %self.p.identity(), ?target, %state, "peer connection state");
+                if state == RTCPeerConnectionState::Failed {
+                    return Some(Reason::ConnectionTimeout);
+                }
+            }
+            PcEvent::DataChannel(dc) => {
+                let shared = self.shared.clone();
+                let room = self.room.clone();
+                let p = self.p.clone();
+                tokio::spawn(async move { data::read_loop(shared, room, p, dc).await });
+            }
+            PcEvent::Track(remote) => self.on_remote_track(remote).await,
+        }
+        None
+    }
+
+    async fn on_remote_track(&mut self, remote: Arc<dyn TrackRemote>) {
+        let kind = match remote.kind().await {
+            rtc::Kind::Audio => proto::TrackType::Audio,
+            _ => proto::TrackType::Video,
+        };
+        let track_id = remote.track_id().await;
+        let Some((cid, info)) = self.p.take_pending(&track_id, kind) else {
+            tracing::debug!(identity = %self.p.identity(), %track_id, "media without a matching add_track ignored");
+            return;
+        };
+        let track = PublishedTrack::new(&self.p.sid, &cid, info);
+        self.p.add_live(track.clone());
+        tracing::info!(identity = %self.p.identity(), track = %track.sid, "track published");
+        tokio::spawn(track.clone().forward_from(remote));
+        self.room.track_live(&self.p, track);
+    }
+}
+
+/// Reads `DataChannelEvent`s until the channel closes, returning each message.
+pub async fn next_message(dc: &Arc<dyn DataChannel>) -> Option<BytesMut> {
+    loop {
+        match dc.poll().await? {
+            DataChannelEvent::OnMessage(m) => return Some(m.data),
+            DataChannelEvent::OnClose => return None,
+            _ => {}
+        }
+    }
+}
+
+/// The kind of a client data channel, by label.
+pub fn kind_of(label: &str) -> Option<DataKind> {
+    match label {
+        "_reliable" => Some(DataKind::Reliable),
+        "_lossy" => Some(DataKind::Lossy),
+        _ => None,
+    }
+}
+
+/// Answers a resume attempt: sessions are not kept, so the client must rejoin.
+pub async fn refuse_resume(ws: WebSocket) {
+    let (mut sink, _stream) = ws.split();
+    let leave = proto::LeaveRequest {
+        can_reconnect: true,
+        reason: Reason::StateMismatch as i32,
+        action: proto::leave_request::Action::Reconnect as i32,
+        regions: None,
+    };
+    let resp = proto::SignalResponse { message: Some(Resp::Leave(leave)) };
+    let _ = sink.send(Message::Binary(Bytes::from(resp.encode_to_vec()))).await;
+    let _ = sink.close().await;
+}

@@ -1,0 +1,125 @@
+//! Published tracks and RTP forwarding from a publisher to its subscribers.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use livekit_protocol as proto;
+use tokio::sync::Notify;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+/// One subscriber's copy of a published track.
+pub struct DownTrack {
+    /// Subscriber participant sid.
+    pub subscriber_sid: String,
+    /// The local track added to the subscriber's peer connection.
+    pub local: Arc<TrackLocalStaticRTP>,
+    /// SSRC announced for this copy; packets are rewritten to it.
+    pub ssrc: u32,
+}
+
+/// A track a participant published (after `add_track` and once media arrived).
+pub struct PublishedTrack {
+    /// `TR_` sid.
+    pub sid: String,
+    /// Publisher's `PA_` sid.
+    pub publisher_sid: String,
+    /// The client's id for the track (its msid track id in the publisher SDP).
+    pub cid: String,
+    info: Mutex<proto::TrackInfo>,
+    downtracks: Mutex<Arc<Vec<Arc<DownTrack>>>>,
+    subscribed_once: AtomicBool,
+    closed: AtomicBool,
+    stop: Notify,
+}
+
+impl PublishedTrack {
+    /// A track described by `info` (sid set), published by `publisher_sid`.
+    pub fn new(publisher_sid: &str, cid: &str, info: proto::TrackInfo) -> Arc<Self> {
+        Arc::new(Self {
+            sid: info.sid.clone(),
+            publisher_sid: publisher_sid.to_string(),
+            cid: cid.to_string(),
+            info: Mutex::new(info),
+            downtracks: Mutex::new(Arc::new(Vec::new())),
+            subscribed_once: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            stop: Notify::new(),
+        })
+    }
+
+    /// Snapshot of the track info.
+    pub fn info(&self) -> proto::TrackInfo {
+        self.info.lock().unwrap().clone()
+    }
+
+    /// Changes the track info in place.
+    pub fn update_info(&self, f: impl FnOnce(&mut proto::TrackInfo)) {
+        f(&mut self.info.lock().unwrap());
+    }
+
+    /// Kind of media.
+    pub fn kind(&self) -> proto::TrackType {
+        proto::TrackType::try_from(self.info.lock().unwrap().r#type).unwrap_or(proto::TrackType::Audio)
+    }
+
+    /// Starts forwarding to `down`. Returns true on the first subscription ever.
+    pub fn add_downtrack(&self, down: Arc<DownTrack>) -> bool {
+        let mut guard = self.downtracks.lock().unwrap();
+        let mut list: Vec<_> = guard.iter().filter(|d| d.subscriber_sid != down.subscriber_sid).cloned().collect();
+        list.push(down);
+        *guard = Arc::new(list);
+        !self.subscribed_once.swap(true, Ordering::SeqCst)
+    }
+
+    /// Stops forwarding to `subscriber_sid`.
+    pub fn remove_downtrack(&self, subscriber_sid: &str) {
+        let mut guard = self.downtracks.lock().unwrap();
+        let list: Vec<_> = guard.iter().filter(|d| d.subscriber_sid != subscriber_sid).cloned().collect();
+        *guard = Arc::new(list);
+    }
+
+    /// Whether the track has been unpublished.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Ends forwarding (unpublish or publisher gone).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        *self.downtracks.lock().unwrap() = Arc::new(Vec::new());
+        self.stop.notify_waiters();
+        self.stop.notify_one();
+    }
+
+    /// Reads RTP from the publisher's remote track and writes it to every downtrack,
+    /// until the remote track ends or the track is closed.
+    pub async fn forward_from(self: Arc<Self>, remote: Arc<dyn TrackRemote>) {
+        let mut packets: u64 = 0;
+        loop {
+            if self.is_closed() {
+                break;
+            }
+            let event = tokio::select! {
+                ev = remote.poll() => ev,
+                _ = self.stop.notified() => break,
+            };
+            match event {
+                Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
+                    packets += 1;
+                    let downs = self.downtracks.lock().unwrap().clone();
+                    for down in downs.iter() {
+                        let mut p = packet.clone();
+                        p.header.ssrc = down.ssrc;
+                        // A subscriber whose transport is not up yet just misses packets.
+                        let _ = down.local.write_rtp(p).await;
+                    }
+                }
+                Some(TrackRemoteEvent::OnEnded) | None => break,
+                Some(_) => {}
+            }
+        }
+        tracing::debug!(track = %self.sid, packets, "forwarding ended");
+    }
+}
