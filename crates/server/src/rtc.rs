@@ -112,7 +112,11 @@ impl PcFactory {
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
         let registry = register_default_interceptors(Registry::new(), &mut media)?;
-        let settings = SettingEngineBuilder::new().with_include_loopback_candidate(self.ip.is_loopback()).build();
+        // No mDNS: it needs multicast sockets (absent in test namespaces) and hides the address.
+        let settings = SettingEngineBuilder::new()
+            .with_include_loopback_candidate(self.ip.is_loopback())
+            .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+            .build();
         let pc = PeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_media_engine(media)

@@ -108,6 +108,11 @@ impl PublishedTrack {
             match event {
                 Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
                     packets += 1;
+                    let mut packet = packet;
+                    // Extension ids are per-leg; the publisher's are not negotiated downstream.
+                    packet.header.extensions.clear();
+                    packet.header.extension = false;
+                    packet.header.extension_profile = 0;
                     let downs = self.downtracks.lock().unwrap().clone();
                     for down in downs.iter() {
                         let mut p = packet.clone();
