@@ -204,13 +204,31 @@ mod tests {
         assert!(matches!(err, AuthError::UnknownKey(ref k) if k == "ghost"), "{err}");
     }
 
+    /// Signs an arbitrary header and payload with HS256.
+    fn sign(header: &str, payload: &str, secret: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let b64 = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(input.as_bytes());
+        format!("{input}.{}", b64(&mac.finalize().into_bytes()))
+    }
+
     #[test]
-    fn rejects_expired_token() {
-        let mut claims = Claims::from_unverified(&token("devkey", "secret", join_grants(), Duration::from_secs(60))).unwrap();
-        claims.exp = 1_000; // long past, beyond any leeway
-        claims.nbf = 0;
-        let jwt = AccessToken::from_parts("devkey", "secret", claims).to_jwt().unwrap();
-        assert!(matches!(store().verify_join(&jwt).unwrap_err(), AuthError::Invalid(_)));
+    fn rejects_expired_and_not_yet_valid_tokens() {
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let claims = |nbf: u64, exp: u64| {
+            format!(r#"{{"iss":"devkey","sub":"a","nbf":{nbf},"exp":{exp},"video":{{"roomJoin":true,"room":"r1"}}}}"#)
+        };
+        // Sanity: the hand-made token is accepted when its times are right.
+        store().verify_join(&sign(header, &claims(now - 10, now + 600), "secret")).unwrap();
+        let expired = sign(header, &claims(now - 7200, now - 3600), "secret");
+        assert!(matches!(store().verify_join(&expired).unwrap_err(), AuthError::Invalid(_)));
+        let early = sign(header, &claims(now + 3600, now + 7200), "secret");
+        assert!(matches!(store().verify_join(&early).unwrap_err(), AuthError::Invalid(_)));
+        let no_exp = sign(header, r#"{"iss":"devkey","sub":"a","video":{"roomJoin":true,"room":"r1"}}"#, "secret");
+        assert!(store().verify_join(&no_exp).is_err(), "exp is required");
     }
 
     #[test]
@@ -218,11 +236,12 @@ mod tests {
         let no_join = VideoGrants { room: "r1".into(), ..Default::default() };
         let err = store().verify_join(&token("devkey", "secret", no_join, Duration::from_secs(60))).unwrap_err();
         assert!(matches!(err, AuthError::Grant(_)));
-        let no_room = VideoGrants { room_join: true, ..Default::default() };
-        assert!(matches!(
-            store().verify_join(&token("devkey", "secret", no_room, Duration::from_secs(60))).unwrap_err(),
-            AuthError::Grant(_)
-        ));
+        let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
+        let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+        let no_room = format!(r#"{{"iss":"devkey","sub":"a","exp":{exp},"video":{{"roomJoin":true}}}}"#);
+        assert!(matches!(store().verify_join(&sign(header, &no_room, "secret")).unwrap_err(), AuthError::Grant(_)));
+        let no_identity = format!(r#"{{"iss":"devkey","exp":{exp},"video":{{"roomJoin":true,"room":"r1"}}}}"#);
+        assert!(matches!(store().verify_join(&sign(header, &no_identity, "secret")).unwrap_err(), AuthError::Grant(_)));
     }
 
     #[test]
