@@ -1,8 +1,26 @@
-//! lkrtc-engine: the pure-Rust LiveKit client behind the lkrtc addon.
+//! lkrtc-engine: a pure-Rust LiveKit client.
 //!
-//! This crate is a placeholder until the client issue lands; it only re-exports the
-//! protocol types so that the workspace layout is in place.
+//! [`Room::connect`] joins a room over the LiveKit signalling protocol (v0, WebSocket +
+//! protobuf) and two WebRTC peer connections (publisher and subscriber). The room task
+//! keeps participants and publications up to date from the server's updates and reports
+//! every change as a [`RoomEvent`], in order. Objects handed out ([`RemoteParticipant`],
+//! [`RemoteTrackPublication`], ...) are cheap handles; the room drops its own references
+//! as soon as an object stops existing on the wire.
 #![deny(missing_docs)]
 
-/// The LiveKit wire protocol types (prost), shared with the dev server.
+mod error;
+mod events;
+mod objects;
+mod pc;
+mod room;
+mod signal;
+mod state;
+mod types;
+
+pub use error::{EngineError, Result};
+pub use events::RoomEvent;
 pub use livekit_protocol as proto;
+pub use objects::{LocalParticipant, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
+pub use room::{Room, MAX_DATA_PACKET};
+pub use signal::{rtc_url, PROTOCOL_VERSION};
+pub use types::{ConnectOptions, ConnectionState, DataKind, DataOptions, TrackKind, TrackSource};

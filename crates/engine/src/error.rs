@@ -1,0 +1,87 @@
+//! Engine errors. Each variant has a stable code (`code()`) that the binding exposes to
+//! JavaScript as `LkError.code`.
+
+/// What went wrong in an engine call.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    /// The URL is not a ws://, wss://, http:// or https:// URL.
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An argument is out of range or malformed.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The server refused the token (HTTP 401/403); the message is the server's.
+    #[error("the server refused the token ({status}): {message}")]
+    Unauthorized {
+        /// HTTP status.
+        status: u16,
+        /// Server's explanation.
+        message: String,
+    },
+    /// The server could not be reached or the signal connection failed.
+    #[error("cannot connect to {url}: {reason}")]
+    Connect {
+        /// Where we tried to connect.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A bounded wait expired.
+    #[error("timed out after {ms} ms waiting for {what}")]
+    Timeout {
+        /// What was awaited.
+        what: &'static str,
+        /// The bound, in milliseconds.
+        ms: u64,
+    },
+    /// The room is disconnected (or disconnected during the call).
+    #[error("the room is disconnected")]
+    Disconnected,
+    /// The server answered a request with an error.
+    #[error("the server refused the request: {0}")]
+    Rejected(String),
+    /// A WebRTC operation failed.
+    #[error("WebRTC failure: {0}")]
+    Rtc(String),
+    /// The server broke the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+impl EngineError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::InvalidUrl { .. } => "ERR_INVALID_URL",
+            EngineError::InvalidArgument(_) => "ERR_INVALID_ARG",
+            EngineError::Unauthorized { .. } => "ERR_UNAUTHORIZED",
+            EngineError::Connect { .. } => "ERR_CONNECT",
+            EngineError::Timeout { .. } => "ERR_TIMEOUT",
+            EngineError::Disconnected => "ERR_DISCONNECTED",
+            EngineError::Rejected(_) => "ERR_REJECTED",
+            EngineError::Rtc(_) => "ERR_RTC",
+            EngineError::Protocol(_) => "ERR_PROTOCOL",
+        }
+    }
+
+    pub(crate) fn rtc(e: impl std::fmt::Display) -> Self {
+        EngineError::Rtc(e.to_string())
+    }
+}
+
+/// Result alias for engine calls.
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// Runs `fut` with a bound; `what` names the wait in the error.
+pub(crate) async fn bounded<T>(
+    what: &'static str,
+    dur: std::time::Duration,
+    fut: impl std::future::Future<Output = T>,
+) -> Result<T> {
+    tokio::time::timeout(dur, fut).await.map_err(|_| EngineError::Timeout { what, ms: dur.as_millis() as u64 })
+}

@@ -1,0 +1,124 @@
+//! Room events, in the order the room task emits them.
+
+use std::collections::HashMap;
+
+use livekit_protocol as proto;
+
+use crate::objects::{Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
+use crate::types::{ConnectionState, DataKind};
+
+/// Something that happened in a room. When a participant leaves, the room emits for
+/// each of its tracks `TrackUnsubscribed` (if subscribed) then `TrackUnpublished`, and
+/// then `ParticipantDisconnected`. `Disconnected` is always the last event.
+#[derive(Clone)]
+pub enum RoomEvent {
+    /// A participant joined after us.
+    ParticipantConnected {
+        /// Who.
+        participant: RemoteParticipant,
+    },
+    /// A participant left; its publications were unpublished just before.
+    ParticipantDisconnected {
+        /// Who.
+        participant: RemoteParticipant,
+    },
+    /// A remote participant published a track.
+    TrackPublished {
+        /// Publisher.
+        participant: RemoteParticipant,
+        /// The new publication.
+        publication: RemoteTrackPublication,
+    },
+    /// A remote participant unpublished a track (or left).
+    TrackUnpublished {
+        /// Publisher.
+        participant: RemoteParticipant,
+        /// The publication, now gone.
+        publication: RemoteTrackPublication,
+    },
+    /// Media of a remote track started flowing to us.
+    TrackSubscribed {
+        /// Publisher.
+        participant: RemoteParticipant,
+        /// Its publication.
+        publication: RemoteTrackPublication,
+        /// The track.
+        track: RemoteTrack,
+    },
+    /// We stopped receiving a remote track.
+    TrackUnsubscribed {
+        /// Publisher.
+        participant: RemoteParticipant,
+        /// Its publication.
+        publication: RemoteTrackPublication,
+        /// The track, now ended.
+        track: RemoteTrack,
+    },
+    /// A track was muted.
+    TrackMuted {
+        /// Owner.
+        participant: Participant,
+        /// Publication sid.
+        publication_sid: String,
+    },
+    /// A track was unmuted.
+    TrackUnmuted {
+        /// Owner.
+        participant: Participant,
+        /// Publication sid.
+        publication_sid: String,
+    },
+    /// A user data packet arrived.
+    DataReceived {
+        /// Payload bytes.
+        payload: Vec<u8>,
+        /// Sender, if known (the server may send on its own behalf).
+        participant: Option<RemoteParticipant>,
+        /// Channel it came on.
+        kind: DataKind,
+        /// Application topic.
+        topic: Option<String>,
+    },
+    /// Connection state changed.
+    ConnectionStateChanged {
+        /// New state.
+        state: ConnectionState,
+    },
+    /// Room metadata changed.
+    RoomMetadataChanged {
+        /// Before.
+        old: String,
+        /// After.
+        new: String,
+    },
+    /// A participant's metadata changed.
+    ParticipantMetadataChanged {
+        /// Who.
+        participant: Participant,
+        /// Before.
+        old: String,
+        /// After.
+        new: String,
+    },
+    /// A participant's name changed.
+    ParticipantNameChanged {
+        /// Who.
+        participant: Participant,
+        /// Before.
+        old: String,
+        /// After.
+        new: String,
+    },
+    /// A participant's attributes changed.
+    ParticipantAttributesChanged {
+        /// Who.
+        participant: Participant,
+        /// Keys set (value) or removed (empty value).
+        changed: HashMap<String, String>,
+    },
+    /// The room is disconnected; no event follows.
+    Disconnected {
+        /// Why.
+        reason: proto::DisconnectReason,
+    },
+}

@@ -1,0 +1,336 @@
+//! The objects a room hands out: participants, publications, tracks. They are cheap
+//! handles (`Arc`) onto state the room task updates; the room drops its references when
+//! the object stops existing on the wire, so nothing outlives it but the caller's handle.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use livekit_protocol as proto;
+use tokio::sync::mpsc;
+use webrtc::media_stream::track_remote::TrackRemote;
+
+use crate::error::{EngineError, Result};
+use crate::room::Command;
+use crate::types::{DataOptions, TrackKind, TrackSource};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Mutable participant fields.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ParticipantFields {
+    pub name: String,
+    pub metadata: String,
+    pub attributes: HashMap<String, String>,
+    pub version: u32,
+    pub kind: i32,
+}
+
+impl ParticipantFields {
+    pub(crate) fn from_info(info: &proto::ParticipantInfo) -> Self {
+        Self {
+            name: info.name.clone(),
+            metadata: info.metadata.clone(),
+            attributes: info.attributes.clone(),
+            version: info.version,
+            kind: info.kind,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Remote track
+
+pub(crate) struct RemoteTrackInner {
+    id: u64,
+    sid: String,
+    name: String,
+    kind: TrackKind,
+    pub(crate) rtp: Arc<dyn TrackRemote>,
+    muted: Mutex<bool>,
+}
+
+/// A subscribed remote track (media arrives on it).
+#[derive(Clone)]
+pub struct RemoteTrack(pub(crate) Arc<RemoteTrackInner>);
+
+impl RemoteTrack {
+    pub(crate) fn new(sid: &str, name: &str, kind: TrackKind, muted: bool, rtp: Arc<dyn TrackRemote>) -> Self {
+        Self(Arc::new(RemoteTrackInner {
+            id: next_id(),
+            sid: sid.into(),
+            name: name.into(),
+            kind,
+            rtp,
+            muted: Mutex::new(muted),
+        }))
+    }
+    /// Unique object id (stable for the object's life).
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+    /// Track sid (`TR_`).
+    pub fn sid(&self) -> String {
+        self.0.sid.clone()
+    }
+    /// Track name.
+    pub fn name(&self) -> String {
+        self.0.name.clone()
+    }
+    /// Audio or video.
+    pub fn kind(&self) -> TrackKind {
+        self.0.kind
+    }
+    /// Whether the publisher muted it.
+    pub fn muted(&self) -> bool {
+        *self.0.muted.lock().unwrap()
+    }
+    pub(crate) fn set_muted(&self, m: bool) {
+        *self.0.muted.lock().unwrap() = m;
+    }
+    /// The underlying RTP receiver (for decoders).
+    pub fn rtp(&self) -> Arc<dyn TrackRemote> {
+        self.0.rtp.clone()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Remote publication
+
+pub(crate) struct PublicationState {
+    pub info: proto::TrackInfo,
+    pub track: Option<RemoteTrack>,
+    pub desired: bool,
+}
+
+pub(crate) struct RemotePublicationInner {
+    id: u64,
+    sid: String,
+    participant_sid: String,
+    pub(crate) state: Mutex<PublicationState>,
+    cmd: mpsc::UnboundedSender<Command>,
+}
+
+/// A track another participant published.
+#[derive(Clone)]
+pub struct RemoteTrackPublication(pub(crate) Arc<RemotePublicationInner>);
+
+impl RemoteTrackPublication {
+    pub(crate) fn new(
+        participant_sid: &str,
+        info: proto::TrackInfo,
+        auto: bool,
+        cmd: mpsc::UnboundedSender<Command>,
+    ) -> Self {
+        Self(Arc::new(RemotePublicationInner {
+            id: next_id(),
+            sid: info.sid.clone(),
+            participant_sid: participant_sid.into(),
+            state: Mutex::new(PublicationState { info, track: None, desired: auto }),
+            cmd,
+        }))
+    }
+    /// Unique object id.
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+    /// Track sid (`TR_`).
+    pub fn sid(&self) -> String {
+        self.0.sid.clone()
+    }
+    /// Publisher's sid.
+    pub fn participant_sid(&self) -> String {
+        self.0.participant_sid.clone()
+    }
+    /// Track name.
+    pub fn name(&self) -> String {
+        self.0.state.lock().unwrap().info.name.clone()
+    }
+    /// Audio or video.
+    pub fn kind(&self) -> TrackKind {
+        TrackKind::from_proto(self.0.state.lock().unwrap().info.r#type)
+    }
+    /// Source (microphone, camera...).
+    pub fn source(&self) -> TrackSource {
+        TrackSource::from_proto(self.0.state.lock().unwrap().info.source)
+    }
+    /// Codec mime type.
+    pub fn mime_type(&self) -> String {
+        self.0.state.lock().unwrap().info.mime_type.clone()
+    }
+    /// Whether the publisher muted it.
+    pub fn muted(&self) -> bool {
+        self.0.state.lock().unwrap().info.muted
+    }
+    /// Whether media is flowing to us.
+    pub fn subscribed(&self) -> bool {
+        self.0.state.lock().unwrap().track.is_some()
+    }
+    /// The track, while subscribed.
+    pub fn track(&self) -> Option<RemoteTrack> {
+        self.0.state.lock().unwrap().track.clone()
+    }
+    /// Snapshot of the wire info.
+    pub fn info(&self) -> proto::TrackInfo {
+        self.0.state.lock().unwrap().info.clone()
+    }
+    /// Subscribes or unsubscribes (sent to the server; events follow).
+    pub async fn set_subscribed(&self, subscribe: bool) -> Result<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.0
+            .cmd
+            .send(Command::SetSubscribed { publication: self.clone(), subscribe, done: tx })
+            .map_err(|_| EngineError::Disconnected)?;
+        rx.await.map_err(|_| EngineError::Disconnected)?
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Remote participant
+
+pub(crate) struct RemoteParticipantInner {
+    id: u64,
+    sid: String,
+    identity: String,
+    pub(crate) fields: Mutex<ParticipantFields>,
+    pub(crate) publications: Mutex<Vec<RemoteTrackPublication>>,
+}
+
+/// Another participant in the room.
+#[derive(Clone)]
+pub struct RemoteParticipant(pub(crate) Arc<RemoteParticipantInner>);
+
+impl RemoteParticipant {
+    pub(crate) fn new(info: &proto::ParticipantInfo) -> Self {
+        Self(Arc::new(RemoteParticipantInner {
+            id: next_id(),
+            sid: info.sid.clone(),
+            identity: info.identity.clone(),
+            fields: Mutex::new(ParticipantFields::from_info(info)),
+            publications: Mutex::new(Vec::new()),
+        }))
+    }
+    /// Unique object id.
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+    /// Participant sid (`PA_`).
+    pub fn sid(&self) -> String {
+        self.0.sid.clone()
+    }
+    /// Identity from its token.
+    pub fn identity(&self) -> String {
+        self.0.identity.clone()
+    }
+    /// Display name.
+    pub fn name(&self) -> String {
+        self.0.fields.lock().unwrap().name.clone()
+    }
+    /// Metadata.
+    pub fn metadata(&self) -> String {
+        self.0.fields.lock().unwrap().metadata.clone()
+    }
+    /// Attributes.
+    pub fn attributes(&self) -> HashMap<String, String> {
+        self.0.fields.lock().unwrap().attributes.clone()
+    }
+    /// Kind (standard, agent, ...) as the protocol enum value.
+    pub fn kind(&self) -> i32 {
+        self.0.fields.lock().unwrap().kind
+    }
+    /// Its publications, in publish order.
+    pub fn track_publications(&self) -> Vec<RemoteTrackPublication> {
+        self.0.publications.lock().unwrap().clone()
+    }
+    pub(crate) fn publication(&self, sid: &str) -> Option<RemoteTrackPublication> {
+        self.0.publications.lock().unwrap().iter().find(|p| p.0.sid == sid).cloned()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Local participant
+
+pub(crate) struct LocalParticipantInner {
+    sid: String,
+    identity: String,
+    pub(crate) fields: Mutex<ParticipantFields>,
+    cmd: mpsc::UnboundedSender<Command>,
+}
+
+/// This client, as a participant of the room.
+#[derive(Clone)]
+pub struct LocalParticipant(pub(crate) Arc<LocalParticipantInner>);
+
+impl LocalParticipant {
+    pub(crate) fn new(info: &proto::ParticipantInfo, cmd: mpsc::UnboundedSender<Command>) -> Self {
+        Self(Arc::new(LocalParticipantInner {
+            sid: info.sid.clone(),
+            identity: info.identity.clone(),
+            fields: Mutex::new(ParticipantFields::from_info(info)),
+            cmd,
+        }))
+    }
+    /// Participant sid (`PA_`).
+    pub fn sid(&self) -> String {
+        self.0.sid.clone()
+    }
+    /// Identity from the token.
+    pub fn identity(&self) -> String {
+        self.0.identity.clone()
+    }
+    /// Display name.
+    pub fn name(&self) -> String {
+        self.0.fields.lock().unwrap().name.clone()
+    }
+    /// Metadata.
+    pub fn metadata(&self) -> String {
+        self.0.fields.lock().unwrap().metadata.clone()
+    }
+    /// Attributes.
+    pub fn attributes(&self) -> HashMap<String, String> {
+        self.0.fields.lock().unwrap().attributes.clone()
+    }
+
+    async fn request<T>(&self, make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T>>) -> Command) -> Result<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.0.cmd.send(make(tx)).map_err(|_| EngineError::Disconnected)?;
+        rx.await.map_err(|_| EngineError::Disconnected)?
+    }
+
+    /// Sends a user data packet to the room (or to `destination_identities`).
+    pub async fn publish_data(&self, payload: Vec<u8>, options: DataOptions) -> Result<()> {
+        self.request(|done| Command::PublishData { payload, options, done }).await
+    }
+
+    /// Sets this participant's metadata (needs `canUpdateOwnMetadata`); resolves when the
+    /// server confirmed it.
+    pub async fn set_metadata(&self, metadata: String) -> Result<()> {
+        let update = proto::UpdateParticipantMetadata { metadata, ..Default::default() };
+        self.request(|done| Command::UpdateMetadata { update, done }).await
+    }
+
+    /// Sets this participant's name (needs `canUpdateOwnMetadata`).
+    pub async fn set_name(&self, name: String) -> Result<()> {
+        let update = proto::UpdateParticipantMetadata { name, ..Default::default() };
+        self.request(|done| Command::UpdateMetadata { update, done }).await
+    }
+
+    /// Sets (merges) attributes; an empty value deletes a key.
+    pub async fn set_attributes(&self, attributes: HashMap<String, String>) -> Result<()> {
+        let update = proto::UpdateParticipantMetadata { attributes, ..Default::default() };
+        self.request(|done| Command::UpdateMetadata { update, done }).await
+    }
+}
+
+/// Either kind of participant (events about metadata, mute...).
+#[derive(Clone)]
+pub enum Participant {
+    /// This client.
+    Local(LocalParticipant),
+    /// Someone else.
+    Remote(RemoteParticipant),
+}

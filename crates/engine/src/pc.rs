@@ -1,0 +1,118 @@
+//! The client's two peer connections (publisher, subscriber) and LiveKit's candidate
+//! JSON.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use livekit_protocol as proto;
+use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCPeerConnectionState, Registry,
+    SettingEngineBuilder,
+};
+
+use crate::error::{EngineError, Result};
+
+/// Which peer connection (same numbering as the protocol's `SignalTarget`).
+pub(crate) type Target = proto::SignalTarget;
+
+/// A peer-connection callback, forwarded to the room task.
+pub(crate) enum PcEvent {
+    Candidate(Target, RTCIceCandidateInit),
+    State(Target, RTCPeerConnectionState),
+    DataChannel(Arc<dyn DataChannel>),
+    Track(Arc<dyn TrackRemote>),
+}
+
+struct Handler {
+    target: Target,
+    tx: mpsc::UnboundedSender<PcEvent>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let _ = self.tx.send(PcEvent::Candidate(self.target, init));
+        }
+    }
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.tx.send(PcEvent::State(self.target, state));
+    }
+    async fn on_data_channel(&self, dc: Arc<dyn DataChannel>) {
+        let _ = self.tx.send(PcEvent::DataChannel(dc));
+    }
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.tx.send(PcEvent::Track(track));
+    }
+}
+
+/// A peer connection bound to `ip` (an unspecified address means every interface;
+/// loopback must be named explicitly because the `webrtc` crate skips it otherwise).
+pub(crate) async fn create(
+    ip: IpAddr,
+    target: Target,
+    tx: mpsc::UnboundedSender<PcEvent>,
+) -> Result<Arc<dyn PeerConnection>> {
+    let mut media = MediaEngine::default();
+    media.register_default_codecs().map_err(EngineError::rtc)?;
+    let registry = register_default_interceptors(Registry::new(), &mut media).map_err(EngineError::rtc)?;
+    let settings =
+        SettingEngineBuilder::new().with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled).build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(media)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(Arc::new(Handler { target, tx }))
+        .with_udp_addrs(vec![format!("{ip}:0")])
+        .build()
+        .await
+        .map_err(EngineError::rtc)?;
+    Ok(Arc::new(pc))
+}
+
+/// Serialises a local candidate the way LiveKit servers and clients expect (real
+/// `sdpMid` and `sdpMLineIndex`).
+pub(crate) fn candidate_to_json(init: &RTCIceCandidateInit, mid: &str) -> String {
+    serde_json::json!({ "candidate": init.candidate, "sdpMid": mid, "sdpMLineIndex": 0 }).to_string()
+}
+
+/// Parses a server `candidateInit`.
+pub(crate) fn candidate_from_json(json: &str) -> Option<RTCIceCandidateInit> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let candidate = v.get("candidate")?.as_str()?.to_string();
+    if candidate.is_empty() {
+        return None;
+    }
+    Some(RTCIceCandidateInit {
+        candidate,
+        sdp_mid: v.get("sdpMid").and_then(|m| m.as_str()).map(str::to_string),
+        sdp_mline_index: v.get("sdpMLineIndex").and_then(|m| m.as_u64()).map(|m| m as u16),
+        username_fragment: v.get("usernameFragment").and_then(|u| u.as_str()).map(str::to_string),
+        ..Default::default()
+    })
+}
+
+/// First `a=mid:` value of an SDP.
+pub(crate) fn first_mid(sdp: &str) -> String {
+    sdp.lines().find_map(|l| l.trim().strip_prefix("a=mid:")).unwrap_or("0").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_json_round_trip() {
+        let init = RTCIceCandidateInit { candidate: "candidate:1 1 udp 5 127.0.0.1 9 typ host".into(), ..Default::default() };
+        let back = candidate_from_json(&candidate_to_json(&init, "0")).unwrap();
+        assert_eq!(back.candidate, init.candidate);
+        assert_eq!(back.sdp_mid.as_deref(), Some("0"));
+        assert!(candidate_from_json(r#"{"candidate":""}"#).is_none());
+        assert!(candidate_from_json("garbage").is_none());
+    }
+}

@@ -1,0 +1,698 @@
+//! `Room`: the public handle, and the task that owns the signal socket, both peer
+//! connections and the room state. Everything that changes room state happens in that
+//! one task, so events come out in the order things happened.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use livekit_protocol as proto;
+use prost::Message as _;
+use proto::signal_request::Message as Req;
+use proto::signal_response::Message as Resp;
+use tokio::sync::{mpsc, oneshot, watch};
+use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
+
+use crate::error::{bounded, EngineError, Result};
+use crate::events::RoomEvent;
+use crate::objects::{LocalParticipant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
+use crate::pc::{self, PcEvent, Target};
+use crate::signal::{self, Ws};
+use crate::state;
+use crate::types::{ConnectOptions, ConnectionState, DataKind, DataOptions};
+
+/// Largest data packet the engine sends (LiveKit clients cap SCTP messages at 64000).
+pub const MAX_DATA_PACKET: usize = 64_000;
+/// How long a request waits for the server's confirmation.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long sending data waits for the publisher data channel to open.
+const DC_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Work for the room task.
+pub(crate) enum Command {
+    PublishData { payload: Vec<u8>, options: DataOptions, done: oneshot::Sender<Result<()>> },
+    UpdateMetadata { update: proto::UpdateParticipantMetadata, done: oneshot::Sender<Result<()>> },
+    SetSubscribed { publication: RemoteTrackPublication, subscribe: bool, done: oneshot::Sender<Result<()>> },
+    Disconnect { done: oneshot::Sender<()> },
+}
+
+/// State readable from any thread; written by the room task.
+pub(crate) struct Shared {
+    pub sid: Mutex<String>,
+    pub name: String,
+    pub metadata: Mutex<String>,
+    pub state: Mutex<ConnectionState>,
+    pub local: LocalParticipant,
+    pub remotes: Mutex<Vec<RemoteParticipant>>,
+    pub cmd: mpsc::UnboundedSender<Command>,
+}
+
+/// A connected room. Cheap to clone; all clones are the same room.
+#[derive(Clone)]
+pub struct Room {
+    shared: Arc<Shared>,
+}
+
+impl Room {
+    /// Joins the room at `url` with `token`. Resolves once signalling is up and both peer
+    /// connections are connected; returns the room and its event stream.
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        options: ConnectOptions,
+    ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>)> {
+        if token.trim().is_empty() {
+            return Err(EngineError::InvalidArgument("the token is empty".into()));
+        }
+        let rtc_url = signal::rtc_url(url, options.auto_subscribe)?;
+        let started = Instant::now();
+        let (ws, join) = signal::connect(&rtc_url, token, options.connect_timeout).await?;
+        let ip = options.bind_ip.unwrap_or_else(|| default_ip(&rtc_url));
+        let (pc_tx, pc_rx) = mpsc::unbounded_channel();
+        let publisher = pc::create(ip, Target::Publisher, pc_tx.clone()).await?;
+        let subscriber = match pc::create(ip, Target::Subscriber, pc_tx.clone()).await {
+            Ok(pc) => pc,
+            Err(e) => {
+                let _ = publisher.close().await;
+                return Err(e);
+            }
+        };
+        let reliable = publisher.create_data_channel("_reliable", Some(dc_init(true))).await.map_err(EngineError::rtc)?;
+        let lossy = publisher.create_data_channel("_lossy", Some(dc_init(false))).await.map_err(EngineError::rtc)?;
+
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let me = join.participant.clone().unwrap_or_default();
+        let room_info = join.room.clone().unwrap_or_default();
+        let shared = Arc::new(Shared {
+            sid: Mutex::new(room_info.sid.clone()),
+            name: room_info.name.clone(),
+            metadata: Mutex::new(room_info.metadata.clone()),
+            state: Mutex::new(ConnectionState::Connected),
+            local: LocalParticipant::new(&me, cmd_tx.clone()),
+            remotes: Mutex::new(Vec::new()),
+            cmd: cmd_tx,
+        });
+        for info in &join.other_participants {
+            let p = RemoteParticipant::new(info);
+            for t in &info.tracks {
+                let publication = RemoteTrackPublication::new(&info.sid, t.clone(), options.auto_subscribe, shared.cmd.clone());
+                p.0.publications.lock().unwrap().push(publication);
+            }
+            shared.remotes.lock().unwrap().push(p);
+        }
+
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let task = RoomTask {
+            shared: shared.clone(),
+            ws,
+            events: ev_tx,
+            publisher,
+            subscriber,
+            pub_dcs: [watch_dc(reliable.clone()), watch_dc(lossy.clone())],
+            reliable,
+            lossy,
+            pub_remote_set: false,
+            sub_remote_set: false,
+            pub_pending: Vec::new(),
+            sub_pending: Vec::new(),
+            pub_mid: String::new(),
+            sub_mid: String::new(),
+            pub_offer_id: 0,
+            pub_connected: false,
+            sub_connected: false,
+            ready: Some(ready_tx),
+            requests: HashMap::new(),
+            next_request: 1,
+            sequence: 0,
+            unmatched_tracks: HashMap::new(),
+            ping_interval: Duration::from_secs(join.ping_interval.max(1) as u64),
+            ping_timeout: Duration::from_secs(join.ping_timeout.max(2) as u64),
+            last_recv: Instant::now(),
+            auto_subscribe: options.auto_subscribe,
+        };
+        let (data_tx, data_rx) = mpsc::channel(1024);
+        tokio::spawn(task.run(cmd_rx, pc_rx, data_tx, data_rx));
+        let room = Room { shared };
+        let remaining = options.connect_timeout.saturating_sub(started.elapsed());
+        match bounded("the peer connections to connect", remaining, ready_rx).await {
+            Ok(Ok(Ok(()))) => Ok((room, ev_rx)),
+            Ok(Ok(Err(e))) => {
+                room.disconnect().await;
+                Err(e)
+            }
+            Ok(Err(_)) => Err(EngineError::Disconnected),
+            Err(e) => {
+                room.disconnect().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Room sid (`RM_`).
+    pub fn sid(&self) -> String {
+        self.shared.sid.lock().unwrap().clone()
+    }
+    /// Room name.
+    pub fn name(&self) -> String {
+        self.shared.name.clone()
+    }
+    /// Room metadata.
+    pub fn metadata(&self) -> String {
+        self.shared.metadata.lock().unwrap().clone()
+    }
+    /// Connection state.
+    pub fn connection_state(&self) -> ConnectionState {
+        *self.shared.state.lock().unwrap()
+    }
+    /// This client's participant.
+    pub fn local_participant(&self) -> LocalParticipant {
+        self.shared.local.clone()
+    }
+    /// Everyone else, in join order.
+    pub fn remote_participants(&self) -> Vec<RemoteParticipant> {
+        self.shared.remotes.lock().unwrap().clone()
+    }
+    /// Leaves the room (idempotent). When it returns, `Disconnected` has been emitted and
+    /// the event stream has ended.
+    pub async fn disconnect(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.shared.cmd.send(Command::Disconnect { done: tx }).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
+        }
+    }
+}
+
+fn default_ip(url: &url::Url) -> IpAddr {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if loopback { IpAddr::from([127, 0, 0, 1]) } else { IpAddr::from([0, 0, 0, 0]) }
+}
+
+fn dc_init(reliable: bool) -> RTCDataChannelInit {
+    RTCDataChannelInit {
+        ordered: reliable,
+        max_packet_life_time: None,
+        max_retransmits: if reliable { None } else { Some(0) },
+        protocol: String::new(),
+        negotiated: None,
+    }
+}
+
+/// Drains a data channel's events and reports whether it is open.
+fn watch_dc(dc: Arc<dyn DataChannel>) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        while let Some(ev) = dc.poll().await {
+            match ev {
+                DataChannelEvent::OnOpen => {
+                    let _ = tx.send(true);
+                }
+                DataChannelEvent::OnClose => break,
+                _ => {}
+            }
+        }
+        let _ = tx.send(false);
+    });
+    rx
+}
+
+/// Reads a subscriber data channel, forwarding each message to the room task.
+async fn read_dc(dc: Arc<dyn DataChannel>, tx: mpsc::Sender<(DataKind, BytesMut)>) {
+    let kind = match dc.label().await.as_deref() {
+        Ok("_reliable") => Some(DataKind::Reliable),
+        Ok("_lossy") => Some(DataKind::Lossy),
+        _ => None,
+    };
+    while let Some(ev) = dc.poll().await {
+        match ev {
+            DataChannelEvent::OnMessage(m) => {
+                if let Some(kind) = kind {
+                    if tx.send((kind, m.data)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            DataChannelEvent::OnClose => break,
+            _ => {}
+        }
+    }
+}
+
+struct RoomTask {
+    shared: Arc<Shared>,
+    ws: Ws,
+    events: mpsc::UnboundedSender<RoomEvent>,
+    publisher: Arc<dyn PeerConnection>,
+    subscriber: Arc<dyn PeerConnection>,
+    reliable: Arc<dyn DataChannel>,
+    lossy: Arc<dyn DataChannel>,
+    pub_dcs: [watch::Receiver<bool>; 2],
+    pub_remote_set: bool,
+    sub_remote_set: bool,
+    pub_pending: Vec<RTCIceCandidateInit>,
+    sub_pending: Vec<RTCIceCandidateInit>,
+    pub_mid: String,
+    sub_mid: String,
+    pub_offer_id: u32,
+    pub_connected: bool,
+    sub_connected: bool,
+    ready: Option<oneshot::Sender<Result<()>>>,
+    requests: HashMap<u32, oneshot::Sender<Result<()>>>,
+    next_request: u32,
+    sequence: u32,
+    /// Media that arrived before its publication was known, by track sid.
+    unmatched_tracks: HashMap<String, Arc<dyn TrackRemote>>,
+    ping_interval: Duration,
+    ping_timeout: Duration,
+    last_recv: Instant,
+    auto_subscribe: bool,
+}
+
+/// Why the task stops.
+enum Stop {
+    Local(oneshot::Sender<()>),
+    Remote(proto::DisconnectReason),
+}
+
+impl RoomTask {
+    async fn run(
+        mut self,
+        mut cmd_rx: mpsc::UnboundedReceiver<Command>,
+        mut pc_rx: mpsc::UnboundedReceiver<PcEvent>,
+        data_tx: mpsc::Sender<(DataKind, BytesMut)>,
+        mut data_rx: mpsc::Receiver<(DataKind, BytesMut)>,
+    ) {
+        if let Err(e) = self.offer_publisher().await {
+            self.fail_ready(e);
+        }
+        self.emit(RoomEvent::ConnectionStateChanged { state: ConnectionState::Connected });
+        let mut ping = tokio::time::interval(self.ping_interval);
+        // Connect also waits for the reliable data channel, which may open after the PCs.
+        let mut dc_open = self.pub_dcs[0].clone();
+        let stop = loop {
+            tokio::select! {
+                Ok(()) = dc_open.changed(), if self.ready.is_some() => self.check_ready(),
+                msg = signal::recv(&mut self.ws) => match msg {
+                    Ok(Some(m)) => {
+                        self.last_recv = Instant::now();
+                        if let Some(stop) = self.on_signal(m).await {
+                            break stop;
+                        }
+                    }
+                    Ok(None) | Err(_) => break Stop::Remote(proto::DisconnectReason::SignalClose),
+                },
+                Some(cmd) = cmd_rx.recv() => {
+                    if let Some(stop) = self.on_command(cmd).await {
+                        break stop;
+                    }
+                }
+                Some(ev) = pc_rx.recv() => {
+                    if let Some(stop) = self.on_pc(ev, &data_tx).await {
+                        break stop;
+                    }
+                }
+                Some((kind, bytes)) = data_rx.recv() => self.on_data(kind, &bytes),
+                _ = ping.tick() => {
+                    if self.last_recv.elapsed() > self.ping_timeout {
+                        tracing::warn!("signal connection lost (ping timeout)");
+                        break Stop::Remote(proto::DisconnectReason::SignalClose);
+                    }
+                    let ping = proto::Ping { timestamp: now_ms(), rtt: 0 };
+                    let _ = signal::send(&mut self.ws, Req::PingReq(ping)).await;
+                }
+            }
+        };
+        self.finish(stop).await;
+    }
+
+    fn emit(&self, ev: RoomEvent) {
+        let _ = self.events.send(ev);
+    }
+
+    fn fail_ready(&mut self, e: EngineError) {
+        if let Some(r) = self.ready.take() {
+            let _ = r.send(Err(e));
+        }
+    }
+
+    fn check_ready(&mut self) {
+        let dc_open = *self.pub_dcs[0].borrow();
+        if self.pub_connected && self.sub_connected && dc_open {
+            if let Some(r) = self.ready.take() {
+                let _ = r.send(Ok(()));
+            }
+        }
+    }
+
+    async fn finish(mut self, stop: Stop) {
+        let (reason, done) = match stop {
+            Stop::Local(done) => {
+                let leave = proto::LeaveRequest {
+                    reason: proto::DisconnectReason::ClientInitiated as i32,
+                    action: proto::leave_request::Action::Disconnect as i32,
+                    ..Default::default()
+                };
+                let _ = bounded("leave", Duration::from_secs(1), signal::send(&mut self.ws, Req::Leave(leave))).await;
+                (proto::DisconnectReason::ClientInitiated, Some(done))
+            }
+            Stop::Remote(r) => (r, None),
+        };
+        let _ = bounded("socket close", Duration::from_secs(1), self.ws.close(None)).await;
+        let _ = self.publisher.close().await;
+        let _ = self.subscriber.close().await;
+        *self.shared.state.lock().unwrap() = ConnectionState::Disconnected;
+        self.fail_ready(EngineError::Disconnected);
+        self.requests.clear();
+        self.unmatched_tracks.clear();
+        // The room no longer holds anyone; callers' handles are all that is left.
+        let remotes = std::mem::take(&mut *self.shared.remotes.lock().unwrap());
+        for p in &remotes {
+            for publication in p.0.publications.lock().unwrap().drain(..) {
+                publication.0.state.lock().unwrap().track = None;
+            }
+        }
+        self.emit(RoomEvent::ConnectionStateChanged { state: ConnectionState::Disconnected });
+        self.emit(RoomEvent::Disconnected { reason });
+        drop(self.events);
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+    }
+
+    // ---- signalling -------------------------------------------------------------------
+
+    async fn offer_publisher(&mut self) -> Result<()> {
+        let offer = self.publisher.create_offer(None).await.map_err(EngineError::rtc)?;
+        self.publisher.set_local_description(offer).await.map_err(EngineError::rtc)?;
+        let sdp = self.publisher.local_description().await.ok_or_else(|| EngineError::rtc("no local offer"))?.sdp;
+        self.pub_mid = pc::first_mid(&sdp);
+        self.pub_offer_id += 1;
+        let sd = proto::SessionDescription { r#type: "offer".into(), sdp, id: self.pub_offer_id, ..Default::default() };
+        signal::send(&mut self.ws, Req::Offer(sd)).await
+    }
+
+    async fn on_signal(&mut self, msg: Resp) -> Option<Stop> {
+        match msg {
+            Resp::Offer(sd) => {
+                if let Err(e) = self.answer_subscriber(sd).await {
+                    tracing::warn!(error = %e, "cannot answer subscriber offer");
+                    self.fail_ready(e);
+                    return Some(Stop::Remote(proto::DisconnectReason::StateMismatch));
+                }
+            }
+            Resp::Answer(sd) => {
+                let applied = match RTCSessionDescription::answer(sd.sdp) {
+                    Ok(answer) => self.publisher.set_remote_description(answer).await.map_err(EngineError::rtc),
+                    Err(e) => Err(EngineError::rtc(e)),
+                };
+                match applied {
+                    Ok(()) => {
+                        self.pub_remote_set = true;
+                        for c in std::mem::take(&mut self.pub_pending) {
+                            let _ = self.publisher.add_ice_candidate(c).await;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "publisher answer rejected");
+                        self.fail_ready(e);
+                        return Some(Stop::Remote(proto::DisconnectReason::StateMismatch));
+                    }
+                }
+            }
+            Resp::Trickle(t) => {
+                let Some(c) = pc::candidate_from_json(&t.candidate_init) else { return None };
+                if t.target == Target::Subscriber as i32 {
+                    if self.sub_remote_set {
+                        let _ = self.subscriber.add_ice_candidate(c).await;
+                    } else {
+                        self.sub_pending.push(c);
+                    }
+                } else if self.pub_remote_set {
+                    let _ = self.publisher.add_ice_candidate(c).await;
+                } else {
+                    self.pub_pending.push(c);
+                }
+            }
+            Resp::Update(u) => {
+                for info in u.participants {
+                    self.on_participant_info(info);
+                }
+            }
+            Resp::RoomUpdate(u) => {
+                if let Some(room) = u.room {
+                    if !room.sid.is_empty() {
+                        *self.shared.sid.lock().unwrap() = room.sid.clone();
+                    }
+                    let old = std::mem::replace(&mut *self.shared.metadata.lock().unwrap(), room.metadata.clone());
+                    if old != room.metadata {
+                        self.emit(RoomEvent::RoomMetadataChanged { old, new: room.metadata });
+                    }
+                }
+            }
+            Resp::Leave(l) => {
+                let reason = proto::DisconnectReason::try_from(l.reason).unwrap_or(proto::DisconnectReason::UnknownReason);
+                tracing::info!(?reason, "server asked us to leave");
+                self.fail_ready(EngineError::Rejected(format!("server sent leave ({reason:?})")));
+                return Some(Stop::Remote(reason));
+            }
+            Resp::RequestResponse(r) => {
+                if let Some(done) = self.requests.remove(&r.request_id) {
+                    let ok = r.reason == proto::request_response::Reason::Ok as i32;
+                    let _ = done.send(if ok { Ok(()) } else { Err(EngineError::Rejected(r.message)) });
+                }
+            }
+            // Keep-alives and hints this client has no use for.
+            _ => {}
+        }
+        None
+    }
+
+    async fn answer_subscriber(&mut self, sd: proto::SessionDescription) -> Result<()> {
+        let offer = RTCSessionDescription::offer(sd.sdp).map_err(EngineError::rtc)?;
+        self.subscriber.set_remote_description(offer).await.map_err(EngineError::rtc)?;
+        let answer = self.subscriber.create_answer(None).await.map_err(EngineError::rtc)?;
+        self.subscriber.set_local_description(answer).await.map_err(EngineError::rtc)?;
+        let sdp = self.subscriber.local_description().await.ok_or_else(|| EngineError::rtc("no local answer"))?.sdp;
+        self.sub_mid = pc::first_mid(&sdp);
+        self.sub_remote_set = true;
+        for c in std::mem::take(&mut self.sub_pending) {
+            let _ = self.subscriber.add_ice_candidate(c).await;
+        }
+        let answer = proto::SessionDescription { r#type: "answer".into(), sdp, id: sd.id, ..Default::default() };
+        signal::send(&mut self.ws, Req::Answer(answer)).await
+    }
+
+    fn on_participant_info(&mut self, info: proto::ParticipantInfo) {
+        if info.sid == self.shared.local.sid() {
+            let changes = state::apply_fields(&self.shared.local.0.fields, &info);
+            for ev in state::field_events(crate::Participant::Local(self.shared.local.clone()), changes) {
+                self.emit(ev);
+            }
+            return;
+        }
+        let events = state::apply_remote_info(&self.shared, info, self.auto_subscribe);
+        for ev in events {
+            if let RoomEvent::TrackPublished { participant, publication } = &ev {
+                let track = self.unmatched_tracks.remove(&publication.sid());
+                self.emit(ev.clone());
+                if let Some(rtp) = track {
+                    self.attach_track(participant.clone(), publication.clone(), rtp);
+                }
+            } else {
+                self.emit(ev);
+            }
+        }
+    }
+
+    fn attach_track(&mut self, participant: RemoteParticipant, publication: RemoteTrackPublication, rtp: Arc<dyn TrackRemote>) {
+        let info = publication.info();
+        let track = RemoteTrack::new(&info.sid, &info.name, publication.kind(), info.muted, rtp);
+        publication.0.state.lock().unwrap().track = Some(track.clone());
+        self.emit(RoomEvent::TrackSubscribed { participant, publication, track });
+    }
+
+    // ---- commands ---------------------------------------------------------------------
+
+    async fn on_command(&mut self, cmd: Command) -> Option<Stop> {
+        match cmd {
+            Command::Disconnect { done } => return Some(Stop::Local(done)),
+            Command::PublishData { payload, options, done } => {
+                let result = self.publish_data(payload, options).await;
+                let _ = done.send(result);
+            }
+            Command::UpdateMetadata { mut update, done } => {
+                update.request_id = self.next_request;
+                self.next_request += 1;
+                let id = update.request_id;
+                match signal::send(&mut self.ws, Req::UpdateMetadata(update)).await {
+                    Ok(()) => {
+                        // The reply is matched by request id; bound the wait on the caller's side.
+                        let (tx, rx) = oneshot::channel();
+                        self.requests.insert(id, tx);
+                        tokio::spawn(async move {
+                            let result = match bounded("the server to confirm the update", REQUEST_TIMEOUT, rx).await {
+                                Ok(Ok(r)) => r,
+                                Ok(Err(_)) => Err(EngineError::Disconnected),
+                                Err(e) => Err(e),
+                            };
+                            let _ = done.send(result);
+                        });
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(e));
+                    }
+                }
+            }
+            Command::SetSubscribed { publication, subscribe, done } => {
+                let sid = publication.sid();
+                let req = proto::UpdateSubscription { track_sids: vec![sid.clone()], subscribe, ..Default::default() };
+                let result = signal::send(&mut self.ws, Req::Subscription(req)).await;
+                publication.0.state.lock().unwrap().desired = subscribe;
+                if result.is_ok() && !subscribe {
+                    let track = publication.0.state.lock().unwrap().track.take();
+                    let owner = self.shared.remotes.lock().unwrap().iter().find(|p| p.sid() == publication.participant_sid()).cloned();
+                    if let (Some(track), Some(participant)) = (track, owner) {
+                        self.emit(RoomEvent::TrackUnsubscribed { participant, publication, track });
+                    }
+                }
+                let _ = done.send(result);
+            }
+        }
+        None
+    }
+
+    async fn publish_data(&mut self, payload: Vec<u8>, options: DataOptions) -> Result<()> {
+        let kind = if options.reliable { DataKind::Reliable } else { DataKind::Lossy };
+        let identity = self.shared.local.identity();
+        if options.reliable {
+            self.sequence += 1;
+        }
+        #[allow(deprecated)]
+        let packet = proto::DataPacket {
+            kind: if options.reliable { 0 } else { 1 },
+            participant_identity: identity.clone(),
+            destination_identities: options.destination_identities.clone(),
+            sequence: if options.reliable { self.sequence } else { 0 },
+            value: Some(proto::data_packet::Value::User(proto::UserPacket {
+                payload,
+                topic: options.topic,
+                participant_identity: identity,
+                destination_identities: options.destination_identities,
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let bytes = packet.encode_to_vec();
+        if bytes.len() > MAX_DATA_PACKET {
+            return Err(EngineError::InvalidArgument(format!(
+                "data packet of {} bytes exceeds the {MAX_DATA_PACKET}-byte limit; split it or use a byte stream",
+                bytes.len()
+            )));
+        }
+        let (dc, open) = match kind {
+            DataKind::Reliable => (self.reliable.clone(), self.pub_dcs[0].clone()),
+            DataKind::Lossy => (self.lossy.clone(), self.pub_dcs[1].clone()),
+        };
+        let mut open = open;
+        match bounded("the data channel to open", DC_OPEN_TIMEOUT, open.wait_for(|o| *o)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return Err(EngineError::Disconnected),
+            Err(e) => return Err(e),
+        }
+        dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| EngineError::Disconnected)
+    }
+
+    // ---- peer connections -------------------------------------------------------------
+
+    async fn on_pc(&mut self, ev: PcEvent, data_tx: &mpsc::Sender<(DataKind, BytesMut)>) -> Option<Stop> {
+        match ev {
+            PcEvent::Candidate(target, init) => {
+                let mid = if target == Target::Subscriber { &self.sub_mid } else { &self.pub_mid };
+                let trickle = proto::TrickleRequest {
+                    candidate_init: pc::candidate_to_json(&init, mid),
+                    target: target as i32,
+                    r#final: false,
+                };
+                let _ = signal::send(&mut self.ws, Req::Trickle(trickle)).await;
+            }
+            PcEvent::State(target, state) => {
+                tracing::debug!(?target, %state, "peer connection state");
+                match state {
+                    RTCPeerConnectionState::Connected => {
+                        if target == Target::Publisher {
+                            self.pub_connected = true;
+                        } else {
+                            self.sub_connected = true;
+                        }
+                        self.check_ready();
+                    }
+                    RTCPeerConnectionState::Failed => {
+                        self.fail_ready(EngineError::Rtc(format!("{target:?} peer connection failed")));
+                        return Some(Stop::Remote(proto::DisconnectReason::ConnectionTimeout));
+                    }
+                    _ => {}
+                }
+            }
+            PcEvent::DataChannel(dc) => {
+                tokio::spawn(read_dc(dc, data_tx.clone()));
+            }
+            PcEvent::Track(rtp) => self.on_remote_track(rtp).await,
+        }
+        None
+    }
+
+    async fn on_remote_track(&mut self, rtp: Arc<dyn TrackRemote>) {
+        let stream_id = rtp.stream_id().await;
+        let Some((participant_sid, track_sid)) = stream_id.split_once('|') else {
+            tracing::warn!(%stream_id, "remote track without a PA|TR stream id ignored");
+            return;
+        };
+        let owner = self.shared.remotes.lock().unwrap().iter().find(|p| p.sid() == participant_sid).cloned();
+        let publication = owner.as_ref().and_then(|p| p.publication(track_sid));
+        match (owner, publication) {
+            (Some(p), Some(publication)) => self.attach_track(p, publication, rtp),
+            _ => {
+                self.unmatched_tracks.insert(track_sid.to_string(), rtp);
+            }
+        }
+    }
+
+    fn on_data(&mut self, kind: DataKind, bytes: &[u8]) {
+        let packet = match proto::DataPacket::decode(bytes) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(error = %e, "malformed data packet dropped");
+                return;
+            }
+        };
+        #[allow(deprecated)]
+        if let Some(proto::data_packet::Value::User(user)) = packet.value {
+            let identity = if packet.participant_identity.is_empty() {
+                user.participant_identity.clone()
+            } else {
+                packet.participant_identity.clone()
+            };
+            let participant = {
+                let remotes = self.shared.remotes.lock().unwrap();
+                remotes
+                    .iter()
+                    .find(|p| (!identity.is_empty() && p.identity() == identity) || p.sid() == packet.participant_sid)
+                    .cloned()
+            };
+            self.emit(RoomEvent::DataReceived { payload: user.payload, participant, kind, topic: user.topic });
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

@@ -1,0 +1,156 @@
+//! Signal connection: WebSocket + protobuf, join handshake.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use livekit_protocol as proto;
+use prost::Message as _;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::error::{bounded, EngineError, Result};
+
+/// The signalling socket.
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Protocol version spoken.
+pub const PROTOCOL_VERSION: i32 = 17;
+
+/// Builds the `/rtc` URL for `url` (ws, wss, http or https; any path prefix kept).
+pub fn rtc_url(url: &str, auto_subscribe: bool) -> Result<url::Url> {
+    let invalid = |reason: &str| EngineError::InvalidUrl { url: url.into(), reason: reason.into() };
+    let mut u = url::Url::parse(url.trim()).map_err(|e| invalid(&e.to_string()))?;
+    let scheme = match u.scheme() {
+        "ws" | "http" => "ws",
+        "wss" | "https" => "wss",
+        other => return Err(invalid(&format!("scheme {other:?} is not ws, wss, http or https"))),
+    };
+    u.set_scheme(scheme).map_err(|_| invalid("cannot use a WebSocket scheme"))?;
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("no host"));
+    }
+    let path = u.path().trim_end_matches('/').to_string();
+    u.set_path(&format!("{path}/rtc"));
+    u.query_pairs_mut()
+        .append_pair("sdk", "node")
+        .append_pair("version", env!("CARGO_PKG_VERSION"))
+        .append_pair("protocol", &PROTOCOL_VERSION.to_string())
+        .append_pair("client_protocol", "0")
+        .append_pair("os", std::env::consts::OS)
+        .append_pair("auto_subscribe", if auto_subscribe { "1" } else { "0" })
+        .append_pair("adaptive_stream", "0");
+    Ok(u)
+}
+
+/// Opens the socket and waits for the join response.
+pub(crate) async fn connect(url: &url::Url, token: &str, timeout: Duration) -> Result<(Ws, proto::JoinResponse)> {
+    let display = {
+        let mut u = url.clone();
+        u.set_query(None);
+        u.to_string()
+    };
+    let mut req = url.as_str().into_client_request().map_err(|e| EngineError::InvalidUrl {
+        url: display.clone(),
+        reason: e.to_string(),
+    })?;
+    let bearer = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| EngineError::InvalidArgument("the token contains characters not allowed in a header".into()))?;
+    req.headers_mut().insert("Authorization", bearer);
+    let (mut ws, _) = match bounded("the signal connection", timeout, tokio_tungstenite::connect_async(req)).await? {
+        Ok(ok) => ok,
+        Err(tungstenite::Error::Http(resp)) => {
+            let status = resp.status().as_u16();
+            let body = resp.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
+            return Err(match status {
+                401 | 403 => EngineError::Unauthorized { status, message: body },
+                _ => EngineError::Connect { url: display, reason: format!("HTTP {status} {body}") },
+            });
+        }
+        Err(e) => return Err(EngineError::Connect { url: display, reason: e.to_string() }),
+    };
+    let join = bounded("the join response", timeout, async {
+        loop {
+            match recv(&mut ws).await? {
+                Some(proto::signal_response::Message::Join(j)) => return Ok(j),
+                Some(proto::signal_response::Message::Leave(l)) => {
+                    return Err(EngineError::Rejected(format!("server sent leave (reason {}) instead of join", l.reason)))
+                }
+                Some(_) => continue,
+                None => return Err(EngineError::Protocol("the server closed the connection before joining".into())),
+            }
+        }
+    })
+    .await??;
+    validate_join(&join)?;
+    Ok((ws, join))
+}
+
+fn validate_join(j: &proto::JoinResponse) -> Result<()> {
+    let me = j.participant.as_ref().ok_or_else(|| EngineError::Protocol("join response without participant".into()))?;
+    if !me.sid.starts_with("PA_") {
+        return Err(EngineError::Protocol(format!("participant sid {:?} lacks the PA_ prefix", me.sid)));
+    }
+    if j.room.is_none() {
+        return Err(EngineError::Protocol("join response without room".into()));
+    }
+    Ok(())
+}
+
+/// Reads the next signal response; `None` when the socket ended.
+pub(crate) async fn recv(ws: &mut Ws) -> Result<Option<proto::signal_response::Message>> {
+    loop {
+        match ws.next().await {
+            None | Some(Ok(Message::Close(_))) => return Ok(None),
+            Some(Ok(Message::Binary(b))) => {
+                let resp = proto::SignalResponse::decode(b).map_err(|e| EngineError::Protocol(e.to_string()))?;
+                match resp.message {
+                    Some(m) => return Ok(Some(m)),
+                    None => continue, // a message type newer than this client
+                }
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(EngineError::Connect { url: String::new(), reason: e.to_string() }),
+        }
+    }
+}
+
+/// Encodes a request as a binary frame.
+pub(crate) fn frame(msg: proto::signal_request::Message) -> Message {
+    Message::Binary(proto::SignalRequest { message: Some(msg) }.encode_to_vec().into())
+}
+
+/// Sends a request.
+pub(crate) async fn send<S>(sink: &mut S, msg: proto::signal_request::Message) -> Result<()>
+where
+    S: futures_util::Sink<Message, Error = tungstenite::Error> + Unpin,
+{
+    sink.send(frame(msg)).await.map_err(|_| EngineError::Disconnected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_rtc_urls() {
+        let u = rtc_url("http://127.0.0.1:7880", true).unwrap();
+        assert_eq!(u.scheme(), "ws");
+        assert_eq!(u.path(), "/rtc");
+        assert!(u.query().unwrap().contains("protocol=17"));
+        assert!(u.query().unwrap().contains("auto_subscribe=1"));
+        let u = rtc_url("wss://example.com/prefix/", false).unwrap();
+        assert_eq!(u.path(), "/prefix/rtc");
+        assert!(u.query().unwrap().contains("auto_subscribe=0"));
+    }
+
+    #[test]
+    fn rejects_bad_urls() {
+        for bad in ["", "not a url", "ftp://x", "ws://"] {
+            let err = rtc_url(bad, true).unwrap_err();
+            assert_eq!(err.code(), "ERR_INVALID_URL", "{bad}: {err}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Room state updates from `ParticipantInfo` snapshots: who joined or left, which tracks
+//! appeared or vanished, what changed. Pure functions over the shared state; they return
+//! the events to emit, in order.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use livekit_protocol as proto;
+use proto::participant_info::State;
+
+use crate::events::RoomEvent;
+use crate::objects::{Participant, ParticipantFields, RemoteParticipant, RemoteTrackPublication};
+use crate::room::Shared;
+
+/// What changed in a participant's fields.
+pub(crate) struct FieldChanges {
+    name: Option<(String, String)>,
+    metadata: Option<(String, String)>,
+    attributes: HashMap<String, String>,
+}
+
+/// Applies `info`'s name/metadata/attributes to `fields`, returning what changed.
+pub(crate) fn apply_fields(fields: &Mutex<ParticipantFields>, info: &proto::ParticipantInfo) -> FieldChanges {
+    let mut f = fields.lock().unwrap();
+    let mut changes = FieldChanges { name: None, metadata: None, attributes: HashMap::new() };
+    if f.name != info.name {
+        changes.name = Some((std::mem::replace(&mut f.name, info.name.clone()), info.name.clone()));
+    }
+    if f.metadata != info.metadata {
+        changes.metadata = Some((std::mem::replace(&mut f.metadata, info.metadata.clone()), info.metadata.clone()));
+    }
+    for (k, v) in &info.attributes {
+        if f.attributes.get(k) != Some(v) {
+            changes.attributes.insert(k.clone(), v.clone());
+        }
+    }
+    for k in f.attributes.keys() {
+        if !info.attributes.contains_key(k) {
+            changes.attributes.insert(k.clone(), String::new());
+        }
+    }
+    f.attributes = info.attributes.clone();
+    f.version = f.version.max(info.version);
+    f.kind = info.kind;
+    changes
+}
+
+/// The events for a set of field changes.
+pub(crate) fn field_events(participant: Participant, c: FieldChanges) -> Vec<RoomEvent> {
+    let mut out = Vec::new();
+    if let Some((old, new)) = c.metadata {
+        out.push(RoomEvent::ParticipantMetadataChanged { participant: participant.clone(), old, new });
+    }
+    if let Some((old, new)) = c.name {
+        out.push(RoomEvent::ParticipantNameChanged { participant: participant.clone(), old, new });
+    }
+    if !c.attributes.is_empty() {
+        out.push(RoomEvent::ParticipantAttributesChanged { participant, changed: c.attributes });
+    }
+    out
+}
+
+fn unpublish(p: &RemoteParticipant, publication: RemoteTrackPublication, out: &mut Vec<RoomEvent>) {
+    let track = publication.0.state.lock().unwrap().track.take();
+    if let Some(track) = track {
+        out.push(RoomEvent::TrackUnsubscribed { participant: p.clone(), publication: publication.clone(), track });
+    }
+    out.push(RoomEvent::TrackUnpublished { participant: p.clone(), publication });
+}
+
+/// Removes `p`: per track unsubscribed → unpublished, then disconnected.
+pub(crate) fn disconnect(shared: &Shared, p: &RemoteParticipant) -> Vec<RoomEvent> {
+    let mut out = Vec::new();
+    let publications = std::mem::take(&mut *p.0.publications.lock().unwrap());
+    for publication in publications {
+        unpublish(p, publication, &mut out);
+    }
+    shared.remotes.lock().unwrap().retain(|o| o.id() != p.id());
+    out.push(RoomEvent::ParticipantDisconnected { participant: p.clone() });
+    out
+}
+
+/// Applies a remote participant's snapshot; returns the events, in order.
+pub(crate) fn apply_remote_info(shared: &Shared, info: proto::ParticipantInfo, auto: bool) -> Vec<RoomEvent> {
+    let existing = shared.remotes.lock().unwrap().iter().find(|p| p.sid() == info.sid).cloned();
+    let Some(p) = existing else {
+        if info.state == State::Disconnected as i32 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        // Same identity under a new sid: the old session is gone.
+        let stale = shared.remotes.lock().unwrap().iter().find(|p| p.identity() == info.identity).cloned();
+        if let Some(old) = stale {
+            out.extend(disconnect(shared, &old));
+        }
+        let p = RemoteParticipant::new(&info);
+        shared.remotes.lock().unwrap().push(p.clone());
+        out.push(RoomEvent::ParticipantConnected { participant: p.clone() });
+        for t in info.tracks {
+            let publication = RemoteTrackPublication::new(&info.sid, t, auto, shared.cmd.clone());
+            p.0.publications.lock().unwrap().push(publication.clone());
+            out.push(RoomEvent::TrackPublished { participant: p.clone(), publication });
+        }
+        return out;
+    };
+    let current = p.0.fields.lock().unwrap().version;
+    if info.version != 0 && info.version <= current && info.state != State::Disconnected as i32 {
+        return Vec::new(); // stale snapshot
+    }
+    if info.state == State::Disconnected as i32 {
+        return disconnect(shared, &p);
+    }
+    let mut out = field_events(Participant::Remote(p.clone()), apply_fields(&p.0.fields, &info));
+    // Tracks: mute changes, new ones, vanished ones.
+    let mut keep = Vec::new();
+    for t in info.tracks {
+        match p.publication(&t.sid) {
+            Some(publication) => {
+                let was_muted = {
+                    let mut st = publication.0.state.lock().unwrap();
+                    let was = st.info.muted;
+                    st.info = t.clone();
+                    if let Some(track) = &st.track {
+                        track.set_muted(t.muted);
+                    }
+                    was
+                };
+                if was_muted != t.muted {
+                    let participant = Participant::Remote(p.clone());
+                    out.push(if t.muted {
+                        RoomEvent::TrackMuted { participant, publication_sid: t.sid.clone() }
+                    } else {
+                        RoomEvent::TrackUnmuted { participant, publication_sid: t.sid.clone() }
+                    });
+                }
+                keep.push(t.sid);
+            }
+            None => {
+                let publication = RemoteTrackPublication::new(&p.sid(), t.clone(), auto, shared.cmd.clone());
+                p.0.publications.lock().unwrap().push(publication.clone());
+                out.push(RoomEvent::TrackPublished { participant: p.clone(), publication });
+                keep.push(t.sid);
+            }
+        }
+    }
+    let gone: Vec<_> = {
+        let mut pubs = p.0.publications.lock().unwrap();
+        let (stay, gone): (Vec<_>, Vec<_>) = pubs.drain(..).partition(|x| keep.contains(&x.sid()));
+        *pubs = stay;
+        gone
+    };
+    for publication in gone {
+        unpublish(&p, publication, &mut out);
+    }
+    out
+}

@@ -1,0 +1,101 @@
+//! Small public value types.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use livekit_protocol as proto;
+
+/// Options for [`Room::connect`](crate::Room::connect).
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// Subscribe to every published track automatically (default true).
+    pub auto_subscribe: bool,
+    /// Bound on the whole connect (signal + both peer connections). Default 15 s.
+    pub connect_timeout: Duration,
+    /// Address WebRTC sockets bind to. Default: 127.0.0.1 when the server is on
+    /// loopback, else every interface.
+    pub bind_ip: Option<IpAddr>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self { auto_subscribe: true, connect_timeout: Duration::from_secs(15), bind_ip: None }
+    }
+}
+
+/// Room connection state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Not connected (before connect or after disconnect).
+    Disconnected,
+    /// Connected.
+    Connected,
+    /// Connection interrupted, trying to recover.
+    Reconnecting,
+}
+
+/// The data channel a packet travels on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataKind {
+    /// Ordered, retransmitted.
+    Reliable,
+    /// Unordered, best effort.
+    Lossy,
+}
+
+/// Options for [`LocalParticipant::publish_data`](crate::LocalParticipant::publish_data).
+#[derive(Clone, Debug, Default)]
+pub struct DataOptions {
+    /// Send on the reliable channel.
+    pub reliable: bool,
+    /// Limit delivery to these identities (empty: everyone).
+    pub destination_identities: Vec<String>,
+    /// Application topic.
+    pub topic: Option<String>,
+}
+
+/// Kind of media.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackKind {
+    /// Audio.
+    Audio,
+    /// Video.
+    Video,
+}
+
+impl TrackKind {
+    pub(crate) fn from_proto(t: i32) -> Self {
+        if t == proto::TrackType::Video as i32 {
+            TrackKind::Video
+        } else {
+            TrackKind::Audio
+        }
+    }
+}
+
+/// Where a track comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackSource {
+    /// Not said.
+    Unknown,
+    /// A camera.
+    Camera,
+    /// A microphone.
+    Microphone,
+    /// A screen share.
+    ScreenShare,
+    /// Audio of a screen share.
+    ScreenShareAudio,
+}
+
+impl TrackSource {
+    pub(crate) fn from_proto(s: i32) -> Self {
+        match proto::TrackSource::try_from(s).unwrap_or(proto::TrackSource::Unknown) {
+            proto::TrackSource::Camera => TrackSource::Camera,
+            proto::TrackSource::Microphone => TrackSource::Microphone,
+            proto::TrackSource::ScreenShare => TrackSource::ScreenShare,
+            proto::TrackSource::ScreenShareAudio => TrackSource::ScreenShareAudio,
+            _ => TrackSource::Unknown,
+        }
+    }
+}
