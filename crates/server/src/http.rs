@@ -31,6 +31,7 @@ pub fn router(shared: Arc<ServerShared>) -> Router {
         .route("/rtc/v1", any(not_found))
         .route("/rtc/v1/validate", any(not_found))
         .route("/twirp/livekit.RoomService/{method}", post(twirp))
+        .route("/lkrtc/stats", get(stats))
         .fallback(not_found)
         .with_state(shared)
 }
@@ -88,6 +89,11 @@ async fn rtc(
         .max_message_size(MAX_SIGNAL_MESSAGE)
         .max_frame_size(MAX_SIGNAL_MESSAGE)
         .on_upgrade(move |ws| session::run(shared, ws, params))
+}
+
+/// Server counters as JSON (lkrtc extension, used by the benchmarks).
+async fn stats(State(shared): State<Arc<ServerShared>>) -> Response {
+    axum::Json(crate::stats(&shared)).into_response()
 }
 
 async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Query(q): Params) -> Response {

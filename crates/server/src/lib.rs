@@ -67,6 +67,30 @@ pub(crate) struct ServerShared {
     shutdown: watch::Receiver<bool>,
 }
 
+/// Server counters (RTP counts are process-wide).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Stats {
+    /// Live rooms.
+    pub rooms: usize,
+    /// Participants in all rooms.
+    pub participants: usize,
+    /// RTP packets received from publishers since start.
+    pub rtp_packets_in: u64,
+    /// RTP packets forwarded to subscribers since start.
+    pub rtp_packets_out: u64,
+}
+
+pub(crate) fn stats(shared: &ServerShared) -> Stats {
+    use std::sync::atomic::Ordering::Relaxed;
+    let rooms = shared.rooms.all();
+    Stats {
+        rooms: rooms.len(),
+        participants: rooms.iter().map(|r| r.participants().len()).sum(),
+        rtp_packets_in: track::PACKETS_IN.load(Relaxed),
+        rtp_packets_out: track::PACKETS_OUT.load(Relaxed),
+    }
+}
+
 /// A running server. Dropping it does not stop it; call [`Server::shutdown`].
 pub struct Server {
     addr: SocketAddr,
@@ -115,6 +139,11 @@ impl Server {
     /// Live rooms, as the room service lists them.
     pub fn rooms(&self) -> Vec<proto::Room> {
         self.shared.rooms.list()
+    }
+
+    /// Counters for benchmarks and dashboards.
+    pub fn stats(&self) -> Stats {
+        stats(&self.shared)
     }
 
     /// Tells every participant the server is leaving, waits (briefly) for them to go,

@@ -1,6 +1,6 @@
 //! Published tracks and RTP forwarding from a publisher to its subscribers.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use livekit_protocol as proto;
@@ -8,6 +8,11 @@ use tokio::sync::Notify;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+/// RTP packets received from publishers, process-wide.
+pub static PACKETS_IN: AtomicU64 = AtomicU64::new(0);
+/// RTP packets written to subscribers, process-wide.
+pub static PACKETS_OUT: AtomicU64 = AtomicU64::new(0);
 
 /// One subscriber's copy of a published track.
 pub struct DownTrack {
@@ -114,6 +119,8 @@ impl PublishedTrack {
                     packet.header.extension = false;
                     packet.header.extension_profile = 0;
                     let downs = self.downtracks.lock().unwrap().clone();
+                    PACKETS_IN.fetch_add(1, Ordering::Relaxed);
+                    PACKETS_OUT.fetch_add(downs.len() as u64, Ordering::Relaxed);
                     for down in downs.iter() {
                         let mut p = packet.clone();
                         p.header.ssrc = down.ssrc;

@@ -287,6 +287,9 @@ async fn http_endpoints() {
     let jwt = token("alice", "r1", VideoGrants::default());
     let (status, body) = raw_get(addr, &format!("/rtc/validate?access_token={jwt}")).await;
     assert_eq!((status, body.as_str()), (200, "success"));
+    let (status, body) = raw_get(addr, "/lkrtc/stats").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("\"rooms\":0"), "{body}");
     let (status, _) = raw_get(addr, "/rtc").await;
     assert_eq!(status, 404, "a plain GET on /rtc is not an upgrade");
     server.shutdown().await;
