@@ -8,6 +8,7 @@
 //! as soon as an object stops existing on the wire.
 #![deny(missing_docs)]
 
+pub mod audio;
 mod error;
 mod events;
 mod objects;
