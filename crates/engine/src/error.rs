@@ -48,6 +48,9 @@ pub enum EngineError {
     /// A WebRTC operation failed.
     #[error("WebRTC failure: {0}")]
     Rtc(String),
+    /// The object was closed or disposed.
+    #[error("{0}")]
+    Disposed(String),
     /// The server broke the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
@@ -66,6 +69,7 @@ impl EngineError {
             EngineError::Rejected(_) => "ERR_REJECTED",
             EngineError::Rtc(_) => "ERR_RTC",
             EngineError::Protocol(_) => "ERR_PROTOCOL",
+            EngineError::Disposed(_) => "ERR_DISPOSED",
         }
     }
 

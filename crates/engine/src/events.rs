@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use livekit_protocol as proto;
 
-use crate::objects::{Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
+use crate::objects::{LocalTrackPublication, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
 use crate::types::{ConnectionState, DataKind};
 
 /// Something that happened in a room. When a participant leaves, the room emits for
@@ -53,6 +53,21 @@ pub enum RoomEvent {
         publication: RemoteTrackPublication,
         /// The track, now ended.
         track: RemoteTrack,
+    },
+    /// This client published a track.
+    LocalTrackPublished {
+        /// The publication.
+        publication: LocalTrackPublication,
+    },
+    /// This client unpublished a track.
+    LocalTrackUnpublished {
+        /// The publication, now gone.
+        publication: LocalTrackPublication,
+    },
+    /// A first participant subscribed to one of our tracks.
+    LocalTrackSubscribed {
+        /// The publication.
+        publication: LocalTrackPublication,
     },
     /// A track was muted.
     TrackMuted {

@@ -21,7 +21,10 @@ mod types;
 pub use error::{EngineError, Result};
 pub use events::RoomEvent;
 pub use livekit_protocol as proto;
-pub use objects::{LocalParticipant, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
+pub use objects::{
+    LocalParticipant, LocalTrackPublication, Participant, PublishOptions, RemoteParticipant, RemoteTrack,
+    RemoteTrackPublication,
+};
 pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{ConnectOptions, ConnectionState, DataKind, DataOptions, TrackKind, TrackSource};

@@ -52,6 +52,7 @@ pub(crate) struct RemoteTrackInner {
     kind: TrackKind,
     pub(crate) rtp: Arc<dyn TrackRemote>,
     muted: Mutex<bool>,
+    receiver: Option<Arc<crate::audio::stream::Receiver>>,
 }
 
 /// A subscribed remote track (media arrives on it).
@@ -65,9 +66,21 @@ impl RemoteTrack {
             sid: sid.into(),
             name: name.into(),
             kind,
+            receiver: (kind == TrackKind::Audio).then(|| crate::audio::stream::Receiver::start(rtp.clone())),
             rtp,
             muted: Mutex::new(muted),
         }))
+    }
+    /// A stream of this track's audio as `sample_rate`/`channels` in `frame_ms` frames.
+    pub fn audio_stream(&self, sample_rate: u32, channels: u32, frame_ms: u32) -> Result<crate::audio::AudioStream> {
+        let receiver = self.0.receiver.as_ref().ok_or_else(|| EngineError::InvalidArgument("not an audio track".into()))?;
+        crate::audio::AudioStream::attach(receiver, sample_rate, channels, frame_ms)
+    }
+    /// The track stopped existing for us: streams on it end.
+    pub(crate) fn end(&self) {
+        if let Some(r) = &self.0.receiver {
+            r.end();
+        }
     }
     /// Unique object id (stable for the object's life).
     pub fn id(&self) -> u64 {
@@ -258,6 +271,7 @@ pub(crate) struct LocalParticipantInner {
     sid: String,
     identity: String,
     pub(crate) fields: Mutex<ParticipantFields>,
+    pub(crate) publications: Mutex<Vec<LocalTrackPublication>>,
     cmd: mpsc::UnboundedSender<Command>,
 }
 
@@ -271,6 +285,7 @@ impl LocalParticipant {
             sid: info.sid.clone(),
             identity: info.identity.clone(),
             fields: Mutex::new(ParticipantFields::from_info(info)),
+            publications: Mutex::new(Vec::new()),
             cmd,
         }))
     }
@@ -333,4 +348,137 @@ pub enum Participant {
     Local(LocalParticipant),
     /// Someone else.
     Remote(RemoteParticipant),
+}
+
+// ---------------------------------------------------------------------------------------
+// Local publication
+
+pub(crate) struct LocalPublicationInner {
+    id: u64,
+    sid: String,
+    pub(crate) track: crate::audio::LocalAudioTrack,
+    pub(crate) info: Mutex<proto::TrackInfo>,
+    pub(crate) subscribed: tokio::sync::watch::Sender<bool>,
+    pub(crate) sender: Mutex<Option<Arc<dyn webrtc::rtp_transceiver::RtpSender>>>,
+}
+
+/// A track this client published.
+#[derive(Clone)]
+pub struct LocalTrackPublication(pub(crate) Arc<LocalPublicationInner>);
+
+impl LocalTrackPublication {
+    pub(crate) fn new(
+        info: proto::TrackInfo,
+        track: crate::audio::LocalAudioTrack,
+        sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    ) -> Self {
+        Self(Arc::new(LocalPublicationInner {
+            id: next_id(),
+            sid: info.sid.clone(),
+            track,
+            info: Mutex::new(info),
+            subscribed: tokio::sync::watch::channel(false).0,
+            sender: Mutex::new(Some(sender)),
+        }))
+    }
+    /// Unique object id.
+    pub fn id(&self) -> u64 {
+        self.0.id
+    }
+    /// Track sid (`TR_`).
+    pub fn sid(&self) -> String {
+        self.0.sid.clone()
+    }
+    /// Track name.
+    pub fn name(&self) -> String {
+        self.0.info.lock().unwrap().name.clone()
+    }
+    /// Audio or video.
+    pub fn kind(&self) -> TrackKind {
+        TrackKind::from_proto(self.0.info.lock().unwrap().r#type)
+    }
+    /// Source (microphone...).
+    pub fn source(&self) -> TrackSource {
+        TrackSource::from_proto(self.0.info.lock().unwrap().source)
+    }
+    /// Codec mime type.
+    pub fn mime_type(&self) -> String {
+        self.0.info.lock().unwrap().mime_type.clone()
+    }
+    /// Whether it is muted.
+    pub fn muted(&self) -> bool {
+        self.0.info.lock().unwrap().muted
+    }
+    /// The published track.
+    pub fn track(&self) -> crate::audio::LocalAudioTrack {
+        self.0.track.clone()
+    }
+    /// Resolves when a first participant subscribed (or fails after `timeout`).
+    pub async fn wait_for_subscription(&self, timeout: std::time::Duration) -> Result<()> {
+        let mut rx = self.0.subscribed.subscribe();
+        let subscribed = crate::error::bounded("a subscriber", timeout, async { rx.wait_for(|s| *s).await.is_ok() }).await?;
+        if subscribed {
+            Ok(())
+        } else {
+            Err(EngineError::Disconnected)
+        }
+    }
+}
+
+/// Options for [`LocalParticipant::publish_track`].
+#[derive(Clone, Debug)]
+pub struct PublishOptions {
+    /// What the track is (default microphone).
+    pub source: TrackSource,
+    /// Let the encoder skip silence (default true).
+    pub dtx: bool,
+    /// Stream name grouping tracks (optional).
+    pub stream: String,
+}
+
+impl Default for PublishOptions {
+    fn default() -> Self {
+        Self { source: TrackSource::Microphone, dtx: true, stream: String::new() }
+    }
+}
+
+impl LocalParticipant {
+    /// Publishes a local audio track; resolves when the server accepted it.
+    pub async fn publish_track(
+        &self,
+        track: &crate::audio::LocalAudioTrack,
+        options: PublishOptions,
+    ) -> Result<LocalTrackPublication> {
+        let track = track.clone();
+        self.request(|done| Command::PublishTrack { track, options, done }).await
+    }
+
+    /// Unpublishes a track by sid; the publication is gone when this resolves.
+    pub async fn unpublish_track(&self, sid: &str) -> Result<()> {
+        let sid = sid.to_string();
+        self.request(|done| Command::UnpublishTrack { sid, done }).await
+    }
+
+    /// Mutes or unmutes a published track (tells the server; peers get mute events).
+    pub async fn set_track_muted(&self, sid: &str, muted: bool) -> Result<()> {
+        let sid = sid.to_string();
+        self.request(|done| Command::MuteTrack { sid, muted, done }).await
+    }
+
+    /// Published tracks.
+    pub fn track_publications(&self) -> Vec<LocalTrackPublication> {
+        self.0.publications.lock().unwrap().clone()
+    }
+}
+
+impl TrackSource {
+    pub(crate) fn to_proto(self) -> i32 {
+        (match self {
+            TrackSource::Unknown => proto::TrackSource::Unknown,
+            TrackSource::Camera => proto::TrackSource::Camera,
+            TrackSource::Microphone => proto::TrackSource::Microphone,
+            TrackSource::ScreenShare => proto::TrackSource::ScreenShare,
+            TrackSource::ScreenShareAudio => proto::TrackSource::ScreenShareAudio,
+        }) as i32
+    }
 }

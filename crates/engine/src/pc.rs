@@ -75,6 +75,33 @@ pub(crate) async fn create(
     Ok(Arc::new(pc))
 }
 
+/// Opus as LiveKit negotiates it (PT 111, in-band FEC); `channels` is what we send.
+pub(crate) fn opus_codec(_channels: u32) -> rtc::rtp_transceiver::rtp_sender::RTCRtpCodec {
+    // SDP always says opus/48000/2; stereo is signalled in fmtp and the bitstream.
+    rtc::rtp_transceiver::rtp_sender::RTCRtpCodec {
+        mime_type: "audio/opus".into(),
+        clock_rate: 48_000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// Encoding parameters with a fixed SSRC.
+pub(crate) fn encoding(
+    codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
+    ssrc: u32,
+) -> rtc::rtp_transceiver::rtp_sender::RTCRtpEncodingParameters {
+    rtc::rtp_transceiver::rtp_sender::RTCRtpEncodingParameters {
+        rtp_coding_parameters: rtc::rtp_transceiver::rtp_sender::RTCRtpCodingParameters {
+            ssrc: Some(ssrc),
+            ..Default::default()
+        },
+        codec,
+        ..Default::default()
+    }
+}
+
 /// Serialises a local candidate the way LiveKit servers and clients expect (real
 /// `sdpMid` and `sdpMLineIndex`).
 pub(crate) fn candidate_to_json(init: &RTCIceCandidateInit, mid: &str) -> String {

@@ -19,7 +19,10 @@ use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnec
 
 use crate::error::{bounded, EngineError, Result};
 use crate::events::RoomEvent;
-use crate::objects::{LocalParticipant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
+use crate::audio::LocalAudioTrack;
+use crate::objects::{
+    LocalParticipant, LocalTrackPublication, PublishOptions, RemoteParticipant, RemoteTrack, RemoteTrackPublication,
+};
 use crate::pc::{self, PcEvent, Target};
 use crate::signal::{self, Ws};
 use crate::state;
@@ -31,12 +34,17 @@ pub const MAX_DATA_PACKET: usize = 64_000;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long sending data waits for the publisher data channel to open.
 const DC_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long publishing waits for the server to accept a track.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Work for the room task.
 pub(crate) enum Command {
     PublishData { payload: Vec<u8>, options: DataOptions, done: oneshot::Sender<Result<()>> },
     UpdateMetadata { update: proto::UpdateParticipantMetadata, done: oneshot::Sender<Result<()>> },
     SetSubscribed { publication: RemoteTrackPublication, subscribe: bool, done: oneshot::Sender<Result<()>> },
+    PublishTrack { track: LocalAudioTrack, options: PublishOptions, done: oneshot::Sender<Result<LocalTrackPublication>> },
+    UnpublishTrack { sid: String, done: oneshot::Sender<Result<()>> },
+    MuteTrack { sid: String, muted: bool, done: oneshot::Sender<Result<()>> },
     Disconnect { done: oneshot::Sender<()> },
 }
 
@@ -123,6 +131,9 @@ impl Room {
             pub_mid: String::new(),
             sub_mid: String::new(),
             pub_offer_id: 0,
+            pub_outstanding: false,
+            pub_dirty: false,
+            pending_publishes: HashMap::new(),
             pub_connected: false,
             sub_connected: false,
             ready: Some(ready_tx),
@@ -263,6 +274,9 @@ struct RoomTask {
     pub_mid: String,
     sub_mid: String,
     pub_offer_id: u32,
+    pub_outstanding: bool,
+    pub_dirty: bool,
+    pending_publishes: HashMap<String, (LocalAudioTrack, oneshot::Sender<Result<LocalTrackPublication>>)>,
     pub_connected: bool,
     sub_connected: bool,
     ready: Option<oneshot::Sender<Result<()>>>,
@@ -291,7 +305,7 @@ impl RoomTask {
         data_tx: mpsc::Sender<(DataKind, BytesMut)>,
         mut data_rx: mpsc::Receiver<(DataKind, BytesMut)>,
     ) {
-        if let Err(e) = self.offer_publisher().await {
+        if let Err(e) = self.negotiate_publisher().await {
             self.fail_ready(e);
         }
         self.emit(RoomEvent::ConnectionStateChanged { state: ConnectionState::Connected });
@@ -377,8 +391,17 @@ impl RoomTask {
         let remotes = std::mem::take(&mut *self.shared.remotes.lock().unwrap());
         for p in &remotes {
             for publication in p.0.publications.lock().unwrap().drain(..) {
-                publication.0.state.lock().unwrap().track = None;
+                if let Some(track) = publication.0.state.lock().unwrap().track.take() {
+                    track.end();
+                }
             }
+        }
+        for publication in self.shared.local.0.publications.lock().unwrap().drain(..) {
+            *publication.0.sender.lock().unwrap() = None;
+            *publication.0.track.0.sid.lock().unwrap() = None;
+        }
+        for (_, (_, done)) in self.pending_publishes.drain() {
+            let _ = done.send(Err(EngineError::Disconnected));
         }
         self.emit(RoomEvent::ConnectionStateChanged { state: ConnectionState::Disconnected });
         self.emit(RoomEvent::Disconnected { reason });
@@ -389,6 +412,17 @@ impl RoomTask {
     }
 
     // ---- signalling -------------------------------------------------------------------
+
+    /// Offers the publisher PC; one offer in flight, a change meanwhile re-offers after.
+    async fn negotiate_publisher(&mut self) -> Result<()> {
+        if self.pub_outstanding {
+            self.pub_dirty = true;
+            return Ok(());
+        }
+        self.pub_dirty = false;
+        self.pub_outstanding = true;
+        self.offer_publisher().await
+    }
 
     async fn offer_publisher(&mut self) -> Result<()> {
         let offer = self.publisher.create_offer(None).await.map_err(EngineError::rtc)?;
@@ -417,8 +451,14 @@ impl RoomTask {
                 match applied {
                     Ok(()) => {
                         self.pub_remote_set = true;
+                        self.pub_outstanding = false;
                         for c in std::mem::take(&mut self.pub_pending) {
                             let _ = self.publisher.add_ice_candidate(c).await;
+                        }
+                        if self.pub_dirty {
+                            if let Err(e) = self.negotiate_publisher().await {
+                                tracing::warn!(error = %e, "publisher renegotiation failed");
+                            }
                         }
                     }
                     Err(e) => {
@@ -463,6 +503,23 @@ impl RoomTask {
                 tracing::info!(?reason, "server asked us to leave");
                 self.fail_ready(EngineError::Rejected(format!("server sent leave ({reason:?})")));
                 return Some(Stop::Remote(reason));
+            }
+            Resp::TrackPublished(t) => self.on_track_published(t).await,
+            Resp::TrackSubscribed(t) => {
+                let publication = self.shared.local.track_publications().into_iter().find(|p| p.sid() == t.track_sid);
+                if let Some(publication) = publication {
+                    if !*publication.0.subscribed.borrow() {
+                        publication.0.subscribed.send_replace(true);
+                        self.emit(RoomEvent::LocalTrackSubscribed { publication });
+                    }
+                }
+            }
+            Resp::RequestResponse(r) if matches!(r.request, Some(proto::request_response::Request::AddTrack(_))) => {
+                if let Some(proto::request_response::Request::AddTrack(req)) = &r.request {
+                    if let Some((_, done)) = self.pending_publishes.remove(&req.cid) {
+                        let _ = done.send(Err(EngineError::Rejected(r.message.clone())));
+                    }
+                }
             }
             Resp::RequestResponse(r) => {
                 if let Some(done) = self.requests.remove(&r.request_id) {
@@ -552,6 +609,23 @@ impl RoomTask {
                     }
                 }
             }
+            Command::PublishTrack { track, options, done } => self.publish_track(track, options, done).await,
+            Command::UnpublishTrack { sid, done } => {
+                let result = self.unpublish_track(&sid).await;
+                let _ = done.send(result);
+            }
+            Command::MuteTrack { sid, muted, done } => {
+                let publication = self.shared.local.track_publications().into_iter().find(|p| p.sid() == sid);
+                let result = match publication {
+                    None => Err(EngineError::InvalidArgument(format!("no published track {sid}"))),
+                    Some(p) => {
+                        p.0.track.set_muted_flag(muted);
+                        p.0.info.lock().unwrap().muted = muted;
+                        signal::send(&mut self.ws, Req::Mute(proto::MuteTrackRequest { sid, muted })).await
+                    }
+                };
+                let _ = done.send(result);
+            }
             Command::SetSubscribed { publication, subscribe, done } => {
                 let sid = publication.sid();
                 let req = proto::UpdateSubscription { track_sids: vec![sid.clone()], subscribe, ..Default::default() };
@@ -561,6 +635,7 @@ impl RoomTask {
                     let track = publication.0.state.lock().unwrap().track.take();
                     let owner = self.shared.remotes.lock().unwrap().iter().find(|p| p.sid() == publication.participant_sid()).cloned();
                     if let (Some(track), Some(participant)) = (track, owner) {
+                        track.end();
                         self.emit(RoomEvent::TrackUnsubscribed { participant, publication, track });
                     }
                 }
@@ -568,6 +643,104 @@ impl RoomTask {
             }
         }
         None
+    }
+
+    async fn publish_track(
+        &mut self,
+        track: LocalAudioTrack,
+        options: PublishOptions,
+        done: oneshot::Sender<Result<LocalTrackPublication>>,
+    ) {
+        let cid = track.cid();
+        if track.source().is_closed() {
+            let _ = done.send(Err(EngineError::Disposed("the track's AudioSource is closed".into())));
+            return;
+        }
+        if track.sid().is_some() || self.pending_publishes.contains_key(&cid) {
+            let _ = done.send(Err(EngineError::InvalidArgument("this track is already published".into())));
+            return;
+        }
+        #[allow(deprecated)]
+        let req = proto::AddTrackRequest {
+            cid: cid.clone(),
+            name: track.name(),
+            r#type: proto::TrackType::Audio as i32,
+            source: options.source.to_proto(),
+            disable_dtx: !options.dtx,
+            disable_red: true,
+            stereo: track.source().channels() == 2,
+            stream: options.stream,
+            ..Default::default()
+        };
+        if let Err(e) = signal::send(&mut self.ws, Req::AddTrack(req)).await {
+            let _ = done.send(Err(e));
+            return;
+        }
+        let (tx, rx) = oneshot::channel();
+        self.pending_publishes.insert(cid, (track, tx));
+        tokio::spawn(async move {
+            let result = match bounded("the server to accept the track", PUBLISH_TIMEOUT, rx).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(_)) => Err(EngineError::Disconnected),
+                Err(e) => Err(e),
+            };
+            let _ = done.send(result);
+        });
+    }
+
+    async fn on_track_published(&mut self, t: proto::TrackPublishedResponse) {
+        let Some((track, done)) = self.pending_publishes.remove(&t.cid) else { return };
+        let Some(info) = t.track else {
+            let _ = done.send(Err(EngineError::Protocol("track_published without track info".into())));
+            return;
+        };
+        if done.is_closed() {
+            return; // the caller gave up (timeout)
+        }
+        let init = webrtc::rtp_transceiver::RTCRtpTransceiverInit {
+            direction: webrtc::rtp_transceiver::RTCRtpTransceiverDirection::Sendonly,
+            streams: vec![],
+            send_encodings: vec![],
+        };
+        let sender = async {
+            let tr = self.publisher.add_transceiver_from_track(track.rtp(), Some(init)).await.map_err(EngineError::rtc)?;
+            tr.sender().await.map_err(EngineError::rtc)?.ok_or_else(|| EngineError::rtc("transceiver without sender"))
+        }
+        .await;
+        let sender = match sender {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = done.send(Err(e));
+                return;
+            }
+        };
+        *track.0.sid.lock().unwrap() = Some(info.sid.clone());
+        let publication = LocalTrackPublication::new(info, track, sender);
+        self.shared.local.0.publications.lock().unwrap().push(publication.clone());
+        if let Err(e) = self.negotiate_publisher().await {
+            tracing::warn!(error = %e, "publisher renegotiation failed");
+        }
+        self.emit(RoomEvent::LocalTrackPublished { publication: publication.clone() });
+        let _ = done.send(Ok(publication));
+    }
+
+    async fn unpublish_track(&mut self, sid: &str) -> Result<()> {
+        let publication = {
+            let mut pubs = self.shared.local.0.publications.lock().unwrap();
+            let pos = pubs.iter().position(|p| p.sid() == sid);
+            pos.map(|i| pubs.remove(i))
+        };
+        let Some(publication) = publication else {
+            return Err(EngineError::InvalidArgument(format!("no published track with sid {sid}")));
+        };
+        let sender = publication.0.sender.lock().unwrap().take();
+        if let Some(sender) = sender {
+            self.publisher.remove_track(&sender).await.map_err(EngineError::rtc)?;
+        }
+        *publication.0.track.0.sid.lock().unwrap() = None;
+        self.negotiate_publisher().await?;
+        self.emit(RoomEvent::LocalTrackUnpublished { publication });
+        Ok(())
     }
 
     async fn publish_data(&mut self, payload: Vec<u8>, options: DataOptions) -> Result<()> {

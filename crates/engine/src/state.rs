@@ -63,6 +63,7 @@ pub(crate) fn field_events(participant: Participant, c: FieldChanges) -> Vec<Roo
 fn unpublish(p: &RemoteParticipant, publication: RemoteTrackPublication, out: &mut Vec<RoomEvent>) {
     let track = publication.0.state.lock().unwrap().track.take();
     if let Some(track) = track {
+        track.end();
         out.push(RoomEvent::TrackUnsubscribed { participant: p.clone(), publication: publication.clone(), track });
     }
     out.push(RoomEvent::TrackUnpublished { participant: p.clone(), publication });

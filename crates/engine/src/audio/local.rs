@@ -1,0 +1,88 @@
+//! `LocalAudioTrack`: a named track fed by an [`AudioSource`], publishable to a room.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::MediaStreamTrack;
+
+use super::source::{AudioSource, Sink};
+use crate::error::{EngineError, Result};
+
+pub(crate) struct LocalTrackInner {
+    cid: String,
+    name: String,
+    source: AudioSource,
+    pub(crate) sink: Arc<Sink>,
+    pub(crate) sid: Mutex<Option<String>>,
+}
+
+/// An audio track this client can publish.
+#[derive(Clone)]
+pub struct LocalAudioTrack(pub(crate) Arc<LocalTrackInner>);
+
+impl LocalAudioTrack {
+    /// A track named `name` carrying `source`'s audio.
+    pub fn new(name: &str, source: &AudioSource) -> Result<Self> {
+        if source.is_closed() {
+            return Err(EngineError::Disposed("the AudioSource is closed".into()));
+        }
+        let ssrc = loop {
+            let s = rand_u32();
+            if s != 0 {
+                break s;
+            }
+        };
+        let cid = format!("LK_{:016x}", ((rand_u32() as u64) << 32) | ssrc as u64);
+        let codec = crate::pc::opus_codec(source.channels());
+        let track = MediaStreamTrack::new(
+            cid.clone(),
+            cid.clone(),
+            name.to_string(),
+            rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio,
+            vec![crate::pc::encoding(codec, ssrc)],
+        );
+        let rtp = Arc::new(TrackLocalStaticRTP::new(track));
+        let sink = Sink::new(rtp, ssrc);
+        source.add_sink(sink.clone());
+        Ok(Self(Arc::new(LocalTrackInner { cid, name: name.into(), source: source.clone(), sink, sid: Mutex::new(None) })))
+    }
+
+    /// Client id (the msid track id in SDP).
+    pub fn cid(&self) -> String {
+        self.0.cid.clone()
+    }
+    /// Track name.
+    pub fn name(&self) -> String {
+        self.0.name.clone()
+    }
+    /// Server sid once published.
+    pub fn sid(&self) -> Option<String> {
+        self.0.sid.lock().unwrap().clone()
+    }
+    /// The source feeding it.
+    pub fn source(&self) -> AudioSource {
+        self.0.source.clone()
+    }
+    /// Whether it is muted locally (no audio sent).
+    pub fn muted(&self) -> bool {
+        self.0.sink.muted.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_muted_flag(&self, muted: bool) {
+        self.0.sink.muted.store(muted, Ordering::Relaxed);
+    }
+    /// Stops feeding this track from its source.
+    pub fn close(&self) {
+        self.0.source.remove_sink(&self.0.sink);
+    }
+    pub(crate) fn rtp(&self) -> Arc<TrackLocalStaticRTP> {
+        self.0.sink.rtp.clone()
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish() as u32
+}

@@ -1,0 +1,149 @@
+//! Audio end to end through an in-process lkrtc-server: a source publishes a tone, the
+//! other room hears it at the asked rate, and unpublishing ends the stream.
+
+use std::time::Duration;
+
+use livekit_api::access_token::{AccessToken, VideoGrants};
+use lkrtc_engine::audio::{AudioFrame, AudioSource, LocalAudioTrack};
+use lkrtc_engine::{ConnectOptions, PublishOptions, Room, RoomEvent};
+use lkrtc_server::{KeyStore, Server, ServerConfig};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+async fn server() -> Server {
+    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
+    Server::start(config).await.unwrap()
+}
+
+async fn join(server: &Server, identity: &str, room: &str) -> (Room, UnboundedReceiver<RoomEvent>) {
+    let token = AccessToken::with_api_key("devkey", "secret")
+        .with_identity(identity)
+        .with_grants(VideoGrants { room_join: true, room: room.into(), ..Default::default() })
+        .to_jwt()
+        .unwrap();
+    Room::connect(&server.url(), &token, ConnectOptions::default()).await.unwrap()
+}
+
+async fn next_event(rx: &mut UnboundedReceiver<RoomEvent>) -> RoomEvent {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("timed out waiting for an event").expect("events ended")
+}
+
+/// Feeds a tone in real time until the returned handle is aborted.
+fn feed_tone(source: AudioSource, freq: f32) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let (rate, ch) = (source.sample_rate(), source.channels());
+        let n = rate / 100;
+        let mut t = 0u64;
+        loop {
+            let mut data = Vec::with_capacity((n * ch) as usize);
+            for _ in 0..n {
+                let v = ((t as f32 / rate as f32 * freq * std::f32::consts::TAU).sin() * 12_000.0) as i16;
+                t += 1;
+                for _ in 0..ch {
+                    data.push(v);
+                }
+            }
+            let frame = AudioFrame { data, sample_rate: rate, channels: ch, samples_per_channel: n };
+            if source.capture_frame(&frame).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// Frequency by autocorrelation peak.
+fn detect(samples: &[i16], rate: u32) -> f32 {
+    let x: Vec<f32> = samples.iter().map(|&s| s as f32).collect();
+    let (min_lag, max_lag) = ((rate / 2000) as usize, (rate / 60) as usize);
+    let mut best = (0, f32::MIN);
+    for lag in min_lag..max_lag {
+        let c: f32 = x.iter().zip(&x[lag..]).map(|(a, b)| a * b).sum();
+        if c > best.1 {
+            best = (lag, c);
+        }
+    }
+    rate as f32 / best.0 as f32
+}
+
+#[tokio::test]
+async fn tone_crosses_the_room_at_every_rate_and_unpublish_ends_the_stream() {
+    let server = server().await;
+    let (a, _a_ev) = join(&server, "speaker", "audio").await;
+    let (b, mut b_ev) = join(&server, "listener", "audio").await;
+
+    let source = AudioSource::new(48_000, 1, 200).unwrap();
+    let feeder = feed_tone(source.clone(), 440.0);
+    let track = LocalAudioTrack::new("tone", &source).unwrap();
+    let publication = a.local_participant().publish_track(&track, PublishOptions::default()).await.unwrap();
+    assert!(publication.sid().starts_with("TR_"));
+
+    let track_b = loop {
+        if let RoomEvent::TrackSubscribed { track, .. } = next_event(&mut b_ev).await {
+            break track;
+        }
+    };
+    publication.wait_for_subscription(Duration::from_secs(5)).await.unwrap();
+    for (rate, ch) in [(48_000, 1), (48_000, 2), (24_000, 1), (16_000, 1)] {
+        let stream = track_b.audio_stream(rate, ch, 10).unwrap();
+        let mut samples = Vec::new();
+        let mut frames = 0;
+        while frames < 150 {
+            let f = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap();
+            assert_eq!((f.sample_rate, f.channels, f.samples_per_channel), (rate, ch, rate / 100));
+            frames += 1;
+            if frames > 50 {
+                samples.extend(f.data.iter().step_by(ch as usize));
+            }
+        }
+        let freq = detect(&samples[..rate as usize / 4], rate);
+        assert!((freq - 440.0).abs() < 10.0, "{rate}/{ch}: detected {freq} Hz");
+        let silent = samples.chunks(rate as usize / 100).filter(|c| c.iter().all(|s| s.abs() < 500)).count();
+        assert!(silent * 10 < samples.len() / (rate as usize / 100), "{rate}/{ch}: {silent} silent frames");
+    }
+
+    let stream = track_b.audio_stream(48_000, 1, 20).unwrap();
+    a.local_participant().unpublish_track(&publication.sid()).await.unwrap();
+    let mut order = Vec::new();
+    while order.len() < 2 {
+        match next_event(&mut b_ev).await {
+            RoomEvent::TrackUnsubscribed { .. } => order.push("unsubscribed"),
+            RoomEvent::TrackUnpublished { .. } => order.push("unpublished"),
+            _ => {}
+        }
+    }
+    assert_eq!(order, ["unsubscribed", "unpublished"]);
+    let ended = tokio::time::timeout(Duration::from_secs(5), async { while stream.next().await.is_some() {} }).await;
+    assert!(ended.is_ok(), "the stream must end after unpublish");
+    assert!(a.local_participant().track_publications().is_empty());
+
+    // Bad frames are typed errors; a closed source refuses frames.
+    let wrong_rate = AudioFrame::silence(16_000, 1, 160);
+    assert_eq!(source.capture_frame(&wrong_rate).await.unwrap_err().code(), "ERR_INVALID_ARG");
+    let mut short = AudioFrame::silence(48_000, 1, 480);
+    short.data.truncate(100);
+    assert_eq!(source.capture_frame(&short).await.unwrap_err().code(), "ERR_INVALID_ARG");
+    source.close();
+    feeder.await.unwrap();
+    assert_eq!(source.capture_frame(&AudioFrame::silence(48_000, 1, 480)).await.unwrap_err().code(), "ERR_DISPOSED");
+
+    a.disconnect().await;
+    b.disconnect().await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn capture_applies_backpressure_instead_of_growing() {
+    let source = AudioSource::new(48_000, 1, 100).unwrap();
+    let frame = AudioFrame::silence(48_000, 1, 480);
+    // 300 ms of audio into a 100 ms queue drained in real time: the producer has to
+    // wait for roughly 200 ms, and the queue never holds more than its size.
+    let started = std::time::Instant::now();
+    for _ in 0..30 {
+        source.capture_frame(&frame).await.unwrap();
+        assert!(source.queued_duration_ms() <= 100.0 + 1e-6);
+    }
+    assert!(started.elapsed() >= Duration::from_millis(150), "only {:?}", started.elapsed());
+    source.clear_queue();
+    assert_eq!(source.queued_duration_ms(), 0.0);
+    tokio::time::timeout(Duration::from_secs(1), source.wait_for_playout()).await.unwrap();
+    source.close();
+}
