@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use livekit_protocol as proto;
-use prost::Message as _;
 use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -27,6 +26,9 @@ use crate::pc::{self, PcEvent, Target};
 use crate::signal::{self, Ws};
 use crate::state;
 use crate::types::{ConnectOptions, ConnectionState, DataKind, DataOptions};
+
+mod data;
+mod publish;
 
 /// Largest data packet the engine sends (LiveKit clients cap SCTP messages at 64000).
 pub const MAX_DATA_PACKET: usize = 64_000;
@@ -645,145 +647,6 @@ impl RoomTask {
         None
     }
 
-    async fn publish_track(
-        &mut self,
-        track: LocalAudioTrack,
-        options: PublishOptions,
-        done: oneshot::Sender<Result<LocalTrackPublication>>,
-    ) {
-        let cid = track.cid();
-        if track.source().is_closed() {
-            let _ = done.send(Err(EngineError::Disposed("the track's AudioSource is closed".into())));
-            return;
-        }
-        if track.sid().is_some() || self.pending_publishes.contains_key(&cid) {
-            let _ = done.send(Err(EngineError::InvalidArgument("this track is already published".into())));
-            return;
-        }
-        #[allow(deprecated)]
-        let req = proto::AddTrackRequest {
-            cid: cid.clone(),
-            name: track.name(),
-            r#type: proto::TrackType::Audio as i32,
-            source: options.source.to_proto(),
-            disable_dtx: !options.dtx,
-            disable_red: true,
-            stereo: track.source().channels() == 2,
-            stream: options.stream,
-            ..Default::default()
-        };
-        if let Err(e) = signal::send(&mut self.ws, Req::AddTrack(req)).await {
-            let _ = done.send(Err(e));
-            return;
-        }
-        let (tx, rx) = oneshot::channel();
-        self.pending_publishes.insert(cid, (track, tx));
-        tokio::spawn(async move {
-            let result = match bounded("the server to accept the track", PUBLISH_TIMEOUT, rx).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(_)) => Err(EngineError::Disconnected),
-                Err(e) => Err(e),
-            };
-            let _ = done.send(result);
-        });
-    }
-
-    async fn on_track_published(&mut self, t: proto::TrackPublishedResponse) {
-        let Some((track, done)) = self.pending_publishes.remove(&t.cid) else { return };
-        let Some(info) = t.track else {
-            let _ = done.send(Err(EngineError::Protocol("track_published without track info".into())));
-            return;
-        };
-        if done.is_closed() {
-            return; // the caller gave up (timeout)
-        }
-        let init = webrtc::rtp_transceiver::RTCRtpTransceiverInit {
-            direction: webrtc::rtp_transceiver::RTCRtpTransceiverDirection::Sendonly,
-            streams: vec![],
-            send_encodings: vec![],
-        };
-        let sender = async {
-            let tr = self.publisher.add_transceiver_from_track(track.rtp(), Some(init)).await.map_err(EngineError::rtc)?;
-            tr.sender().await.map_err(EngineError::rtc)?.ok_or_else(|| EngineError::rtc("transceiver without sender"))
-        }
-        .await;
-        let sender = match sender {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = done.send(Err(e));
-                return;
-            }
-        };
-        *track.0.sid.lock().unwrap() = Some(info.sid.clone());
-        let publication = LocalTrackPublication::new(info, track, sender);
-        self.shared.local.0.publications.lock().unwrap().push(publication.clone());
-        if let Err(e) = self.negotiate_publisher().await {
-            tracing::warn!(error = %e, "publisher renegotiation failed");
-        }
-        self.emit(RoomEvent::LocalTrackPublished { publication: publication.clone() });
-        let _ = done.send(Ok(publication));
-    }
-
-    async fn unpublish_track(&mut self, sid: &str) -> Result<()> {
-        let publication = {
-            let mut pubs = self.shared.local.0.publications.lock().unwrap();
-            let pos = pubs.iter().position(|p| p.sid() == sid);
-            pos.map(|i| pubs.remove(i))
-        };
-        let Some(publication) = publication else {
-            return Err(EngineError::InvalidArgument(format!("no published track with sid {sid}")));
-        };
-        let sender = publication.0.sender.lock().unwrap().take();
-        if let Some(sender) = sender {
-            self.publisher.remove_track(&sender).await.map_err(EngineError::rtc)?;
-        }
-        *publication.0.track.0.sid.lock().unwrap() = None;
-        self.negotiate_publisher().await?;
-        self.emit(RoomEvent::LocalTrackUnpublished { publication });
-        Ok(())
-    }
-
-    async fn publish_data(&mut self, payload: Vec<u8>, options: DataOptions) -> Result<()> {
-        let kind = if options.reliable { DataKind::Reliable } else { DataKind::Lossy };
-        let identity = self.shared.local.identity();
-        if options.reliable {
-            self.sequence += 1;
-        }
-        #[allow(deprecated)]
-        let packet = proto::DataPacket {
-            kind: if options.reliable { 0 } else { 1 },
-            participant_identity: identity.clone(),
-            destination_identities: options.destination_identities.clone(),
-            sequence: if options.reliable { self.sequence } else { 0 },
-            value: Some(proto::data_packet::Value::User(proto::UserPacket {
-                payload,
-                topic: options.topic,
-                participant_identity: identity,
-                destination_identities: options.destination_identities,
-                ..Default::default()
-            })),
-            ..Default::default()
-        };
-        let bytes = packet.encode_to_vec();
-        if bytes.len() > MAX_DATA_PACKET {
-            return Err(EngineError::InvalidArgument(format!(
-                "data packet of {} bytes exceeds the {MAX_DATA_PACKET}-byte limit; split it or use a byte stream",
-                bytes.len()
-            )));
-        }
-        let (dc, open) = match kind {
-            DataKind::Reliable => (self.reliable.clone(), self.pub_dcs[0].clone()),
-            DataKind::Lossy => (self.lossy.clone(), self.pub_dcs[1].clone()),
-        };
-        let mut open = open;
-        match bounded("the data channel to open", DC_OPEN_TIMEOUT, open.wait_for(|o| *o)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) => return Err(EngineError::Disconnected),
-            Err(e) => return Err(e),
-        }
-        dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| EngineError::Disconnected)
-    }
-
     // ---- peer connections -------------------------------------------------------------
 
     async fn on_pc(&mut self, ev: PcEvent, data_tx: &mpsc::Sender<(DataKind, BytesMut)>) -> Option<Stop> {
@@ -836,32 +699,6 @@ impl RoomTask {
             _ => {
                 self.unmatched_tracks.insert(track_sid.to_string(), rtp);
             }
-        }
-    }
-
-    fn on_data(&mut self, kind: DataKind, bytes: &[u8]) {
-        let packet = match proto::DataPacket::decode(bytes) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::debug!(error = %e, "malformed data packet dropped");
-                return;
-            }
-        };
-        #[allow(deprecated)]
-        if let Some(proto::data_packet::Value::User(user)) = packet.value {
-            let identity = if packet.participant_identity.is_empty() {
-                user.participant_identity.clone()
-            } else {
-                packet.participant_identity.clone()
-            };
-            let participant = {
-                let remotes = self.shared.remotes.lock().unwrap();
-                remotes
-                    .iter()
-                    .find(|p| (!identity.is_empty() && p.identity() == identity) || p.sid() == packet.participant_sid)
-                    .cloned()
-            };
-            self.emit(RoomEvent::DataReceived { payload: user.payload, participant, kind, topic: user.topic });
         }
     }
 }
