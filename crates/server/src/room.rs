@@ -24,7 +24,14 @@ impl RoomManager {
     /// The room called `name`, created if it does not exist.
     pub fn get_or_create(&self, name: &str) -> Arc<Room> {
         let mut rooms = self.rooms.lock().unwrap();
-        rooms.entry(name.to_string()).or_insert_with(|| Arc::new(Room::new(name))).clone()
+        rooms
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                let room = Arc::new(Room::new(name));
+                tokio::spawn(speakers_loop(Arc::downgrade(&room)));
+                room
+            })
+            .clone()
     }
 
     /// Drops `room` if nobody is left in it.
@@ -71,6 +78,26 @@ pub struct Room {
 struct RoomState {
     participants: Vec<Arc<Participant>>,
     metadata: String,
+    /// Participant sids currently announced as speaking.
+    speaking: Vec<String>,
+}
+
+/// How often speaker changes are computed and announced.
+const SPEAKER_INTERVAL: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Announces speaker changes (deltas, as LiveKit servers do) until the room is gone.
+async fn speakers_loop(room: std::sync::Weak<Room>) {
+    let mut tick = tokio::time::interval(SPEAKER_INTERVAL);
+    loop {
+        tick.tick().await;
+        let Some(room) = room.upgrade() else { break };
+        if let Some(changed) = room.speaker_changes(std::time::Instant::now()) {
+            let msg = proto::signal_response::Message::SpeakersChanged(proto::SpeakersChanged { speakers: changed });
+            for p in room.participants() {
+                p.send(msg.clone());
+            }
+        }
+    }
 }
 
 impl Room {
@@ -99,6 +126,37 @@ impl Room {
             num_publishers,
             ..Default::default()
         }
+    }
+
+    /// Speakers that started or stopped speaking since the last call, loudest first.
+    fn speaker_changes(&self, now: std::time::Instant) -> Option<Vec<proto::SpeakerInfo>> {
+        let mut levels: Vec<(String, f32)> = self
+            .participants()
+            .iter()
+            .filter(|p| !p.grant.hidden)
+            .filter_map(|p| {
+                let best = p.tracks().iter().filter_map(|t| t.speaking_level(now)).fold(None, |a: Option<f32>, l| {
+                    Some(a.map_or(l, |a| a.max(l)))
+                });
+                best.map(|l| (p.sid.clone(), l))
+            })
+            .collect();
+        levels.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut st = self.state.lock().unwrap();
+        let now_speaking: Vec<String> = levels.iter().map(|(s, _)| s.clone()).collect();
+        let mut changed: Vec<proto::SpeakerInfo> = levels
+            .iter()
+            .filter(|(sid, _)| !st.speaking.contains(sid))
+            .map(|(sid, level)| proto::SpeakerInfo { sid: sid.clone(), level: *level, active: true })
+            .collect();
+        changed.extend(
+            st.speaking
+                .iter()
+                .filter(|sid| !now_speaking.contains(sid))
+                .map(|sid| proto::SpeakerInfo { sid: sid.clone(), level: 0.0, active: false }),
+        );
+        st.speaking = now_speaking;
+        (!changed.is_empty()).then_some(changed)
     }
 
     /// Whether nobody is in the room.

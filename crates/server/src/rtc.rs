@@ -5,7 +5,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use livekit_protocol as proto;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
+use rtc::sdp::extmap::AUDIO_LEVEL_URI;
 use tokio::sync::mpsc;
 use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_remote::TrackRemote;
@@ -111,6 +114,11 @@ impl PcFactory {
     ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
         let mut media = MediaEngine::default();
         media.register_default_codecs()?;
+        if target == Target::Publisher {
+            // Publishers tag packets with their audio level: that is how speakers are found.
+            let level = RTCRtpHeaderExtensionCapability { uri: AUDIO_LEVEL_URI.to_owned() };
+            media.register_header_extension(level, RtpCodecKind::Audio, None)?;
+        }
         let registry = register_default_interceptors(Registry::new(), &mut media)?;
         // No mDNS: it needs multicast sockets (absent in test namespaces) and hides the address.
         let settings = SettingEngineBuilder::new()
@@ -159,6 +167,15 @@ pub fn first_mid(sdp: &str) -> Option<String> {
     sdp.lines().find_map(|l| l.trim().strip_prefix("a=mid:")).map(str::to_string)
 }
 
+/// The id negotiated for the audio-level header extension in an SDP, if any.
+pub fn audio_level_id(sdp: &str) -> Option<u8> {
+    sdp.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("a=extmap:")?;
+        let (id, uri) = rest.split_once(' ')?;
+        (uri.trim() == AUDIO_LEVEL_URI).then(|| id.split('/').next()?.parse().ok()).flatten()
+    })
+}
+
 /// The msid track ids of the m-sections that send media to us (sendonly/sendrecv).
 pub fn sending_track_ids(sdp: &str) -> Vec<String> {
     let mut ids = Vec::new();
@@ -203,6 +220,13 @@ mod tests {
                    m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=mid:2\r\na=sendonly\r\na=msid:- TRACK_C\r\n\
                    m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:3\r\n";
         assert_eq!(sending_track_ids(sdp), vec!["TRACK_A".to_string()]);
+    }
+
+    #[test]
+    fn finds_audio_level_extension() {
+        let sdp = "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\r\na=extmap:3/sendonly urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n";
+        assert_eq!(audio_level_id(sdp), Some(3));
+        assert_eq!(audio_level_id("a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid"), None);
     }
 
     #[test]

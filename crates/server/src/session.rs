@@ -66,6 +66,7 @@ pub struct Session {
     sub_pending: Vec<RTCIceCandidateInit>,
     pub_mid: String,
     sub_mid: String,
+    pub_level_ext: u8,
     neg: Negotiation,
     subs: HashMap<String, Subscription>,
     last_seen: Instant,
@@ -112,6 +113,7 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         sub_pending: Vec::new(),
         pub_mid: String::new(),
         sub_mid: String::new(),
+        pub_level_ext: 0,
         neg: Negotiation { outstanding: false, dirty: false, offer_id: 0 },
         subs: HashMap::new(),
         last_seen: Instant::now(),
@@ -333,6 +335,7 @@ impl Session {
         match result {
             Ok(sdp) => {
                 self.pub_mid = rtc::first_mid(&sdp).unwrap_or_else(|| "0".into());
+                self.pub_level_ext = rtc::audio_level_id(&sdp).unwrap_or(0);
                 self.pub_remote_set = true;
                 self.p.send(Resp::Answer(proto::SessionDescription {
                     r#type: "answer".into(),
@@ -638,6 +641,7 @@ impl Session {
             return;
         };
         let track = PublishedTrack::new(&self.p.sid, &cid, info);
+        track.level_ext.store(self.pub_level_ext, std::sync::atomic::Ordering::Relaxed);
         self.p.add_live(track.clone());
         tracing::info!(identity = %self.p.identity(), track = %track.sid, "track published");
         tokio::spawn(track.clone().forward_from(remote));

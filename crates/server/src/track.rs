@@ -1,6 +1,7 @@
 //! Published tracks and RTP forwarding from a publisher to its subscribers.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::time::Instant;
 use std::sync::{Arc, Mutex};
 
 use livekit_protocol as proto;
@@ -37,7 +38,19 @@ pub struct PublishedTrack {
     subscribed_once: AtomicBool,
     closed: AtomicBool,
     stop: Notify,
+    /// Header extension id carrying the audio level on the publisher leg (0: none).
+    pub level_ext: AtomicU8,
+    level: Mutex<Level>,
 }
+
+/// Loudness seen on a track (from the ssrc-audio-level extension, in -dBov).
+struct Level {
+    smoothed: f32,
+    updated: Option<Instant>,
+}
+
+/// Loudness above which (quieter than 50 dB below overload) a track counts as speaking.
+const SPEAKING_DBOV: f32 = 50.0;
 
 impl PublishedTrack {
     /// A track described by `info` (sid set), published by `publisher_sid`.
@@ -51,6 +64,8 @@ impl PublishedTrack {
             subscribed_once: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             stop: Notify::new(),
+            level_ext: AtomicU8::new(0),
+            level: Mutex::new(Level { smoothed: 127.0, updated: None }),
         })
     }
 
@@ -98,6 +113,21 @@ impl PublishedTrack {
         self.stop.notify_one();
     }
 
+    /// Speaking level in 0..1 if the track is speaking now (recent loud packets).
+    pub fn speaking_level(&self, now: Instant) -> Option<f32> {
+        let l = self.level.lock().unwrap();
+        let fresh = l.updated.is_some_and(|t| now.duration_since(t).as_millis() < 1_000);
+        (fresh && l.smoothed < SPEAKING_DBOV).then(|| 10f32.powf(-l.smoothed / 20.0).min(1.0))
+    }
+
+    fn record_level(&self, dbov: u8) {
+        let mut l = self.level.lock().unwrap();
+        // Attack fast, release slowly, so words do not flicker between packets.
+        let v = dbov as f32;
+        l.smoothed = if v < l.smoothed { v * 0.6 + l.smoothed * 0.4 } else { v * 0.1 + l.smoothed * 0.9 };
+        l.updated = Some(Instant::now());
+    }
+
     /// Reads RTP from the publisher's remote track and writes it to every downtrack,
     /// until the remote track ends or the track is closed.
     pub async fn forward_from(self: Arc<Self>, remote: Arc<dyn TrackRemote>) {
@@ -114,6 +144,12 @@ impl PublishedTrack {
                 Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
                     packets += 1;
                     let mut packet = packet;
+                    let ext = self.level_ext.load(Ordering::Relaxed);
+                    if ext != 0 {
+                        if let Some(b) = packet.header.get_extension(ext).and_then(|b| b.first().copied()) {
+                            self.record_level(b & 0x7f);
+                        }
+                    }
                     // Extension ids are per-leg; the publisher's are not negotiated downstream.
                     packet.header.extensions.clear();
                     packet.header.extension = false;
