@@ -216,3 +216,26 @@ async fn bad_input_is_a_typed_error() {
     assert_eq!(code(Room::connect("ws://127.0.0.1:9", &ok, opts()).await.map(|_| ())), Some("ERR_CONNECT"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn server_removal_and_room_metadata() {
+    let server = server().await;
+    let (a, mut a_ev) = join(&server, "alice", "r").await;
+    assert!(server.update_room_metadata("r", "topic: tests"));
+    let (old, new) = wait_for(&mut a_ev, "room metadata", |e| match e {
+        RoomEvent::RoomMetadataChanged { old, new } => Some((old, new)),
+        _ => None,
+    })
+    .await;
+    assert_eq!((old.as_str(), new.as_str()), ("", "topic: tests"));
+    assert_eq!(a.metadata(), "topic: tests");
+    assert!(server.remove_participant("r", "alice"));
+    let reason = wait_for(&mut a_ev, "removal", |e| match e {
+        RoomEvent::Disconnected { reason } => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert_eq!(reason, proto::DisconnectReason::ParticipantRemoved);
+    assert!(!server.remove_participant("r", "nobody"));
+    server.shutdown().await;
+}

@@ -15,7 +15,7 @@ use livekit_protocol as proto;
 use prost::Message;
 
 use crate::auth::{self, AuthError};
-use crate::participant::JoinParams;
+use crate::participant::{Cmd, JoinParams};
 use crate::{session, ServerShared};
 
 /// Largest signal message accepted from a client.
@@ -171,6 +171,84 @@ async fn twirp(
             let participants = shared.rooms.get(&req.room).map(|r| r.participants()).unwrap_or_default();
             encode(json, &proto::ListParticipantsResponse { participants: participants.iter().map(|p| p.info()).collect() })
         }
+        "RemoveParticipant" | "DeleteRoom" | "UpdateRoomMetadata" | "UpdateParticipant" => {
+            admin(&shared, &claims, &method, json, &body)
+        }
         _ => twirp_error(StatusCode::NOT_FOUND, "bad_route", &format!("method {method} is not implemented by lkrtc-server")),
+    }
+}
+
+/// Room-admin methods; the token needs `roomAdmin` for the room named in the request.
+fn admin(shared: &ServerShared, claims: &livekit_api::access_token::Claims, method: &str, json: bool, body: &[u8]) -> Response {
+    macro_rules! req {
+        ($t:ty) => {
+            match decode::<$t>(json, body) {
+                Ok(r) => r,
+                Err(e) => return twirp_error(StatusCode::BAD_REQUEST, "malformed", &e),
+            }
+        };
+    }
+    let allowed = |room: &str| claims.video.room_admin && (claims.video.room.is_empty() || claims.video.room == room);
+    let denied = || twirp_error(StatusCode::FORBIDDEN, "permission_denied", "the token has no roomAdmin grant for this room");
+    let no_room = |room: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("room {room:?} does not exist"));
+    let no_participant =
+        |who: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("participant {who:?} is not in the room"));
+    match method {
+        "RemoveParticipant" => {
+            let r = req!(proto::RoomParticipantIdentity);
+            if !allowed(&r.room) {
+                return denied();
+            }
+            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
+            let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
+            p.command(Cmd::Kick(proto::DisconnectReason::ParticipantRemoved));
+            encode(json, &proto::RemoveParticipantResponse {})
+        }
+        "DeleteRoom" => {
+            let r = req!(proto::DeleteRoomRequest);
+            if !allowed(&r.room) {
+                return denied();
+            }
+            if let Some(room) = shared.rooms.get(&r.room) {
+                for p in room.participants() {
+                    p.command(Cmd::Kick(proto::DisconnectReason::RoomDeleted));
+                }
+            }
+            encode(json, &proto::DeleteRoomResponse {})
+        }
+        "UpdateRoomMetadata" => {
+            let r = req!(proto::UpdateRoomMetadataRequest);
+            if !allowed(&r.room) {
+                return denied();
+            }
+            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
+            encode(json, &room.set_metadata(r.metadata))
+        }
+        _ => {
+            let r = req!(proto::UpdateParticipantRequest);
+            if !allowed(&r.room) {
+                return denied();
+            }
+            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
+            let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
+            let info = p.update_info(|i| {
+                if !r.metadata.is_empty() {
+                    i.metadata = r.metadata.clone();
+                }
+                if !r.name.is_empty() {
+                    i.name = r.name.clone();
+                }
+                for (k, v) in &r.attributes {
+                    if v.is_empty() {
+                        i.attributes.remove(k);
+                    } else {
+                        i.attributes.insert(k.clone(), v.clone());
+                    }
+                }
+            });
+            p.send(proto::signal_response::Message::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }));
+            room.broadcast_info(&p, info.clone());
+            encode(json, &info)
+        }
     }
 }

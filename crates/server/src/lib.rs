@@ -141,6 +141,20 @@ impl Server {
         self.shared.rooms.list()
     }
 
+    /// Removes a participant (it gets `leave{PARTICIPANT_REMOVED}`). False if not present.
+    pub fn remove_participant(&self, room: &str, identity: &str) -> bool {
+        let p = self.shared.rooms.get(room).and_then(|r| r.by_identity(identity));
+        if let Some(p) = &p {
+            p.command(participant::Cmd::Kick(proto::DisconnectReason::ParticipantRemoved));
+        }
+        p.is_some()
+    }
+
+    /// Sets a room's metadata (participants get a room update). False if no such room.
+    pub fn update_room_metadata(&self, room: &str, metadata: &str) -> bool {
+        self.shared.rooms.get(room).map(|r| r.set_metadata(metadata.to_string())).is_some()
+    }
+
     /// Counters for benchmarks and dashboards.
     pub fn stats(&self) -> Stats {
         stats(&self.shared)

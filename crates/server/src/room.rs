@@ -248,4 +248,20 @@ impl Room {
         tracing::info!(room = %self.name, identity = %p.identity(), ?reason, "participant left");
         true
     }
+
+    /// Sets room metadata and tells everyone.
+    pub fn set_metadata(&self, metadata: String) -> proto::Room {
+        self.state.lock().unwrap().metadata = metadata;
+        let room = self.to_proto();
+        let update = proto::signal_response::Message::RoomUpdate(proto::RoomUpdate { room: Some(room.clone()) });
+        for p in self.participants() {
+            p.send(update.clone());
+        }
+        room
+    }
+
+    /// The participant with `identity`, if present.
+    pub fn by_identity(&self, identity: &str) -> Option<Arc<Participant>> {
+        self.participants().into_iter().find(|p| p.identity() == identity)
+    }
 }
