@@ -94,6 +94,11 @@ pub enum RoomEvent {
         /// Application topic.
         topic: Option<String>,
     },
+    /// The set of active speakers changed (loudest first).
+    ActiveSpeakersChanged {
+        /// Who is speaking now.
+        speakers: Vec<Participant>,
+    },
     /// Connection state changed.
     ConnectionStateChanged {
         /// New state.

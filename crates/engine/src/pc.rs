@@ -59,6 +59,15 @@ pub(crate) async fn create(
 ) -> Result<Arc<dyn PeerConnection>> {
     let mut media = MediaEngine::default();
     media.register_default_codecs().map_err(EngineError::rtc)?;
+    if target == Target::Publisher {
+        // Our packets carry their loudness, which servers use to find active speakers.
+        let level = rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionCapability {
+            uri: rtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned(),
+        };
+        media
+            .register_header_extension(level, rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio, None)
+            .map_err(EngineError::rtc)?;
+    }
     let registry = register_default_interceptors(Registry::new(), &mut media).map_err(EngineError::rtc)?;
     let settings =
         SettingEngineBuilder::new().with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled).build();

@@ -82,6 +82,15 @@ async fn tone_crosses_the_room_at_every_rate_and_unpublish_ends_the_stream() {
         }
     };
     publication.wait_for_subscription(Duration::from_secs(5)).await.unwrap();
+    // The server hears the level we attach to each packet: the speaker is announced.
+    let speakers = loop {
+        if let RoomEvent::ActiveSpeakersChanged { speakers } = next_event(&mut b_ev).await {
+            if !speakers.is_empty() {
+                break speakers;
+            }
+        }
+    };
+    assert!(matches!(&speakers[0], lkrtc_engine::Participant::Remote(p) if p.identity() == "speaker"));
     for (rate, ch) in [(48_000, 1), (48_000, 2), (24_000, 1), (16_000, 1)] {
         let stream = track_b.audio_stream(rate, ch, 10).unwrap();
         let mut samples = Vec::new();

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use rtc::rtp;
 use tokio::sync::Notify;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::TrackLocal;
 
 use super::codec::OpusEncoder;
 use super::frame::{check_format, AudioFrame};
@@ -260,6 +259,9 @@ async fn pace(source: Weak<SourceInner>, channels: u32) {
                     }
                 };
                 let payload = Bytes::copy_from_slice(&packet[..len]);
+                let level = [rtp::extension::HeaderExtension::AudioLevel(
+                    rtp::extension::audio_level_extension::AudioLevelExtension { level: dbov(&pcm), voice: true },
+                )];
                 for sink in &sinks {
                     if sink.muted.load(Ordering::Relaxed) {
                         continue;
@@ -274,7 +276,7 @@ async fn pace(source: Weak<SourceInner>, channels: u32) {
                         ..Default::default()
                     };
                     // Not yet negotiated: the packet is simply not sent.
-                    let _ = sink.rtp.write_rtp(rtp::Packet { header, payload: payload.clone() }).await;
+                    let _ = sink.rtp.write_rtp_with_extensions(rtp::Packet { header, payload: payload.clone() }, &level).await;
                 }
                 src.sent_frames.fetch_add(1, Ordering::Relaxed);
                 talking = true;
@@ -283,5 +285,30 @@ async fn pace(source: Weak<SourceInner>, channels: u32) {
             _ => talking = false,
         }
         timestamp = timestamp.wrapping_add(FRAME_48K as u32);
+    }
+}
+
+/// Loudness of a frame in −dBov (0 loudest, 127 silent), as the audio-level extension
+/// carries it.
+pub(crate) fn dbov(pcm: &[i16]) -> u8 {
+    if pcm.is_empty() {
+        return 127;
+    }
+    let mean_sq = pcm.iter().map(|&s| (s as f64) * (s as f64)).sum::<f64>() / pcm.len() as f64;
+    let rms = mean_sq.sqrt() / 32768.0;
+    if rms <= 0.0 {
+        return 127;
+    }
+    (-20.0 * rms.log10()).round().clamp(0.0, 127.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loudness_in_dbov() {
+        assert_eq!(super::dbov(&[0; 960]), 127);
+        assert_eq!(super::dbov(&[32767; 960]), 0);
+        let half: Vec<i16> = (0..960).map(|i| if i % 2 == 0 { 16384 } else { -16384 }).collect();
+        assert_eq!(super::dbov(&half), 6);
     }
 }

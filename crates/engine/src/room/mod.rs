@@ -147,6 +147,7 @@ impl Room {
             ping_timeout: Duration::from_secs(join.ping_timeout.max(2) as u64),
             last_recv: Instant::now(),
             auto_subscribe: options.auto_subscribe,
+            speakers: Vec::new(),
         };
         let (data_tx, data_rx) = mpsc::channel(1024);
         tokio::spawn(task.run(cmd_rx, pc_rx, data_tx, data_rx));
@@ -291,6 +292,8 @@ struct RoomTask {
     ping_timeout: Duration,
     last_recv: Instant,
     auto_subscribe: bool,
+    /// Active speakers by participant sid, with their level.
+    speakers: Vec<(String, f32)>,
 }
 
 /// Why the task stops.
@@ -507,6 +510,7 @@ impl RoomTask {
                 return Some(Stop::Remote(reason));
             }
             Resp::TrackPublished(t) => self.on_track_published(t).await,
+            Resp::SpeakersChanged(s) => self.on_speakers(s.speakers),
             Resp::TrackSubscribed(t) => {
                 let publication = self.shared.local.track_publications().into_iter().find(|p| p.sid() == t.track_sid);
                 if let Some(publication) = publication {
@@ -548,6 +552,31 @@ impl RoomTask {
         }
         let answer = proto::SessionDescription { r#type: "answer".into(), sdp, id: sd.id, ..Default::default() };
         signal::send(&mut self.ws, Req::Answer(answer)).await
+    }
+
+    /// Applies speaker deltas and reports the new list, loudest first.
+    fn on_speakers(&mut self, changes: Vec<proto::SpeakerInfo>) {
+        for s in changes {
+            self.speakers.retain(|(sid, _)| *sid != s.sid);
+            if s.active {
+                self.speakers.push((s.sid, s.level));
+            }
+        }
+        self.speakers.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let local = self.shared.local.clone();
+        let remotes = self.shared.remotes.lock().unwrap().clone();
+        let speakers = self
+            .speakers
+            .iter()
+            .filter_map(|(sid, _)| {
+                if *sid == local.sid() {
+                    Some(crate::Participant::Local(local.clone()))
+                } else {
+                    remotes.iter().find(|p| p.sid() == *sid).map(|p| crate::Participant::Remote(p.clone()))
+                }
+            })
+            .collect();
+        self.emit(RoomEvent::ActiveSpeakersChanged { speakers });
     }
 
     fn on_participant_info(&mut self, info: proto::ParticipantInfo) {
