@@ -1,0 +1,2 @@
+/** The version of the lkrtc native addon. */
+export declare function version(): string;

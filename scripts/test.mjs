@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+// `npm test`: the whole test suite, with one closing line `N passed, M failed`.
+//
+//   1. cargo build -p lkrtc-server          (dev build; the binary the JS tests spawn)
+//   2. napi build (dev)                       (the addon, so index.js loads)
+//   3. cargo test --workspace                 (Rust unit + integration tests)
+//   4. vitest run, inside scripts/netns.sh    (integration tests with the official client)
+//
+// Counts come from cargo's `test result:` lines and vitest's JSON report. A step
+// that errors without producing counts (build failure, crash, missing report)
+// counts as one failure, so the closing line never reports success by omission.
+// Exit status: 0 only if every step ran and nothing failed.
+//
+// Extra arguments are passed to vitest (e.g. `npm test -- __test__/01-join.test.mjs`).
+// LKRTC_SKIP_CARGO_TEST=1 skips step 3 (for quick local iterations only).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'vitest-results.json');
+const vitestArgs = process.argv.slice(2);
+
+let passed = 0;
+let failed = 0;
+const problems = [];
+
+function banner(text) {
+  console.log(`\n==> ${text}`);
+}
+
+/** Runs a command with live output; resolves { code, signal, output } (output only if capture). */
+function run(cmd, args, { capture = false, env } = {}) {
+  return new Promise((res) => {
+    const child = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    });
+    let output = '';
+    if (capture) {
+      child.stdout.on('data', (d) => {
+        output += d;
+        process.stdout.write(d);
+      });
+      child.stderr.on('data', (d) => {
+        output += d;
+        process.stderr.write(d);
+      });
+    }
+    child.on('error', (err) => res({ code: null, signal: null, output, error: err }));
+    child.on('close', (code, signal) => res({ code, signal, output }));
+  });
+}
+
+function stepError(step, detail) {
+  problems.push(`${step}: ${detail}`);
+  failed += 1;
+}
+
+function describeExit(r) {
+  if (r.error) return `could not start (${r.error.message})`;
+  return r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`;
+}
+
+async function cargoBuildServer() {
+  banner('cargo build -p lkrtc-server');
+  const r = await run('cargo', ['build', '-p', 'lkrtc-server']);
+  if (r.code !== 0) {
+    stepError('cargo build -p lkrtc-server', describeExit(r));
+    return false;
+  }
+  return true;
+}
+
+async function napiBuild() {
+  banner('napi build --platform (debug addon)');
+  const r = await run(process.execPath, [
+    resolve(ROOT, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js'),
+    'build',
+    '--platform',
+    '--js',
+    'native.js',
+    '--dts',
+    'native.d.ts',
+  ]);
+  if (r.code !== 0) stepError('napi build', describeExit(r));
+}
+
+async function cargoTest() {
+  if (process.env.LKRTC_SKIP_CARGO_TEST === '1') {
+    banner('cargo test --workspace: SKIPPED (LKRTC_SKIP_CARGO_TEST=1)');
+    problems.push('cargo test skipped by LKRTC_SKIP_CARGO_TEST=1');
+    return;
+  }
+  banner('cargo test --workspace');
+  const r = await run('cargo', ['test', '--workspace'], { capture: true });
+  const re = /^test result: (ok|FAILED)\. (\d+) passed; (\d+) failed;/gm;
+  let m;
+  let p = 0;
+  let f = 0;
+  let lines = 0;
+  while ((m = re.exec(r.output))) {
+    p += Number(m[2]);
+    f += Number(m[3]);
+    lines++;
+  }
+  passed += p;
+  failed += f;
+  console.log(`\ncargo test: ${p} passed, ${f} failed (${lines} test binaries)`);
+  if (r.code !== 0 && f === 0) stepError('cargo test --workspace', `${describeExit(r)} with no failed test counted`);
+  else if (r.code === 0 && lines === 0) problems.push('cargo test printed no `test result:` line');
+}
+
+async function vitest() {
+  banner('vitest run (inside scripts/netns.sh)');
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  rmSync(RESULTS, { force: true });
+  // Server logs of this run only (written by __test__/helpers/server.mjs).
+  rmSync(resolve(dirname(RESULTS), 'test-logs'), { recursive: true, force: true });
+  const r = await run('sh', [
+    resolve(ROOT, 'scripts', 'netns.sh'),
+    process.execPath,
+    resolve(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${RESULTS}`,
+    ...vitestArgs,
+  ]);
+  if (!existsSync(RESULTS)) {
+    stepError('vitest', `${describeExit(r)} and no JSON report was written`);
+    return;
+  }
+  let report;
+  try {
+    report = JSON.parse(readFileSync(RESULTS, 'utf8'));
+  } catch (e) {
+    stepError('vitest', `unreadable JSON report (${e.message})`);
+    return;
+  }
+  const p = report.numPassedTests ?? 0;
+  let f = report.numFailedTests ?? 0;
+  const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  // A file that failed to load or whose hooks failed has no failed test in it.
+  const brokenFiles = (report.testResults ?? []).filter(
+    (file) =>
+      file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'),
+  );
+  for (const file of brokenFiles) {
+    problems.push(`vitest: ${file.name} failed outside any test: ${(file.message ?? '').split('\n')[0]}`);
+  }
+  f += brokenFiles.length;
+  passed += p;
+  failed += f;
+  console.log(`\nvitest: ${p} passed, ${f} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  if (skipped) problems.push(`vitest skipped ${skipped} test(s)`);
+  if (r.code !== 0 && f === 0) stepError('vitest', `${describeExit(r)} with no failed test counted`);
+  if (p + f === 0) stepError('vitest', 'ran no test');
+}
+
+async function main() {
+  const built = await cargoBuildServer();
+  await napiBuild();
+  await cargoTest();
+  if (built) await vitest();
+  else problems.push('vitest not run: the server did not build');
+
+  console.log('');
+  for (const p of problems) console.log(`note: ${p}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error(e);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exitCode = 1;
+});
