@@ -5,7 +5,43 @@ use std::collections::HashMap;
 use livekit_protocol as proto;
 
 use crate::objects::{LocalTrackPublication, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
+use crate::rpc::RpcInvocation;
+use crate::streams::StreamReader;
 use crate::types::{ConnectionState, DataKind};
+
+/// A chat message (the `ChatMessage` data packet).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatMessage {
+    /// Message id (a UUID).
+    pub id: String,
+    /// Sent at (ms since the epoch).
+    pub timestamp: i64,
+    /// Edited at, for edits.
+    pub edit_timestamp: Option<i64>,
+    /// Text.
+    pub message: String,
+    /// Whether it was deleted.
+    pub deleted: bool,
+    /// Whether a machine generated it.
+    pub generated: bool,
+}
+
+/// One segment of a transcription.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TranscriptionSegment {
+    /// Segment id.
+    pub id: String,
+    /// Text.
+    pub text: String,
+    /// Start (ms).
+    pub start_time: u64,
+    /// End (ms).
+    pub end_time: u64,
+    /// Whether the text is final.
+    pub is_final: bool,
+    /// Language code.
+    pub language: String,
+}
 
 /// Something that happened in a room. When a participant leaves, the room emits for
 /// each of its tracks `TrackUnsubscribed` (if subscribed) then `TrackUnpublished`, and
@@ -98,6 +134,46 @@ pub enum RoomEvent {
     ActiveSpeakersChanged {
         /// Who is speaking now.
         speakers: Vec<Participant>,
+    },
+    /// A chat message arrived.
+    ChatMessage {
+        /// The message.
+        message: ChatMessage,
+        /// Sender.
+        participant: RemoteParticipant,
+    },
+    /// A DTMF tone arrived (usually from a SIP participant).
+    DtmfReceived {
+        /// DTMF code.
+        code: u32,
+        /// Digit.
+        digit: String,
+        /// Sender, if known.
+        participant: Option<RemoteParticipant>,
+    },
+    /// A transcription arrived.
+    TranscriptionReceived {
+        /// Whose speech it transcribes.
+        participant_identity: String,
+        /// The transcribed track.
+        track_sid: String,
+        /// Segments.
+        segments: Vec<TranscriptionSegment>,
+        /// Sender, if known.
+        participant: Option<RemoteParticipant>,
+    },
+    /// A peer called one of our registered RPC methods; answer with
+    /// [`LocalParticipant::respond_rpc`](crate::LocalParticipant::respond_rpc).
+    RpcInvocation {
+        /// The call.
+        invocation: RpcInvocation,
+    },
+    /// A text or byte stream opened on a topic we have a handler for.
+    StreamOpened {
+        /// Reads the stream.
+        reader: StreamReader,
+        /// Sender identity.
+        participant_identity: String,
     },
     /// Connection state changed.
     ConnectionStateChanged {

@@ -13,13 +13,15 @@ mod error;
 mod events;
 mod objects;
 mod pc;
+pub mod rpc;
 mod room;
 mod signal;
 mod state;
+pub mod streams;
 mod types;
 
 pub use error::{EngineError, Result};
-pub use events::RoomEvent;
+pub use events::{ChatMessage, RoomEvent, TranscriptionSegment};
 pub use livekit_protocol as proto;
 pub use objects::{
     LocalParticipant, LocalTrackPublication, Participant, PublishOptions, RemoteParticipant, RemoteTrack,

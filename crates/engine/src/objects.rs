@@ -272,6 +272,7 @@ pub(crate) struct LocalParticipantInner {
     identity: String,
     pub(crate) fields: Mutex<ParticipantFields>,
     pub(crate) publications: Mutex<Vec<LocalTrackPublication>>,
+    pub(crate) rpc_methods: Mutex<std::collections::HashSet<String>>,
     cmd: mpsc::UnboundedSender<Command>,
 }
 
@@ -286,6 +287,7 @@ impl LocalParticipant {
             identity: info.identity.clone(),
             fields: Mutex::new(ParticipantFields::from_info(info)),
             publications: Mutex::new(Vec::new()),
+            rpc_methods: Mutex::default(),
             cmd,
         }))
     }
@@ -481,4 +483,169 @@ impl TrackSource {
             TrackSource::ScreenShareAudio => proto::TrackSource::ScreenShareAudio,
         }) as i32
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Data features of the local participant: RPC, chat, DTMF, transcription, streams.
+
+impl LocalParticipant {
+    /// Calls `method` on another participant; resolves with its response payload.
+    pub async fn perform_rpc(&self, call: crate::rpc::RpcCall) -> std::result::Result<String, crate::rpc::RpcError> {
+        use crate::rpc::{RpcError, RpcErrorCode, ACK_TIMEOUT, MAX_PAYLOAD_BYTES};
+        if call.payload.len() > MAX_PAYLOAD_BYTES {
+            return Err(RpcError::built_in(RpcErrorCode::RequestPayloadTooLarge, None));
+        }
+        let response_timeout = call.response_timeout;
+        let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
+        let (resp_tx, resp_rx) = tokio::sync::oneshot::channel();
+        let (sent_tx, sent_rx) = tokio::sync::oneshot::channel();
+        let disconnected = || RpcError::built_in(RpcErrorCode::RecipientDisconnected, Some("the room is disconnected"));
+        self.0
+            .cmd
+            .send(Command::PerformRpc { call, ack: ack_tx, response: resp_tx, sent: sent_tx })
+            .map_err(|_| RpcError::built_in(RpcErrorCode::SendFailed, Some("the room is disconnected")))?;
+        sent_rx.await.map_err(|_| disconnected())??;
+        match tokio::time::timeout(ACK_TIMEOUT, ack_rx).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(disconnected()),
+            Err(_) => return Err(RpcError::built_in(RpcErrorCode::ConnectionTimeout, None)),
+        }
+        match tokio::time::timeout(response_timeout, resp_rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(disconnected()),
+            Err(_) => Err(RpcError::built_in(RpcErrorCode::ResponseTimeout, None)),
+        }
+    }
+
+    /// Accepts calls to `method` (they arrive as `RoomEvent::RpcInvocation`).
+    pub fn register_rpc_method(&self, method: &str) {
+        self.0.rpc_methods.lock().unwrap().insert(method.to_string());
+    }
+
+    /// Stops accepting calls to `method` (callers then get "unsupported method").
+    pub fn unregister_rpc_method(&self, method: &str) {
+        self.0.rpc_methods.lock().unwrap().remove(method);
+    }
+
+    /// Answers an invocation.
+    pub fn respond_rpc(&self, request_id: &str, result: std::result::Result<String, crate::rpc::RpcError>) {
+        let _ = self.0.cmd.send(Command::RespondRpc { request_id: request_id.to_string(), result });
+    }
+
+    /// Sends a chat message; resolves with the message as sent.
+    pub async fn send_chat_message(&self, text: &str, destinations: Vec<String>) -> Result<crate::events::ChatMessage> {
+        let message = crate::events::ChatMessage {
+            id: crate::rpc::uuid_v4(),
+            timestamp: now_ms(),
+            edit_timestamp: None,
+            message: text.to_string(),
+            deleted: false,
+            generated: false,
+        };
+        let value = proto::data_packet::Value::ChatMessage(proto::ChatMessage {
+            id: message.id.clone(),
+            timestamp: message.timestamp,
+            edit_timestamp: None,
+            message: message.message.clone(),
+            deleted: false,
+            generated: false,
+        });
+        crate::streams::send_packet(&self.0.cmd, value, destinations).await?;
+        Ok(message)
+    }
+
+    /// Sends a DTMF tone.
+    pub async fn publish_dtmf(&self, code: u32, digit: &str) -> Result<()> {
+        let value = proto::data_packet::Value::SipDtmf(proto::SipDtmf { code, digit: digit.to_string() });
+        crate::streams::send_packet(&self.0.cmd, value, Vec::new()).await
+    }
+
+    /// Publishes a transcription of `track_sid` (a `TR_` sid: official clients reject others).
+    pub async fn publish_transcription(
+        &self,
+        participant_identity: &str,
+        track_sid: &str,
+        segments: Vec<crate::events::TranscriptionSegment>,
+    ) -> Result<()> {
+        if !track_sid.starts_with("TR_") {
+            return Err(EngineError::InvalidArgument(format!(
+                "trackSid {track_sid:?} is not a track sid (TR_...); other clients would reject the transcription"
+            )));
+        }
+        let value = proto::data_packet::Value::Transcription(proto::Transcription {
+            transcribed_participant_identity: participant_identity.to_string(),
+            track_id: track_sid.to_string(),
+            segments: segments
+                .into_iter()
+                .map(|s| proto::TranscriptionSegment {
+                    id: s.id,
+                    text: s.text,
+                    start_time: s.start_time,
+                    end_time: s.end_time,
+                    r#final: s.is_final,
+                    language: s.language,
+                })
+                .collect(),
+        });
+        crate::streams::send_packet(&self.0.cmd, value, Vec::new()).await
+    }
+
+    async fn open_stream(
+        &self,
+        kind: crate::streams::StreamKind,
+        options: crate::streams::StreamOptions,
+    ) -> Result<crate::streams::StreamWriter> {
+        use crate::streams::{StreamInfo, StreamKind, BYTES_MIME, TEXT_MIME};
+        let info = StreamInfo {
+            stream_id: options.stream_id.unwrap_or_else(crate::rpc::uuid_v4),
+            topic: options.topic,
+            mime_type: match kind {
+                StreamKind::Text => TEXT_MIME.into(),
+                StreamKind::Bytes => options.mime_type.unwrap_or_else(|| BYTES_MIME.into()),
+            },
+            timestamp: now_ms(),
+            total_size: options.total_size,
+            attributes: options.attributes,
+            name: match kind {
+                StreamKind::Text => None,
+                StreamKind::Bytes => Some(options.name.unwrap_or_else(|| "unknown".into())),
+            },
+            kind,
+        };
+        let writer = crate::streams::StreamWriter::new(info, options.destination_identities, self.0.cmd.clone());
+        writer.send(proto::data_packet::Value::StreamHeader(writer.info().to_header())).await?;
+        Ok(writer)
+    }
+
+    /// Opens a text stream; write text, then close.
+    pub async fn stream_text(&self, options: crate::streams::StreamOptions) -> Result<crate::streams::StreamWriter> {
+        self.open_stream(crate::streams::StreamKind::Text, options).await
+    }
+
+    /// Opens a byte stream; write bytes, then close.
+    pub async fn stream_bytes(&self, options: crate::streams::StreamOptions) -> Result<crate::streams::StreamWriter> {
+        self.open_stream(crate::streams::StreamKind::Bytes, options).await
+    }
+
+    /// Sends a whole text as one stream.
+    pub async fn send_text(&self, text: &str, mut options: crate::streams::StreamOptions) -> Result<crate::streams::StreamInfo> {
+        options.total_size = Some(text.len() as u64);
+        let writer = self.stream_text(options).await?;
+        writer.write(text.as_bytes()).await?;
+        writer.close(None).await?;
+        Ok(writer.info().clone())
+    }
+
+    /// Sends bytes (a file's content) as one stream.
+    pub async fn send_bytes(&self, data: &[u8], mut options: crate::streams::StreamOptions) -> Result<crate::streams::StreamInfo> {
+        options.total_size = Some(data.len() as u64);
+        let writer = self.stream_bytes(options).await?;
+        writer.write(data).await?;
+        writer.close(None).await?;
+        Ok(writer.info().clone())
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

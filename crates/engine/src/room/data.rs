@@ -1,34 +1,38 @@
-//! User data packets: sending on the publisher's channels, receiving from the subscriber's.
+//! Data packets: sending on the publisher's channels, and dispatching what arrives on the
+//! subscriber's (user data, chat, DTMF, transcriptions, RPC, stream header/chunk/trailer).
 
 use bytes::BytesMut;
 use livekit_protocol as proto;
 use prost::Message as _;
+use proto::data_packet::Value;
 
 use super::{RoomTask, DC_OPEN_TIMEOUT, MAX_DATA_PACKET};
 use crate::error::{bounded, EngineError, Result};
-use crate::events::RoomEvent;
+use crate::events::{ChatMessage, RoomEvent, TranscriptionSegment};
+use crate::objects::RemoteParticipant;
+use crate::rpc::{RpcError, RpcErrorCode, RpcInvocation, MAX_PAYLOAD_BYTES, VERSION};
+use crate::streams::{Incoming, StreamInfo, StreamReader};
 use crate::types::{DataKind, DataOptions};
 
 impl RoomTask {
-    pub(super) async fn publish_data(&mut self, payload: Vec<u8>, options: DataOptions) -> Result<()> {
-        let kind = if options.reliable { DataKind::Reliable } else { DataKind::Lossy };
+    /// Sends a packet on the publisher channel of `kind`, stamped with our identity (and a
+    /// sequence number when reliable).
+    pub(super) async fn send_packet(&mut self, value: Value, destinations: Vec<String>, kind: DataKind) -> Result<()> {
         let identity = self.shared.local.identity();
-        if options.reliable {
+        let sequence = if kind == DataKind::Reliable {
             self.sequence += 1;
-        }
+            self.sequence
+        } else {
+            0
+        };
         #[allow(deprecated)]
         let packet = proto::DataPacket {
-            kind: if options.reliable { 0 } else { 1 },
-            participant_identity: identity.clone(),
-            destination_identities: options.destination_identities.clone(),
-            sequence: if options.reliable { self.sequence } else { 0 },
-            value: Some(proto::data_packet::Value::User(proto::UserPacket {
-                payload,
-                topic: options.topic,
-                participant_identity: identity,
-                destination_identities: options.destination_identities,
-                ..Default::default()
-            })),
+            kind: if kind == DataKind::Reliable { 0 } else { 1 },
+            participant_identity: identity,
+            participant_sid: self.shared.local.sid(),
+            destination_identities: destinations,
+            sequence,
+            value: Some(value),
             ..Default::default()
         };
         let bytes = packet.encode_to_vec();
@@ -51,7 +55,27 @@ impl RoomTask {
         dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| EngineError::Disconnected)
     }
 
-    pub(super) fn on_data(&mut self, kind: DataKind, bytes: &[u8]) {
+    pub(super) async fn publish_data(&mut self, payload: Vec<u8>, options: DataOptions) -> Result<()> {
+        let kind = if options.reliable { DataKind::Reliable } else { DataKind::Lossy };
+        #[allow(deprecated)]
+        let user = proto::UserPacket {
+            payload,
+            topic: options.topic,
+            participant_identity: self.shared.local.identity(),
+            destination_identities: options.destination_identities.clone(),
+            ..Default::default()
+        };
+        self.send_packet(Value::User(user), options.destination_identities, kind).await
+    }
+
+    fn remote_by_identity(&self, identity: &str) -> Option<RemoteParticipant> {
+        if identity.is_empty() {
+            return None;
+        }
+        self.shared.remotes.lock().unwrap().iter().find(|p| p.identity() == identity).cloned()
+    }
+
+    pub(super) async fn on_data(&mut self, kind: DataKind, bytes: &[u8]) {
         let packet = match proto::DataPacket::decode(bytes) {
             Ok(p) => p,
             Err(e) => {
@@ -59,21 +83,225 @@ impl RoomTask {
                 return;
             }
         };
+        let Some(value) = packet.value else { return };
         #[allow(deprecated)]
-        if let Some(proto::data_packet::Value::User(user)) = packet.value {
-            let identity = if packet.participant_identity.is_empty() {
-                user.participant_identity.clone()
-            } else {
-                packet.participant_identity.clone()
-            };
-            let participant = {
-                let remotes = self.shared.remotes.lock().unwrap();
-                remotes
-                    .iter()
-                    .find(|p| (!identity.is_empty() && p.identity() == identity) || p.sid() == packet.participant_sid)
-                    .cloned()
-            };
-            self.emit(RoomEvent::DataReceived { payload: user.payload, participant, kind, topic: user.topic });
+        let identity = match &value {
+            Value::User(u) if packet.participant_identity.is_empty() => u.participant_identity.clone(),
+            _ => packet.participant_identity.clone(),
+        };
+        let sender = self.remote_by_identity(&identity).or_else(|| {
+            let remotes = self.shared.remotes.lock().unwrap();
+            remotes.iter().find(|p| !packet.participant_sid.is_empty() && p.sid() == packet.participant_sid).cloned()
+        });
+        match value {
+            Value::User(user) => {
+                self.emit(RoomEvent::DataReceived { payload: user.payload, participant: sender, kind, topic: user.topic });
+            }
+            Value::ChatMessage(m) => {
+                // As the official clients do: chat from an unknown sender is dropped.
+                if let Some(participant) = sender {
+                    let message = ChatMessage {
+                        id: m.id,
+                        timestamp: m.timestamp,
+                        edit_timestamp: m.edit_timestamp,
+                        message: m.message,
+                        deleted: m.deleted,
+                        generated: m.generated,
+                    };
+                    self.emit(RoomEvent::ChatMessage { message, participant });
+                }
+            }
+            Value::SipDtmf(d) => {
+                if sender.is_none() && !identity.is_empty() {
+                    return; // from someone no longer here
+                }
+                self.emit(RoomEvent::DtmfReceived { code: d.code, digit: d.digit, participant: sender });
+            }
+            Value::Transcription(t) => {
+                let segments = t
+                    .segments
+                    .into_iter()
+                    .map(|s| TranscriptionSegment {
+                        id: s.id,
+                        text: s.text,
+                        start_time: s.start_time,
+                        end_time: s.end_time,
+                        is_final: s.r#final,
+                        language: s.language,
+                    })
+                    .collect();
+                self.emit(RoomEvent::TranscriptionReceived {
+                    participant_identity: t.transcribed_participant_identity,
+                    track_sid: t.track_id,
+                    segments,
+                    participant: sender,
+                });
+            }
+            Value::RpcRequest(r) => self.on_rpc_request(identity, r).await,
+            Value::RpcAck(a) => {
+                if let Some(call) = self.rpc_calls.get_mut(&a.request_id) {
+                    if let Some(ack) = call.ack.take() {
+                        let _ = ack.send(());
+                    }
+                }
+            }
+            Value::RpcResponse(r) => {
+                if let Some(mut call) = self.rpc_calls.remove(&r.request_id) {
+                    if let Some(ack) = call.ack.take() {
+                        let _ = ack.send(()); // a response implies the request arrived
+                    }
+                    let result = match r.value {
+                        Some(proto::rpc_response::Value::Payload(p)) => Ok(p),
+                        Some(proto::rpc_response::Value::Error(e)) => Err(RpcError::from_proto(e)),
+                        _ => Ok(String::new()),
+                    };
+                    let _ = call.response.send(result);
+                }
+            }
+            Value::StreamHeader(h) => self.on_stream_header(identity, h),
+            Value::StreamChunk(c) => self.on_stream_chunk(c),
+            Value::StreamTrailer(t) => self.on_stream_trailer(t),
+            // Metrics, encrypted packets and legacy speaker updates are not for apps.
+            _ => {}
         }
+    }
+
+    async fn on_rpc_request(&mut self, caller: String, r: proto::RpcRequest) {
+        if caller.is_empty() {
+            return; // nobody to answer
+        }
+        // Acknowledge first, whatever happens next: callers time out without it.
+        let ack = Value::RpcAck(proto::RpcAck { request_id: r.id.clone() });
+        if self.send_packet(ack, vec![caller.clone()], DataKind::Reliable).await.is_err() {
+            return;
+        }
+        let refusal = if r.version != VERSION {
+            Some(RpcError::built_in(RpcErrorCode::UnsupportedVersion, None))
+        } else if !self.shared.local.0.rpc_methods.lock().unwrap().contains(&r.method) {
+            Some(RpcError::built_in(RpcErrorCode::UnsupportedMethod, None))
+        } else {
+            None
+        };
+        if let Some(err) = refusal {
+            self.send_rpc_response(&caller, r.id, Err(err)).await;
+            return;
+        }
+        self.rpc_invocations.insert(r.id.clone(), caller.clone());
+        let invocation = RpcInvocation {
+            request_id: r.id,
+            caller_identity: caller,
+            method: r.method,
+            payload: r.payload,
+            response_timeout: std::time::Duration::from_millis(r.response_timeout_ms as u64),
+        };
+        self.emit(RoomEvent::RpcInvocation { invocation });
+    }
+
+    /// Answers an invocation we emitted earlier; unknown ids are ignored.
+    pub(super) async fn respond_rpc(&mut self, request_id: String, result: std::result::Result<String, RpcError>) {
+        let Some(caller) = self.rpc_invocations.remove(&request_id) else { return };
+        let result = match result {
+            Ok(p) if p.len() > MAX_PAYLOAD_BYTES => Err(RpcError::built_in(RpcErrorCode::ResponsePayloadTooLarge, None)),
+            other => other,
+        };
+        self.send_rpc_response(&caller, request_id, result).await;
+    }
+
+    async fn send_rpc_response(&mut self, caller: &str, request_id: String, result: std::result::Result<String, RpcError>) {
+        let value = match result {
+            Ok(p) => proto::rpc_response::Value::Payload(p),
+            Err(e) => proto::rpc_response::Value::Error(e.to_proto()),
+        };
+        let response = Value::RpcResponse(proto::RpcResponse { request_id, value: Some(value) });
+        if let Err(e) = self.send_packet(response, vec![caller.to_string()], DataKind::Reliable).await {
+            tracing::debug!(error = %e, "RPC response not sent");
+        }
+    }
+
+    fn on_stream_header(&mut self, sender: String, h: proto::data_stream::Header) {
+        let Some(info) = StreamInfo::from_header(&h) else { return };
+        if self.incoming.contains_key(&info.stream_id) {
+            return; // duplicate stream id: the first one wins
+        }
+        let wanted = self.shared.stream_topics.lock().unwrap().contains(&(info.kind, info.topic.clone()));
+        if !wanted {
+            return; // no handler for the topic: dropped, as the official clients do
+        }
+        let reader = StreamReader::new(info);
+        if let Some(inline) = h.inline_content {
+            reader.push(inline);
+            reader.finish(Ok(()));
+        } else {
+            self.incoming.insert(
+                reader.info().stream_id.clone(),
+                Incoming { reader: std::sync::Arc::downgrade(&reader.0), sender: sender.clone(), next_index: 0 },
+            );
+        }
+        self.emit(RoomEvent::StreamOpened { reader, participant_identity: sender });
+    }
+
+    fn on_stream_chunk(&mut self, c: proto::data_stream::Chunk) {
+        // Chunks of streams we do not follow (not ours, no handler) are normal: ignore.
+        let Some(entry) = self.incoming.get_mut(&c.stream_id) else { return };
+        let Some(reader) = entry.reader.upgrade().map(StreamReader) else {
+            self.incoming.remove(&c.stream_id);
+            return;
+        };
+        let fail = |reader: &StreamReader, why: String| reader.finish(Err(why));
+        if c.chunk_index != entry.next_index {
+            fail(&reader, format!("chunk {} arrived where {} was expected", c.chunk_index, entry.next_index));
+            self.incoming.remove(&c.stream_id);
+            return;
+        }
+        entry.next_index += 1;
+        if reader.info().kind == crate::streams::StreamKind::Text && std::str::from_utf8(&c.content).is_err() {
+            fail(&reader, "a text chunk is not valid UTF-8".into());
+            self.incoming.remove(&c.stream_id);
+            return;
+        }
+        if let Some(total) = reader.info().total_size {
+            if reader.received() + c.content.len() as u64 > total {
+                fail(&reader, format!("more data than the announced {total} bytes"));
+                self.incoming.remove(&c.stream_id);
+                return;
+            }
+        }
+        if !reader.push(c.content) {
+            self.incoming.remove(&c.stream_id);
+        }
+    }
+
+    fn on_stream_trailer(&mut self, t: proto::data_stream::Trailer) {
+        let Some(entry) = self.incoming.remove(&t.stream_id) else { return };
+        let Some(reader) = entry.reader.upgrade().map(StreamReader) else { return };
+        let result = match reader.info().total_size {
+            Some(total) if reader.received() < total => {
+                Err(format!("stream ended after {} of {total} bytes", reader.received()))
+            }
+            _ if !t.reason.is_empty() => Err(t.reason),
+            _ => Ok(()),
+        };
+        reader.finish(result);
+    }
+
+    /// A participant left: its streams end abnormally, calls to it fail.
+    pub(super) fn forget_participant(&mut self, identity: &str) {
+        self.incoming.retain(|_, entry| {
+            if entry.sender != identity {
+                return true;
+            }
+            if let Some(r) = entry.reader.upgrade() {
+                StreamReader(r).finish(Err(format!("participant {identity} disconnected in the middle of sending data")));
+            }
+            false
+        });
+        let gone: Vec<String> =
+            self.rpc_calls.iter().filter(|(_, c)| c.destination == identity).map(|(id, _)| id.clone()).collect();
+        for id in gone {
+            if let Some(call) = self.rpc_calls.remove(&id) {
+                let _ = call.response.send(Err(RpcError::built_in(RpcErrorCode::RecipientDisconnected, None)));
+            }
+        }
+        self.rpc_invocations.retain(|_, caller| caller != identity);
     }
 }

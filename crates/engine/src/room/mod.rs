@@ -25,6 +25,8 @@ use crate::objects::{
 use crate::pc::{self, PcEvent, Target};
 use crate::signal::{self, Ws};
 use crate::state;
+use crate::rpc::{RpcCall, RpcError};
+use crate::streams::{Incoming, StreamKind};
 use crate::types::{ConnectOptions, ConnectionState, DataKind, DataOptions};
 
 mod data;
@@ -47,7 +49,17 @@ pub(crate) enum Command {
     PublishTrack { track: LocalAudioTrack, options: PublishOptions, done: oneshot::Sender<Result<LocalTrackPublication>> },
     UnpublishTrack { sid: String, done: oneshot::Sender<Result<()>> },
     MuteTrack { sid: String, muted: bool, done: oneshot::Sender<Result<()>> },
+    SendPacket { value: proto::data_packet::Value, destinations: Vec<String>, done: oneshot::Sender<Result<()>> },
+    PerformRpc { call: RpcCall, ack: oneshot::Sender<()>, response: oneshot::Sender<std::result::Result<String, RpcError>>, sent: oneshot::Sender<std::result::Result<(), RpcError>> },
+    RespondRpc { request_id: String, result: std::result::Result<String, RpcError> },
     Disconnect { done: oneshot::Sender<()> },
+}
+
+/// A call we made, waiting for its acknowledgement and response.
+pub(crate) struct PendingCall {
+    pub destination: String,
+    pub ack: Option<oneshot::Sender<()>>,
+    pub response: oneshot::Sender<std::result::Result<String, RpcError>>,
 }
 
 /// State readable from any thread; written by the room task.
@@ -59,6 +71,8 @@ pub(crate) struct Shared {
     pub local: LocalParticipant,
     pub remotes: Mutex<Vec<RemoteParticipant>>,
     pub cmd: mpsc::UnboundedSender<Command>,
+    /// Topics with a stream handler, by kind.
+    pub stream_topics: Mutex<std::collections::HashSet<(StreamKind, String)>>,
 }
 
 /// A connected room. Cheap to clone; all clones are the same room.
@@ -106,6 +120,7 @@ impl Room {
             local: LocalParticipant::new(&me, cmd_tx.clone()),
             remotes: Mutex::new(Vec::new()),
             cmd: cmd_tx,
+            stream_topics: Mutex::default(),
         });
         for info in &join.other_participants {
             let p = RemoteParticipant::new(info);
@@ -148,6 +163,9 @@ impl Room {
             last_recv: Instant::now(),
             auto_subscribe: options.auto_subscribe,
             speakers: Vec::new(),
+            rpc_calls: HashMap::new(),
+            rpc_invocations: HashMap::new(),
+            incoming: HashMap::new(),
         };
         let (data_tx, data_rx) = mpsc::channel(1024);
         tokio::spawn(task.run(cmd_rx, pc_rx, data_tx, data_rx));
@@ -191,6 +209,23 @@ impl Room {
     pub fn remote_participants(&self) -> Vec<RemoteParticipant> {
         self.shared.remotes.lock().unwrap().clone()
     }
+    /// Accepts streams of `kind` on `topic` (they arrive as `StreamOpened`). Errors if the
+    /// topic already has a handler.
+    pub fn register_stream_topic(&self, kind: StreamKind, topic: &str) -> Result<()> {
+        if !self.shared.stream_topics.lock().unwrap().insert((kind, topic.to_string())) {
+            let what = if kind == StreamKind::Text { "text" } else { "byte" };
+            return Err(EngineError::InvalidArgument(format!(
+                "a {what} stream handler for topic \"{topic}\" has already been set"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stops accepting streams of `kind` on `topic`.
+    pub fn unregister_stream_topic(&self, kind: StreamKind, topic: &str) {
+        self.shared.stream_topics.lock().unwrap().remove(&(kind, topic.to_string()));
+    }
+
     /// Leaves the room (idempotent). When it returns, `Disconnected` has been emitted and
     /// the event stream has ended.
     pub async fn disconnect(&self) {
@@ -294,6 +329,12 @@ struct RoomTask {
     auto_subscribe: bool,
     /// Active speakers by participant sid, with their level.
     speakers: Vec<(String, f32)>,
+    /// RPC calls we made, by request id.
+    rpc_calls: HashMap<String, PendingCall>,
+    /// RPC calls to us awaiting the app's answer: request id → caller identity.
+    rpc_invocations: HashMap<String, String>,
+    /// Streams being received, by stream id.
+    incoming: HashMap<String, Incoming>,
 }
 
 /// Why the task stops.
@@ -339,7 +380,7 @@ impl RoomTask {
                         break stop;
                     }
                 }
-                Some((kind, bytes)) = data_rx.recv() => self.on_data(kind, &bytes),
+                Some((kind, bytes)) = data_rx.recv() => self.on_data(kind, &bytes).await,
                 _ = ping.tick() => {
                     if self.last_recv.elapsed() > self.ping_timeout {
                         tracing::warn!("signal connection lost (ping timeout)");
@@ -404,6 +445,13 @@ impl RoomTask {
         for publication in self.shared.local.0.publications.lock().unwrap().drain(..) {
             *publication.0.sender.lock().unwrap() = None;
             *publication.0.track.0.sid.lock().unwrap() = None;
+        }
+        self.rpc_calls.clear(); // callers see the room go (their channels close)
+        self.rpc_invocations.clear();
+        for (_, entry) in self.incoming.drain() {
+            if let Some(r) = entry.reader.upgrade() {
+                crate::streams::StreamReader(r).finish(Err("the room disconnected".into()));
+            }
         }
         for (_, (_, done)) in self.pending_publishes.drain() {
             let _ = done.send(Err(EngineError::Disconnected));
@@ -596,6 +644,9 @@ impl RoomTask {
                     self.attach_track(participant.clone(), publication.clone(), rtp);
                 }
             } else {
+                if let RoomEvent::ParticipantDisconnected { participant } = &ev {
+                    self.forget_participant(&participant.identity());
+                }
                 self.emit(ev);
             }
         }
@@ -640,6 +691,32 @@ impl RoomTask {
                     }
                 }
             }
+            Command::SendPacket { value, destinations, done } => {
+                let result = self.send_packet(value, destinations, DataKind::Reliable).await;
+                let _ = done.send(result);
+            }
+            Command::PerformRpc { call, ack, response, sent } => {
+                let id = crate::rpc::uuid_v4();
+                let timeout_ms = call.response_timeout.saturating_sub(crate::rpc::ACK_TIMEOUT).max(Duration::from_secs(1));
+                let request = proto::RpcRequest {
+                    id: id.clone(),
+                    method: call.method,
+                    payload: call.payload,
+                    response_timeout_ms: timeout_ms.as_millis() as u32,
+                    version: crate::rpc::VERSION,
+                    ..Default::default()
+                };
+                let dest = call.destination_identity;
+                self.rpc_calls.insert(id.clone(), PendingCall { destination: dest.clone(), ack: Some(ack), response });
+                let result = self.send_packet(proto::data_packet::Value::RpcRequest(request), vec![dest], DataKind::Reliable).await;
+                if let Err(e) = result {
+                    self.rpc_calls.remove(&id);
+                    let _ = sent.send(Err(RpcError::built_in(crate::rpc::RpcErrorCode::SendFailed, Some(&e.to_string()))));
+                } else {
+                    let _ = sent.send(Ok(()));
+                }
+            }
+            Command::RespondRpc { request_id, result } => self.respond_rpc(request_id, result).await,
             Command::PublishTrack { track, options, done } => self.publish_track(track, options, done).await,
             Command::UnpublishTrack { sid, done } => {
                 let result = self.unpublish_track(&sid).await;
