@@ -1,2 +1,449 @@
-/** The version of the lkrtc native addon. */
+// Public types of lkrtc (hand-written; the generated native.d.ts is private).
+// Names follow @livekit/rtc-node so that an app switches by changing its import.
+
+import { EventEmitter } from 'node:events';
+
+// ---------------------------------------------------------------------------------------
+// Enums (numeric, the same values as @livekit/rtc-node)
+
+export declare enum TrackKind {
+  KIND_UNKNOWN = 0,
+  KIND_AUDIO = 1,
+  KIND_VIDEO = 2,
+}
+
+export declare enum TrackSource {
+  SOURCE_UNKNOWN = 0,
+  SOURCE_CAMERA = 1,
+  SOURCE_MICROPHONE = 2,
+  SOURCE_SCREENSHARE = 3,
+  SOURCE_SCREENSHARE_AUDIO = 4,
+}
+
+export declare enum ConnectionState {
+  CONN_DISCONNECTED = 0,
+  CONN_CONNECTED = 1,
+  CONN_RECONNECTING = 2,
+}
+
+export declare enum DataPacketKind {
+  KIND_LOSSY = 0,
+  KIND_RELIABLE = 1,
+}
+
+export declare enum ParticipantKind {
+  STANDARD = 0,
+  INGRESS = 1,
+  EGRESS = 2,
+  SIP = 3,
+  AGENT = 4,
+  CONNECTOR = 5,
+  BRIDGE = 6,
+}
+
+export declare enum DisconnectReason {
+  UNKNOWN_REASON = 0,
+  CLIENT_INITIATED = 1,
+  DUPLICATE_IDENTITY = 2,
+  SERVER_SHUTDOWN = 3,
+  PARTICIPANT_REMOVED = 4,
+  ROOM_DELETED = 5,
+  STATE_MISMATCH = 6,
+  JOIN_FAILURE = 7,
+  MIGRATION = 8,
+  SIGNAL_CLOSE = 9,
+  ROOM_CLOSED = 10,
+  USER_UNAVAILABLE = 11,
+  USER_REJECTED = 12,
+  SIP_TRUNK_FAILURE = 13,
+  CONNECTION_TIMEOUT = 14,
+  MEDIA_FAILURE = 15,
+  AGENT_ERROR = 16,
+}
+
+/** Event names, identical to @livekit/rtc-node's `RoomEvent`. */
+export declare enum RoomEvent {
+  ParticipantConnected = 'participantConnected',
+  ParticipantDisconnected = 'participantDisconnected',
+  LocalTrackPublished = 'localTrackPublished',
+  LocalTrackUnpublished = 'localTrackUnpublished',
+  LocalTrackRepublished = 'localTrackRepublished',
+  LocalTrackSubscribed = 'localTrackSubscribed',
+  TrackPublished = 'trackPublished',
+  TrackUnpublished = 'trackUnpublished',
+  TrackSubscribed = 'trackSubscribed',
+  TrackUnsubscribed = 'trackUnsubscribed',
+  TrackSubscriptionFailed = 'trackSubscriptionFailed',
+  TrackMuted = 'trackMuted',
+  TrackUnmuted = 'trackUnmuted',
+  ActiveSpeakersChanged = 'activeSpeakersChanged',
+  RoomMetadataChanged = 'roomMetadataChanged',
+  RoomSidChanged = 'roomSidChanged',
+  ParticipantMetadataChanged = 'participantMetadataChanged',
+  ParticipantNameChanged = 'participantNameChanged',
+  ParticipantAttributesChanged = 'participantAttributesChanged',
+  ParticipantEncryptionStatusChanged = 'participantEncryptionStatusChanged',
+  ConnectionQualityChanged = 'connectionQualityChanged',
+  DataReceived = 'dataReceived',
+  ChatMessage = 'chatMessage',
+  DtmfReceived = 'dtmfReceived',
+  EncryptionError = 'encryptionError',
+  ConnectionStateChanged = 'connectionStateChanged',
+  Connected = 'connected',
+  Disconnected = 'disconnected',
+  Reconnecting = 'reconnecting',
+  Reconnected = 'reconnected',
+  RoomUpdated = 'roomUpdated',
+  Moved = 'moved',
+  TokenRefreshed = 'tokenRefreshed',
+  /** lkrtc addition (older @livekit/rtc-node versions had it). */
+  TranscriptionReceived = 'transcriptionReceived',
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+/** Every `LkError.code`. */
+export declare const ErrorCode: {
+  /** The server could not be reached or the signal connection failed. */
+  readonly ERR_CONNECT: 'ERR_CONNECT';
+  /** The server refused the token. */
+  readonly ERR_UNAUTHORIZED: 'ERR_UNAUTHORIZED';
+  /** A bounded wait expired. */
+  readonly ERR_TIMEOUT: 'ERR_TIMEOUT';
+  /** The URL is not a ws://, wss://, http:// or https:// URL. */
+  readonly ERR_INVALID_URL: 'ERR_INVALID_URL';
+  /** The room is disconnected (or disconnected during the call). */
+  readonly ERR_DISCONNECTED: 'ERR_DISCONNECTED';
+  /** An argument is malformed or out of range. */
+  readonly ERR_INVALID_ARG: 'ERR_INVALID_ARG';
+  /** The server answered a request with an error. */
+  readonly ERR_REJECTED: 'ERR_REJECTED';
+  /** A WebRTC operation failed. */
+  readonly ERR_RTC: 'ERR_RTC';
+  /** The server broke the protocol. */
+  readonly ERR_PROTOCOL: 'ERR_PROTOCOL';
+  /** The object was disposed; only its getters still answer. */
+  readonly ERR_DISPOSED: 'ERR_DISPOSED';
+  /** The call is not valid in the current state (connect twice...). */
+  readonly ERR_INVALID_STATE: 'ERR_INVALID_STATE';
+  /** A bug: a Rust panic was caught at the boundary. */
+  readonly ERR_PANIC: 'ERR_PANIC';
+  /** The dev server could not start. */
+  readonly ERR_SERVER: 'ERR_SERVER';
+  /** An access token could not be created. */
+  readonly ERR_TOKEN: 'ERR_TOKEN';
+  /** A bug: an error without a code. */
+  readonly ERR_INTERNAL: 'ERR_INTERNAL';
+};
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An lkrtc error. */
+export declare class LkError extends Error {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions);
+  readonly code: ErrorCode;
+}
+
+/** What `Room.connect()` rejects with (the official SDK's name); an `LkError`. */
+export declare class ConnectError extends LkError {}
+
+/** Type guard: `e` is an `LkError` (with `code`, if given). */
+export declare function isLkError<C extends ErrorCode>(e: unknown, code?: C): e is LkError & { readonly code: C };
+
+// ---------------------------------------------------------------------------------------
+// Participants, publications, tracks
+
+/**
+ * Common participant fields. After disposal (the participant left, the room
+ * disconnected, or `dispose()`), the getters keep answering with the last values.
+ */
+export declare abstract class Participant {
+  /** Participant sid (`PA_...`). */
+  get sid(): string;
+  /** Identity from the access token. */
+  get identity(): string;
+  get name(): string;
+  get metadata(): string;
+  get attributes(): Record<string, string>;
+  get kind(): ParticipantKind;
+  /** True once the native side is freed (a tombstone). */
+  get isDisposed(): boolean;
+}
+
+/** Options of `LocalParticipant.publishData` (the official names). */
+export interface DataPublishOptions {
+  /** Reliable (ordered, retransmitted) or lossy; default false (lossy), as the official SDK. */
+  reliable?: boolean;
+  /** Deliver only to these identities (default: everyone). */
+  destination_identities?: string[];
+  /** Alias of `destination_identities`. */
+  destinationIdentities?: string[];
+  /** Application topic. */
+  topic?: string;
+}
+
+/** This client, as a participant of the room. */
+export declare class LocalParticipant extends Participant {
+  private constructor();
+  /** Local publications by sid (publishing is not bound yet: always empty). */
+  trackPublications: Map<string, never>;
+  /** Rejects with `ERR_DISPOSED` after the room disconnected. */
+  publishData(data: Uint8Array, options?: DataPublishOptions): Promise<void>;
+  /** Needs the `canUpdateOwnMetadata` grant. */
+  updateMetadata(metadata: string): Promise<void>;
+  /** Needs the `canUpdateOwnMetadata` grant. */
+  updateName(name: string): Promise<void>;
+  /** Merges attributes; an empty value deletes a key. Needs `canUpdateOwnMetadata`. */
+  setAttributes(attributes: Record<string, string>): Promise<void>;
+  /** Frees the native side now (idempotent); the room does it on disconnect. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Another participant. */
+export declare class RemoteParticipant extends Participant {
+  private constructor();
+  /** Its publications by track sid; the same objects as in every event. */
+  trackPublications: Map<string, RemoteTrackPublication>;
+  /** Frees the native side now (idempotent); the room does it after `participantDisconnected`. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** A track another participant published. */
+export declare class RemoteTrackPublication {
+  private constructor();
+  get sid(): string;
+  get name(): string;
+  get kind(): TrackKind;
+  get source(): TrackSource;
+  get mimeType(): string;
+  get muted(): boolean;
+  /** True between `trackSubscribed` and `trackUnsubscribed`. */
+  get subscribed(): boolean;
+  /** The track while subscribed. */
+  get track(): RemoteTrack | undefined;
+  /** Not reported yet. */
+  get simulcasted(): undefined;
+  /** True once the native side is freed (a tombstone). */
+  get isDisposed(): boolean;
+  /**
+   * Subscribes or unsubscribes; `trackSubscribed` / `trackUnsubscribed` follow. The
+   * official SDK returns nothing; ignoring the promise is safe (it never causes an
+   * unhandled rejection). Rejects with `ERR_DISPOSED` once disposed.
+   */
+  setSubscribed(subscribed: boolean): Promise<void>;
+  /** Frees the native side now (idempotent); the room does it after `trackUnpublished`. */
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** A remote track. */
+export declare abstract class RemoteTrack {
+  get sid(): string;
+  get name(): string;
+  get kind(): TrackKind;
+  get muted(): boolean;
+  /** True once the native side is freed (a tombstone). */
+  get isDisposed(): boolean;
+  /** Frees the native side now (idempotent); the room does it after `trackUnsubscribed`. */
+  dispose(): void;
+  /** Same as `dispose()`. */
+  close(): Promise<void>;
+  [Symbol.dispose](): void;
+}
+
+export declare class RemoteAudioTrack extends RemoteTrack {
+  private constructor();
+}
+export declare class RemoteVideoTrack extends RemoteTrack {
+  private constructor();
+}
+
+// ---------------------------------------------------------------------------------------
+// Room
+
+/** Options of `Room.connect` (a superset of the official `RoomOptions`). */
+export interface RoomOptions {
+  /** Subscribe to every published track (default true). */
+  autoSubscribe?: boolean;
+  /** Accepted for compatibility; ignored. */
+  dynacast?: boolean;
+  /** Bound on the whole connect in milliseconds (default 15000). */
+  connectTimeout?: number;
+}
+
+/** A chat message (the official `ChatMessage`). */
+export interface ChatMessage {
+  id: string;
+  message: string;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  editTimestamp?: number;
+  deleted?: boolean;
+  generated?: boolean;
+}
+
+/** One transcription segment. */
+export interface TranscriptionSegment {
+  id: string;
+  text: string;
+  startTime: number;
+  endTime: number;
+  final: boolean;
+  language: string;
+}
+
+/** Listener signatures per event (the official `RoomCallbacks`, for what lkrtc emits). */
+export type RoomCallbacks = {
+  participantConnected: (participant: RemoteParticipant) => void;
+  participantDisconnected: (participant: RemoteParticipant) => void;
+  trackPublished: (publication: RemoteTrackPublication, participant: RemoteParticipant) => void;
+  trackUnpublished: (publication: RemoteTrackPublication, participant: RemoteParticipant) => void;
+  trackSubscribed: (track: RemoteTrack, publication: RemoteTrackPublication, participant: RemoteParticipant) => void;
+  trackUnsubscribed: (track: RemoteTrack, publication: RemoteTrackPublication, participant: RemoteParticipant) => void;
+  trackMuted: (publication: RemoteTrackPublication, participant: Participant) => void;
+  trackUnmuted: (publication: RemoteTrackPublication, participant: Participant) => void;
+  roomMetadataChanged: (metadata: string) => void;
+  participantMetadataChanged: (metadata: string, participant: Participant) => void;
+  participantNameChanged: (name: string, participant: Participant) => void;
+  participantAttributesChanged: (changedAttributes: Record<string, string>, participant: Participant) => void;
+  dataReceived: (payload: Uint8Array, participant?: RemoteParticipant, kind?: DataPacketKind, topic?: string) => void;
+  activeSpeakersChanged: (speakers: Participant[]) => void;
+  chatMessage: (message: ChatMessage, participant?: RemoteParticipant) => void;
+  dtmfReceived: (code: number, digit: string, participant?: RemoteParticipant) => void;
+  transcriptionReceived: (
+    segments: TranscriptionSegment[],
+    participant?: RemoteParticipant,
+    publication?: RemoteTrackPublication,
+  ) => void;
+  connectionStateChanged: (state: ConnectionState) => void;
+  disconnected: (reason: DisconnectReason) => void;
+};
+
+/**
+ * A LiveKit room. Events are typed per name (`RoomCallbacks`). While connected the room
+ * keeps the process alive, like a socket; once the connection ends (disconnect, server
+ * leave, connection loss) everything it held is disposed and `liveHandles()` drops back.
+ */
+export declare class Room extends EventEmitter {
+  constructor();
+  /** Remote participants by identity. */
+  remoteParticipants: Map<string, RemoteParticipant>;
+  /** This client once connected (a tombstone after disconnect). */
+  localParticipant?: LocalParticipant;
+  get connectionState(): ConnectionState;
+  get name(): string | undefined;
+  get metadata(): string | undefined;
+  get isConnected(): boolean;
+  /** Remote participants plus this client while connected. */
+  get numParticipants(): number;
+  /** The room sid; '' before the first connection. */
+  getSid(): Promise<string>;
+  /** Rejects with `ConnectError` (an `LkError`: `ERR_INVALID_URL`, `ERR_UNAUTHORIZED`, `ERR_CONNECT`, `ERR_TIMEOUT`...). */
+  connect(url: string, token: string, opts?: RoomOptions): Promise<void>;
+  /** Resolves after `disconnected` was emitted and everything the room held is disposed. Idempotent. */
+  disconnect(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+
+  on<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
+  once<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
+  off<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
+  addListener<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
+  prependListener<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
+  prependOnceListener<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
+  removeListener<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
+  emit<E extends keyof RoomCallbacks>(event: E, ...args: Parameters<RoomCallbacks[E]>): boolean;
+}
+
+// ---------------------------------------------------------------------------------------
+// Dev server
+
+/** Video grants with livekit-server-sdk's names. */
+export interface VideoGrant {
+  roomJoin?: boolean;
+  room?: string;
+  roomCreate?: boolean;
+  roomList?: boolean;
+  roomRecord?: boolean;
+  roomAdmin?: boolean;
+  canPublish?: boolean;
+  canSubscribe?: boolean;
+  canPublishData?: boolean;
+  canPublishSources?: string[];
+  canUpdateOwnMetadata?: boolean;
+  hidden?: boolean;
+  recorder?: boolean;
+  agent?: boolean;
+}
+
+export interface CreateTokenOptions {
+  identity: string;
+  /** The room to join (sets `roomJoin` and `room`). */
+  room?: string;
+  name?: string;
+  metadata?: string;
+  attributes?: Record<string, string>;
+  /** Seconds, or `'10m'`, `'6h'`, `'1d'`... Default 6 hours. */
+  ttl?: number | string;
+  /**
+   * Overrides the defaults: join `room`, publish, subscribe, publish data, update own
+   * metadata.
+   */
+  grants?: VideoGrant;
+}
+
+export interface DevServerOptions {
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Address to bind (default 127.0.0.1). */
+  bind?: string;
+  /** API keys: `'key:secret,...'`, `[[key, secret]]` or `{ key: secret }`; default devkey/secret. */
+  keys?: string | Array<[string, string]> | Record<string, string>;
+}
+
+/**
+ * lkrtc-server running in this process. Like a `net.Server`, it keeps the process alive
+ * until `close()` (or `unref()`).
+ */
+export declare class DevServer {
+  private constructor();
+  /** Rejects with `ERR_SERVER` (address in use...) or `ERR_INVALID_ARG`. */
+  static start(options?: DevServerOptions): Promise<DevServer>;
+  /** `ws://host:port`. */
+  get url(): string;
+  get port(): number;
+  /** The first API key. */
+  get apiKey(): string;
+  /** The first API key's secret. */
+  get apiSecret(): string;
+  /** Names of the rooms currently open. */
+  roomNames(): string[];
+  /** Signs an access token for this server. */
+  createToken(options: CreateTokenOptions): string;
+  unref(): this;
+  ref(): this;
+  /** Tells every participant the server is leaving, then stops. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Globals
+
+/** Live native handles by kind. */
+export interface LiveHandles {
+  room: number;
+  participant: number;
+  publication: number;
+  track: number;
+}
+
+/** Live native handles by kind; all 0 once every room has disconnected. */
+export declare function liveHandles(): LiveHandles;
+
+/** Compatibility with @livekit/rtc-node: disconnects every connected room. Never needed to exit. */
+export declare function dispose(): Promise<void>;
+
+/** The native addon's version. */
 export declare function version(): string;

@@ -1,0 +1,121 @@
+//! `NativeDevServer`: lkrtc-server running in-process on the addon's tokio runtime.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use lkrtc_server::{KeyStore, Server, ServerConfig};
+use napi_derive::napi;
+
+use crate::error::{self, guarded, ERR_INVALID_ARG, ERR_SERVER};
+
+/// One API key and its secret.
+#[napi(object)]
+pub struct ApiKeyPair {
+    pub key: String,
+    pub secret: String,
+}
+
+/// Options of `startDevServer`.
+#[napi(object)]
+pub struct NativeDevServerOptions {
+    /// TCP port; 0 (default) picks a free one.
+    pub port: Option<u32>,
+    /// Address to bind (default 127.0.0.1).
+    pub bind: Option<String>,
+    /// Accepted keys (default devkey/secret).
+    pub keys: Option<Vec<ApiKeyPair>>,
+}
+
+/// A running in-process server.
+#[napi]
+pub struct NativeDevServer {
+    url: String,
+    port: u32,
+    server: Mutex<Option<Server>>,
+}
+
+/// Starts lkrtc-server in this process.
+#[napi]
+pub async fn start_dev_server(options: Option<NativeDevServerOptions>) -> napi::Result<NativeDevServer> {
+    guarded(async move {
+        let options = options.unwrap_or(NativeDevServerOptions { port: None, bind: None, keys: None });
+        let bind_text = options.bind.unwrap_or_else(|| "127.0.0.1".to_string());
+        let bind: IpAddr =
+            bind_text.parse().map_err(|e| error::coded(ERR_INVALID_ARG, format!("bind address {bind_text:?}: {e}")))?;
+        let port = options.port.unwrap_or(0);
+        let port =
+            u16::try_from(port).map_err(|_| error::coded(ERR_INVALID_ARG, format!("port {port} is out of range")))?;
+        let pairs = match options.keys {
+            Some(keys) if !keys.is_empty() => {
+                if let Some(bad) = keys.iter().find(|k| k.key.is_empty() || k.secret.is_empty()) {
+                    return Err(error::coded(ERR_INVALID_ARG, format!("key {:?} has an empty key or secret", bad.key)));
+                }
+                keys.into_iter().map(|k| (k.key, k.secret)).collect()
+            }
+            Some(_) => return Err(error::coded(ERR_INVALID_ARG, "keys is empty")),
+            None => vec![("devkey".to_string(), "secret".to_string())],
+        };
+        let config = ServerConfig { bind, port, keys: KeyStore::new(pairs) };
+        let server = Server::start(config)
+            .await
+            .map_err(|e| error::coded(ERR_SERVER, format!("cannot listen on {bind_text}:{port}: {e}")))?;
+        Ok(NativeDevServer {
+            url: server.url(),
+            port: server.local_addr().port().into(),
+            server: Mutex::new(Some(server)),
+        })
+    })
+    .await
+}
+
+impl NativeDevServer {
+    fn take(&self) -> Option<Server> {
+        self.server.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+#[napi]
+impl NativeDevServer {
+    /// `ws://host:port`.
+    #[napi(getter, catch_unwind)]
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The bound port.
+    #[napi(getter, catch_unwind)]
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// Rooms currently open, by name.
+    #[napi(catch_unwind)]
+    pub fn room_names(&self) -> Vec<String> {
+        let guard = self.server.lock().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(|s| s.rooms().into_iter().map(|r| r.name).collect()).unwrap_or_default()
+    }
+
+    /// Tells every participant the server is leaving, then stops. Idempotent.
+    #[napi]
+    pub async fn close(&self) -> napi::Result<()> {
+        let server = self.take();
+        guarded(async move {
+            if let Some(server) = server {
+                server.shutdown().await;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+impl Drop for NativeDevServer {
+    fn drop(&mut self) {
+        // Garbage-collected without close(): stop it in the background.
+        if let Some(server) = self.take() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                napi::bindgen_prelude::spawn(async move { server.shutdown().await });
+            }));
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The event bridge: engine `RoomEvent`s to one JavaScript callback per room.
+//!
+//! - One `ThreadsafeFunction` per room, created **weak**: it never keeps Node alive by
+//!   itself (`index.js` holds the loop open only while the room is connected).
+//! - A tokio task drains the engine's receiver and queues each event, in order.
+//! - The event is converted to a JavaScript object on the JavaScript thread, right before
+//!   the call, so that engine objects become native instances only when JavaScript does
+//!   not already hold one (see `refs.rs`). One exhaustive `match` below.
+//! - Queue policy: at most [`MAX_IN_FLIGHT`] events are queued towards JavaScript; beyond
+//!   that the drain task waits (asynchronously) and the engine's channel holds the rest.
+//!   Events are never dropped: disposal depends on every one of them.
+//! - `Disconnected` is the last event; after it the task ends and the threadsafe function
+//!   is released. If the engine stream ends without one, the bridge sends one itself
+//!   (reason `UNKNOWN_REASON`) so that JavaScript always cleans up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lkrtc_engine::{proto, Participant, RoomEvent};
+use napi::bindgen_prelude::{Buffer, Function};
+use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::convert::{connection_state, data_kind, disconnect_reason};
+use crate::error::guarded_sync;
+use crate::participant::NativeRemoteParticipant;
+use crate::publication::NativeRemoteTrackPublication;
+use crate::refs::{self, JsRef, Registry};
+use crate::track::NativeRemoteTrack;
+
+/// Most events queued towards JavaScript at once.
+pub(crate) const MAX_IN_FLIGHT: usize = 1024;
+
+/// One room event as JavaScript receives it. `type` is the `RoomEvent` string of the
+/// official SDK; the other fields are set as the event needs them.
+#[napi(object, object_from_js = false)]
+pub struct JsRoomEvent {
+    #[napi(js_name = "type")]
+    pub kind: String,
+    /// The remote participant concerned (id if JavaScript holds it, else a new instance).
+    #[napi(ts_type = "number | NativeRemoteParticipant")]
+    pub participant: Option<JsRef<NativeRemoteParticipant>>,
+    /// True when the participant concerned is the local participant.
+    pub local: Option<bool>,
+    #[napi(ts_type = "number | NativeRemoteTrackPublication")]
+    pub publication: Option<JsRef<NativeRemoteTrackPublication>>,
+    #[napi(ts_type = "number | NativeRemoteTrack")]
+    pub track: Option<JsRef<NativeRemoteTrack>>,
+    pub publication_sid: Option<String>,
+    pub payload: Option<Buffer>,
+    /// `DataPacketKind` value.
+    pub data_kind: Option<u32>,
+    pub topic: Option<String>,
+    /// `ConnectionState` value.
+    pub state: Option<u32>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub changed: Option<HashMap<String, String>>,
+    /// `DisconnectReason` value.
+    pub reason: Option<u32>,
+    /// `activeSpeakersChanged`: loudest first.
+    pub speakers: Option<Vec<JsSpeaker>>,
+    /// `chatMessage`.
+    pub message: Option<JsChatMessage>,
+    /// `dtmfReceived`: the DTMF code.
+    pub code: Option<u32>,
+    /// `dtmfReceived`: the DTMF digit.
+    pub digit: Option<String>,
+    /// `transcriptionReceived`.
+    pub segments: Option<Vec<JsTranscriptionSegment>>,
+    /// `transcriptionReceived`: whose speech.
+    pub participant_identity: Option<String>,
+    /// `transcriptionReceived`: which track.
+    pub track_sid: Option<String>,
+}
+
+/// One active speaker: the local participant, or a remote one.
+#[napi(object, object_from_js = false)]
+pub struct JsSpeaker {
+    pub local: Option<bool>,
+    #[napi(ts_type = "number | NativeRemoteParticipant")]
+    pub participant: Option<JsRef<NativeRemoteParticipant>>,
+}
+
+/// A chat message, with the official SDK's field names.
+#[napi(object)]
+pub struct JsChatMessage {
+    pub id: String,
+    pub message: String,
+    /// Milliseconds since the epoch.
+    pub timestamp: f64,
+    pub edit_timestamp: Option<f64>,
+    pub deleted: bool,
+    pub generated: bool,
+}
+
+/// One transcription segment.
+#[napi(object)]
+pub struct JsTranscriptionSegment {
+    pub id: String,
+    pub text: String,
+    pub start_time: f64,
+    pub end_time: f64,
+    #[napi(js_name = "final")]
+    pub is_final: bool,
+    pub language: String,
+}
+
+impl JsRoomEvent {
+    fn new(kind: &str) -> Self {
+        Self {
+            kind: kind.to_string(),
+            participant: None,
+            local: None,
+            publication: None,
+            track: None,
+            publication_sid: None,
+            payload: None,
+            data_kind: None,
+            topic: None,
+            state: None,
+            old_value: None,
+            new_value: None,
+            changed: None,
+            reason: None,
+            speakers: None,
+            message: None,
+            code: None,
+            digit: None,
+            segments: None,
+            participant_identity: None,
+            track_sid: None,
+        }
+    }
+
+    fn with_participant(mut self, reg: &Arc<Registry>, p: Participant) -> Self {
+        match p {
+            Participant::Local(_) => self.local = Some(true),
+            Participant::Remote(p) => self.participant = Some(refs::participant(reg, p)),
+        }
+        self
+    }
+}
+
+/// An event on its way to the JavaScript thread, with its queue slot.
+struct Queued {
+    event: RoomEvent,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// Converts on the JavaScript thread. Argument order matters: objects are introduced in
+/// the order JavaScript resolves them (participant, publication, track).
+fn speaker(reg: &Arc<Registry>, p: Participant) -> JsSpeaker {
+    match p {
+        Participant::Local(_) => JsSpeaker { local: Some(true), participant: None },
+        Participant::Remote(p) => JsSpeaker { local: None, participant: Some(refs::participant(reg, p)) },
+    }
+}
+
+/// Returns `None` for events JavaScript cannot receive yet (see the arms).
+fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
+    use RoomEvent as E;
+    Some(match event {
+        E::ParticipantConnected { participant } => {
+            let mut e = JsRoomEvent::new("participantConnected");
+            e.participant = Some(refs::participant(reg, participant));
+            e
+        }
+        E::ParticipantDisconnected { participant } => {
+            let mut e = JsRoomEvent::new("participantDisconnected");
+            e.participant = Some(refs::participant(reg, participant));
+            e
+        }
+        E::TrackPublished { participant, publication } => {
+            let mut e = JsRoomEvent::new("trackPublished");
+            e.participant = Some(refs::participant(reg, participant));
+            e.publication = Some(refs::publication(reg, publication));
+            e
+        }
+        E::TrackUnpublished { participant, publication } => {
+            let mut e = JsRoomEvent::new("trackUnpublished");
+            e.participant = Some(refs::participant(reg, participant));
+            e.publication = Some(refs::publication(reg, publication));
+            e
+        }
+        E::TrackSubscribed { participant, publication, track } => {
+            let mut e = JsRoomEvent::new("trackSubscribed");
+            e.participant = Some(refs::participant(reg, participant));
+            e.publication = Some(refs::publication(reg, publication));
+            e.track = Some(refs::track(reg, track));
+            e
+        }
+        E::TrackUnsubscribed { participant, publication, track } => {
+            let mut e = JsRoomEvent::new("trackUnsubscribed");
+            e.participant = Some(refs::participant(reg, participant));
+            e.publication = Some(refs::publication(reg, publication));
+            e.track = Some(refs::track(reg, track));
+            e
+        }
+        // Local publishing is not bound yet (issue 3 covers the remote side); JavaScript
+        // receives the sid so that it can say so.
+        E::LocalTrackPublished { publication } => {
+            let mut e = JsRoomEvent::new("localTrackPublished");
+            e.publication_sid = Some(publication.sid());
+            e
+        }
+        E::LocalTrackUnpublished { publication } => {
+            let mut e = JsRoomEvent::new("localTrackUnpublished");
+            e.publication_sid = Some(publication.sid());
+            e
+        }
+        E::LocalTrackSubscribed { publication } => {
+            let mut e = JsRoomEvent::new("localTrackSubscribed");
+            e.publication_sid = Some(publication.sid());
+            e
+        }
+        E::TrackMuted { participant, publication_sid } => {
+            let mut e = JsRoomEvent::new("trackMuted").with_participant(reg, participant);
+            e.publication_sid = Some(publication_sid);
+            e
+        }
+        E::TrackUnmuted { participant, publication_sid } => {
+            let mut e = JsRoomEvent::new("trackUnmuted").with_participant(reg, participant);
+            e.publication_sid = Some(publication_sid);
+            e
+        }
+        E::DataReceived { payload, participant, kind, topic } => {
+            let mut e = JsRoomEvent::new("dataReceived");
+            e.participant = participant.map(|p| refs::participant(reg, p));
+            e.payload = Some(Buffer::from(payload));
+            e.data_kind = Some(data_kind(kind));
+            e.topic = topic;
+            e
+        }
+        E::ConnectionStateChanged { state } => {
+            let mut e = JsRoomEvent::new("connectionStateChanged");
+            e.state = Some(connection_state(state));
+            e
+        }
+        E::RoomMetadataChanged { old, new } => {
+            let mut e = JsRoomEvent::new("roomMetadataChanged");
+            e.old_value = Some(old);
+            e.new_value = Some(new);
+            e
+        }
+        E::ParticipantMetadataChanged { participant, old, new } => {
+            let mut e = JsRoomEvent::new("participantMetadataChanged").with_participant(reg, participant);
+            e.old_value = Some(old);
+            e.new_value = Some(new);
+            e
+        }
+        E::ParticipantNameChanged { participant, old, new } => {
+            let mut e = JsRoomEvent::new("participantNameChanged").with_participant(reg, participant);
+            e.old_value = Some(old);
+            e.new_value = Some(new);
+            e
+        }
+        E::ParticipantAttributesChanged { participant, changed } => {
+            let mut e = JsRoomEvent::new("participantAttributesChanged").with_participant(reg, participant);
+            e.changed = Some(changed);
+            e
+        }
+        E::ActiveSpeakersChanged { speakers } => {
+            let mut e = JsRoomEvent::new("activeSpeakersChanged");
+            e.speakers = Some(speakers.into_iter().map(|p| speaker(reg, p)).collect());
+            e
+        }
+        E::ChatMessage { message, participant } => {
+            let mut e = JsRoomEvent::new("chatMessage");
+            e.participant = Some(refs::participant(reg, participant));
+            e.message = Some(JsChatMessage {
+                id: message.id,
+                message: message.message,
+                timestamp: message.timestamp as f64,
+                edit_timestamp: message.edit_timestamp.map(|t| t as f64),
+                deleted: message.deleted,
+                generated: message.generated,
+            });
+            e
+        }
+        E::DtmfReceived { code, digit, participant } => {
+            let mut e = JsRoomEvent::new("dtmfReceived");
+            e.participant = participant.map(|p| refs::participant(reg, p));
+            e.code = Some(code);
+            e.digit = Some(digit);
+            e
+        }
+        E::TranscriptionReceived { participant_identity, track_sid, segments, participant } => {
+            let mut e = JsRoomEvent::new("transcriptionReceived");
+            e.participant = participant.map(|p| refs::participant(reg, p));
+            e.participant_identity = Some(participant_identity);
+            e.track_sid = Some(track_sid);
+            e.segments = Some(
+                segments
+                    .into_iter()
+                    .map(|s| JsTranscriptionSegment {
+                        id: s.id,
+                        text: s.text,
+                        start_time: s.start_time as f64,
+                        end_time: s.end_time as f64,
+                        is_final: s.is_final,
+                        language: s.language,
+                    })
+                    .collect(),
+            );
+            e
+        }
+        // The engine emits these only for RPC methods and stream topics registered on it;
+        // the binding registers none yet, so none can arrive. Said out loud if one does.
+        E::RpcInvocation { invocation } => {
+            tracing::warn!(method = %invocation.method, "RPC invocation dropped: RPC is not bound to JavaScript yet");
+            return None;
+        }
+        E::StreamOpened { participant_identity, .. } => {
+            tracing::warn!(%participant_identity, "data stream dropped: streams are not bound to JavaScript yet");
+            return None;
+        }
+        E::Disconnected { reason } => {
+            let mut e = JsRoomEvent::new("disconnected");
+            e.reason = Some(disconnect_reason(reason));
+            e
+        }
+    })
+}
+
+/// Starts the bridge for one room.
+pub(crate) fn start(
+    callback: &Function<'_, Option<JsRoomEvent>, ()>,
+    mut events: UnboundedReceiver<RoomEvent>,
+    reg: Arc<Registry>,
+) -> napi::Result<()> {
+    let tsfn = callback.build_threadsafe_function::<Queued>().weak::<true>().callee_handled::<false>().build_callback(
+        move |ctx: ThreadsafeCallContext<Queued>| {
+            let Queued { event, _slot } = ctx.value;
+            guarded_sync(|| Ok(convert(&reg, event)))
+        },
+    )?;
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    napi::bindgen_prelude::spawn(async move {
+        let mut delivered_last = false;
+        while let Some(event) = events.recv().await {
+            let last = matches!(event, RoomEvent::Disconnected { .. });
+            let Ok(slot) = slots.clone().acquire_owned().await else { break };
+            if tsfn.call(Queued { event, _slot: slot }, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
+                // The JavaScript environment is going away; nobody is listening.
+                return;
+            }
+            if last {
+                delivered_last = true;
+                break;
+            }
+        }
+        if !delivered_last {
+            let event = RoomEvent::Disconnected { reason: proto::DisconnectReason::UnknownReason };
+            if let Ok(slot) = slots.acquire_owned().await {
+                let _ = tsfn.call(Queued { event, _slot: slot }, ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        }
+        // Dropping `tsfn` here releases the threadsafe function.
+    });
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! `NativeLocalParticipant` and `NativeRemoteParticipant`: the native sides of
+//! `LocalParticipant` and `RemoteParticipant` in `index.js`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use lkrtc_engine::{DataOptions, LocalParticipant, RemoteParticipant};
+use napi::bindgen_prelude::Uint8Array;
+use napi_derive::napi;
+
+use crate::convert::js_id;
+use crate::error::{self, guarded};
+use crate::handles::{Handle, HandleKind};
+use crate::publication::NativeRemoteTrackPublication;
+use crate::refs::{self, JsRef, Registry};
+
+/// A participant's fields, read in one call (for tombstones).
+#[napi(object)]
+pub struct ParticipantInfo {
+    pub sid: String,
+    pub identity: String,
+    pub name: String,
+    pub metadata: String,
+    pub attributes: HashMap<String, String>,
+    /// `ParticipantKind` protobuf value (0 standard, 4 agent...).
+    pub kind: i32,
+}
+
+/// Options of `publishData`.
+#[napi(object)]
+pub struct NativeDataOptions {
+    pub reliable: Option<bool>,
+    pub destination_identities: Option<Vec<String>>,
+    pub topic: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Native side of a `RemoteParticipant`.
+#[napi]
+pub struct NativeRemoteParticipant {
+    id: u64,
+    reg: Arc<Registry>,
+    handle: Handle<RemoteParticipant>,
+}
+
+impl NativeRemoteParticipant {
+    pub(crate) fn new(reg: Arc<Registry>, p: RemoteParticipant) -> Self {
+        Self { id: p.id(), reg, handle: Handle::new(HandleKind::Participant, "RemoteParticipant", p) }
+    }
+}
+
+#[napi]
+impl NativeRemoteParticipant {
+    /// Engine object id (the key of the room's wrapper map).
+    #[napi(getter, catch_unwind)]
+    pub fn id(&self) -> f64 {
+        js_id(self.id)
+    }
+
+    /// Whether the engine object is still held.
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn info(&self) -> napi::Result<ParticipantInfo> {
+        self.handle.with(|p| ParticipantInfo {
+            sid: p.sid(),
+            identity: p.identity(),
+            name: p.name(),
+            metadata: p.metadata(),
+            attributes: p.attributes(),
+            kind: p.kind(),
+        })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn name(&self) -> napi::Result<String> {
+        self.handle.with(|p| p.name())
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn metadata(&self) -> napi::Result<String> {
+        self.handle.with(|p| p.metadata())
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn attributes(&self) -> napi::Result<HashMap<String, String>> {
+        self.handle.with(|p| p.attributes())
+    }
+
+    /// Current publications (ids of those JavaScript already holds, new instances else).
+    #[napi(catch_unwind, ts_return_type = "Array<number | NativeRemoteTrackPublication>")]
+    pub fn track_publications(&self) -> napi::Result<Vec<JsRef<NativeRemoteTrackPublication>>> {
+        let pubs = self.handle.with(|p| p.track_publications())?;
+        Ok(pubs.into_iter().map(|p| refs::publication(&self.reg, p)).collect())
+    }
+
+    /// Drops the engine object; false if already disposed.
+    #[napi(catch_unwind)]
+    pub fn dispose(&self) -> bool {
+        let disposed = self.handle.dispose();
+        if disposed {
+            self.reg.forget(self.id);
+        }
+        disposed
+    }
+}
+
+impl Drop for NativeRemoteParticipant {
+    fn drop(&mut self) {
+        self.dispose();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Native side of the `LocalParticipant`.
+#[napi]
+pub struct NativeLocalParticipant {
+    handle: Handle<LocalParticipant>,
+}
+
+impl NativeLocalParticipant {
+    pub(crate) fn new(p: LocalParticipant) -> Self {
+        Self { handle: Handle::new(HandleKind::Participant, "LocalParticipant", p) }
+    }
+}
+
+#[napi]
+impl NativeLocalParticipant {
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn info(&self) -> napi::Result<ParticipantInfo> {
+        self.handle.with(|p| ParticipantInfo {
+            sid: p.sid(),
+            identity: p.identity(),
+            name: p.name(),
+            metadata: p.metadata(),
+            attributes: p.attributes(),
+            kind: 0,
+        })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn name(&self) -> napi::Result<String> {
+        self.handle.with(|p| p.name())
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn metadata(&self) -> napi::Result<String> {
+        self.handle.with(|p| p.metadata())
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn attributes(&self) -> napi::Result<HashMap<String, String>> {
+        self.handle.with(|p| p.attributes())
+    }
+
+    /// Sends a user data packet.
+    #[napi]
+    pub async fn publish_data(&self, data: Uint8Array, options: Option<NativeDataOptions>) -> napi::Result<()> {
+        let p = self.handle.get()?;
+        let payload = data.to_vec();
+        let options =
+            options.unwrap_or(NativeDataOptions { reliable: None, destination_identities: None, topic: None });
+        let options = DataOptions {
+            reliable: options.reliable.unwrap_or(false),
+            destination_identities: options.destination_identities.unwrap_or_default(),
+            topic: options.topic,
+        };
+        guarded(async move { p.publish_data(payload, options).await.map_err(error::engine) }).await
+    }
+
+    #[napi]
+    pub async fn set_metadata(&self, metadata: String) -> napi::Result<()> {
+        let p = self.handle.get()?;
+        guarded(async move { p.set_metadata(metadata).await.map_err(error::engine) }).await
+    }
+
+    #[napi]
+    pub async fn set_name(&self, name: String) -> napi::Result<()> {
+        let p = self.handle.get()?;
+        guarded(async move { p.set_name(name).await.map_err(error::engine) }).await
+    }
+
+    #[napi]
+    pub async fn set_attributes(&self, attributes: HashMap<String, String>) -> napi::Result<()> {
+        let p = self.handle.get()?;
+        guarded(async move { p.set_attributes(attributes).await.map_err(error::engine) }).await
+    }
+
+    /// Drops the engine object; false if already disposed.
+    #[napi(catch_unwind)]
+    pub fn dispose(&self) -> bool {
+        self.handle.dispose()
+    }
+}

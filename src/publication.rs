@@ -1,0 +1,105 @@
+//! `NativeRemoteTrackPublication`: the native side of `RemoteTrackPublication`.
+
+use std::sync::Arc;
+
+use lkrtc_engine::RemoteTrackPublication;
+use napi_derive::napi;
+
+use crate::convert::{js_id, track_kind, track_source};
+use crate::error::{self, guarded};
+use crate::handles::{Handle, HandleKind};
+use crate::refs::{self, JsRef, Registry};
+use crate::track::NativeRemoteTrack;
+
+/// A publication's fields, read in one call (for tombstones).
+#[napi(object)]
+pub struct PublicationInfo {
+    pub sid: String,
+    pub name: String,
+    /// `TrackKind` value (1 audio, 2 video).
+    pub kind: u32,
+    /// `TrackSource` value.
+    pub source: u32,
+    pub mime_type: String,
+    pub muted: bool,
+}
+
+/// Native side of a `RemoteTrackPublication`.
+#[napi]
+pub struct NativeRemoteTrackPublication {
+    id: u64,
+    reg: Arc<Registry>,
+    handle: Handle<RemoteTrackPublication>,
+}
+
+impl NativeRemoteTrackPublication {
+    pub(crate) fn new(reg: Arc<Registry>, p: RemoteTrackPublication) -> Self {
+        Self { id: p.id(), reg, handle: Handle::new(HandleKind::Publication, "RemoteTrackPublication", p) }
+    }
+}
+
+#[napi]
+impl NativeRemoteTrackPublication {
+    /// Engine object id.
+    #[napi(getter, catch_unwind)]
+    pub fn id(&self) -> f64 {
+        js_id(self.id)
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn info(&self) -> napi::Result<PublicationInfo> {
+        self.handle.with(|p| PublicationInfo {
+            sid: p.sid(),
+            name: p.name(),
+            kind: track_kind(p.kind()),
+            source: track_source(p.source()),
+            mime_type: p.mime_type(),
+            muted: p.muted(),
+        })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn muted(&self) -> napi::Result<bool> {
+        self.handle.with(|p| p.muted())
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn mime_type(&self) -> napi::Result<String> {
+        self.handle.with(|p| p.mime_type())
+    }
+
+    /// The subscribed track, if any.
+    #[napi(catch_unwind, ts_return_type = "number | NativeRemoteTrack | null")]
+    pub fn track(&self) -> napi::Result<Option<JsRef<NativeRemoteTrack>>> {
+        let t = self.handle.with(|p| p.track())?;
+        Ok(t.map(|t| refs::track(&self.reg, t)))
+    }
+
+    /// Asks the server to (un)subscribe; events follow.
+    #[napi]
+    pub async fn set_subscribed(&self, subscribed: bool) -> napi::Result<()> {
+        let p = self.handle.get()?;
+        guarded(async move { p.set_subscribed(subscribed).await.map_err(error::engine) }).await
+    }
+
+    /// Drops the engine object; false if already disposed.
+    #[napi(catch_unwind)]
+    pub fn dispose(&self) -> bool {
+        let disposed = self.handle.dispose();
+        if disposed {
+            self.reg.forget(self.id);
+        }
+        disposed
+    }
+}
+
+impl Drop for NativeRemoteTrackPublication {
+    fn drop(&mut self) {
+        self.dispose();
+    }
+}

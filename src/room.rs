@@ -1,0 +1,205 @@
+//! `NativeRoom`: the native side of `Room` in `index.js`.
+//!
+//! A `NativeRoom` is created (and counted) with its JavaScript `Room`; it holds the engine
+//! room once `connect()` resolves. `index.js` then takes the initial state
+//! (`localParticipant()`, `remoteParticipants()`) and calls `startEvents()`, which starts
+//! the event bridge. After the `disconnected` event `index.js` disposes it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use lkrtc_engine::{ConnectOptions, Room, RoomEvent};
+use napi::bindgen_prelude::Function;
+use napi_derive::napi;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::convert::connection_state;
+use crate::error::{self, guarded, ERR_INVALID_ARG, ERR_INVALID_STATE};
+use crate::event_bridge::{self, JsRoomEvent};
+use crate::handles::{Handle, HandleKind};
+use crate::participant::{NativeLocalParticipant, NativeRemoteParticipant};
+use crate::refs::{self, JsRef, Registry};
+
+/// Options of `connect`.
+#[napi(object)]
+pub struct NativeConnectOptions {
+    /// Subscribe to every track automatically (default true).
+    pub auto_subscribe: Option<bool>,
+    /// Bound on the whole connect, in milliseconds (default 15000).
+    pub connect_timeout_ms: Option<u32>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What a room handle owns.
+#[derive(Default)]
+pub(crate) struct RoomCore {
+    reg: Arc<Registry>,
+    room: Mutex<Option<Room>>,
+    events: Mutex<Option<UnboundedReceiver<RoomEvent>>>,
+    connecting: AtomicBool,
+}
+
+impl RoomCore {
+    fn room(&self) -> Option<Room> {
+        lock(&self.room).clone()
+    }
+}
+
+impl Drop for RoomCore {
+    fn drop(&mut self) {
+        // Safety net: a room dropped while still connected (JavaScript never started its
+        // events, or the handle was disposed during connect) leaves the wire too.
+        if let Some(room) = lock(&self.room).take() {
+            napi::bindgen_prelude::within_runtime_if_available(|| {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    rt.spawn(async move { room.disconnect().await });
+                }
+            });
+        }
+    }
+}
+
+/// Clears the `connecting` flag when the connect attempt ends, however it ends.
+struct Connecting<'a>(&'a AtomicBool);
+
+impl Drop for Connecting<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// Native side of a `Room`.
+#[napi]
+pub struct NativeRoom {
+    handle: Handle<Arc<RoomCore>>,
+}
+
+#[napi]
+impl NativeRoom {
+    #[napi(constructor, catch_unwind)]
+    pub fn new() -> Self {
+        Self { handle: Handle::new(HandleKind::Room, "Room", Arc::new(RoomCore::default())) }
+    }
+
+    /// Joins the room. Rejects with the engine's error code on failure.
+    #[napi]
+    pub async fn connect(&self, url: String, token: String, options: Option<NativeConnectOptions>) -> napi::Result<()> {
+        let core = self.handle.get()?;
+        let mut opts = ConnectOptions::default();
+        if let Some(o) = options {
+            if let Some(a) = o.auto_subscribe {
+                opts.auto_subscribe = a;
+            }
+            if let Some(ms) = o.connect_timeout_ms {
+                if ms == 0 {
+                    return Err(error::coded(ERR_INVALID_ARG, "connectTimeout must be positive"));
+                }
+                opts.connect_timeout = Duration::from_millis(ms.into());
+            }
+        }
+        guarded(async move {
+            if core.room().is_some() || core.connecting.swap(true, Ordering::AcqRel) {
+                return Err(error::coded(ERR_INVALID_STATE, "the room is already connected or connecting"));
+            }
+            let _connecting = Connecting(&core.connecting);
+            let (room, events) = Room::connect(&url, &token, opts).await.map_err(error::engine)?;
+            *lock(&core.events) = Some(events);
+            *lock(&core.room) = Some(room);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Room sid, once connected.
+    #[napi(getter, catch_unwind)]
+    pub fn sid(&self) -> napi::Result<Option<String>> {
+        Ok(self.handle.with(|c| c.room())?.map(|r| r.sid()))
+    }
+
+    /// Room name, once connected.
+    #[napi(getter, catch_unwind)]
+    pub fn name(&self) -> napi::Result<Option<String>> {
+        Ok(self.handle.with(|c| c.room())?.map(|r| r.name()))
+    }
+
+    /// Room metadata, once connected.
+    #[napi(getter, catch_unwind)]
+    pub fn metadata(&self) -> napi::Result<Option<String>> {
+        Ok(self.handle.with(|c| c.room())?.map(|r| r.metadata()))
+    }
+
+    /// `ConnectionState` value (0 before connect).
+    #[napi(getter, catch_unwind)]
+    pub fn connection_state(&self) -> napi::Result<u32> {
+        Ok(self.handle.with(|c| c.room())?.map(|r| connection_state(r.connection_state())).unwrap_or(0))
+    }
+
+    /// A new handle on the local participant (`index.js` takes one per connection).
+    #[napi(catch_unwind)]
+    pub fn local_participant(&self) -> napi::Result<NativeLocalParticipant> {
+        let room = self.connected()?;
+        Ok(NativeLocalParticipant::new(room.local_participant()))
+    }
+
+    /// The remote participants now in the room.
+    #[napi(catch_unwind, ts_return_type = "Array<number | NativeRemoteParticipant>")]
+    pub fn remote_participants(&self) -> napi::Result<Vec<JsRef<NativeRemoteParticipant>>> {
+        let core = self.handle.get()?;
+        let room = core.room().ok_or_else(not_connected)?;
+        Ok(room.remote_participants().into_iter().map(|p| refs::participant(&core.reg, p)).collect())
+    }
+
+    /// Starts delivering room events to `callback`, in order, through one weak
+    /// threadsafe function. Call once per connection.
+    #[napi(catch_unwind)]
+    pub fn start_events(&self, callback: Function<'_, Option<JsRoomEvent>, ()>) -> napi::Result<()> {
+        let core = self.handle.get()?;
+        let events = lock(&core.events)
+            .take()
+            .ok_or_else(|| error::coded(ERR_INVALID_STATE, "events already started, or the room is not connected"))?;
+        event_bridge::start(&callback, events, core.reg.clone())
+    }
+
+    /// Leaves the room (idempotent). The engine emits `Disconnected` before this resolves;
+    /// JavaScript receives it through the event bridge.
+    #[napi]
+    pub async fn disconnect(&self) -> napi::Result<()> {
+        let room = match self.handle.with(|c| c.room()) {
+            Ok(room) => room,
+            Err(_) => return Ok(()),
+        };
+        guarded(async move {
+            if let Some(room) = room {
+                room.disconnect().await;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether the native room is still held.
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    /// Drops the engine room; false if already disposed.
+    #[napi(catch_unwind)]
+    pub fn dispose(&self) -> bool {
+        self.handle.dispose()
+    }
+}
+
+impl NativeRoom {
+    fn connected(&self) -> napi::Result<Room> {
+        self.handle.with(|c| c.room())?.ok_or_else(not_connected)
+    }
+}
+
+fn not_connected() -> napi::Error {
+    error::coded(ERR_INVALID_STATE, "the room is not connected")
+}
