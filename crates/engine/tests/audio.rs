@@ -66,6 +66,7 @@ fn detect(samples: &[i16], rate: u32) -> f32 {
 
 #[tokio::test]
 async fn tone_crosses_the_room_at_every_rate_and_unpublish_ends_the_stream() {
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
     let server = server().await;
     let (a, _a_ev) = join(&server, "speaker", "audio").await;
     let (b, mut b_ev) = join(&server, "listener", "audio").await;
@@ -109,7 +110,18 @@ async fn tone_crosses_the_room_at_every_rate_and_unpublish_ends_the_stream() {
         assert!(silent * 10 < samples.len() / (rate as usize / 100), "{rate}/{ch}: {silent} silent frames");
     }
 
+    // Unsubscribe and subscribe again: the track comes back.
+    let remote_pub = b.remote_participants()[0].track_publications()[0].clone();
+    remote_pub.set_subscribed(false).await.unwrap();
+    assert!(matches!(next_event(&mut b_ev).await, RoomEvent::TrackUnsubscribed { .. }));
+    remote_pub.set_subscribed(true).await.unwrap();
+    let track_b = loop {
+        if let RoomEvent::TrackSubscribed { track, .. } = next_event(&mut b_ev).await {
+            break track;
+        }
+    };
     let stream = track_b.audio_stream(48_000, 1, 20).unwrap();
+    assert!(tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().is_some());
     a.local_participant().unpublish_track(&publication.sid()).await.unwrap();
     let mut order = Vec::new();
     while order.len() < 2 {

@@ -69,6 +69,8 @@ pub struct Session {
     pub_level_ext: u8,
     neg: Negotiation,
     subs: HashMap<String, Subscription>,
+    /// How many times each track was subscribed in this session.
+    sub_rounds: HashMap<String, u32>,
     last_seen: Instant,
 }
 
@@ -116,6 +118,7 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         pub_level_ext: 0,
         neg: Negotiation { outstanding: false, dirty: false, offer_id: 0 },
         subs: HashMap::new(),
+        sub_rounds: HashMap::new(),
         last_seen: Instant::now(),
     };
     s.join();
@@ -538,15 +541,33 @@ impl Session {
         let kind = rtc::codec_kind(track.kind());
         let ssrc = rand::random::<u32>();
         let stream_id = format!("{}|{}", track.publisher_sid, track.sid);
+        // Clients take the track sid from the stream id; a resubscription gets a fresh
+        // msid track id so that receivers see a new track rather than the ended one.
+        let round = self.sub_rounds.entry(track.sid.clone()).or_insert(0);
+        *round += 1;
+        let track_id = if *round == 1 { track.sid.clone() } else { format!("{}~{}", track.sid, round) };
         let local = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             stream_id,
-            track.sid.clone(),
+            track_id,
             track.sid.clone(),
             kind,
             vec![rtc::encoding(rtc::opus_codec(), ssrc)],
         )));
-        let sender = match self.subscriber.add_track(local.clone()).await {
-            Ok(s) => s,
+        // Always a new transceiver: reusing a stopped one (same msid on an old mid) would
+        // not make clients fire a new track event after a resubscribe.
+        let init = webrtc::rtp_transceiver::RTCRtpTransceiverInit {
+            direction: webrtc::rtp_transceiver::RTCRtpTransceiverDirection::Sendonly,
+            streams: vec![],
+            send_encodings: vec![],
+        };
+        let sender = match self.subscriber.add_transceiver_from_track(local.clone(), Some(init)).await {
+            Ok(t) => match t.sender().await {
+                Ok(Some(s)) => s,
+                _ => {
+                    tracing::warn!(track = %track.sid, "new transceiver has no sender");
+                    return;
+                }
+            },
             Err(e) => {
                 tracing::warn!(track = %track.sid, error = %e, "cannot add track to subscriber");
                 return;

@@ -356,11 +356,8 @@ impl RoomTask {
         }
         self.emit(RoomEvent::ConnectionStateChanged { state: ConnectionState::Connected });
         let mut ping = tokio::time::interval(self.ping_interval);
-        // Connect also waits for the reliable data channel, which may open after the PCs.
-        let mut dc_open = self.pub_dcs[0].clone();
         let stop = loop {
             tokio::select! {
-                Ok(()) = dc_open.changed(), if self.ready.is_some() => self.check_ready(),
                 msg = signal::recv(&mut self.ws) => match msg {
                     Ok(Some(m)) => {
                         self.last_recv = Instant::now();
@@ -404,9 +401,10 @@ impl RoomTask {
         }
     }
 
+    /// Connected once both peer connections are; data sent before the data channels
+    /// open waits for them (bounded), so they are not part of the wait.
     fn check_ready(&mut self) {
-        let dc_open = *self.pub_dcs[0].borrow();
-        if self.pub_connected && self.sub_connected && dc_open {
+        if self.pub_connected && self.sub_connected {
             if let Some(r) = self.ready.take() {
                 let _ = r.send(Ok(()));
             }
