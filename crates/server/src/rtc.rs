@@ -167,6 +167,17 @@ pub fn first_mid(sdp: &str) -> Option<String> {
     sdp.lines().find_map(|l| l.trim().strip_prefix("a=mid:")).map(str::to_string)
 }
 
+/// Turns every transceiver that would send into an inactive one (publisher PCs).
+pub async fn no_sending(pc: &dyn PeerConnection) {
+    use webrtc::rtp_transceiver::RTCRtpTransceiverDirection as Dir;
+    for t in pc.get_transceivers().await {
+        if matches!(t.direction().await, Ok(Dir::Sendonly) | Ok(Dir::Sendrecv)) {
+            let to = if t.direction().await.ok() == Some(Dir::Sendrecv) { Dir::Recvonly } else { Dir::Inactive };
+            let _ = t.set_direction(to).await;
+        }
+    }
+}
+
 /// The id negotiated for the audio-level header extension in an SDP, if any.
 pub fn audio_level_id(sdp: &str) -> Option<u8> {
     sdp.lines().find_map(|l| {

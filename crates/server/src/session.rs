@@ -329,9 +329,13 @@ impl Session {
         let result: Result<String, String> = async {
             let offer = RTCSessionDescription::offer(sd.sdp.clone()).map_err(|e| format!("offer SDP does not parse: {e}"))?;
             pc.set_remote_description(offer).await.map_err(|e| format!("offer rejected: {e}"))?;
+            // The server sends nothing on a publisher PC: m-lines the client offered as
+            // recvonly (clients pre-create them) are answered inactive, not sendonly.
+            rtc::no_sending(pc.as_ref()).await;
             let answer = pc.create_answer(None).await.map_err(|e| format!("cannot answer offer: {e}"))?;
             pc.set_local_description(answer).await.map_err(|e| format!("cannot apply answer: {e}"))?;
             let local = pc.local_description().await.ok_or("no local description after answer")?;
+            tracing::trace!(offer = %sd.sdp, answer = %local.sdp, "publisher negotiated");
             Ok(local.sdp)
         }
         .await;
