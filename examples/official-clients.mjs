@@ -2,7 +2,7 @@
 // one publishes a 440 Hz tone and sends a few messages, the other prints what
 // it receives; then everyone leaves and the process exits.
 //
-//   npm run demo            (builds the server, then runs this inside scripts/netns.sh)
+//   npm run demo:official   (builds the server, then runs this inside scripts/netns.sh)
 //
 // The official client runs inside a private network namespace (see NETWORK.md);
 // when started outside one, this script re-runs itself through scripts/netns.sh.
