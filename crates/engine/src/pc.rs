@@ -69,8 +69,12 @@ pub(crate) async fn create(
             .map_err(EngineError::rtc)?;
     }
     let registry = register_default_interceptors(Registry::new(), &mut media).map_err(EngineError::rtc)?;
-    let settings =
-        SettingEngineBuilder::new().with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled).build();
+    // Checks every 20 ms instead of 200: the default interval dominates connect time on
+    // fast networks (the count keeps the same ~1.4 s budget per candidate pair).
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .with_ice_connection_attempts(Some(std::time::Duration::from_millis(20)), Some(70))
+        .build();
     let pc = PeerConnectionBuilder::new()
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)
