@@ -135,6 +135,8 @@ export declare const ErrorCode: {
   readonly ERR_TOKEN: 'ERR_TOKEN';
   /** A bug: an error without a code. */
   readonly ERR_INTERNAL: 'ERR_INTERNAL';
+  /** A data stream ended abnormally (sender aborted, missed chunk, disconnect...). */
+  readonly ERR_STREAM: 'ERR_STREAM';
 };
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -185,8 +187,8 @@ export interface DataPublishOptions {
 /** This client, as a participant of the room. */
 export declare class LocalParticipant extends Participant {
   private constructor();
-  /** Local publications by sid (publishing is not bound yet: always empty). */
-  trackPublications: Map<string, never>;
+  /** Local publications by sid. */
+  trackPublications: Map<string, LocalTrackPublication>;
   /** Rejects with `ERR_DISPOSED` after the room disconnected. */
   publishData(data: Uint8Array, options?: DataPublishOptions): Promise<void>;
   /** Needs the `canUpdateOwnMetadata` grant. */
@@ -319,6 +321,9 @@ export type RoomCallbacks = {
   ) => void;
   connectionStateChanged: (state: ConnectionState) => void;
   disconnected: (reason: DisconnectReason) => void;
+  localTrackPublished: (publication: LocalTrackPublication, participant: LocalParticipant) => void;
+  localTrackUnpublished: (publication: LocalTrackPublication, participant: LocalParticipant) => void;
+  localTrackSubscribed: (track: LocalAudioTrack) => void;
 };
 
 /**
@@ -354,6 +359,213 @@ export declare class Room extends EventEmitter {
   prependOnceListener<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
   removeListener<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): this;
   emit<E extends keyof RoomCallbacks>(event: E, ...args: Parameters<RoomCallbacks[E]>): boolean;
+}
+
+// ---------------------------------------------------------------------------------------
+// Data: RPC, text/byte streams, chat, DTMF, transcriptions (js/data.js). Declared as
+// interfaces that merge into LocalParticipant / Room / LiveHandles.
+
+/** Parameters of `performRpc` (the official `PerformRpcParams`). */
+export interface PerformRpcParams {
+  /** The callee's identity. */
+  destinationIdentity: string;
+  /** Method name. */
+  method: string;
+  /** Request payload (at most 15360 UTF-8 bytes, else REQUEST_PAYLOAD_TOO_LARGE). */
+  payload: string;
+  /** Milliseconds to wait for the response after the callee acknowledged (default 15000). */
+  responseTimeout?: number;
+}
+
+/** What a method handler receives (the official `RpcInvocationData`). */
+export interface RpcInvocationData {
+  requestId: string;
+  callerIdentity: string;
+  payload: string;
+  /** Milliseconds the caller said it waits (as on the wire). */
+  responseTimeout: number;
+  method: string;
+}
+
+/** An outgoing call as interceptors see it. */
+export interface RpcCallInfo {
+  destinationIdentity: string;
+  method: string;
+  payload: string;
+  responseTimeout?: number;
+}
+export type OutgoingRpcNext = (call: RpcCallInfo) => Promise<string>;
+export type IncomingRpcNext = (invocation: RpcInvocationData) => Promise<string>;
+/** Wraps RPCs performed (`interceptOutgoing`) or handled (`interceptIncoming`). */
+export interface RpcInterceptor {
+  interceptOutgoing?(call: RpcCallInfo, next: OutgoingRpcNext): Promise<string>;
+  interceptIncoming?(invocation: RpcInvocationData, next: IncomingRpcNext): Promise<string>;
+}
+
+/**
+ * An RPC failure: what `performRpc` rejects with, and what a handler throws to send `code`,
+ * `message` (≤ 256 bytes) and `data` (≤ 15360 bytes) back. Any other error a handler throws
+ * reaches the caller as APPLICATION_ERROR (1500).
+ */
+export declare class RpcError extends Error {
+  code: number;
+  data?: string;
+  constructor(code: number, message: string, data?: string);
+  static fromProto(proto: { code: number; message: string; data?: string }): RpcError;
+  toProto(): { code: number; message: string; data?: string };
+  static ErrorCode: {
+    readonly APPLICATION_ERROR: 1500;
+    readonly CONNECTION_TIMEOUT: 1501;
+    readonly RESPONSE_TIMEOUT: 1502;
+    readonly RECIPIENT_DISCONNECTED: 1503;
+    readonly RESPONSE_PAYLOAD_TOO_LARGE: 1504;
+    readonly SEND_FAILED: 1505;
+    readonly UNSUPPORTED_METHOD: 1400;
+    readonly RECIPIENT_NOT_FOUND: 1401;
+    readonly REQUEST_PAYLOAD_TOO_LARGE: 1402;
+    readonly UNSUPPORTED_SERVER: 1403;
+  };
+  static ErrorMessage: Record<keyof typeof RpcError.ErrorCode, string>;
+  static builtIn(key: keyof typeof RpcError.ErrorCode, data?: string): RpcError;
+}
+
+/** A stream's header (the official `BaseStreamInfo` / `TextStreamInfo`). */
+export interface BaseStreamInfo {
+  streamId: string;
+  mimeType: string;
+  topic: string;
+  /** Sender's clock, milliseconds since the epoch. */
+  timestamp: number;
+  /** Total size in bytes, when the sender announced it. */
+  totalSize?: number;
+  attributes?: Record<string, string>;
+}
+export type TextStreamInfo = BaseStreamInfo;
+export type ByteStreamInfo = BaseStreamInfo & { name: string };
+
+export interface DataStreamOptions {
+  topic?: string;
+  destinationIdentities?: Array<string>;
+  attributes?: Record<string, string>;
+  mimeType?: string;
+}
+export interface TextStreamOptions extends DataStreamOptions {
+  attachments?: [];
+}
+export interface ByteStreamOptions extends DataStreamOptions {
+  /** Default 'unknown' (as the official client: not the file's basename). */
+  name?: string;
+  /** sendFile: called with the fraction sent so far. */
+  onProgress?: (progress: number) => void;
+  /** Accepted for compatibility; lkrtc sends uncompressed streams. */
+  compress?: boolean;
+}
+
+/**
+ * An incoming stream. Native handle (`liveHandles().streamReader`), released when read to
+ * its end, on `close()` / `break` out of `for await`, when its handler throws, right after
+ * the room's `disconnected` (what had arrived stays readable; an unfinished stream then
+ * ends with `ERR_STREAM`), or by garbage collection if abandoned.
+ */
+declare abstract class BaseStreamReader<T extends BaseStreamInfo> {
+  get info(): T;
+  /** Called per chunk with bytesReceived / totalSize (undefined if the total is unknown). */
+  onProgress?: (progress: number | undefined) => void;
+  /** Stops reading and releases the reader (idempotent). */
+  close(): Promise<void>;
+  abstract readAll(): Promise<string | Array<Uint8Array>>;
+}
+/** Iterates strings (each chunk is whole characters); an abnormal end throws `LkError` `ERR_STREAM`. */
+export declare class TextStreamReader extends BaseStreamReader<TextStreamInfo> {
+  private constructor();
+  [Symbol.asyncIterator](): AsyncIterator<string>;
+  readAll(): Promise<string>;
+}
+/** Iterates chunks of bytes; an abnormal end throws `LkError` `ERR_STREAM`. */
+export declare class ByteStreamReader extends BaseStreamReader<ByteStreamInfo> {
+  private constructor();
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
+  readAll(): Promise<Array<Uint8Array>>;
+}
+
+/** An outgoing stream (`liveHandles().streamWriter` until closed or disconnected). */
+declare class BaseStreamWriter<T, InfoType extends BaseStreamInfo> {
+  protected constructor();
+  readonly info: InfoType;
+  /** Sends `chunk` (split into ≤ 15000-byte chunks; text never inside a character). */
+  write(chunk: T): Promise<void>;
+  /** Sends the trailer and releases the writer; a `reason` makes receivers fail with it. Idempotent. */
+  close(reason?: string): Promise<void>;
+}
+export declare class TextStreamWriter extends BaseStreamWriter<string, TextStreamInfo> {}
+export declare class ByteStreamWriter extends BaseStreamWriter<Uint8Array, ByteStreamInfo> {}
+
+export type TextStreamHandler = (reader: TextStreamReader, participantInfo: { identity: string }) => void;
+export type ByteStreamHandler = (reader: ByteStreamReader, participantInfo: { identity: string }) => void;
+
+/** The official `Transcription` (times may be bigint or number, in ms). */
+export interface Transcription {
+  participantIdentity: string;
+  /** A real track sid (`TR_...`): official receivers crash on anything else, so lkrtc refuses it. */
+  trackSid: string;
+  segments: Array<{ id: string; text: string; startTime: bigint | number; endTime: bigint | number; language: string; final: boolean }>;
+}
+
+export interface LocalParticipant {
+  /** Calls `method` on another participant; rejects with an `RpcError`. */
+  performRpc(params: PerformRpcParams): Promise<string>;
+  /** Handles calls to `method` (replaces an earlier handler). */
+  registerRpcMethod(method: string, handler: (data: RpcInvocationData) => Promise<string>): void;
+  unregisterRpcMethod(method: string): void;
+  addRpcInterceptor(interceptor: RpcInterceptor): void;
+  removeRpcInterceptor(interceptor: RpcInterceptor): void;
+  streamText(options?: {
+    topic?: string;
+    attributes?: Record<string, string>;
+    destinationIdentities?: Array<string>;
+    streamId?: string;
+    senderIdentity?: string;
+  }): Promise<TextStreamWriter>;
+  sendText(
+    text: string,
+    options?: {
+      topic?: string;
+      attributes?: Record<string, string>;
+      destinationIdentities?: Array<string>;
+      streamId?: string;
+      compress?: boolean;
+    },
+  ): Promise<TextStreamInfo>;
+  streamBytes(options?: {
+    name?: string;
+    topic?: string;
+    attributes?: Record<string, string>;
+    destinationIdentities?: Array<string>;
+    streamId?: string;
+    mimeType?: string;
+    totalSize?: number;
+  }): Promise<ByteStreamWriter>;
+  /** Sends a file as a byte stream (name 'unknown' unless `options.name`). */
+  sendFile(path: import('node:fs').PathLike, options?: ByteStreamOptions): Promise<void>;
+  sendChatMessage(text: string, destinationIdentities?: Array<string>, senderIdentity?: string): Promise<ChatMessage>;
+  publishDtmf(code: number, digit: string): Promise<void>;
+  publishTranscription(transcription: Transcription): Promise<void>;
+}
+
+export interface Room {
+  /** Throws (`ERR_INVALID_STATE`) if `topic` already has a text handler. May be called before connect. */
+  registerTextStreamHandler(topic: string, callback: TextStreamHandler): void;
+  unregisterTextStreamHandler(topic: string): void;
+  /** Throws (`ERR_INVALID_STATE`) if `topic` already has a byte handler. May be called before connect. */
+  registerByteStreamHandler(topic: string, callback: ByteStreamHandler): void;
+  unregisterByteStreamHandler(topic: string): void;
+}
+
+export interface LiveHandles {
+  /** Incoming data streams not yet released. */
+  streamReader: number;
+  /** Outgoing data streams not yet closed. */
+  streamWriter: number;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -447,3 +659,158 @@ export declare function dispose(): Promise<void>;
 
 /** The native addon's version. */
 export declare function version(): string;
+
+// ---------------------------------------------------------------------------------------
+// Audio (js/audio.js): frames, sources, local tracks and publications, streams, resampling.
+
+/** Interleaved 16-bit PCM (`data.length === samplesPerChannel * channels`). */
+export declare class AudioFrame {
+  data: Int16Array;
+  sampleRate: number;
+  channels: number;
+  samplesPerChannel: number;
+  constructor(
+    data: Int16Array,
+    sampleRate: number,
+    channels: number,
+    samplesPerChannel: number,
+    userdata?: Record<string, unknown>,
+  );
+  /** A silent frame. */
+  static create(sampleRate: number, channels: number, samplesPerChannel: number, userdata?: Record<string, unknown>): AudioFrame;
+  get userdata(): Record<string, unknown>;
+}
+
+/** Concatenates frames of one format into a new frame (copies; `ERR_INVALID_ARG` on mixed formats). */
+export declare const combineAudioFrames: (buffer: AudioFrame | AudioFrame[]) => AudioFrame;
+
+/**
+ * PCM for local audio tracks, with a bounded real-time queue. A handle (`audioSource` in
+ * `liveHandles()`) until `close()`. Rates 8000/16000/24000/44100/48000, 1 or 2 channels.
+ */
+export declare class AudioSource {
+  readonly sampleRate: number;
+  readonly numChannels: number;
+  /** Queue length in ms (default 1000). */
+  readonly queueSize: number;
+  closed: boolean;
+  constructor(sampleRate: number, numChannels: number, queueSize?: number);
+  /** Milliseconds queued and not yet sent. */
+  get queuedDuration(): number;
+  clearQueue(): void;
+  /** Resolves once everything queued was sent (or the source closed). */
+  waitForPlayout(): Promise<void>;
+  /**
+   * Resolves when the frame is queued; waits while the queue is full (backpressure).
+   * Rejects with `ERR_INVALID_ARG` (wrong rate, channels or size) or `ERR_DISPOSED` (closed).
+   */
+  captureFrame(frame: AudioFrame): Promise<void>;
+  /** Closes and frees the source (idempotent); pending captures fail. */
+  close(): Promise<void>;
+  [Symbol.dispose](): void;
+}
+
+/** A local audio track. Disposed (a tombstone) once unpublished, the room disconnects, or `close()`. */
+export declare class LocalAudioTrack {
+  private constructor();
+  static createAudioTrack(name: string, source: AudioSource): LocalAudioTrack;
+  /** Track sid once published. */
+  get sid(): string | undefined;
+  get name(): string;
+  get kind(): TrackKind;
+  get muted(): boolean;
+  get source(): AudioSource;
+  get isDisposed(): boolean;
+  /** Mutes (peers get `trackMuted`); the promise may be ignored. */
+  mute(): Promise<void>;
+  unmute(): Promise<void>;
+  /** Frees the track; `closeSource` also closes its AudioSource. */
+  close(closeSource?: boolean): Promise<void>;
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Options of `publishTrack` (lkrtc uses `source`, `dtx`, `stream`; others are ignored). */
+export declare class TrackPublishOptions {
+  source?: TrackSource;
+  dtx?: boolean;
+  red?: boolean;
+  stream?: string;
+  constructor(init?: Partial<TrackPublishOptions>);
+}
+
+/** A track this client published. Disposed when `unpublishTrack()` resolves or on disconnect. */
+export declare class LocalTrackPublication {
+  private constructor();
+  get sid(): string;
+  get name(): string;
+  get kind(): TrackKind;
+  get source(): TrackSource;
+  get mimeType(): string;
+  get muted(): boolean;
+  get simulcasted(): boolean;
+  get track(): LocalAudioTrack;
+  get isDisposed(): boolean;
+  /** Resolves once a first participant subscribed; `ERR_DISPOSED` if the publication goes first. */
+  waitForSubscription(): Promise<void>;
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+export interface LocalParticipant {
+  /** Publishes an audio track; resolves once the server accepted it. */
+  publishTrack(track: LocalAudioTrack, options?: TrackPublishOptions | Partial<TrackPublishOptions>): Promise<LocalTrackPublication>;
+  /** Unpublishes; the publication and its track are disposed when this resolves. */
+  unpublishTrack(trackSid: string, stopOnUnpublish?: boolean): Promise<void>;
+}
+
+export interface AudioStreamOptions {
+  /** Default 48000. */
+  sampleRate?: number;
+  /** Default 1. */
+  numChannels?: number;
+  /** Frame length: a multiple of 10 in 10..100 (default 10). */
+  frameSizeMs?: number;
+}
+
+/**
+ * The audio of a remote track as a stream of frames (async iterable). Ends when the track
+ * is unsubscribed or unpublished or the room disconnects; a handle (`audioStream`) until it
+ * ends or is cancelled. A slow reader loses the oldest audio (bounded buffering).
+ */
+export declare class AudioStream extends ReadableStream<AudioFrame> {
+  constructor(track: RemoteAudioTrack);
+  constructor(track: RemoteAudioTrack, sampleRate: number, numChannels?: number);
+  constructor(track: RemoteAudioTrack, options: AudioStreamOptions);
+  readonly sampleRate: number;
+  readonly numChannels: number;
+  readonly frameSizeMs: number;
+}
+
+export declare enum AudioResamplerQuality {
+  QUICK = 0,
+  LOW = 1,
+  MEDIUM = 2,
+  HIGH = 3,
+  VERY_HIGH = 4,
+}
+
+/** Converts 16-bit PCM between 8/16/24/44.1/48 kHz (mono or stereo); quality is accepted and ignored. */
+export declare class AudioResampler {
+  constructor(inputRate: number, outputRate: number, channels?: number, quality?: AudioResamplerQuality);
+  get inputRate(): number;
+  get outputRate(): number;
+  get channels(): number;
+  /** Frames ready so far (zero or one); `ERR_INVALID_ARG` if the frame's format differs. */
+  push(frame: AudioFrame): AudioFrame[];
+  /** Returns what is buffered (the partial last 10 ms block is dropped: an empty array). */
+  flush(): AudioFrame[];
+  close(): void;
+}
+
+export interface LiveHandles {
+  /** AudioSources not yet closed. */
+  audioSource: number;
+  /** AudioStreams not yet ended or cancelled. */
+  audioStream: number;
+}

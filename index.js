@@ -146,6 +146,8 @@ const ErrorCode = Object.freeze({
   ERR_TOKEN: 'ERR_TOKEN',
   /** A bug: an error without a code. */
   ERR_INTERNAL: 'ERR_INTERNAL',
+  /** A data stream ended abnormally (sender aborted, missed chunk, disconnect...). */
+  ERR_STREAM: 'ERR_STREAM',
 });
 
 /** An lkrtc error: `code` is one of `ErrorCode`. */
@@ -247,6 +249,8 @@ let disposeTrack;
 let participantId;
 let publicationId;
 let trackId;
+let trackNativeRaw;
+let roomNativeRaw;
 
 /** The engine id of a wrapper (the key of its room's object map). */
 function wrapperId(w) {
@@ -367,7 +371,7 @@ class RemoteParticipant extends Participant {
 
 /** This client, as a participant of the room. */
 class LocalParticipant extends Participant {
-  /** Local publications by track sid (publishing is not implemented yet). */
+  /** Local publications by track sid (publishTrack/unpublishTrack: js/audio.js). */
   trackPublications = new Map();
 
   /** @internal */
@@ -549,6 +553,7 @@ class RemoteTrack {
 
   static {
     trackId = (t) => t.#id;
+    trackNativeRaw = (t) => t.#native;
     attachTrack = (t, nat) => {
       t.#native = nat;
       t.#info = nativeCall(() => nat.info());
@@ -641,6 +646,10 @@ class Room extends EventEmitter {
   #keepAlive = undefined;
   #closed = undefined;
   #connecting = undefined;
+
+  static {
+    roomNativeRaw = (r) => r.#native;
+  }
 
   constructor() {
     super();
@@ -740,6 +749,7 @@ class Room extends EventEmitter {
     this.#closed.resolve = resolveClosed;
     this.#keepAlive = setInterval(noop, KEEP_ALIVE_MS);
     connectedRooms.add(this);
+    data.onConnected(this, nat);
     nativeCall(() => nat.startEvents((ev) => this.#onEvent(ev)));
     this.#setState(ConnectionState.CONN_CONNECTED);
   }
@@ -872,7 +882,7 @@ class Room extends EventEmitter {
     if (ev === null || ev === undefined) return; // an engine event not bound yet (src/event_bridge.rs)
     if (this.#phase !== 'connected') {
       // Late event after a forced cleanup: free what it carries, deliver nothing.
-      for (const ref of [ev.participant, ev.publication, ev.track]) {
+      for (const ref of [ev.participant, ev.publication, ev.track, ev.reader]) {
         if (ref !== null && typeof ref === 'object') ref.dispose();
       }
       return;
@@ -985,8 +995,14 @@ class Room extends EventEmitter {
       case 'localTrackPublished':
       case 'localTrackUnpublished':
       case 'localTrackSubscribed':
-        // Local publishing is not exposed by this binding yet, so no local publication
-        // can exist on the JavaScript side; nothing to deliver.
+        // Local publications live in js/audio.js.
+        audio.onLocalEvent(this.localParticipant, ev, (name, ...args) => this.#emit(name, ...args));
+        break;
+      case 'rpcInvocation':
+        data.onRpcInvocation(this, ev.rpc);
+        break;
+      case 'streamOpened':
+        data.onStreamOpened(this, ev);
         break;
       case 'disconnected':
         this.#disconnected(ev.reason);
@@ -1025,6 +1041,8 @@ class Room extends EventEmitter {
       }
       objects.clear();
       if (this.#objects === objects) this.remoteParticipants.clear();
+      audio.sweepLocal(local);
+      data.onDisconnected(this, local);
       if (local !== undefined) disposeLocalParticipant(local);
       nat.dispose();
       clearInterval(keepAlive);
@@ -1198,6 +1216,47 @@ class DevServer {
 }
 
 // ---------------------------------------------------------------------------------------
+// Audio (js/audio.js): AudioFrame, AudioSource, LocalAudioTrack, AudioStream, publishing.
+
+const audio = require('./js/audio.js')({
+  native,
+  nativeCall,
+  nativeAwait,
+  LkError,
+  ErrorCode,
+  invalidArg,
+  disposedError,
+  quiet,
+  symbolDispose,
+  TrackKind,
+  TrackSource,
+  RoomEvent,
+  LocalParticipant,
+  localNative,
+  trackNative: (t) => {
+    if (!(t instanceof RemoteTrack)) throw invalidArg('AudioStream: track must be a RemoteAudioTrack');
+    const nat = trackNativeRaw(t);
+    if (nat === null) throw disposedError('RemoteTrack');
+    return nat;
+  },
+});
+
+// ---------------------------------------------------------------------------------------
+// Data (js/data.js): RPC, text/byte streams, chat, DTMF, transcriptions.
+
+const data = require('./js/data.js')({
+  LkError,
+  ErrorCode,
+  toLkError,
+  nativeCall,
+  nativeAwait,
+  invalidArg,
+  localNative,
+  roomNative: (room) => roomNativeRaw(room),
+});
+data.install(LocalParticipant, Room);
+
+// ---------------------------------------------------------------------------------------
 // Globals
 
 /** Live native handles by kind; all 0 once every room has disconnected. */
@@ -1219,6 +1278,12 @@ function version() {
 }
 
 module.exports = {
+  ...audio.exports,
+  RpcError: data.RpcError,
+  TextStreamReader: data.TextStreamReader,
+  ByteStreamReader: data.ByteStreamReader,
+  TextStreamWriter: data.TextStreamWriter,
+  ByteStreamWriter: data.ByteStreamWriter,
   Room,
   RoomEvent,
   Participant,

@@ -75,6 +75,10 @@ pub struct JsRoomEvent {
     pub participant_identity: Option<String>,
     /// `transcriptionReceived`: which track.
     pub track_sid: Option<String>,
+    /// `rpcInvocation` (answered by `js/data.js`).
+    pub rpc: Option<crate::rpc::JsRpcInvocation>,
+    /// `streamOpened`: the incoming stream (sender in `participantIdentity`).
+    pub reader: Option<crate::streams::NativeStreamReader>,
 }
 
 /// One active speaker: the local participant, or a remote one.
@@ -133,6 +137,8 @@ impl JsRoomEvent {
             segments: None,
             participant_identity: None,
             track_sid: None,
+            rpc: None,
+            reader: None,
         }
     }
 
@@ -308,15 +314,17 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
             );
             e
         }
-        // The engine emits these only for RPC methods and stream topics registered on it;
-        // the binding registers none yet, so none can arrive. Said out loud if one does.
+        // Only for methods and topics JavaScript registered (src/rpc.rs, src/streams.rs).
         E::RpcInvocation { invocation } => {
-            tracing::warn!(method = %invocation.method, "RPC invocation dropped: RPC is not bound to JavaScript yet");
-            return None;
+            let mut e = JsRoomEvent::new("rpcInvocation");
+            e.rpc = Some(crate::rpc::js_invocation(invocation));
+            e
         }
-        E::StreamOpened { participant_identity, .. } => {
-            tracing::warn!(%participant_identity, "data stream dropped: streams are not bound to JavaScript yet");
-            return None;
+        E::StreamOpened { reader, participant_identity } => {
+            let mut e = JsRoomEvent::new("streamOpened");
+            e.reader = Some(crate::streams::NativeStreamReader::new(reader));
+            e.participant_identity = Some(participant_identity);
+            e
         }
         E::Disconnected { reason } => {
             let mut e = JsRoomEvent::new("disconnected");

@@ -21,9 +21,13 @@ pub(crate) enum HandleKind {
     Participant = 1,
     Publication = 2,
     Track = 3,
+    AudioSource = 4,
+    AudioStream = 5,
+    StreamReader = 6,
+    StreamWriter = 7,
 }
 
-const KINDS: usize = 4;
+const KINDS: usize = 8;
 
 static LIVE: [AtomicI64; KINDS] = [const { AtomicI64::new(0) }; KINDS];
 
@@ -107,6 +111,14 @@ pub struct LiveHandles {
     pub publication: i64,
     /// Tracks.
     pub track: i64,
+    /// Audio sources (until `close()`).
+    pub audio_source: i64,
+    /// Audio streams (until they end or are cancelled).
+    pub audio_stream: i64,
+    /// Incoming data streams (until read to the end, closed, disconnected or collected).
+    pub stream_reader: i64,
+    /// Outgoing data streams (until closed, disconnected or collected).
+    pub stream_writer: i64,
 }
 
 /// Counts of live native handles by kind.
@@ -118,5 +130,9 @@ pub fn live_handles() -> LiveHandles {
         participant: get(HandleKind::Participant),
         publication: get(HandleKind::Publication),
         track: get(HandleKind::Track),
+        audio_source: get(HandleKind::AudioSource),
+        audio_stream: get(HandleKind::AudioStream),
+        stream_reader: get(HandleKind::StreamReader),
+        stream_writer: get(HandleKind::StreamWriter),
     }
 }

@@ -7,6 +7,7 @@
 //! public API is the hand-written `index.js`. Binding code only converts types and maps
 //! errors; protocol behaviour lives in `lkrtc-engine`.
 
+mod audio;
 mod convert;
 mod dev_server;
 mod error;
@@ -16,6 +17,8 @@ mod participant;
 mod publication;
 mod refs;
 mod room;
+mod rpc;
+mod streams;
 mod token;
 mod track;
 

@@ -124,6 +124,13 @@ pub struct NativeLocalParticipant {
 }
 
 impl NativeLocalParticipant {
+    /// The engine participant (for `audio.rs`), or `ERR_DISPOSED`.
+    pub(crate) fn engine(&self) -> napi::Result<LocalParticipant> {
+        self.handle.get()
+    }
+}
+
+impl NativeLocalParticipant {
     pub(crate) fn new(p: LocalParticipant) -> Self {
         Self { handle: Handle::new(HandleKind::Participant, "LocalParticipant", p) }
     }

@@ -195,7 +195,7 @@ impl NativeRoom {
 }
 
 impl NativeRoom {
-    fn connected(&self) -> napi::Result<Room> {
+    pub(crate) fn connected(&self) -> napi::Result<Room> {
         self.handle.with(|c| c.room())?.ok_or_else(not_connected)
     }
 }

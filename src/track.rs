@@ -31,6 +31,11 @@ impl NativeRemoteTrack {
     pub(crate) fn new(reg: Arc<Registry>, t: RemoteTrack) -> Self {
         Self { id: t.id(), reg, handle: Handle::new(HandleKind::Track, "RemoteTrack", t) }
     }
+
+    /// The engine track (for `audio.rs`), or `ERR_DISPOSED`.
+    pub(crate) fn engine(&self) -> napi::Result<RemoteTrack> {
+        self.handle.get()
+    }
 }
 
 #[napi]

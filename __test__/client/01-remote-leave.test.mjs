@@ -116,17 +116,17 @@ describe('remote participant leaves (lkrtc watcher, official publisher)', () => 
     expect(during.unsubscribed).toEqual({
       same: true,
       disposed: false,
-      handles: { room: 1, participant: 2, publication: 2, track: 2 },
+      handles: { ...ZERO, room: 1, participant: 2, publication: 2, track: 2 },
     });
     expect(during.unpublished).toEqual({
       same: true,
       disposed: false,
-      handles: { room: 1, participant: 2, publication: 2, track: 1 },
+      handles: { ...ZERO, room: 1, participant: 2, publication: 2, track: 1 },
     });
     // ...and disposed right after the listeners ran.
     expect(during.afterUnpublished).toEqual({
       disposed: true,
-      handles: { room: 1, participant: 2, publication: 1, track: 1 },
+      handles: { ...ZERO, room: 1, participant: 2, publication: 1, track: 1 },
     });
     expectHandles({ room: 1, participant: 2, publication: 1, track: 1 });
     expect(remote.trackPublications.has(goneSid)).toBe(false);
@@ -178,10 +178,10 @@ describe('remote participant leaves (lkrtc watcher, official publisher)', () => 
       same: true,
       disposed: false,
       keptDisposed: true,
-      handles: { room: 1, participant: 2, publication: 0, track: 0 },
+      handles: { ...ZERO, room: 1, participant: 2, publication: 0, track: 0 },
       stillListed: false,
     });
-    expect(during.afterLeft).toEqual({ disposed: true, handles: { room: 1, participant: 1, publication: 0, track: 0 } });
+    expect(during.afterLeft).toEqual({ disposed: true, handles: { ...ZERO, room: 1, participant: 1, publication: 0, track: 0 } });
     expect(remote.identity).toBe('peer');
     expect(remote.sid).toMatch(/^PA_/);
     expect(remote.name).toBe('peer');

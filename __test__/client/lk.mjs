@@ -11,7 +11,8 @@ const require = createRequire(import.meta.url);
 export const lk = require(resolve(REPO_ROOT, 'index.js'));
 export const INDEX_JS = resolve(REPO_ROOT, 'index.js');
 
-export const ZERO = Object.freeze({ room: 0, participant: 0, publication: 0, track: 0 });
+// Every kind liveHandles() reports (audioSource, audioStream... included), all 0.
+export const ZERO = Object.freeze(Object.fromEntries(Object.keys(lk.liveHandles()).map((k) => [k, 0])));
 
 /** Asserts the live handle counts (all four kinds). */
 export function expectHandles(expected, message) {
@@ -77,5 +78,5 @@ export function expectLkError(e, code) {
 /** The sum of all counts (for polling). */
 export function totalHandles() {
   const h = lk.liveHandles();
-  return h.room + h.participant + h.publication + h.track;
+  return Object.values(h).reduce((a, b) => a + b, 0);
 }

@@ -137,6 +137,13 @@ async fn read_loop(receiver: Weak<Receiver>, rtp: Arc<dyn TrackRemote>, mut ende
             },
         };
         let seq = packet.header.sequence_number;
+        if packet.payload.is_empty() {
+            // Padding-only packet (libwebrtc sends them on audio for bandwidth probing): it
+            // takes a sequence number but carries no audio. Decoding an empty Opus packet
+            // would run loss concealment, so it only advances the sequence.
+            last_seq = Some(seq);
+            continue;
+        }
         if let Some(prev) = last_seq {
             let gap = seq.wrapping_sub(prev);
             if gap == 0 || gap > 0x8000 {

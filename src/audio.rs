@@ -1,0 +1,352 @@
+//! Audio classes: `NativeAudioSource`, `NativeLocalAudioTrack`, `NativeLocalTrackPublication`,
+//! `NativeAudioStream`, `NativeAudioResampler`, and the local publish/unpublish calls.
+//! The public API (`AudioSource`, `LocalAudioTrack`, `AudioStream`...) is `js/audio.js`.
+//!
+//! Handles: an `AudioSource` and an `AudioStream` are counted under their own kinds; a local
+//! track under `track` and a local publication under `publication`, like the remote ones.
+//! Async calls take their engine objects out of the handles synchronously (on the
+//! JavaScript thread) and then run on the addon's runtime, so no JS reference is held
+//! across an `await`.
+
+use std::time::Duration;
+
+use lkrtc_engine::audio::{AudioFrame, AudioResampler, AudioSource, AudioStream, LocalAudioTrack};
+use lkrtc_engine::{LocalTrackPublication, PublishOptions, TrackSource};
+use napi::bindgen_prelude::{Int16Array, PromiseRaw};
+use napi::Env;
+use napi_derive::napi;
+
+use crate::convert::{js_id, track_kind, track_source};
+use crate::error::{self, guarded};
+use crate::handles::{Handle, HandleKind};
+use crate::participant::NativeLocalParticipant;
+use crate::track::NativeRemoteTrack;
+
+/// A PCM frame crossing to JavaScript (`js/audio.js` wraps it in an `AudioFrame`).
+#[napi(object, object_from_js = false)]
+pub struct NativeAudioFrame {
+    pub data: Int16Array,
+    pub sample_rate: u32,
+    pub channels: u32,
+    pub samples_per_channel: u32,
+}
+
+fn to_js(f: AudioFrame) -> NativeAudioFrame {
+    NativeAudioFrame {
+        sample_rate: f.sample_rate,
+        channels: f.channels,
+        samples_per_channel: f.samples_per_channel,
+        data: Int16Array::new(f.data),
+    }
+}
+
+fn frame(data: &[i16], sample_rate: u32, channels: u32, samples_per_channel: u32) -> AudioFrame {
+    AudioFrame { data: data.to_vec(), sample_rate, channels, samples_per_channel }
+}
+
+/// Runs `f` inside the addon's tokio runtime (engine calls that may spawn tasks).
+fn rt<T>(f: impl FnOnce() -> T) -> T {
+    napi::bindgen_prelude::within_runtime_if_available(f)
+}
+
+fn source_from(v: u32) -> TrackSource {
+    match v {
+        1 => TrackSource::Camera,
+        2 => TrackSource::Microphone,
+        3 => TrackSource::ScreenShare,
+        4 => TrackSource::ScreenShareAudio,
+        _ => TrackSource::Unknown,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Native side of `AudioSource`.
+#[napi]
+pub struct NativeAudioSource {
+    handle: Handle<AudioSource>,
+}
+
+#[napi]
+impl NativeAudioSource {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(sample_rate: u32, channels: u32, queue_ms: u32) -> napi::Result<Self> {
+        let s = rt(|| AudioSource::new(sample_rate, channels, queue_ms)).map_err(error::engine)?;
+        Ok(Self { handle: Handle::new(HandleKind::AudioSource, "AudioSource", s) })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    /// Queues one frame; the promise resolves once it is queued (waits while the queue is full).
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn capture_frame<'env>(
+        &self,
+        env: &'env Env,
+        data: Int16Array,
+        sample_rate: u32,
+        channels: u32,
+        samples_per_channel: u32,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
+        let source = self.handle.get()?;
+        let f = frame(&data, sample_rate, channels, samples_per_channel);
+        env.spawn_future(guarded(async move { source.capture_frame(&f).await.map_err(error::engine) }))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn clear_queue(&self) -> napi::Result<()> {
+        self.handle.with(|s| rt(|| s.clear_queue()))
+    }
+
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn wait_for_playout<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
+        let source = self.handle.get()?;
+        env.spawn_future(async move {
+            source.wait_for_playout().await;
+            Ok(())
+        })
+    }
+
+    /// Milliseconds queued and not yet sent.
+    #[napi(getter, catch_unwind)]
+    pub fn queued_duration(&self) -> napi::Result<f64> {
+        self.handle.with(|s| s.queued_duration_ms())
+    }
+
+    /// Closes the source and frees it; false if it was already closed.
+    #[napi(catch_unwind)]
+    pub fn close(&self) -> bool {
+        let _ = self.handle.with(|s| rt(|| s.close()));
+        self.handle.dispose()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Native side of `LocalAudioTrack`.
+#[napi]
+pub struct NativeLocalAudioTrack {
+    handle: Handle<LocalAudioTrack>,
+}
+
+#[napi]
+impl NativeLocalAudioTrack {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(name: String, source: &NativeAudioSource) -> napi::Result<Self> {
+        let s = source.handle.get()?;
+        let t = rt(|| LocalAudioTrack::new(&name, &s)).map_err(error::engine)?;
+        Ok(Self { handle: Handle::new(HandleKind::Track, "LocalAudioTrack", t) })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn name(&self) -> napi::Result<String> {
+        self.handle.with(|t| t.name())
+    }
+
+    /// The server sid once published.
+    #[napi(getter, catch_unwind)]
+    pub fn sid(&self) -> napi::Result<Option<String>> {
+        self.handle.with(|t| t.sid())
+    }
+
+    /// Stops feeding the track and frees it; false if already disposed.
+    #[napi(catch_unwind)]
+    pub fn dispose(&self) -> bool {
+        let _ = self.handle.with(|t| rt(|| t.close()));
+        self.handle.dispose()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// A local publication's fields, read in one call (for tombstones).
+#[napi(object)]
+pub struct LocalPublicationInfo {
+    pub sid: String,
+    pub name: String,
+    pub kind: u32,
+    pub source: u32,
+    pub mime_type: String,
+    pub muted: bool,
+}
+
+/// Native side of `LocalTrackPublication`.
+#[napi]
+pub struct NativeLocalTrackPublication {
+    id: u64,
+    handle: Handle<LocalTrackPublication>,
+}
+
+#[napi]
+impl NativeLocalTrackPublication {
+    #[napi(getter, catch_unwind)]
+    pub fn id(&self) -> f64 {
+        js_id(self.id)
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn info(&self) -> napi::Result<LocalPublicationInfo> {
+        self.handle.with(|p| LocalPublicationInfo {
+            sid: p.sid(),
+            name: p.name(),
+            kind: track_kind(p.kind()),
+            source: track_source(p.source()),
+            mime_type: p.mime_type(),
+            muted: p.muted(),
+        })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn muted(&self) -> napi::Result<bool> {
+        self.handle.with(|p| p.muted())
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn mime_type(&self) -> napi::Result<String> {
+        self.handle.with(|p| p.mime_type())
+    }
+
+    /// Resolves once a first participant subscribed.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn wait_for_subscription<'env>(&self, env: &'env Env, timeout_ms: u32) -> napi::Result<PromiseRaw<'env, ()>> {
+        let p = self.handle.get()?;
+        env.spawn_future(guarded(async move {
+            p.wait_for_subscription(Duration::from_millis(timeout_ms as u64)).await.map_err(error::engine)
+        }))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn dispose(&self) -> bool {
+        self.handle.dispose()
+    }
+}
+
+/// Options of `publishTrack` (the official `TrackPublishOptions` subset audio uses).
+#[napi(object)]
+pub struct NativePublishOptions {
+    /// `TrackSource` value (default microphone).
+    pub source: Option<u32>,
+    pub dtx: Option<bool>,
+    pub stream: Option<String>,
+}
+
+/// Publishes `track` as `participant`; resolves with the publication once the server accepted it.
+#[napi(catch_unwind, ts_return_type = "Promise<NativeLocalTrackPublication>")]
+pub fn publish_local_track<'env>(
+    env: &'env Env,
+    participant: &NativeLocalParticipant,
+    track: &NativeLocalAudioTrack,
+    options: Option<NativePublishOptions>,
+) -> napi::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
+    let p = participant.engine()?;
+    let t = track.handle.get()?;
+    let o = options.unwrap_or(NativePublishOptions { source: None, dtx: None, stream: None });
+    let opts = PublishOptions {
+        source: o.source.map(source_from).unwrap_or(TrackSource::Microphone),
+        dtx: o.dtx.unwrap_or(true),
+        stream: o.stream.unwrap_or_default(),
+    };
+    env.spawn_future(guarded(async move {
+        let publication = p.publish_track(&t, opts).await.map_err(error::engine)?;
+        Ok(NativeLocalTrackPublication {
+            id: publication.id(),
+            handle: Handle::new(HandleKind::Publication, "LocalTrackPublication", publication),
+        })
+    }))
+}
+
+/// Unpublishes the track `sid` of `participant`.
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
+pub fn unpublish_local_track<'env>(
+    env: &'env Env,
+    participant: &NativeLocalParticipant,
+    sid: String,
+) -> napi::Result<PromiseRaw<'env, ()>> {
+    let p = participant.engine()?;
+    env.spawn_future(guarded(async move { p.unpublish_track(&sid).await.map_err(error::engine) }))
+}
+
+/// Mutes or unmutes the published track `sid` of `participant`.
+#[napi(catch_unwind, ts_return_type = "Promise<void>")]
+pub fn set_local_track_muted<'env>(
+    env: &'env Env,
+    participant: &NativeLocalParticipant,
+    sid: String,
+    muted: bool,
+) -> napi::Result<PromiseRaw<'env, ()>> {
+    let p = participant.engine()?;
+    env.spawn_future(guarded(async move { p.set_track_muted(&sid, muted).await.map_err(error::engine) }))
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Native side of `AudioStream`.
+#[napi]
+pub struct NativeAudioStream {
+    handle: Handle<std::sync::Arc<AudioStream>>,
+}
+
+#[napi]
+impl NativeAudioStream {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(track: &NativeRemoteTrack, sample_rate: u32, channels: u32, frame_ms: u32) -> napi::Result<Self> {
+        let t = track.engine()?;
+        let s = rt(|| t.audio_stream(sample_rate, channels, frame_ms)).map_err(error::engine)?;
+        Ok(Self { handle: Handle::new(HandleKind::AudioStream, "AudioStream", std::sync::Arc::new(s)) })
+    }
+
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    /// The next frame, or null once the stream ended.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeAudioFrame | null>")]
+    pub fn next<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Option<NativeAudioFrame>>> {
+        let s = self.handle.get()?;
+        env.spawn_future_with_callback(async move { Ok(s.next().await) }, |_env, f| Ok(f.map(to_js)))
+    }
+
+    /// Ends the stream and frees it; false if already disposed.
+    #[napi(catch_unwind)]
+    pub fn close(&self) -> bool {
+        let _ = self.handle.with(|s| rt(|| s.close()));
+        self.handle.dispose()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Native side of `AudioResampler` (not a handle: it owns no connection state).
+#[napi]
+pub struct NativeAudioResampler {
+    inner: std::sync::Mutex<AudioResampler>,
+}
+
+#[napi]
+impl NativeAudioResampler {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(input_rate: u32, output_rate: u32, channels: u32) -> napi::Result<Self> {
+        let r = AudioResampler::new(input_rate, channels, output_rate, channels).map_err(error::engine)?;
+        Ok(Self { inner: std::sync::Mutex::new(r) })
+    }
+
+    /// Feeds interleaved samples; returns what is ready.
+    #[napi(catch_unwind)]
+    pub fn push(&self, data: Int16Array) -> Int16Array {
+        let mut r = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        Int16Array::new(r.push(&data))
+    }
+}

@@ -1,0 +1,176 @@
+//! RPC, chat, DTMF and transcriptions on `NativeLocalParticipant` (a second `#[napi] impl`
+//! block, so that `participant.rs` stays about the participant itself).
+//!
+//! RPC handlers live in JavaScript (`js/data.js`): the engine is told which methods exist
+//! (so that unknown methods are refused at once, as the official client does), each call
+//! arrives as an `rpcInvocation` room event, and JavaScript answers with `respondRpc`.
+
+use std::time::Duration;
+
+use lkrtc_engine::rpc::RpcInvocation;
+use lkrtc_engine::rpc::{RpcCall, RpcError, DEFAULT_RESPONSE_TIMEOUT};
+use lkrtc_engine::TranscriptionSegment;
+use napi_derive::napi;
+
+use crate::error::{self, guarded, ERR_INVALID_ARG};
+use crate::event_bridge::{JsChatMessage, JsTranscriptionSegment};
+use crate::participant::NativeLocalParticipant;
+
+/// An RPC error as it crosses (code, message, data).
+#[napi(object)]
+pub struct JsRpcError {
+    pub code: u32,
+    pub message: String,
+    pub data: Option<String>,
+}
+
+/// The outcome of `performRpc`: `payload` or `error`.
+#[napi(object, object_from_js = false)]
+pub struct JsRpcResult {
+    pub payload: Option<String>,
+    pub error: Option<JsRpcError>,
+}
+
+/// An incoming call (the `rpcInvocation` room event).
+#[napi(object, object_from_js = false)]
+pub struct JsRpcInvocation {
+    pub request_id: String,
+    pub caller_identity: String,
+    pub method: String,
+    pub payload: String,
+    /// Milliseconds the caller waits for the answer.
+    pub response_timeout: f64,
+}
+
+pub(crate) fn js_invocation(i: RpcInvocation) -> JsRpcInvocation {
+    JsRpcInvocation {
+        request_id: i.request_id,
+        caller_identity: i.caller_identity,
+        method: i.method,
+        payload: i.payload,
+        response_timeout: i.response_timeout.as_millis() as f64,
+    }
+}
+
+#[napi]
+impl NativeLocalParticipant {
+    /// Calls `method` on `destination`; resolves with `{ payload }` or `{ error }` (never
+    /// rejects for RPC failures, so that JavaScript can build an `RpcError`).
+    #[napi]
+    pub async fn perform_rpc(
+        &self,
+        destination: String,
+        method: String,
+        payload: String,
+        response_timeout_ms: Option<f64>,
+    ) -> napi::Result<JsRpcResult> {
+        let p = self.engine()?;
+        let response_timeout = match response_timeout_ms {
+            None => DEFAULT_RESPONSE_TIMEOUT,
+            Some(ms) if ms.is_finite() && ms > 0.0 && ms < 1e10 => Duration::from_millis(ms as u64),
+            Some(ms) => {
+                return Err(error::coded(
+                    ERR_INVALID_ARG,
+                    format!("responseTimeout {ms} must be a positive number of ms"),
+                ))
+            }
+        };
+        let call = RpcCall { destination_identity: destination, method, payload, response_timeout };
+        guarded(async move {
+            Ok(match p.perform_rpc(call).await {
+                Ok(payload) => JsRpcResult { payload: Some(payload), error: None },
+                Err(e) => JsRpcResult {
+                    payload: None,
+                    error: Some(JsRpcError { code: e.code, message: e.message, data: Some(e.data) }),
+                },
+            })
+        })
+        .await
+    }
+
+    /// Accepts calls to `method` (they arrive as `rpcInvocation` events).
+    #[napi(catch_unwind)]
+    pub fn register_rpc_method(&self, method: String) -> napi::Result<()> {
+        self.engine()?.register_rpc_method(&method);
+        Ok(())
+    }
+
+    /// Refuses further calls to `method` (callers get UNSUPPORTED_METHOD).
+    #[napi(catch_unwind)]
+    pub fn unregister_rpc_method(&self, method: String) -> napi::Result<()> {
+        self.engine()?.unregister_rpc_method(&method);
+        Ok(())
+    }
+
+    /// Answers the invocation `request_id` with `payload`, or with `error` if given.
+    /// Unknown or already answered ids are ignored.
+    #[napi(catch_unwind)]
+    pub fn respond_rpc(
+        &self,
+        request_id: String,
+        payload: Option<String>,
+        error: Option<JsRpcError>,
+    ) -> napi::Result<()> {
+        let result = match error {
+            Some(e) => Err(RpcError::new(e.code, &e.message, e.data.as_deref().unwrap_or(""))),
+            None => Ok(payload.unwrap_or_default()),
+        };
+        self.engine()?.respond_rpc(&request_id, result);
+        Ok(())
+    }
+
+    /// Sends a chat message; resolves with the message as sent.
+    #[napi]
+    pub async fn send_chat_message(
+        &self,
+        text: String,
+        destinations: Option<Vec<String>>,
+    ) -> napi::Result<JsChatMessage> {
+        let p = self.engine()?;
+        guarded(async move {
+            let m = p.send_chat_message(&text, destinations.unwrap_or_default()).await.map_err(error::engine)?;
+            Ok(JsChatMessage {
+                id: m.id,
+                message: m.message,
+                timestamp: m.timestamp as f64,
+                edit_timestamp: m.edit_timestamp.map(|t| t as f64),
+                deleted: m.deleted,
+                generated: m.generated,
+            })
+        })
+        .await
+    }
+
+    /// Sends a DTMF tone to the room.
+    #[napi]
+    pub async fn publish_dtmf(&self, code: u32, digit: String) -> napi::Result<()> {
+        let p = self.engine()?;
+        guarded(async move { p.publish_dtmf(code, &digit).await.map_err(error::engine) }).await
+    }
+
+    /// Publishes transcription segments of `track_sid` (a `TR_` sid).
+    #[napi]
+    pub async fn publish_transcription(
+        &self,
+        participant_identity: String,
+        track_sid: String,
+        segments: Vec<JsTranscriptionSegment>,
+    ) -> napi::Result<()> {
+        let p = self.engine()?;
+        let segments = segments
+            .into_iter()
+            .map(|s| TranscriptionSegment {
+                id: s.id,
+                text: s.text,
+                start_time: s.start_time.max(0.0) as u64,
+                end_time: s.end_time.max(0.0) as u64,
+                is_final: s.is_final,
+                language: s.language,
+            })
+            .collect();
+        guarded(async move {
+            p.publish_transcription(&participant_identity, &track_sid, segments).await.map_err(error::engine)
+        })
+        .await
+    }
+}

@@ -1,0 +1,334 @@
+//! Text and byte streams: `NativeStreamReader` (an incoming stream, counted as
+//! `streamReader`), `NativeStreamWriter` (an outgoing one, counted as `streamWriter`), and
+//! the room's per-topic registration. `js/data.js` wraps them in the official classes
+//! (`TextStreamReader`, `ByteStreamWriter`...).
+//!
+//! Release rules (DESIGN.md, handle lifecycle): a reader is released when it has been read
+//! to its end (normal or abnormal), on `close()`, by `js/data.js` right after its room's
+//! `disconnected` (what was already buffered is first moved into JavaScript with
+//! `takeBuffered()`), or by its garbage-collection finalizer. The engine holds readers only
+//! weakly, so a dropped reader stops receiving at once; while JavaScript holds one unread,
+//! the engine buffers at most `MAX_BUFFERED` bytes before failing that stream. A writer is
+//! released by `close()` (whatever its outcome), on disconnect, or by its finalizer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::FutureExt as _;
+use lkrtc_engine::streams::{StreamInfo, StreamKind, StreamOptions, StreamReader, StreamWriter};
+use napi::bindgen_prelude::{Buffer, Uint8Array};
+use napi_derive::napi;
+
+use crate::error::{self, guarded, ERR_INVALID_ARG};
+use crate::handles::{Handle, HandleKind};
+use crate::participant::NativeLocalParticipant;
+use crate::room::NativeRoom;
+
+/// Code of a stream that ended abnormally (sender aborted, missed chunk, disconnect...).
+pub(crate) const ERR_STREAM: &str = "ERR_STREAM";
+
+/// A stream's header, with the official SDK's field names.
+#[napi(object)]
+pub struct JsStreamInfo {
+    pub stream_id: String,
+    pub mime_type: String,
+    pub topic: String,
+    /// Milliseconds since the epoch.
+    pub timestamp: f64,
+    pub total_size: Option<f64>,
+    pub attributes: HashMap<String, String>,
+    /// Byte streams: the file name.
+    pub name: Option<String>,
+    /// `"text"` or `"bytes"`.
+    pub kind: String,
+}
+
+pub(crate) fn js_info(i: &StreamInfo) -> JsStreamInfo {
+    JsStreamInfo {
+        stream_id: i.stream_id.clone(),
+        mime_type: i.mime_type.clone(),
+        topic: i.topic.clone(),
+        timestamp: i.timestamp as f64,
+        total_size: i.total_size.map(|t| t as f64),
+        attributes: i.attributes.clone(),
+        name: i.name.clone(),
+        kind: match i.kind {
+            StreamKind::Text => "text".into(),
+            StreamKind::Bytes => "bytes".into(),
+        },
+    }
+}
+
+fn kind_of(kind: &str) -> napi::Result<StreamKind> {
+    match kind {
+        "text" => Ok(StreamKind::Text),
+        "bytes" => Ok(StreamKind::Bytes),
+        other => Err(error::coded(ERR_INVALID_ARG, format!("stream kind {other:?} is not \"text\" or \"bytes\""))),
+    }
+}
+
+/// What `takeBuffered()` returns: the chunks buffered now and how the stream ended.
+#[napi(object)]
+pub struct JsBuffered {
+    pub chunks: Vec<Buffer>,
+    /// True if the stream has ended (normally unless `error` is set).
+    pub ended: bool,
+    pub error: Option<String>,
+}
+
+/// Bytes received so far and the announced total.
+#[napi(object)]
+pub struct JsStreamProgress {
+    pub received: f64,
+    pub total: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Native side of an incoming text or byte stream.
+#[napi]
+pub struct NativeStreamReader {
+    handle: Arc<Handle<StreamReader>>,
+    info: StreamInfo,
+}
+
+impl NativeStreamReader {
+    pub(crate) fn new(reader: StreamReader) -> Self {
+        let info = reader.info().clone();
+        Self { handle: Arc::new(Handle::new(HandleKind::StreamReader, "stream reader", reader)), info }
+    }
+}
+
+#[napi]
+impl NativeStreamReader {
+    #[napi(getter, catch_unwind)]
+    pub fn info(&self) -> JsStreamInfo {
+        js_info(&self.info)
+    }
+
+    /// Whether the engine reader is still held.
+    #[napi(getter, catch_unwind)]
+    pub fn live(&self) -> bool {
+        self.handle.is_live()
+    }
+
+    /// The next chunks (at least one, plus whatever else is already buffered), or `null`
+    /// at the normal end. Rejects with `ERR_STREAM` at an abnormal end. The reader is
+    /// released when the end (either kind) has been read.
+    #[napi(ts_return_type = "Promise<Array<Buffer> | null>")]
+    pub async fn read(&self) -> napi::Result<Option<Vec<Buffer>>> {
+        let handle = self.handle.clone();
+        let reader = handle.get()?;
+        guarded(async move {
+            let first = reader.next_chunk().await;
+            let mut out = Vec::new();
+            let mut end: Option<napi::Result<()>> = None;
+            match first {
+                None => end = Some(Ok(())),
+                Some(Err(e)) => end = Some(Err(error::coded(ERR_STREAM, strip(&e.to_string())))),
+                Some(Ok(c)) => {
+                    out.push(Buffer::from(c));
+                    while let Some(next) = reader.next_chunk().now_or_never() {
+                        match next {
+                            Some(Ok(c)) => out.push(Buffer::from(c)),
+                            // The end is reported by the next read, after these chunks.
+                            _ => break,
+                        }
+                    }
+                }
+            }
+            match end {
+                None => Ok(Some(out)),
+                Some(result) => {
+                    drop(reader);
+                    handle.dispose();
+                    result.map(|()| None)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Moves what is buffered now into JavaScript without waiting (used on disconnect,
+    /// right before the handle is released).
+    #[napi(catch_unwind)]
+    pub fn take_buffered(&self) -> napi::Result<JsBuffered> {
+        let reader = self.handle.get()?;
+        let mut out = JsBuffered { chunks: Vec::new(), ended: false, error: None };
+        loop {
+            match reader.next_chunk().now_or_never() {
+                Some(Some(Ok(c))) => out.chunks.push(Buffer::from(c)),
+                Some(Some(Err(e))) => {
+                    out.ended = true;
+                    out.error = Some(strip(&e.to_string()));
+                    break;
+                }
+                Some(None) => {
+                    out.ended = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn progress(&self) -> napi::Result<JsStreamProgress> {
+        let (received, total) = self.handle.with(|r| r.progress())?;
+        Ok(JsStreamProgress { received: received as f64, total: total.map(|t| t as f64) })
+    }
+
+    /// Stops reading: buffered data is dropped and the reader released.
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        let _ = self.handle.with(|r| r.close());
+        self.handle.dispose();
+    }
+
+    /// Releases the reader without reading further; false if already released.
+    #[napi(catch_unwind)]
+    pub fn dispose(&self) -> bool {
+        let _ = self.handle.with(|r| r.close());
+        self.handle.dispose()
+    }
+}
+
+/// Engine errors display as "<kind>: <reason>"; JavaScript wants the reason.
+fn strip(s: &str) -> String {
+    s.split_once(": ").map(|(_, r)| r.to_string()).unwrap_or_else(|| s.to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Native side of an outgoing stream.
+#[napi]
+pub struct NativeStreamWriter {
+    handle: Arc<Handle<Arc<StreamWriter>>>,
+    info: StreamInfo,
+}
+
+#[napi]
+impl NativeStreamWriter {
+    #[napi(getter, catch_unwind)]
+    pub fn info(&self) -> JsStreamInfo {
+        js_info(&self.info)
+    }
+
+    /// Sends `data` (chunked; text is never cut inside a character).
+    #[napi]
+    pub async fn write(&self, data: Uint8Array) -> napi::Result<()> {
+        let writer = self.handle.get()?;
+        let data = data.to_vec();
+        guarded(async move { writer.write(&data).await.map_err(error::engine) }).await
+    }
+
+    /// Sends the trailer (`reason` marks an abnormal end) and releases the writer.
+    #[napi]
+    pub async fn close(&self, reason: Option<String>) -> napi::Result<()> {
+        let handle = self.handle.clone();
+        let writer = handle.get()?;
+        guarded(async move {
+            let result = writer.close(reason).await.map_err(error::engine);
+            drop(writer);
+            handle.dispose();
+            result
+        })
+        .await
+    }
+
+    /// Releases the writer without sending a trailer; false if already released.
+    #[napi(catch_unwind)]
+    pub fn dispose(&self) -> bool {
+        self.handle.dispose()
+    }
+}
+
+/// Options of `streamText` / `streamBytes` / `sendText`.
+#[napi(object)]
+pub struct NativeStreamOptions {
+    pub topic: Option<String>,
+    pub attributes: Option<HashMap<String, String>>,
+    pub destination_identities: Option<Vec<String>>,
+    pub stream_id: Option<String>,
+    pub name: Option<String>,
+    pub mime_type: Option<String>,
+    pub total_size: Option<f64>,
+}
+
+fn stream_options(o: Option<NativeStreamOptions>) -> napi::Result<StreamOptions> {
+    let Some(o) = o else { return Ok(StreamOptions::default()) };
+    let total_size = match o.total_size {
+        None => None,
+        Some(t) if t.is_finite() && t >= 0.0 && t.fract() == 0.0 => Some(t as u64),
+        Some(t) => return Err(error::coded(ERR_INVALID_ARG, format!("totalSize {t} is not a non-negative integer"))),
+    };
+    if o.stream_id.as_deref() == Some("") {
+        return Err(error::coded(ERR_INVALID_ARG, "streamId must not be empty"));
+    }
+    Ok(StreamOptions {
+        topic: o.topic.unwrap_or_default(),
+        attributes: o.attributes.unwrap_or_default(),
+        destination_identities: o.destination_identities.unwrap_or_default(),
+        stream_id: o.stream_id,
+        name: o.name,
+        mime_type: o.mime_type,
+        total_size,
+    })
+}
+
+#[napi]
+impl NativeLocalParticipant {
+    /// Opens an outgoing stream of `kind` ("text" or "bytes"); resolves when the header is sent.
+    #[napi]
+    pub async fn open_stream(
+        &self,
+        kind: String,
+        options: Option<NativeStreamOptions>,
+    ) -> napi::Result<NativeStreamWriter> {
+        let p = self.engine()?;
+        let kind = kind_of(&kind)?;
+        let options = stream_options(options)?;
+        guarded(async move {
+            let writer = match kind {
+                StreamKind::Text => p.stream_text(options).await,
+                StreamKind::Bytes => p.stream_bytes(options).await,
+            }
+            .map_err(error::engine)?;
+            let info = writer.info().clone();
+            Ok(NativeStreamWriter {
+                handle: Arc::new(Handle::new(HandleKind::StreamWriter, "stream writer", Arc::new(writer))),
+                info,
+            })
+        })
+        .await
+    }
+
+    /// Sends a whole text as one stream (header, chunks, trailer).
+    #[napi]
+    pub async fn send_text(&self, text: String, options: Option<NativeStreamOptions>) -> napi::Result<JsStreamInfo> {
+        let p = self.engine()?;
+        let options = stream_options(options)?;
+        guarded(async move { p.send_text(&text, options).await.map(|i| js_info(&i)).map_err(error::engine) }).await
+    }
+}
+
+#[napi]
+impl NativeRoom {
+    /// Accepts incoming streams of `kind` on `topic` (they arrive as `streamOpened`).
+    #[napi(catch_unwind)]
+    pub fn register_stream_topic(&self, kind: String, topic: String) -> napi::Result<()> {
+        let kind = kind_of(&kind)?;
+        self.connected()?.register_stream_topic(kind, &topic).map_err(error::engine)
+    }
+
+    /// Stops accepting streams of `kind` on `topic`.
+    #[napi(catch_unwind)]
+    pub fn unregister_stream_topic(&self, kind: String, topic: String) -> napi::Result<()> {
+        let kind = kind_of(&kind)?;
+        if let Ok(room) = self.connected() {
+            room.unregister_stream_topic(kind, &topic);
+        }
+        Ok(())
+    }
+}
