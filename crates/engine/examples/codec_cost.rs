@@ -17,7 +17,8 @@ fn signal(channels: usize) -> Vec<i16> {
         .flat_map(|i| {
             let t = i as f32 / 48_000.0;
             let env = 0.5 + 0.5 * (t * 4.0 * std::f32::consts::TAU).sin();
-            let tone: f32 = [180.0f32, 360.0, 540.0, 1_100.0].iter().map(|f| (t * f * std::f32::consts::TAU).sin()).sum();
+            let tone: f32 =
+                [180.0f32, 360.0, 540.0, 1_100.0].iter().map(|f| (t * f * std::f32::consts::TAU).sin()).sum();
             seed ^= seed << 13;
             seed ^= seed >> 17;
             seed ^= seed << 5;
@@ -105,10 +106,13 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for ch in [1usize, 2] {
         let pcm = signal(ch);
-        let best = |f: &dyn Fn() -> Cost| (0..3).map(|_| f()).min_by(|a, b| (a.enc_us + a.dec_us).total_cmp(&(b.enc_us + b.dec_us))).unwrap();
+        let best = |f: &dyn Fn() -> Cost| {
+            (0..3).map(|_| f()).min_by(|a, b| (a.enc_us + a.dec_us).total_cmp(&(b.enc_us + b.dec_us))).unwrap()
+        };
         let r = best(&|| bench_ropus(&pcm, ch));
         let l = lib.as_ref().map(|lib| best(&|| bench_libopus(lib, &pcm, ch)));
-        let ratio = l.as_ref().map(|l| format!("{:.2}x", (r.enc_us + r.dec_us) / (l.enc_us + l.dec_us))).unwrap_or("-".into());
+        let ratio =
+            l.as_ref().map(|l| format!("{:.2}x", (r.enc_us + r.dec_us) / (l.enc_us + l.dec_us))).unwrap_or("-".into());
         println!("| ropus (lkrtc) | {ch} | {:.1} | {:.1} | {:.0} | {ratio} |", r.enc_us, r.dec_us, r.bytes);
         if let Some(l) = l {
             println!("| libopus | {ch} | {:.1} | {:.1} | {:.0} | 1.00x |", l.enc_us, l.dec_us, l.bytes);

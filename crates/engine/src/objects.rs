@@ -73,7 +73,8 @@ impl RemoteTrack {
     }
     /// A stream of this track's audio as `sample_rate`/`channels` in `frame_ms` frames.
     pub fn audio_stream(&self, sample_rate: u32, channels: u32, frame_ms: u32) -> Result<crate::audio::AudioStream> {
-        let receiver = self.0.receiver.as_ref().ok_or_else(|| EngineError::InvalidArgument("not an audio track".into()))?;
+        let receiver =
+            self.0.receiver.as_ref().ok_or_else(|| EngineError::InvalidArgument("not an audio track".into()))?;
         crate::audio::AudioStream::attach(receiver, sample_rate, channels, frame_ms)
     }
     /// The track stopped existing for us: streams on it end.
@@ -418,7 +419,8 @@ impl LocalTrackPublication {
     /// Resolves when a first participant subscribed (or fails after `timeout`).
     pub async fn wait_for_subscription(&self, timeout: std::time::Duration) -> Result<()> {
         let mut rx = self.0.subscribed.subscribe();
-        let subscribed = crate::error::bounded("a subscriber", timeout, async { rx.wait_for(|s| *s).await.is_ok() }).await?;
+        let subscribed =
+            crate::error::bounded("a subscriber", timeout, async { rx.wait_for(|s| *s).await.is_ok() }).await?;
         if subscribed {
             Ok(())
         } else {
@@ -628,7 +630,11 @@ impl LocalParticipant {
     }
 
     /// Sends a whole text as one stream.
-    pub async fn send_text(&self, text: &str, mut options: crate::streams::StreamOptions) -> Result<crate::streams::StreamInfo> {
+    pub async fn send_text(
+        &self,
+        text: &str,
+        mut options: crate::streams::StreamOptions,
+    ) -> Result<crate::streams::StreamInfo> {
         options.total_size = Some(text.len() as u64);
         let writer = self.stream_text(options).await?;
         writer.write(text.as_bytes()).await?;
@@ -637,7 +643,11 @@ impl LocalParticipant {
     }
 
     /// Sends bytes (a file's content) as one stream.
-    pub async fn send_bytes(&self, data: &[u8], mut options: crate::streams::StreamOptions) -> Result<crate::streams::StreamInfo> {
+    pub async fn send_bytes(
+        &self,
+        data: &[u8],
+        mut options: crate::streams::StreamOptions,
+    ) -> Result<crate::streams::StreamInfo> {
         options.total_size = Some(data.len() as u64);
         let writer = self.stream_bytes(options).await?;
         writer.write(data).await?;

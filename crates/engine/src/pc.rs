@@ -148,7 +148,8 @@ mod tests {
 
     #[test]
     fn candidate_json_round_trip() {
-        let init = RTCIceCandidateInit { candidate: "candidate:1 1 udp 5 127.0.0.1 9 typ host".into(), ..Default::default() };
+        let init =
+            RTCIceCandidateInit { candidate: "candidate:1 1 udp 5 127.0.0.1 9 typ host".into(), ..Default::default() };
         let back = candidate_from_json(&candidate_to_json(&init, "0")).unwrap();
         assert_eq!(back.candidate, init.candidate);
         assert_eq!(back.sdp_mid.as_deref(), Some("0"));

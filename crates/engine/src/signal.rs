@@ -51,10 +51,10 @@ pub(crate) async fn connect(url: &url::Url, token: &str, timeout: Duration) -> R
         u.set_query(None);
         u.to_string()
     };
-    let mut req = url.as_str().into_client_request().map_err(|e| EngineError::InvalidUrl {
-        url: display.clone(),
-        reason: e.to_string(),
-    })?;
+    let mut req = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| EngineError::InvalidUrl { url: display.clone(), reason: e.to_string() })?;
     let bearer = format!("Bearer {token}")
         .parse()
         .map_err(|_| EngineError::InvalidArgument("the token contains characters not allowed in a header".into()))?;
@@ -76,7 +76,10 @@ pub(crate) async fn connect(url: &url::Url, token: &str, timeout: Duration) -> R
             match recv(&mut ws).await? {
                 Some(proto::signal_response::Message::Join(j)) => return Ok(j),
                 Some(proto::signal_response::Message::Leave(l)) => {
-                    return Err(EngineError::Rejected(format!("server sent leave (reason {}) instead of join", l.reason)))
+                    return Err(EngineError::Rejected(format!(
+                        "server sent leave (reason {}) instead of join",
+                        l.reason
+                    )))
                 }
                 Some(_) => continue,
                 None => return Err(EngineError::Protocol("the server closed the connection before joining".into())),

@@ -70,10 +70,14 @@ impl StreamInfo {
 
     pub(crate) fn to_header(&self) -> proto::data_stream::Header {
         let content_header = match self.kind {
-            StreamKind::Text => proto::data_stream::header::ContentHeader::TextHeader(proto::data_stream::TextHeader::default()),
-            StreamKind::Bytes => proto::data_stream::header::ContentHeader::ByteHeader(proto::data_stream::ByteHeader {
-                name: self.name.clone().unwrap_or_else(|| "unknown".into()),
-            }),
+            StreamKind::Text => {
+                proto::data_stream::header::ContentHeader::TextHeader(proto::data_stream::TextHeader::default())
+            }
+            StreamKind::Bytes => {
+                proto::data_stream::header::ContentHeader::ByteHeader(proto::data_stream::ByteHeader {
+                    name: self.name.clone().unwrap_or_else(|| "unknown".into()),
+                })
+            }
         };
         proto::data_stream::Header {
             stream_id: self.stream_id.clone(),

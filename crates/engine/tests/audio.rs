@@ -24,7 +24,10 @@ async fn join(server: &Server, identity: &str, room: &str) -> (Room, UnboundedRe
 }
 
 async fn next_event(rx: &mut UnboundedReceiver<RoomEvent>) -> RoomEvent {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.expect("timed out waiting for an event").expect("events ended")
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("timed out waiting for an event")
+        .expect("events ended")
 }
 
 /// Feeds a tone in real time until the returned handle is aborted.
@@ -66,7 +69,10 @@ fn detect(samples: &[i16], rate: u32) -> f32 {
 
 #[tokio::test]
 async fn tone_crosses_the_room_at_every_rate_and_unpublish_ends_the_stream() {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let server = server().await;
     let (a, _a_ev) = join(&server, "speaker", "audio").await;
     let (b, mut b_ev) = join(&server, "listener", "audio").await;

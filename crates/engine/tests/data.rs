@@ -24,7 +24,11 @@ async fn join(server: &Server, identity: &str) -> (Room, UnboundedReceiver<RoomE
     Room::connect(&server.url(), &token, ConnectOptions::default()).await.unwrap()
 }
 
-async fn wait_for<T>(rx: &mut UnboundedReceiver<RoomEvent>, what: &str, mut pick: impl FnMut(RoomEvent) -> Option<T>) -> T {
+async fn wait_for<T>(
+    rx: &mut UnboundedReceiver<RoomEvent>,
+    what: &str,
+    mut pick: impl FnMut(RoomEvent) -> Option<T>,
+) -> T {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let ev = rx.recv().await.unwrap_or_else(|| panic!("events ended waiting for {what}"));
@@ -38,7 +42,12 @@ async fn wait_for<T>(rx: &mut UnboundedReceiver<RoomEvent>, what: &str, mut pick
 }
 
 fn call(dest: &str, method: &str, payload: &str, timeout: Duration) -> RpcCall {
-    RpcCall { destination_identity: dest.into(), method: method.into(), payload: payload.into(), response_timeout: timeout }
+    RpcCall {
+        destination_identity: dest.into(),
+        method: method.into(),
+        payload: payload.into(),
+        response_timeout: timeout,
+    }
 }
 
 #[tokio::test]
@@ -55,7 +64,10 @@ async fn rpc_success_error_unknown_method_and_timeout() {
         while let Some(ev) = b_ev.recv().await {
             if let RoomEvent::RpcInvocation { invocation } = ev {
                 match invocation.method.as_str() {
-                    "echo" => callee.respond_rpc(&invocation.request_id, Ok(format!("{}:{}", invocation.caller_identity, invocation.payload))),
+                    "echo" => callee.respond_rpc(
+                        &invocation.request_id,
+                        Ok(format!("{}:{}", invocation.caller_identity, invocation.payload)),
+                    ),
                     "fail" => callee.respond_rpc(&invocation.request_id, Err(RpcError::new(42, "nope", "details"))),
                     _ => {} // "silent" never answers
                 }
@@ -173,7 +185,10 @@ async fn chat_dtmf_and_transcription() {
         is_final: true,
         language: "en".into(),
     };
-    assert_eq!(lp.publish_transcription("alice", "mic", vec![seg.clone()]).await.unwrap_err().code(), "ERR_INVALID_ARG");
+    assert_eq!(
+        lp.publish_transcription("alice", "mic", vec![seg.clone()]).await.unwrap_err().code(),
+        "ERR_INVALID_ARG"
+    );
     lp.publish_transcription("alice", "TR_abc", vec![seg.clone()]).await.unwrap();
     let (track, segments) = wait_for(&mut b_ev, "transcription", |e| match e {
         RoomEvent::TranscriptionReceived { track_sid, segments, .. } => Some((track_sid, segments)),

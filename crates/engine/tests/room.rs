@@ -26,12 +26,21 @@ async fn join(server: &Server, identity: &str, room: &str) -> (Room, UnboundedRe
     join_with(server, identity, room, VideoGrants::default()).await
 }
 
-async fn join_with(server: &Server, identity: &str, room: &str, g: VideoGrants) -> (Room, UnboundedReceiver<RoomEvent>) {
+async fn join_with(
+    server: &Server,
+    identity: &str,
+    room: &str,
+    g: VideoGrants,
+) -> (Room, UnboundedReceiver<RoomEvent>) {
     Room::connect(&server.url(), &token(identity, room, g), ConnectOptions::default()).await.unwrap()
 }
 
 /// Waits for the first event `pick` accepts, skipping others.
-async fn wait_for<T>(rx: &mut UnboundedReceiver<RoomEvent>, what: &str, mut pick: impl FnMut(RoomEvent) -> Option<T>) -> T {
+async fn wait_for<T>(
+    rx: &mut UnboundedReceiver<RoomEvent>,
+    what: &str,
+    mut pick: impl FnMut(RoomEvent) -> Option<T>,
+) -> T {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let ev = rx.recv().await.unwrap_or_else(|| panic!("event stream ended waiting for {what}"));
@@ -74,7 +83,10 @@ async fn two_rooms_see_each_other_and_exchange_data() {
         assert_eq!(kind, if reliable { DataKind::Reliable } else { DataKind::Lossy });
         assert_eq!(topic.as_deref(), Some("t"));
     }
-    b.local_participant().publish_data(vec![1, 2, 3], DataOptions { reliable: true, ..Default::default() }).await.unwrap();
+    b.local_participant()
+        .publish_data(vec![1, 2, 3], DataOptions { reliable: true, ..Default::default() })
+        .await
+        .unwrap();
     let payload = wait_for(&mut a_ev, "data from bob", |e| match e {
         RoomEvent::DataReceived { payload, .. } => Some(payload),
         _ => None,
@@ -93,7 +105,10 @@ async fn reliable_data_arrives_in_order_exactly_once() {
     let (b, mut b_ev) = join(&server, "bob", "r").await;
     let n = 500u32;
     for i in 0..n {
-        a.local_participant().publish_data(i.to_be_bytes().to_vec(), DataOptions { reliable: true, ..Default::default() }).await.unwrap();
+        a.local_participant()
+            .publish_data(i.to_be_bytes().to_vec(), DataOptions { reliable: true, ..Default::default() })
+            .await
+            .unwrap();
     }
     let mut got = Vec::new();
     while got.len() < n as usize {

@@ -50,9 +50,8 @@ impl KeyStore {
     pub fn parse(spec: &str) -> Result<Self, String> {
         let mut keys = HashMap::new();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (k, s) = item
-                .split_once(':')
-                .ok_or_else(|| format!("key entry {item:?} is not of the form key:secret"))?;
+            let (k, s) =
+                item.split_once(':').ok_or_else(|| format!("key entry {item:?} is not of the form key:secret"))?;
             let (k, s) = (k.trim(), s.trim());
             if k.is_empty() || s.is_empty() {
                 return Err(format!("key entry {item:?} has an empty key or secret"));
@@ -248,9 +247,8 @@ mod tests {
     fn rejects_alg_none_and_other_algorithms() {
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
-        let payload = b64(&format!(
-            r#"{{"iss":"devkey","sub":"mallory","exp":{exp},"video":{{"roomJoin":true,"room":"r1"}}}}"#
-        ));
+        let payload =
+            b64(&format!(r#"{{"iss":"devkey","sub":"mallory","exp":{exp},"video":{{"roomJoin":true,"room":"r1"}}}}"#));
         for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#] {
             let jwt = format!("{}.{}.", b64(header), payload);
             assert!(store().verify_join(&jwt).is_err(), "{header} accepted");

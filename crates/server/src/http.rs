@@ -55,7 +55,11 @@ fn refuse(e: &AuthError) -> Response {
     (status, e.to_string()).into_response()
 }
 
-fn join_params(shared: &ServerShared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<JoinParams, AuthError> {
+fn join_params(
+    shared: &ServerShared,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> Result<JoinParams, AuthError> {
     let token = token(headers, q).ok_or(AuthError::Missing)?;
     let grant = shared.keys.verify_join(token)?;
     let flag = |name: &str, default: bool| match q.get(name).map(String::as_str) {
@@ -83,7 +87,7 @@ async fn rtc(
     };
     if q.get("reconnect").map(String::as_str) == Some("1") {
         // Resuming is not supported: tell the client to do a full reconnect.
-        return upgrade.on_upgrade(|ws| session::refuse_resume(ws));
+        return upgrade.on_upgrade(session::refuse_resume);
     }
     upgrade
         .max_message_size(MAX_SIGNAL_MESSAGE)
@@ -156,8 +160,12 @@ async fn twirp(
                 Ok(r) => r,
                 Err(e) => return twirp_error(StatusCode::BAD_REQUEST, "malformed", &e),
             };
-            let rooms =
-                shared.rooms.list().into_iter().filter(|r| req.names.is_empty() || req.names.contains(&r.name)).collect();
+            let rooms = shared
+                .rooms
+                .list()
+                .into_iter()
+                .filter(|r| req.names.is_empty() || req.names.contains(&r.name))
+                .collect();
             encode(json, &proto::ListRoomsResponse { rooms })
         }
         "ListParticipants" => {
@@ -166,20 +174,37 @@ async fn twirp(
                 Err(e) => return twirp_error(StatusCode::BAD_REQUEST, "malformed", &e),
             };
             if !(claims.video.room_admin && claims.video.room == req.room) {
-                return twirp_error(StatusCode::FORBIDDEN, "permission_denied", "the token has no roomAdmin grant for this room");
+                return twirp_error(
+                    StatusCode::FORBIDDEN,
+                    "permission_denied",
+                    "the token has no roomAdmin grant for this room",
+                );
             }
             let participants = shared.rooms.get(&req.room).map(|r| r.participants()).unwrap_or_default();
-            encode(json, &proto::ListParticipantsResponse { participants: participants.iter().map(|p| p.info()).collect() })
+            encode(
+                json,
+                &proto::ListParticipantsResponse { participants: participants.iter().map(|p| p.info()).collect() },
+            )
         }
         "RemoveParticipant" | "DeleteRoom" | "UpdateRoomMetadata" | "UpdateParticipant" => {
             admin(&shared, &claims, &method, json, &body)
         }
-        _ => twirp_error(StatusCode::NOT_FOUND, "bad_route", &format!("method {method} is not implemented by lkrtc-server")),
+        _ => twirp_error(
+            StatusCode::NOT_FOUND,
+            "bad_route",
+            &format!("method {method} is not implemented by lkrtc-server"),
+        ),
     }
 }
 
 /// Room-admin methods; the token needs `roomAdmin` for the room named in the request.
-fn admin(shared: &ServerShared, claims: &livekit_api::access_token::Claims, method: &str, json: bool, body: &[u8]) -> Response {
+fn admin(
+    shared: &ServerShared,
+    claims: &livekit_api::access_token::Claims,
+    method: &str,
+    json: bool,
+    body: &[u8],
+) -> Response {
     macro_rules! req {
         ($t:ty) => {
             match decode::<$t>(json, body) {
@@ -189,8 +214,10 @@ fn admin(shared: &ServerShared, claims: &livekit_api::access_token::Claims, meth
         };
     }
     let allowed = |room: &str| claims.video.room_admin && (claims.video.room.is_empty() || claims.video.room == room);
-    let denied = || twirp_error(StatusCode::FORBIDDEN, "permission_denied", "the token has no roomAdmin grant for this room");
-    let no_room = |room: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("room {room:?} does not exist"));
+    let denied =
+        || twirp_error(StatusCode::FORBIDDEN, "permission_denied", "the token has no roomAdmin grant for this room");
+    let no_room =
+        |room: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("room {room:?} does not exist"));
     let no_participant =
         |who: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("participant {who:?} is not in the room"));
     match method {
@@ -246,7 +273,9 @@ fn admin(shared: &ServerShared, claims: &livekit_api::access_token::Claims, meth
                     }
                 }
             });
-            p.send(proto::signal_response::Message::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }));
+            p.send(proto::signal_response::Message::Update(proto::ParticipantUpdate {
+                participants: vec![info.clone()],
+            }));
             room.broadcast_info(&p, info.clone());
             encode(json, &info)
         }

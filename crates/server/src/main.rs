@@ -43,7 +43,8 @@ fn parse(args: &[String]) -> Result<ServerConfig, String> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LKRTC_LOG").unwrap_or_else(|_| "error,lkrtc_server=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("LKRTC_LOG")
+                .unwrap_or_else(|_| "error,lkrtc_server=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -25,8 +25,8 @@ pub enum Cmd {
 
 /// A frame for the WebSocket writer.
 pub enum Outbound {
-    /// A signal response.
-    Signal(proto::signal_response::Message),
+    /// A signal response (boxed: join responses are large, the other frames small).
+    Signal(Box<proto::signal_response::Message>),
     /// Close the socket after everything queued before it.
     Close,
     /// Close with a WebSocket close code and a reason the client can show.
@@ -137,7 +137,7 @@ impl Participant {
 
     /// Queues a signal response for the client (dropped if the session is gone).
     pub fn send(&self, msg: proto::signal_response::Message) {
-        let _ = self.out.send(Outbound::Signal(msg));
+        let _ = self.out.send(Outbound::Signal(Box::new(msg)));
     }
 
     /// Asks the WebSocket writer to close after what is queued.

@@ -135,9 +135,11 @@ impl Room {
             .iter()
             .filter(|p| !p.grant.hidden)
             .filter_map(|p| {
-                let best = p.tracks().iter().filter_map(|t| t.speaking_level(now)).fold(None, |a: Option<f32>, l| {
-                    Some(a.map_or(l, |a| a.max(l)))
-                });
+                let best = p
+                    .tracks()
+                    .iter()
+                    .filter_map(|t| t.speaking_level(now))
+                    .fold(None, |a: Option<f32>, l| Some(a.map_or(l, |a| a.max(l))));
                 best.map(|l| (p.sid.clone(), l))
             })
             .collect();
@@ -149,12 +151,11 @@ impl Room {
             .filter(|(sid, _)| !st.speaking.contains(sid))
             .map(|(sid, level)| proto::SpeakerInfo { sid: sid.clone(), level: *level, active: true })
             .collect();
-        changed.extend(
-            st.speaking
-                .iter()
-                .filter(|sid| !now_speaking.contains(sid))
-                .map(|sid| proto::SpeakerInfo { sid: sid.clone(), level: 0.0, active: false }),
-        );
+        changed.extend(st.speaking.iter().filter(|sid| !now_speaking.contains(sid)).map(|sid| proto::SpeakerInfo {
+            sid: sid.clone(),
+            level: 0.0,
+            active: false,
+        }));
         st.speaking = now_speaking;
         (!changed.is_empty()).then_some(changed)
     }

@@ -216,7 +216,10 @@ mod tests {
 
     #[test]
     fn candidate_round_trip() {
-        let init = RTCIceCandidateInit { candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(), ..Default::default() };
+        let init = RTCIceCandidateInit {
+            candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+            ..Default::default()
+        };
         let json = candidate_json(&init, "0");
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["sdpMid"], "0");

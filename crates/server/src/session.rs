@@ -87,7 +87,7 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         Ok(pc) => pc,
         Err(e) => {
             tracing::error!(error = %e, "cannot create subscriber peer connection");
-            let _ = p.send(Resp::Leave(leave(Reason::JoinFailure)));
+            p.send(Resp::Leave(leave(Reason::JoinFailure)));
             p.close_socket();
             let _ = writer.await;
             shared.rooms.remove_if_empty(&room);
@@ -163,7 +163,7 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut out: mpsc::Unbo
     while let Some(msg) = out.recv().await {
         let frame = match msg {
             Outbound::Signal(m) => {
-                let resp = proto::SignalResponse { message: Some(m) };
+                let resp = proto::SignalResponse { message: Some(*m) };
                 Message::Binary(Bytes::from(resp.encode_to_vec()))
             }
             Outbound::Close => {
@@ -310,7 +310,9 @@ impl Session {
                 timestamp: crate::ids::now_ms(),
             })),
             // Accepted and ignored: quality/layer hints, permissions, sync, simulation.
-            other => tracing::debug!(identity = %self.p.identity(), request = ?std::mem::discriminant(&other), "ignored request"),
+            other => {
+                tracing::debug!(identity = %self.p.identity(), request = ?std::mem::discriminant(&other), "ignored request")
+            }
         }
         None
     }
@@ -327,7 +329,8 @@ impl Session {
         }
         let pc = self.publisher.clone()?;
         let result: Result<String, String> = async {
-            let offer = RTCSessionDescription::offer(sd.sdp.clone()).map_err(|e| format!("offer SDP does not parse: {e}"))?;
+            let offer =
+                RTCSessionDescription::offer(sd.sdp.clone()).map_err(|e| format!("offer SDP does not parse: {e}"))?;
             pc.set_remote_description(offer).await.map_err(|e| format!("offer rejected: {e}"))?;
             // The server sends nothing on a publisher PC: m-lines the client offered as
             // recvonly (clients pre-create them) are answered inactive, not sendonly.

@@ -1,8 +1,8 @@
 //! Published tracks and RTP forwarding from a publisher to its subscribers.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::time::Instant;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use livekit_protocol as proto;
 use tokio::sync::Notify;

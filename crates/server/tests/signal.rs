@@ -16,11 +16,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn server() -> Server {
-    let config = ServerConfig {
-        port: 0,
-        keys: KeyStore::parse("devkey:secret").unwrap(),
-        ..ServerConfig::dev()
-    };
+    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
     Server::start(config).await.unwrap()
 }
 
@@ -99,7 +95,14 @@ async fn peers_are_announced_and_leave_is_disconnected_update() {
     assert_eq!(u.participants[0].identity, "bob");
     let v1 = u.participants[0].version;
 
-    send(&mut b, Req::Leave(proto::LeaveRequest { reason: proto::DisconnectReason::ClientInitiated as i32, ..Default::default() })).await;
+    send(
+        &mut b,
+        Req::Leave(proto::LeaveRequest {
+            reason: proto::DisconnectReason::ClientInitiated as i32,
+            ..Default::default()
+        }),
+    )
+    .await;
     let Resp::Update(u) = next(&mut a).await else { panic!("alice expected bob's disconnect") };
     let bob = &u.participants[0];
     assert_eq!(bob.state, proto::participant_info::State::Disconnected as i32);
@@ -153,7 +156,12 @@ async fn metadata_updates_need_the_grant_and_are_confirmed() {
 async fn add_track_respects_can_publish_and_replies_with_track_sid() {
     let server = server().await;
     let (mut ws, _) = join(&server, "alice", "r1", VideoGrants::default()).await;
-    let add = proto::AddTrackRequest { cid: "mic".into(), name: "mic".into(), r#type: proto::TrackType::Audio as i32, ..Default::default() };
+    let add = proto::AddTrackRequest {
+        cid: "mic".into(),
+        name: "mic".into(),
+        r#type: proto::TrackType::Audio as i32,
+        ..Default::default()
+    };
     send(&mut ws, Req::AddTrack(add.clone())).await;
     let Resp::TrackPublished(t) = next(&mut ws).await else { panic!("expected track_published") };
     assert_eq!(t.cid, "mic");

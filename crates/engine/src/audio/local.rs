@@ -45,7 +45,13 @@ impl LocalAudioTrack {
         let rtp = Arc::new(TrackLocalStaticRTP::new(track));
         let sink = Sink::new(rtp, ssrc);
         source.add_sink(sink.clone());
-        Ok(Self(Arc::new(LocalTrackInner { cid, name: name.into(), source: source.clone(), sink, sid: Mutex::new(None) })))
+        Ok(Self(Arc::new(LocalTrackInner {
+            cid,
+            name: name.into(),
+            source: source.clone(),
+            sink,
+            sid: Mutex::new(None),
+        })))
     }
 
     /// Client id (the msid track id in SDP).

@@ -29,12 +29,22 @@ impl AudioResampler {
         let fft = if in_rate == out_rate {
             None
         } else {
-            let fft = Fft::<f32>::new(in_rate as usize, out_rate as usize, chunk, out_channels as usize, FixedSync::Input)
-                .map_err(|e| EngineError::InvalidArgument(format!("resampler: {e}")))?;
+            let fft =
+                Fft::<f32>::new(in_rate as usize, out_rate as usize, chunk, out_channels as usize, FixedSync::Input)
+                    .map_err(|e| EngineError::InvalidArgument(format!("resampler: {e}")))?;
             Some(fft)
         };
         let out_cap = (out_rate / 100) as usize * 2 * out_channels as usize + 64;
-        Ok(Self { in_rate, out_rate, in_channels, out_channels, chunk, fft, pending: Vec::new(), out_buf: vec![0.0; out_cap] })
+        Ok(Self {
+            in_rate,
+            out_rate,
+            in_channels,
+            out_channels,
+            chunk,
+            fft,
+            pending: Vec::new(),
+            out_buf: vec![0.0; out_cap],
+        })
     }
 
     /// Input rate.
@@ -69,7 +79,9 @@ impl AudioResampler {
             };
             self.pending.drain(..self.chunk * ch);
             if let Some((_, written)) = result {
-                out.extend(self.out_buf[..written * ch].iter().map(|&v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16));
+                out.extend(
+                    self.out_buf[..written * ch].iter().map(|&v| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16),
+                );
             }
         }
         out
@@ -109,7 +121,11 @@ mod tests {
                     out.extend(r.push(chunk));
                 }
                 let expected = b as usize;
-                assert!(out.len() + (b as usize / 50) >= expected && out.len() <= expected, "{a}->{b}: {} samples", out.len());
+                assert!(
+                    out.len() + (b as usize / 50) >= expected && out.len() <= expected,
+                    "{a}->{b}: {} samples",
+                    out.len()
+                );
                 let tail = &out[out.len() / 4..];
                 let f = freq_of(tail, b);
                 assert!((f - 440.0).abs() < 8.0, "{a}->{b}: {f} Hz");

@@ -42,7 +42,8 @@ impl Sink {
 }
 
 fn rand_u16() -> u16 {
-    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) & 0xffff) as u16
+    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) & 0xffff)
+        as u16
 }
 
 struct State {
@@ -276,7 +277,10 @@ async fn pace(source: Weak<SourceInner>, channels: u32) {
                         ..Default::default()
                     };
                     // Not yet negotiated: the packet is simply not sent.
-                    let _ = sink.rtp.write_rtp_with_extensions(rtp::Packet { header, payload: payload.clone() }, &level).await;
+                    let _ = sink
+                        .rtp
+                        .write_rtp_with_extensions(rtp::Packet { header, payload: payload.clone() }, &level)
+                        .await;
                 }
                 src.sent_frames.fetch_add(1, Ordering::Relaxed);
                 talking = true;

@@ -188,7 +188,7 @@ pub struct AudioStream {
 impl AudioStream {
     pub(crate) fn attach(receiver: &Arc<Receiver>, sample_rate: u32, channels: u32, frame_ms: u32) -> Result<Self> {
         check_format(sample_rate, channels)?;
-        if !(10..=100).contains(&frame_ms) || frame_ms % 10 != 0 {
+        if !(10..=100).contains(&frame_ms) || !frame_ms.is_multiple_of(10) {
             return Err(EngineError::InvalidArgument(format!(
                 "frameSizeMs {frame_ms} is not supported; use a multiple of 10 between 10 and 100"
             )));

@@ -33,7 +33,6 @@ impl RoomTask {
             destination_identities: destinations,
             sequence,
             value: Some(value),
-            ..Default::default()
         };
         let bytes = packet.encode_to_vec();
         if bytes.len() > MAX_DATA_PACKET {
@@ -95,7 +94,12 @@ impl RoomTask {
         });
         match value {
             Value::User(user) => {
-                self.emit(RoomEvent::DataReceived { payload: user.payload, participant: sender, kind, topic: user.topic });
+                self.emit(RoomEvent::DataReceived {
+                    payload: user.payload,
+                    participant: sender,
+                    kind,
+                    topic: user.topic,
+                });
             }
             Value::ChatMessage(m) => {
                 // As the official clients do: chat from an unknown sender is dropped.
@@ -201,13 +205,20 @@ impl RoomTask {
     pub(super) async fn respond_rpc(&mut self, request_id: String, result: std::result::Result<String, RpcError>) {
         let Some(caller) = self.rpc_invocations.remove(&request_id) else { return };
         let result = match result {
-            Ok(p) if p.len() > MAX_PAYLOAD_BYTES => Err(RpcError::built_in(RpcErrorCode::ResponsePayloadTooLarge, None)),
+            Ok(p) if p.len() > MAX_PAYLOAD_BYTES => {
+                Err(RpcError::built_in(RpcErrorCode::ResponsePayloadTooLarge, None))
+            }
             other => other,
         };
         self.send_rpc_response(&caller, request_id, result).await;
     }
 
-    async fn send_rpc_response(&mut self, caller: &str, request_id: String, result: std::result::Result<String, RpcError>) {
+    async fn send_rpc_response(
+        &mut self,
+        caller: &str,
+        request_id: String,
+        result: std::result::Result<String, RpcError>,
+    ) {
         let value = match result {
             Ok(p) => proto::rpc_response::Value::Payload(p),
             Err(e) => proto::rpc_response::Value::Error(e.to_proto()),
@@ -291,7 +302,8 @@ impl RoomTask {
                 return true;
             }
             if let Some(r) = entry.reader.upgrade() {
-                StreamReader(r).finish(Err(format!("participant {identity} disconnected in the middle of sending data")));
+                StreamReader(r)
+                    .finish(Err(format!("participant {identity} disconnected in the middle of sending data")));
             }
             false
         });

@@ -16,16 +16,16 @@ use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
 
+use crate::audio::LocalAudioTrack;
 use crate::error::{bounded, EngineError, Result};
 use crate::events::RoomEvent;
-use crate::audio::LocalAudioTrack;
 use crate::objects::{
     LocalParticipant, LocalTrackPublication, PublishOptions, RemoteParticipant, RemoteTrack, RemoteTrackPublication,
 };
 use crate::pc::{self, PcEvent, Target};
+use crate::rpc::{RpcCall, RpcError};
 use crate::signal::{self, Ws};
 use crate::state;
-use crate::rpc::{RpcCall, RpcError};
 use crate::streams::{Incoming, StreamKind};
 use crate::types::{ConnectOptions, ConnectionState, DataKind, DataOptions};
 
@@ -43,16 +43,52 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Work for the room task.
 pub(crate) enum Command {
-    PublishData { payload: Vec<u8>, options: DataOptions, done: oneshot::Sender<Result<()>> },
-    UpdateMetadata { update: proto::UpdateParticipantMetadata, done: oneshot::Sender<Result<()>> },
-    SetSubscribed { publication: RemoteTrackPublication, subscribe: bool, done: oneshot::Sender<Result<()>> },
-    PublishTrack { track: LocalAudioTrack, options: PublishOptions, done: oneshot::Sender<Result<LocalTrackPublication>> },
-    UnpublishTrack { sid: String, done: oneshot::Sender<Result<()>> },
-    MuteTrack { sid: String, muted: bool, done: oneshot::Sender<Result<()>> },
-    SendPacket { value: proto::data_packet::Value, destinations: Vec<String>, done: oneshot::Sender<Result<()>> },
-    PerformRpc { call: RpcCall, ack: oneshot::Sender<()>, response: oneshot::Sender<std::result::Result<String, RpcError>>, sent: oneshot::Sender<std::result::Result<(), RpcError>> },
-    RespondRpc { request_id: String, result: std::result::Result<String, RpcError> },
-    Disconnect { done: oneshot::Sender<()> },
+    PublishData {
+        payload: Vec<u8>,
+        options: DataOptions,
+        done: oneshot::Sender<Result<()>>,
+    },
+    UpdateMetadata {
+        update: proto::UpdateParticipantMetadata,
+        done: oneshot::Sender<Result<()>>,
+    },
+    SetSubscribed {
+        publication: RemoteTrackPublication,
+        subscribe: bool,
+        done: oneshot::Sender<Result<()>>,
+    },
+    PublishTrack {
+        track: LocalAudioTrack,
+        options: PublishOptions,
+        done: oneshot::Sender<Result<LocalTrackPublication>>,
+    },
+    UnpublishTrack {
+        sid: String,
+        done: oneshot::Sender<Result<()>>,
+    },
+    MuteTrack {
+        sid: String,
+        muted: bool,
+        done: oneshot::Sender<Result<()>>,
+    },
+    SendPacket {
+        value: proto::data_packet::Value,
+        destinations: Vec<String>,
+        done: oneshot::Sender<Result<()>>,
+    },
+    PerformRpc {
+        call: RpcCall,
+        ack: oneshot::Sender<()>,
+        response: oneshot::Sender<std::result::Result<String, RpcError>>,
+        sent: oneshot::Sender<std::result::Result<(), RpcError>>,
+    },
+    RespondRpc {
+        request_id: String,
+        result: std::result::Result<String, RpcError>,
+    },
+    Disconnect {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// A call we made, waiting for its acknowledgement and response.
@@ -105,7 +141,8 @@ impl Room {
                 return Err(e);
             }
         };
-        let reliable = publisher.create_data_channel("_reliable", Some(dc_init(true))).await.map_err(EngineError::rtc)?;
+        let reliable =
+            publisher.create_data_channel("_reliable", Some(dc_init(true))).await.map_err(EngineError::rtc)?;
         let lossy = publisher.create_data_channel("_lossy", Some(dc_init(false))).await.map_err(EngineError::rtc)?;
 
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -125,7 +162,8 @@ impl Room {
         for info in &join.other_participants {
             let p = RemoteParticipant::new(info);
             for t in &info.tracks {
-                let publication = RemoteTrackPublication::new(&info.sid, t.clone(), options.auto_subscribe, shared.cmd.clone());
+                let publication =
+                    RemoteTrackPublication::new(&info.sid, t.clone(), options.auto_subscribe, shared.cmd.clone());
                 p.0.publications.lock().unwrap().push(publication);
             }
             shared.remotes.lock().unwrap().push(p);
@@ -243,7 +281,11 @@ fn default_ip(url: &url::Url) -> IpAddr {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     };
-    if loopback { IpAddr::from([127, 0, 0, 1]) } else { IpAddr::from([0, 0, 0, 0]) }
+    if loopback {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        IpAddr::from([0, 0, 0, 0])
+    }
 }
 
 fn dc_init(reliable: bool) -> RTCDataChannelInit {
@@ -520,7 +562,7 @@ impl RoomTask {
                 }
             }
             Resp::Trickle(t) => {
-                let Some(c) = pc::candidate_from_json(&t.candidate_init) else { return None };
+                let c = pc::candidate_from_json(&t.candidate_init)?;
                 if t.target == Target::Subscriber as i32 {
                     if self.sub_remote_set {
                         let _ = self.subscriber.add_ice_candidate(c).await;
@@ -550,7 +592,8 @@ impl RoomTask {
                 }
             }
             Resp::Leave(l) => {
-                let reason = proto::DisconnectReason::try_from(l.reason).unwrap_or(proto::DisconnectReason::UnknownReason);
+                let reason =
+                    proto::DisconnectReason::try_from(l.reason).unwrap_or(proto::DisconnectReason::UnknownReason);
                 tracing::info!(?reason, "server asked us to leave");
                 self.fail_ready(EngineError::Rejected(format!("server sent leave ({reason:?})")));
                 return Some(Stop::Remote(reason));
@@ -650,7 +693,12 @@ impl RoomTask {
         }
     }
 
-    fn attach_track(&mut self, participant: RemoteParticipant, publication: RemoteTrackPublication, rtp: Arc<dyn TrackRemote>) {
+    fn attach_track(
+        &mut self,
+        participant: RemoteParticipant,
+        publication: RemoteTrackPublication,
+        rtp: Arc<dyn TrackRemote>,
+    ) {
         let info = publication.info();
         let track = RemoteTrack::new(&info.sid, &info.name, publication.kind(), info.muted, rtp);
         publication.0.state.lock().unwrap().track = Some(track.clone());
@@ -695,7 +743,8 @@ impl RoomTask {
             }
             Command::PerformRpc { call, ack, response, sent } => {
                 let id = crate::rpc::uuid_v4();
-                let timeout_ms = call.response_timeout.saturating_sub(crate::rpc::ACK_TIMEOUT).max(Duration::from_secs(1));
+                let timeout_ms =
+                    call.response_timeout.saturating_sub(crate::rpc::ACK_TIMEOUT).max(Duration::from_secs(1));
                 let request = proto::RpcRequest {
                     id: id.clone(),
                     method: call.method,
@@ -706,10 +755,13 @@ impl RoomTask {
                 };
                 let dest = call.destination_identity;
                 self.rpc_calls.insert(id.clone(), PendingCall { destination: dest.clone(), ack: Some(ack), response });
-                let result = self.send_packet(proto::data_packet::Value::RpcRequest(request), vec![dest], DataKind::Reliable).await;
+                let result = self
+                    .send_packet(proto::data_packet::Value::RpcRequest(request), vec![dest], DataKind::Reliable)
+                    .await;
                 if let Err(e) = result {
                     self.rpc_calls.remove(&id);
-                    let _ = sent.send(Err(RpcError::built_in(crate::rpc::RpcErrorCode::SendFailed, Some(&e.to_string()))));
+                    let _ =
+                        sent.send(Err(RpcError::built_in(crate::rpc::RpcErrorCode::SendFailed, Some(&e.to_string()))));
                 } else {
                     let _ = sent.send(Ok(()));
                 }
@@ -739,7 +791,14 @@ impl RoomTask {
                 publication.0.state.lock().unwrap().desired = subscribe;
                 if result.is_ok() && !subscribe {
                     let track = publication.0.state.lock().unwrap().track.take();
-                    let owner = self.shared.remotes.lock().unwrap().iter().find(|p| p.sid() == publication.participant_sid()).cloned();
+                    let owner = self
+                        .shared
+                        .remotes
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .find(|p| p.sid() == publication.participant_sid())
+                        .cloned();
                     if let (Some(track), Some(participant)) = (track, owner) {
                         track.end();
                         self.emit(RoomEvent::TrackUnsubscribed { participant, publication, track });

@@ -71,7 +71,8 @@ impl RoomTask {
             send_encodings: vec![],
         };
         let sender = async {
-            let tr = self.publisher.add_transceiver_from_track(track.rtp(), Some(init)).await.map_err(EngineError::rtc)?;
+            let tr =
+                self.publisher.add_transceiver_from_track(track.rtp(), Some(init)).await.map_err(EngineError::rtc)?;
             tr.sender().await.map_err(EngineError::rtc)?.ok_or_else(|| EngineError::rtc("transceiver without sender"))
         }
         .await;
