@@ -260,6 +260,21 @@ function wrapperId(w) {
 }
 
 /** Reads `field` from the native object while it lives, else from the tombstone. */
+/**
+ * Frees a native handle, first taking a last snapshot of its info for the tombstone.
+ * Returns the snapshot, or `previous` if the native side can no longer answer.
+ */
+function retireNative(nat, previous) {
+  let info = previous;
+  try {
+    info = nat.info();
+  } catch {
+    // keep the last snapshot
+  }
+  nat.dispose();
+  return info;
+}
+
 function readLive(nat, info, field) {
   if (nat !== null) {
     try {
@@ -295,13 +310,8 @@ class Participant {
       dispose: (p) => {
         const nat = p.#native;
         if (nat === null) return;
-        try {
-          p.#info = nat.info();
-        } catch {
-          // keep the last snapshot
-        }
         p.#native = null;
-        nat.dispose();
+        p.#info = retireNative(nat, p.#info);
       },
       require: (p) => {
         if (p.#native === null) throw disposedError(p.#what);
@@ -466,13 +476,8 @@ class RemoteTrackPublication {
       }
       const nat = p.#native;
       if (nat === null) return;
-      try {
-        p.#info = nat.info();
-      } catch {
-        // keep the last snapshot
-      }
       p.#native = null;
-      nat.dispose();
+      p.#info = retireNative(nat, p.#info);
     };
   }
 
@@ -561,13 +566,8 @@ class RemoteTrack {
     disposeTrack = (t) => {
       const nat = t.#native;
       if (nat === null) return;
-      try {
-        t.#info = nat.info();
-      } catch {
-        // keep the last snapshot
-      }
       t.#native = null;
-      nat.dispose();
+      t.#info = retireNative(nat, t.#info);
     };
   }
 
@@ -1221,6 +1221,8 @@ class DevServer {
 const audio = require('./js/audio.js')({
   native,
   nativeCall,
+  retireNative,
+  readLive,
   nativeAwait,
   LkError,
   ErrorCode,

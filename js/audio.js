@@ -18,6 +18,8 @@ module.exports = function install(ctx) {
   const {
     native,
     nativeCall,
+    retireNative,
+    readLive,
     nativeAwait,
     LkError,
     ErrorCode,
@@ -297,13 +299,8 @@ module.exports = function install(ctx) {
         if (p.#track !== undefined) ctx.disposeLocalTrack(p.#track);
         const nat = p.#native;
         if (nat === null) return;
-        try {
-          p.#info = nat.info();
-        } catch {
-          // keep the last snapshot
-        }
         p.#native = null;
-        nat.dispose();
+        p.#info = retireNative(nat, p.#info);
       };
     }
 
@@ -339,14 +336,7 @@ module.exports = function install(ctx) {
     }
 
     #read(field) {
-      if (this.#native !== null) {
-        try {
-          this.#info[field] = this.#native[field];
-        } catch {
-          // disposed underneath
-        }
-      }
-      return this.#info[field];
+      return readLive(this.#native, this.#info, field);
     }
 
     /**

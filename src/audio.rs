@@ -20,6 +20,7 @@ use crate::convert::{js_id, track_kind, track_source};
 use crate::error::{self, guarded};
 use crate::handles::{Handle, HandleKind};
 use crate::participant::NativeLocalParticipant;
+use crate::publication::PublicationInfo;
 use crate::track::NativeRemoteTrack;
 
 /// A PCM frame crossing to JavaScript (`js/audio.js` wraps it in an `AudioFrame`).
@@ -166,17 +167,6 @@ impl NativeLocalAudioTrack {
 
 // ---------------------------------------------------------------------------------------
 
-/// A local publication's fields, read in one call (for tombstones).
-#[napi(object)]
-pub struct LocalPublicationInfo {
-    pub sid: String,
-    pub name: String,
-    pub kind: u32,
-    pub source: u32,
-    pub mime_type: String,
-    pub muted: bool,
-}
-
 /// Native side of `LocalTrackPublication`.
 #[napi]
 pub struct NativeLocalTrackPublication {
@@ -197,8 +187,8 @@ impl NativeLocalTrackPublication {
     }
 
     #[napi(catch_unwind)]
-    pub fn info(&self) -> napi::Result<LocalPublicationInfo> {
-        self.handle.with(|p| LocalPublicationInfo {
+    pub fn info(&self) -> napi::Result<PublicationInfo> {
+        self.handle.with(|p| PublicationInfo {
             sid: p.sid(),
             name: p.name(),
             kind: track_kind(p.kind()),
