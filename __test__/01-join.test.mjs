@@ -1,29 +1,15 @@
 // Scenario 1: two participants join one room and see each other.
 import { ConnectionState, RoomEvent } from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Scope, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from './helpers/rtc.mjs';
-import { dumpLogOnFailure, startServer } from './helpers/server.mjs';
+import { describe, expect, it } from 'vitest';
+import { uniqueRoomName, waitForEvent, waitUntil, withTimeout } from './helpers/rtc.mjs';
+import { useServer } from './helpers/server.mjs';
 
 describe('join', () => {
-  let server;
-  let scope;
-  beforeAll(async () => {
-    server = await startServer({ name: 'join' });
-  });
-  afterAll(async () => {
-    await server?.kill();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async (ctx) => {
-    await scope.close();
-    dumpLogOnFailure(ctx, server);
-  });
+  const env = useServer('join');
 
   it('two participants join one room, see each other, and get an RM_ room sid', async () => {
     const roomName = uniqueRoomName('join');
-    const alice = await scope.connect(server, 'alice', roomName);
+    const alice = await env.scope.connect(env.server, 'alice', roomName);
     expect(alice.isConnected).toBe(true);
     expect(alice.connectionState).toBe(ConnectionState.CONN_CONNECTED);
     expect(alice.name).toBe(roomName);
@@ -36,7 +22,7 @@ describe('join', () => {
       filter: (p) => p.identity === 'bob',
       what: 'alice to get participantConnected(bob)',
     });
-    const bob = await scope.connect(server, 'bob', roomName);
+    const bob = await env.scope.connect(env.server, 'bob', roomName);
     expect(bob.localParticipant.sid).toMatch(/^PA_/);
     expect(bob.localParticipant.sid).not.toBe(alice.localParticipant.sid);
 
@@ -59,7 +45,7 @@ describe('join', () => {
     expect(sidB).toBe(sidA);
 
     // The server knows the room.
-    const rooms = await server.listRooms();
+    const rooms = await env.server.listRooms();
     const listed = rooms.find((r) => r.name === roomName);
     expect(listed, `listRooms() = ${JSON.stringify(rooms.map((r) => r.name))}`).toBeTruthy();
     expect(listed.sid).toBe(sidA);

@@ -4,9 +4,9 @@
 // - destination_identities is respected;
 // - another room (even one with participants of the same identities) receives nothing.
 import { DataPacketKind, RoomEvent } from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { delay, Scope, uniqueRoomName, waitUntil } from './helpers/rtc.mjs';
-import { dumpLogOnFailure, startServer } from './helpers/server.mjs';
+import { describe, expect, it } from 'vitest';
+import { delay, uniqueRoomName, waitUntil } from './helpers/rtc.mjs';
+import { useServer } from './helpers/server.mjs';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -31,28 +31,14 @@ async function connectAll(scope, server, roomName, identities) {
 }
 
 describe('data packets', () => {
-  let server;
-  let scope;
-  beforeAll(async () => {
-    server = await startServer({ name: 'data' });
-  });
-  afterAll(async () => {
-    await server?.kill();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async (ctx) => {
-    await scope.close();
-    dumpLogOnFailure(ctx, server);
-  });
+  const env = useServer('data');
 
   it('delivers 1,000 reliable packets exactly once, in order, and never to another room', async () => {
     const room1 = uniqueRoomName('data1');
     const room2 = uniqueRoomName('data2');
-    const [a, b, c] = await connectAll(scope, server, room1, ['alice', 'bob', 'carol']);
+    const [a, b, c] = await connectAll(env.scope, env.server, room1, ['alice', 'bob', 'carol']);
     // Same identities in another room: routing must be by room, not by identity.
-    const [b2, d2] = await connectAll(scope, server, room2, ['bob', 'dave']);
+    const [b2, d2] = await connectAll(env.scope, env.server, room2, ['bob', 'dave']);
     const gotB = recordData(b);
     const gotC = recordData(c);
     const gotB2 = recordData(b2);
@@ -98,7 +84,7 @@ describe('data packets', () => {
   });
 
   it('delivers lossy packets', async () => {
-    const [a, b] = await connectAll(scope, server, uniqueRoomName('lossy'), ['alice', 'bob']);
+    const [a, b] = await connectAll(env.scope, env.server, uniqueRoomName('lossy'), ['alice', 'bob']);
     const gotB = recordData(b);
     const N = 50;
     for (let i = 0; i < N; i++) {
@@ -122,7 +108,7 @@ describe('data packets', () => {
   });
 
   it('respects destination_identities', async () => {
-    const [a, b, c] = await connectAll(scope, server, uniqueRoomName('dest'), ['alice', 'bob', 'carol']);
+    const [a, b, c] = await connectAll(env.scope, env.server, uniqueRoomName('dest'), ['alice', 'bob', 'carol']);
     const gotA = recordData(a);
     const gotB = recordData(b);
     const gotC = recordData(c);

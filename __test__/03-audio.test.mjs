@@ -2,44 +2,29 @@
 // an AudioSource (48 kHz, mono then stereo); the other subscribes, reads an
 // AudioStream, and the frequency detected by autocorrelation matches.
 import { RoomEvent, TrackKind } from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   detectFrequency,
   publishSine,
   readTone,
-  Scope,
   uniqueRoomName,
   waitForEvent,
   waitUntil,
 } from './helpers/rtc.mjs';
-import { dumpLogOnFailure, startServer } from './helpers/server.mjs';
+import { useServer } from './helpers/server.mjs';
 
 const FREQ = 440;
 const FRAMES = 150; // 1.5 s of 10 ms frames, after the leading silence
 const MAX_SILENT_FRACTION = 0.1;
 
 describe('audio forwarding', () => {
-  let server;
-  let scope;
-  beforeAll(async () => {
-    server = await startServer({ name: 'audio' });
-  });
-  afterAll(async () => {
-    await server?.kill();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async (ctx) => {
-    await scope.close();
-    dumpLogOnFailure(ctx, server);
-  });
+  const env = useServer('audio');
 
   for (const channels of [1, 2]) {
     it(`forwards a ${FREQ} Hz sine, 48 kHz ${channels === 1 ? 'mono' : 'stereo'}`, async () => {
       const roomName = uniqueRoomName(`audio${channels}`);
-      const sub = await scope.connect(server, 'listener', roomName);
-      const pub = await scope.connect(server, 'speaker', roomName);
+      const sub = await env.scope.connect(env.server, 'listener', roomName);
+      const pub = await env.scope.connect(env.server, 'speaker', roomName);
       await waitUntil(() => sub.remoteParticipants.get('speaker'), {
         timeoutMs: 10_000,
         what: 'listener to see speaker',
@@ -60,7 +45,7 @@ describe('audio forwarding', () => {
         sampleRate: 48_000,
         channels,
         name: `sine-${channels}ch`,
-        scope,
+        scope: env.scope,
       });
       expect(sine.publication.sid).toMatch(/^TR_/);
 

@@ -3,9 +3,9 @@
 // - the publisher leaves => for each of its tracks trackUnsubscribed then
 //   trackUnpublished, then participantDisconnected, in that order.
 import { RoomEvent } from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { delay, publishSine, Scope, uniqueRoomName, waitForEvent, waitUntil } from './helpers/rtc.mjs';
-import { dumpLogOnFailure, startServer } from './helpers/server.mjs';
+import { describe, expect, it } from 'vitest';
+import { delay, publishSine, uniqueRoomName, waitForEvent, waitUntil } from './helpers/rtc.mjs';
+import { useServer } from './helpers/server.mjs';
 
 /** Logs the events of `room` that concern remote participant `identity`, in order. */
 function recordEventsOf(room, identity) {
@@ -24,26 +24,12 @@ function recordEventsOf(room, identity) {
 }
 
 describe('unpublish and leave', () => {
-  let server;
-  let scope;
-  beforeAll(async () => {
-    server = await startServer({ name: 'unpublish-leave' });
-  });
-  afterAll(async () => {
-    await server?.kill();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async (ctx) => {
-    await scope.close();
-    dumpLogOnFailure(ctx, server);
-  });
+  const env = useServer('unpublish-leave');
 
   it('unpublish gives trackUnpublished; leave gives per-track unsubscribed/unpublished then participantDisconnected', async () => {
     const roomName = uniqueRoomName('leave');
-    const watcher = await scope.connect(server, 'watcher', roomName);
-    const leaver = await scope.connect(server, 'leaver', roomName);
+    const watcher = await env.scope.connect(env.server, 'watcher', roomName);
+    const leaver = await env.scope.connect(env.server, 'leaver', roomName);
     await waitUntil(() => watcher.remoteParticipants.get('leaver'), {
       timeoutMs: 10_000,
       what: 'watcher to see leaver',
@@ -53,7 +39,7 @@ describe('unpublish and leave', () => {
     // Three tracks: one is unpublished, two are still there when leaving.
     const sines = [];
     for (const name of ['one', 'two', 'three']) {
-      sines.push(await publishSine(leaver, { name, freq: 300 + 100 * sines.length, scope }));
+      sines.push(await publishSine(leaver, { name, freq: 300 + 100 * sines.length, scope: env.scope }));
     }
     const sids = sines.map((s) => s.publication.sid);
     for (const sid of sids) expect(sid).toMatch(/^TR_/);

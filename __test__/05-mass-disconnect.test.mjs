@@ -1,26 +1,12 @@
 // Scenario 5: four participants, each publishing audio, disconnect at once.
 // Every room ends disconnected and the server's room is gone (ListRooms).
 import { ConnectionState, RoomEvent } from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { publishSine, Scope, uniqueRoomName, waitUntil, withTimeout } from './helpers/rtc.mjs';
-import { dumpLogOnFailure, startServer } from './helpers/server.mjs';
+import { describe, expect, it } from 'vitest';
+import { publishSine, uniqueRoomName, waitUntil, withTimeout } from './helpers/rtc.mjs';
+import { useServer } from './helpers/server.mjs';
 
 describe('mass disconnect', () => {
-  let server;
-  let scope;
-  beforeAll(async () => {
-    server = await startServer({ name: 'mass-disconnect' });
-  });
-  afterAll(async () => {
-    await server?.kill();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async (ctx) => {
-    await scope.close();
-    dumpLogOnFailure(ctx, server);
-  });
+  const env = useServer('mass-disconnect');
 
   it('four publishing participants disconnect at once; the room is removed', async () => {
     const roomName = uniqueRoomName('mass');
@@ -28,7 +14,7 @@ describe('mass disconnect', () => {
     const rooms = [];
     const subscribed = new Map(ids.map((id) => [id, new Set()]));
     for (const id of ids) {
-      const room = await scope.connect(server, id, roomName);
+      const room = await env.scope.connect(env.server, id, roomName);
       room.on(RoomEvent.TrackSubscribed, (_t, pub) => subscribed.get(id).add(pub.sid));
       rooms.push(room);
     }
@@ -37,7 +23,7 @@ describe('mass disconnect', () => {
       what: 'every participant to see the 3 others',
     });
     for (const [i, room] of rooms.entries()) {
-      await publishSine(room, { name: `mic-${ids[i]}`, freq: 300 + 50 * i, scope });
+      await publishSine(room, { name: `mic-${ids[i]}`, freq: 300 + 50 * i, scope: env.scope });
     }
     await waitUntil(() => ids.every((id) => subscribed.get(id).size === 3), {
       timeoutMs: 30_000,
@@ -47,7 +33,7 @@ describe('mass disconnect', () => {
         ')',
     });
 
-    const listed = (await server.listRooms()).find((r) => r.name === roomName);
+    const listed = (await env.server.listRooms()).find((r) => r.name === roomName);
     expect(listed, 'room listed while in use').toBeTruthy();
 
     await withTimeout(
@@ -63,7 +49,7 @@ describe('mass disconnect', () => {
     let last = [];
     await waitUntil(
       async () => {
-        last = await server.listRooms();
+        last = await env.server.listRooms();
         return !last.some((r) => r.name === roomName);
       },
       {
@@ -73,7 +59,7 @@ describe('mass disconnect', () => {
       },
     );
     // The server is still healthy: a new participant can join a new room.
-    const again = await scope.connect(server, 'late', uniqueRoomName('after-mass'));
+    const again = await env.scope.connect(env.server, 'late', uniqueRoomName('after-mass'));
     expect(again.isConnected).toBe(true);
   });
 });

@@ -6,9 +6,9 @@
 import { createHmac } from 'node:crypto';
 import { ConnectError, Room, RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { delay, publishSine, Scope, uniqueRoomName, waitUntil, withTimeout } from './helpers/rtc.mjs';
-import { dumpLogOnFailure, startServer } from './helpers/server.mjs';
+import { describe, expect, it } from 'vitest';
+import { delay, publishSine, uniqueRoomName, waitUntil, withTimeout } from './helpers/rtc.mjs';
+import { useServer } from './helpers/server.mjs';
 
 const b64url = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
 
@@ -35,21 +35,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 describe('tokens and grants', () => {
-  let server;
-  let scope;
-  beforeAll(async () => {
-    server = await startServer({ name: 'auth' });
-  });
-  afterAll(async () => {
-    await server?.kill();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async (ctx) => {
-    await scope.close();
-    dumpLogOnFailure(ctx, server);
-  });
+  const env = useServer('auth');
 
   const badTokens = {
     'wrong secret': async (room) => {
@@ -89,10 +75,10 @@ describe('tokens and grants', () => {
       const roomName = uniqueRoomName('bad');
       const jwt = await make(roomName);
       const room = new Room();
-      scope.rooms.push(room);
+      env.scope.rooms.push(room);
       let error;
       try {
-        await withTimeout(room.connect(server.url, jwt, { autoSubscribe: true, dynacast: false }), 30_000, 'connect() to fail');
+        await withTimeout(room.connect(env.server.url, jwt, { autoSubscribe: true, dynacast: false }), 30_000, 'connect() to fail');
       } catch (e) {
         error = e;
       }
@@ -102,7 +88,7 @@ describe('tokens and grants', () => {
       // A clear error: the official client reports the HTTP refusal.
       expect(error.message, error.message).toMatch(/401|unauthori[sz]ed|invalid|token|permission|denied|forbidden/i);
       expect(room.isConnected).toBe(false);
-      const rooms = await server.listRooms();
+      const rooms = await env.server.listRooms();
       expect(rooms.map((r) => r.name)).not.toContain(roomName);
     });
   }
@@ -111,16 +97,16 @@ describe('tokens and grants', () => {
     const roomName = uniqueRoomName('good');
     const jwt = handJwt({ alg: 'HS256', typ: 'JWT' }, claimsFor('trent', roomName), 'secret');
     const room = new Room();
-    scope.rooms.push(room);
-    await withTimeout(room.connect(server.url, jwt, { autoSubscribe: true, dynacast: false }), 20_000, 'connect()');
+    env.scope.rooms.push(room);
+    await withTimeout(room.connect(env.server.url, jwt, { autoSubscribe: true, dynacast: false }), 20_000, 'connect()');
     expect(room.isConnected).toBe(true);
     expect(room.localParticipant.identity).toBe('trent');
   });
 
   it('canPublish: false cannot publish', async () => {
     const roomName = uniqueRoomName('nopub');
-    const watcher = await scope.connect(server, 'watcher', roomName);
-    const mute = await scope.connect(server, 'mute', roomName, { grants: { canPublish: false } });
+    const watcher = await env.scope.connect(env.server, 'watcher', roomName);
+    const mute = await env.scope.connect(env.server, 'mute', roomName, { grants: { canPublish: false } });
     await waitUntil(() => watcher.remoteParticipants.get('mute'), { timeoutMs: 10_000, what: 'watcher to see mute' });
     const published = [];
     watcher.on(RoomEvent.TrackPublished, (pub, p) => published.push(`${p.identity}:${pub.sid}`));
@@ -128,7 +114,7 @@ describe('tokens and grants', () => {
     let error;
     let publication;
     try {
-      publication = (await publishSine(mute, { name: 'forbidden', scope })).publication;
+      publication = (await publishSine(mute, { name: 'forbidden', scope: env.scope })).publication;
     } catch (e) {
       error = e;
     }
@@ -143,17 +129,17 @@ describe('tokens and grants', () => {
     const subscribed = new Promise((res) =>
       watcher.on(RoomEvent.TrackSubscribed, (track, _pub, p) => p.identity === 'talker' && res(track)),
     );
-    const talker = await scope.connect(server, 'talker', roomName);
-    await publishSine(talker, { name: 'allowed', scope });
+    const talker = await env.scope.connect(env.server, 'talker', roomName);
+    await publishSine(talker, { name: 'allowed', scope: env.scope });
     const track = await withTimeout(subscribed, 20_000, "watcher to subscribe to talker's track");
     expect(track.kind).toBe(TrackKind.KIND_AUDIO);
   });
 
   it('canPublishData: false: data is not delivered', async () => {
     const roomName = uniqueRoomName('nodata');
-    const receiver = await scope.connect(server, 'receiver', roomName);
-    const gagged = await scope.connect(server, 'gagged', roomName, { grants: { canPublishData: false } });
-    const allowed = await scope.connect(server, 'allowed', roomName);
+    const receiver = await env.scope.connect(env.server, 'receiver', roomName);
+    const gagged = await env.scope.connect(env.server, 'gagged', roomName, { grants: { canPublishData: false } });
+    const allowed = await env.scope.connect(env.server, 'allowed', roomName);
     await waitUntil(() => receiver.remoteParticipants.size === 2, {
       timeoutMs: 10_000,
       what: 'receiver to see gagged and allowed',

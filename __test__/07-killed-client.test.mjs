@@ -5,35 +5,21 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { RoomEvent } from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './helpers/paths.mjs';
-import { Scope, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from './helpers/rtc.mjs';
-import { dumpLogOnFailure, startServer } from './helpers/server.mjs';
+import { uniqueRoomName, waitForEvent, waitUntil, withTimeout } from './helpers/rtc.mjs';
+import { useServer } from './helpers/server.mjs';
 
 const PING_TIMEOUT_MS = 15_000;
 const MARGIN_MS = 5_000;
 
 describe('killed client', () => {
-  let server;
-  let scope;
-  beforeAll(async () => {
-    server = await startServer({ name: 'killed-client' });
-  });
-  afterAll(async () => {
-    await server?.kill();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async (ctx) => {
-    await scope.close();
-    dumpLogOnFailure(ctx, server);
-  });
+  const env = useServer('killed-client');
 
   it('SIGKILL of a publishing client: the others get participantDisconnected in time', async () => {
     const roomName = uniqueRoomName('kill');
-    const a = await scope.connect(server, 'stayer-a', roomName);
-    const b = await scope.connect(server, 'stayer-b', roomName);
+    const a = await env.scope.connect(env.server, 'stayer-a', roomName);
+    const b = await env.scope.connect(env.server, 'stayer-b', roomName);
 
     const subscribedA = waitForEvent(a, RoomEvent.TrackSubscribed, {
       timeoutMs: 30_000,
@@ -51,13 +37,13 @@ describe('killed client', () => {
       env: {
         ...process.env,
         NODE_ENV: 'production',
-        LKRTC_URL: server.url,
-        LKRTC_TOKEN: await server.token('victim', roomName),
+        LKRTC_URL: env.server.url,
+        LKRTC_TOKEN: await env.server.token('victim', roomName),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const childExit = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
-    scope.defer(async () => {
+    env.scope.defer(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await childExit;
     });
@@ -113,7 +99,7 @@ describe('killed client', () => {
     expect(a.remoteParticipants.has('stayer-b')).toBe(true);
     expect(b.remoteParticipants.has('stayer-a')).toBe(true);
     await waitUntil(
-      async () => (await server.listRooms()).find((r) => r.name === roomName),
+      async () => (await env.server.listRooms()).find((r) => r.name === roomName),
       { timeoutMs: 5_000, what: 'the room to be still listed' },
     );
   });

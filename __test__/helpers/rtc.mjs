@@ -2,15 +2,9 @@
 // Every wait has a timeout and fails with a message saying what it waited for.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  AudioFrame,
-  AudioSource,
-  AudioStream,
-  LocalAudioTrack,
-  Room,
-  TrackPublishOptions,
-  TrackSource,
-} from '@livekit/rtc-node';
+import * as official from '@livekit/rtc-node';
+
+const { Room } = official;
 
 export { delay };
 
@@ -120,57 +114,11 @@ export class Scope {
 }
 
 /**
- * Publishes a sine tone from `room` and keeps feeding it in real time until
- * stop() is called. Returns { publication, track, source, stop }.
+ * Publishes a sine tone from an official-client `room` and keeps feeding it in real time
+ * until stop() is called. Returns { publication, track, source, stop }.
  */
-export async function publishSine(
-  room,
-  { freq = 440, sampleRate = 48_000, channels = 1, amplitude = 0.5, name = 'sine', scope } = {},
-) {
-  const source = new AudioSource(sampleRate, channels);
-  const track = LocalAudioTrack.createAudioTrack(name, source);
-  const options = new TrackPublishOptions();
-  options.source = TrackSource.SOURCE_MICROPHONE;
-
-  const result = { error: null };
-  let running = true;
-  let t = 0;
-  const samplesPer10ms = sampleRate / 100;
-  const amp = amplitude * 32767;
-  const loop = (async () => {
-    while (running) {
-      const frame = AudioFrame.create(sampleRate, channels, samplesPer10ms);
-      for (let i = 0; i < samplesPer10ms; i++, t++) {
-        const v = Math.round(amp * Math.sin((2 * Math.PI * freq * t) / sampleRate));
-        for (let c = 0; c < channels; c++) frame.data[i * channels + c] = v;
-      }
-      await source.captureFrame(frame);
-    }
-  })().catch((e) => {
-    if (running) {
-      result.error = e;
-      console.error(`sine loop (${name}) failed:`, e);
-    }
-  });
-
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    running = false;
-    source.clearQueue();
-    await withTimeout(loop, 5_000, 'the sine loop to stop').catch(() => {});
-    await track.close().catch(() => {});
-    await source.close().catch(() => {});
-  };
-  scope?.defer(stop);
-
-  const publication = await withTimeout(
-    room.localParticipant.publishTrack(track, options),
-    20_000,
-    `publishTrack(${name})`,
-  );
-  return Object.assign(result, { publication, track, source, stop, loop });
+export function publishSine(room, options) {
+  return publishSineWith(official, room, options);
 }
 
 /** Samples of one channel of an interleaved AudioFrame. */
@@ -235,17 +183,82 @@ export function detectFrequency(samples, sampleRate, { minHz = 60, maxHz = 2_000
 }
 
 /**
- * Reads `frames` AudioFrames of tone from a remote audio track, skipping the
- * leading silence (the subscription goes live before the first packet).
- * Returns { channels: Int16Array[], silentFrames, skippedFrames, sampleRate, numChannels }.
+ * Reads `frames` AudioFrames of tone from an official-client remote audio track, skipping
+ * the leading silence (the subscription goes live before the first packet).
  */
-export async function readTone(track, { sampleRate = 48_000, numChannels = 1, frames = 100, silenceFloor = 1_000, timeoutMs = 20_000 } = {}) {
-  const stream = new AudioStream(track, { sampleRate, numChannels });
+export function readTone(track, options) {
+  return readToneWith(official, track, options);
+}
+
+/**
+ * Publishes a sine tone from `room` (an lkrtc or official Room, `mod` its SDK) and keeps
+ * feeding it in real time (captureFrame backpressure) until stop(). Returns
+ * { publication, track, source, stop, pause, resume, error }.
+ */
+export async function publishSineWith(
+  mod,
+  room,
+  { freq = 440, sampleRate = 48_000, channels = 1, amplitude = 0.5, name = 'sine', scope, frameMs = 10 } = {},
+) {
+  const source = new mod.AudioSource(sampleRate, channels);
+  const track = mod.LocalAudioTrack.createAudioTrack(name, source);
+  const options = new mod.TrackPublishOptions();
+  options.source = mod.TrackSource.SOURCE_MICROPHONE;
+  const result = { error: null, paused: false };
+  let running = true;
+  let t = 0;
+  const spc = (sampleRate * frameMs) / 1000;
+  const amp = amplitude * 32767;
+  const loop = (async () => {
+    while (running) {
+      if (result.paused) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      const frame = mod.AudioFrame.create(sampleRate, channels, spc);
+      for (let i = 0; i < spc; i++, t++) {
+        const v = Math.round(amp * Math.sin((2 * Math.PI * freq * t) / sampleRate));
+        for (let c = 0; c < channels; c++) frame.data[i * channels + c] = v;
+      }
+      await source.captureFrame(frame);
+    }
+  })().catch((e) => {
+    if (running) {
+      result.error = e;
+      console.error(`sine loop (${name}) failed:`, e);
+    }
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    running = false;
+    source.clearQueue();
+    await withTimeout(loop, 5_000, 'the sine loop to stop').catch(() => {});
+    await track.close().catch(() => {});
+    await source.close().catch(() => {});
+  };
+  scope?.defer(stop);
+  const publication = await withTimeout(room.localParticipant.publishTrack(track, options), 20_000, `publishTrack(${name})`);
+  return Object.assign(result, { publication, track, source, stop, loop });
+}
+
+/**
+ * Reads `frames` frames of tone from a remote audio track through `mod.AudioStream`,
+ * skipping the leading silence. Returns { channels, silentFrames, skippedFrames, formats }.
+ */
+export async function readToneWith(
+  mod,
+  track,
+  { sampleRate = 48_000, numChannels = 1, frames = 100, silenceFloor = 1_000, timeoutMs = 20_000 } = {},
+) {
+  const stream = new mod.AudioStream(track, { sampleRate, numChannels });
   const reader = stream.getReader();
   const chunks = Array.from({ length: numChannels }, () => []);
   let got = 0;
   let skippedFrames = 0;
   let silentFrames = 0;
+  const silentAt = [];
   let started = false;
   const formats = new Set();
   const work = (async () => {
@@ -261,23 +274,21 @@ export async function readTone(track, { sampleRate = 48_000, numChannels = 1, fr
         }
         started = true;
       }
-      if (p < silenceFloor) silentFrames++;
+      if (p < silenceFloor) {
+        silentFrames++;
+        silentAt.push(got);
+      }
       for (let c = 0; c < numChannels; c++) chunks[c].push(channelSamples(value, c));
       got++;
     }
   })();
   try {
-    await withTimeout(
-      work,
-      timeoutMs,
-      () => `${frames} frames of tone (got ${got}, skipped ${skippedFrames} leading silent frames)`,
-    );
+    await withTimeout(work, timeoutMs, () => `${frames} frames of tone (got ${got}, skipped ${skippedFrames})`);
   } finally {
     await reader.cancel().catch(() => {});
   }
   const channels = chunks.map((list) => {
-    const len = list.reduce((n, a) => n + a.length, 0);
-    const out = new Int16Array(len);
+    const out = new Int16Array(list.reduce((n, a) => n + a.length, 0));
     let o = 0;
     for (const a of list) {
       out.set(a, o);
@@ -285,5 +296,5 @@ export async function readTone(track, { sampleRate = 48_000, numChannels = 1, fr
     }
     return out;
   });
-  return { channels, silentFrames, skippedFrames, formats: [...formats] };
+  return { channels, silentFrames, silentAt, skippedFrames, formats: [...formats] };
 }

@@ -13,7 +13,9 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { SERVER_BIN, TEST_LOG_DIR } from './paths.mjs';
+import { Scope } from './rtc.mjs';
 
 const LISTENING_RE = /listening on (ws:\/\/\S+)/;
 const running = new Set();
@@ -186,4 +188,27 @@ process.once('exit', () => {
 export function dumpLogOnFailure(ctx, server) {
   if (!server || ctx?.task?.result?.state !== 'fail') return;
   console.log(`--- lkrtc-server log (${server.logPath}), last lines ---\n${server.logTail(40)}\n---`);
+}
+
+/**
+ * Registers the hooks every server scenario file uses: one lkrtc-server for the file
+ * (killed after it), a fresh Scope per test (closed after it), and the server's log
+ * printed when a test fails. Returns `{ server, scope }`, current inside each test.
+ */
+export function useServer(name, opts = {}) {
+  const env = { server: null, scope: null };
+  beforeAll(async () => {
+    env.server = await startServer({ name, ...opts });
+  });
+  afterAll(async () => {
+    await env.server?.kill();
+  });
+  beforeEach(() => {
+    env.scope = new Scope();
+  });
+  afterEach(async (ctx) => {
+    await env.scope.close();
+    dumpLogOnFailure(ctx, env.server);
+  });
+  return env;
 }
