@@ -3,32 +3,11 @@
 
 use std::time::Duration;
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
 use lkrtc_engine::audio::{AudioFrame, AudioSource, LocalAudioTrack};
-use lkrtc_engine::{ConnectOptions, PublishOptions, Room, RoomEvent};
-use lkrtc_server::{KeyStore, Server, ServerConfig};
-use tokio::sync::mpsc::UnboundedReceiver;
+use lkrtc_engine::{PublishOptions, RoomEvent};
+mod common;
 
-async fn server() -> Server {
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
-    Server::start(config).await.unwrap()
-}
-
-async fn join(server: &Server, identity: &str, room: &str) -> (Room, UnboundedReceiver<RoomEvent>) {
-    let token = AccessToken::with_api_key("devkey", "secret")
-        .with_identity(identity)
-        .with_grants(VideoGrants { room_join: true, room: room.into(), ..Default::default() })
-        .to_jwt()
-        .unwrap();
-    Room::connect(&server.url(), &token, ConnectOptions::default()).await.unwrap()
-}
-
-async fn next_event(rx: &mut UnboundedReceiver<RoomEvent>) -> RoomEvent {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("timed out waiting for an event")
-        .expect("events ended")
-}
+use common::{join, next_event, server};
 
 /// Feeds a tone in real time until the returned handle is aborted.
 fn feed_tone(source: AudioSource, freq: f32) -> tokio::task::JoinHandle<()> {

@@ -3,42 +3,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use livekit_api::access_token::{AccessToken, VideoGrants};
 use lkrtc_engine::rpc::{RpcCall, RpcError};
 use lkrtc_engine::streams::{StreamKind, StreamOptions};
-use lkrtc_engine::{ConnectOptions, Room, RoomEvent, TranscriptionSegment};
-use lkrtc_server::{KeyStore, Server, ServerConfig};
+use lkrtc_engine::{Room, RoomEvent, TranscriptionSegment};
+mod common;
+
+use common::{server, wait_for};
+use lkrtc_server::Server;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-async fn server() -> Server {
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
-    Server::start(config).await.unwrap()
-}
-
 async fn join(server: &Server, identity: &str) -> (Room, UnboundedReceiver<RoomEvent>) {
-    let token = AccessToken::with_api_key("devkey", "secret")
-        .with_identity(identity)
-        .with_grants(VideoGrants { room_join: true, room: "data".into(), ..Default::default() })
-        .to_jwt()
-        .unwrap();
-    Room::connect(&server.url(), &token, ConnectOptions::default()).await.unwrap()
-}
-
-async fn wait_for<T>(
-    rx: &mut UnboundedReceiver<RoomEvent>,
-    what: &str,
-    mut pick: impl FnMut(RoomEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let ev = rx.recv().await.unwrap_or_else(|| panic!("events ended waiting for {what}"));
-            if let Some(t) = pick(ev) {
-                return t;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    common::join(server, identity, "data").await
 }
 
 fn call(dest: &str, method: &str, payload: &str, timeout: Duration) -> RpcCall {

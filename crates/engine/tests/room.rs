@@ -6,52 +6,9 @@ use std::time::Duration;
 
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use lkrtc_engine::{proto, ConnectOptions, ConnectionState, DataKind, DataOptions, Participant, Room, RoomEvent};
-use lkrtc_server::{KeyStore, Server, ServerConfig};
-use tokio::sync::mpsc::UnboundedReceiver;
+mod common;
 
-async fn server() -> Server {
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
-    Server::start(config).await.unwrap()
-}
-
-fn token(identity: &str, room: &str, grants: VideoGrants) -> String {
-    AccessToken::with_api_key("devkey", "secret")
-        .with_identity(identity)
-        .with_grants(VideoGrants { room_join: true, room: room.into(), ..grants })
-        .to_jwt()
-        .unwrap()
-}
-
-async fn join(server: &Server, identity: &str, room: &str) -> (Room, UnboundedReceiver<RoomEvent>) {
-    join_with(server, identity, room, VideoGrants::default()).await
-}
-
-async fn join_with(
-    server: &Server,
-    identity: &str,
-    room: &str,
-    g: VideoGrants,
-) -> (Room, UnboundedReceiver<RoomEvent>) {
-    Room::connect(&server.url(), &token(identity, room, g), ConnectOptions::default()).await.unwrap()
-}
-
-/// Waits for the first event `pick` accepts, skipping others.
-async fn wait_for<T>(
-    rx: &mut UnboundedReceiver<RoomEvent>,
-    what: &str,
-    mut pick: impl FnMut(RoomEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let ev = rx.recv().await.unwrap_or_else(|| panic!("event stream ended waiting for {what}"));
-            if let Some(t) = pick(ev) {
-                return t;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
+use common::{join, join_with, server, token, wait_for};
 
 #[tokio::test]
 async fn two_rooms_see_each_other_and_exchange_data() {
