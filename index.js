@@ -52,6 +52,49 @@ const ParticipantKind = numericEnum({
   CONNECTOR: 5,
   BRIDGE: 6,
 });
+/** Which ICE candidates may be used (same values as @livekit/rtc-node). */
+const IceTransportType = numericEnum({ TRANSPORT_RELAY: 0, TRANSPORT_NOHOST: 1, TRANSPORT_ALL: 2 });
+/** Candidate gathering (same values as @livekit/rtc-node); lkrtc gathers once per connection. */
+const ContinualGatheringPolicy = numericEnum({ GATHER_ONCE: 0, GATHER_CONTINUALLY: 1 });
+/**
+ * `RoomOptions.rtcConfig` defaults. Unlike @livekit/rtc-node's, `continualGatheringPolicy` is
+ * GATHER_ONCE, the only policy lkrtc implements, so `{ ...defaultRtcConfiguration, ... }` works.
+ */
+const defaultRtcConfiguration = Object.freeze({
+  iceTransportType: IceTransportType.TRANSPORT_ALL,
+  continualGatheringPolicy: ContinualGatheringPolicy.GATHER_ONCE,
+  iceServers: Object.freeze([]),
+});
+
+/**
+ * Checks `RoomOptions.rtcConfig` and turns it into the native options (URLs are checked
+ * in Rust, which rejects bad ones with `ERR_ICE_CONFIG`).
+ */
+function nativeRtcConfig(rtc) {
+  if (rtc === undefined || rtc === null) return {};
+  const bad = (what) => new ConnectError(ErrorCode.ERR_INVALID_ARG, `connect: rtcConfig.${what}`);
+  if (typeof rtc !== 'object') throw bad('must be an object');
+  const { iceTransportType, continualGatheringPolicy, iceServers = [] } = rtc;
+  if (!Array.isArray(iceServers)) throw bad('iceServers must be an array');
+  const servers = iceServers.map((server, i) => {
+    if (server === null || typeof server !== 'object') throw bad(`iceServers[${i}] must be an object`);
+    const urls = typeof server.urls === 'string' ? [server.urls] : server.urls;
+    if (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string')) {
+      throw bad(`iceServers[${i}].urls must be an array of strings`);
+    }
+    // rtc-node names the credential `password`; browsers' RTCIceServer names it `credential`.
+    const password = server.password ?? server.credential;
+    for (const [name, value] of [['username', server.username], ['password', password]]) {
+      if (value !== undefined && typeof value !== 'string') throw bad(`iceServers[${i}].${name} must be a string`);
+    }
+    return { urls, username: server.username, password };
+  });
+  for (const [name, value] of [['iceTransportType', iceTransportType], ['continualGatheringPolicy', continualGatheringPolicy]]) {
+    if (value !== undefined && !Number.isInteger(value)) throw bad(`${name} must be an enum value`);
+  }
+  return { iceServers: servers, iceTransportType, continualGatheringPolicy };
+}
+
 const DisconnectReason = numericEnum({
   UNKNOWN_REASON: 0,
   CLIENT_INITIATED: 1,
@@ -118,6 +161,10 @@ const RoomEvent = Object.freeze({
 const ErrorCode = Object.freeze({
   /** The server could not be reached or the signal connection failed. */
   ERR_CONNECT: 'ERR_CONNECT',
+  /** The server's TLS certificate was refused (unknown authority, wrong host name, expired). */
+  ERR_TLS_CERTIFICATE: 'ERR_TLS_CERTIFICATE',
+  /** The ICE configuration (`rtcConfig.iceServers`, transport policy) is unusable. */
+  ERR_ICE_CONFIG: 'ERR_ICE_CONFIG',
   /** The server refused the token. */
   ERR_UNAUTHORIZED: 'ERR_UNAUTHORIZED',
   /** A bounded wait expired. */
@@ -646,6 +693,7 @@ class Room extends EventEmitter {
   #keepAlive = undefined;
   #closed = undefined;
   #connecting = undefined;
+  #token = undefined;
 
   static {
     roomNativeRaw = (r) => r.#native;
@@ -663,6 +711,10 @@ class Room extends EventEmitter {
   /** Room name (once connected). */
   get name() {
     return this.#live('name');
+  }
+  /** The newest access token: the one connected with, or a refreshed one from the server. */
+  get token() {
+    return this.#token;
   }
   /** Room metadata (once connected). */
   get metadata() {
@@ -709,6 +761,7 @@ class Room extends EventEmitter {
     if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0 && timeout < 2 ** 32)) {
       throw new ConnectError(ErrorCode.ERR_INVALID_ARG, 'connect: connectTimeout must be a positive integer (ms)');
     }
+    const rtcConfig = nativeRtcConfig(options.rtcConfig);
     // A Room can connect again after a failed connect or a disconnect: with a new handle.
     if (this.#phase === 'disconnected' || !this.#native.live) this.#native = nativeCall(() => new native.NativeRoom());
     const nat = this.#native;
@@ -718,6 +771,7 @@ class Room extends EventEmitter {
         await nat.connect(url, token, {
           autoSubscribe: options.autoSubscribe === undefined ? true : Boolean(options.autoSubscribe),
           connectTimeoutMs: timeout,
+          ...rtcConfig,
         });
       } catch (e) {
         this.#phase = 'idle';
@@ -740,6 +794,7 @@ class Room extends EventEmitter {
     this.#objects = new Map();
     this.remoteParticipants = new Map();
     this.#info = { sid: nat.sid ?? undefined, name: nat.name ?? undefined, metadata: nat.metadata ?? undefined };
+    this.#token = nat.token ?? undefined;
     this.localParticipant = new LocalParticipant(nativeCall(() => nat.localParticipant()));
     this.#intake(...nativeCall(() => nat.remoteParticipants()).map((ref) => [ref, 'participant']));
     let resolveClosed;
@@ -976,6 +1031,15 @@ class Room extends EventEmitter {
       case 'connectionStateChanged':
         this.#setState(ev.state);
         break;
+      case 'tokenRefreshed':
+        this.#token = ev.newValue;
+        this.#emit(RoomEvent.TokenRefreshed);
+        break;
+      case 'moved':
+        this.#info.sid = ev.oldValue;
+        this.#info.name = ev.newValue;
+        this.#emit(RoomEvent.Moved);
+        break;
       case 'roomMetadataChanged':
         this.#info.metadata = ev.newValue;
         this.#emit(RoomEvent.RoomMetadataChanged, ev.newValue);
@@ -1116,21 +1180,52 @@ class DevServer {
     this.#keepAlive = setInterval(() => this, KEEP_ALIVE_MS);
   }
 
-  /** Starts a server: `port` 0 (default) picks a free one; `bind` defaults to 127.0.0.1. */
+  /**
+   * Starts a server: `port` 0 (default) picks a free one; `bind` defaults to 127.0.0.1.
+   * `tls: { cert, key }` (PEM text) serves `wss://`; `iceServers`, `forceRelay`, `iceLite`,
+   * `iceTcp`, `iceUdp` and `tokenRefreshMs` as the lkrtc-server flags of the same names.
+   */
   static async start(options = {}) {
-    const { port = 0, bind = '127.0.0.1', keys } = options ?? {};
+    const { port = 0, bind = '127.0.0.1', keys, tls, iceServers, tokenRefreshMs } = options ?? {};
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw invalidArg(`DevServer.start: port ${port} must be an integer in 0..65535`);
     }
     if (typeof bind !== 'string') throw invalidArg('DevServer.start: bind must be a string');
+    if (tls !== undefined && (typeof tls?.cert !== 'string' || typeof tls?.key !== 'string')) {
+      throw invalidArg('DevServer.start: tls must be { cert, key } with PEM strings');
+    }
+    if (tokenRefreshMs !== undefined && !(Number.isInteger(tokenRefreshMs) && tokenRefreshMs >= 1000 && tokenRefreshMs < 2 ** 32)) {
+      throw invalidArg('DevServer.start: tokenRefreshMs must be an integer ≥ 1000');
+    }
+    const flags = {};
+    for (const name of ['forceRelay', 'iceLite', 'iceTcp', 'iceUdp']) {
+      const value = options?.[name];
+      if (value !== undefined && typeof value !== 'boolean') throw invalidArg(`DevServer.start: ${name} must be a boolean`);
+      flags[name] = value;
+    }
+    let ice;
+    try {
+      ice = nativeRtcConfig({ iceServers }).iceServers;
+    } catch (e) {
+      throw invalidArg(`DevServer.start: ${e.message.replace('connect: rtcConfig.', '')}`);
+    }
     const pairs = normalizeKeys(keys);
     const nat = await nativeAwait(
-      native.startDevServer({ port, bind, keys: pairs.map(([key, secret]) => ({ key, secret })) }),
+      native.startDevServer({
+        port,
+        bind,
+        keys: pairs.map(([key, secret]) => ({ key, secret })),
+        tlsCert: tls?.cert,
+        tlsKey: tls?.key,
+        iceServers: ice,
+        tokenRefreshMs,
+        ...flags,
+      }),
     );
     return new DevServer(kCreate, nat, pairs);
   }
 
-  /** `ws://host:port`, for `Room.connect()` and the official clients. */
+  /** `ws://host:port` (`wss://` with `tls`), for `Room.connect()` and the official clients. */
   get url() {
     return this.#native.url;
   }
@@ -1301,6 +1396,9 @@ module.exports = {
   DataPacketKind,
   DisconnectReason,
   ParticipantKind,
+  IceTransportType,
+  ContinualGatheringPolicy,
+  defaultRtcConfiguration,
   LkError,
   ConnectError,
   ErrorCode,

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use lkrtc_server::{KeyStore, Server, ServerConfig};
+use lkrtc_server::{proto, KeyStore, Server, ServerConfig, TlsConfig};
 use napi_derive::napi;
 
 use crate::error::{self, guarded, ERR_INVALID_ARG, ERR_SERVER};
@@ -17,6 +17,7 @@ pub struct ApiKeyPair {
 
 /// Options of `startDevServer`.
 #[napi(object)]
+#[derive(Default)]
 pub struct NativeDevServerOptions {
     /// TCP port; 0 (default) picks a free one.
     pub port: Option<u32>,
@@ -24,6 +25,74 @@ pub struct NativeDevServerOptions {
     pub bind: Option<String>,
     /// Accepted keys (default devkey/secret).
     pub keys: Option<Vec<ApiKeyPair>>,
+    /// PEM certificate chain: serve `wss://` (with `tls_key`).
+    pub tls_cert: Option<String>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<String>,
+    /// STUN/TURN servers sent to clients in the join response.
+    pub ice_servers: Option<Vec<crate::room::NativeIceServer>>,
+    /// Tell clients to use TURN relay candidates only.
+    pub force_relay: Option<bool>,
+    /// Run ICE-lite, as livekit-server does.
+    pub ice_lite: Option<bool>,
+    /// Offer ICE-TCP candidates too.
+    pub ice_tcp: Option<bool>,
+    /// Offer UDP candidates (default true).
+    pub ice_udp: Option<bool>,
+    /// Send participants a fresh token this often (milliseconds, at least 1000).
+    pub token_refresh_ms: Option<u32>,
+}
+
+/// The server configuration the options describe.
+fn server_config(options: NativeDevServerOptions) -> napi::Result<(ServerConfig, String)> {
+    let bind_text = options.bind.unwrap_or_else(|| "127.0.0.1".to_string());
+    let bind: IpAddr =
+        bind_text.parse().map_err(|e| error::coded(ERR_INVALID_ARG, format!("bind address {bind_text:?}: {e}")))?;
+    let port = options.port.unwrap_or(0);
+    let port =
+        u16::try_from(port).map_err(|_| error::coded(ERR_INVALID_ARG, format!("port {port} is out of range")))?;
+    let pairs = match options.keys {
+        Some(keys) if !keys.is_empty() => {
+            if let Some(bad) = keys.iter().find(|k| k.key.is_empty() || k.secret.is_empty()) {
+                return Err(error::coded(ERR_INVALID_ARG, format!("key {:?} has an empty key or secret", bad.key)));
+            }
+            keys.into_iter().map(|k| (k.key, k.secret)).collect()
+        }
+        Some(_) => return Err(error::coded(ERR_INVALID_ARG, "keys is empty")),
+        None => vec![("devkey".to_string(), "secret".to_string())],
+    };
+    let mut config = ServerConfig::dev();
+    config.bind = bind;
+    config.port = port;
+    config.keys = KeyStore::new(pairs);
+    config.tls = match (options.tls_cert, options.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsConfig { cert_pem: cert.into_bytes(), key_pem: key.into_bytes() }),
+        (None, None) => None,
+        _ => return Err(error::coded(ERR_INVALID_ARG, "tls needs both cert and key (PEM text)")),
+    };
+    config.ice.servers = options
+        .ice_servers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| proto::IceServer {
+            urls: s.urls,
+            username: s.username.unwrap_or_default(),
+            credential: s.password.unwrap_or_default(),
+        })
+        .collect();
+    config.ice.force_relay = options.force_relay.unwrap_or(false);
+    config.ice.lite = options.ice_lite.unwrap_or(false);
+    config.ice.tcp = options.ice_tcp.unwrap_or(false);
+    config.ice.udp = options.ice_udp.unwrap_or(true);
+    if !config.ice.udp && !config.ice.tcp {
+        return Err(error::coded(ERR_INVALID_ARG, "iceUdp: false needs iceTcp: true"));
+    }
+    config.token_refresh = match options.token_refresh_ms {
+        None => None,
+        Some(ms) if ms >= 1000 => Some(std::time::Duration::from_millis(ms.into())),
+        Some(ms) => return Err(error::coded(ERR_INVALID_ARG, format!("tokenRefreshMs {ms} is below 1000"))),
+    };
+    Ok((config, format!("{bind_text}:{port}")))
 }
 
 /// A running in-process server.
@@ -38,27 +107,11 @@ pub struct NativeDevServer {
 #[napi]
 pub async fn start_dev_server(options: Option<NativeDevServerOptions>) -> napi::Result<NativeDevServer> {
     guarded(async move {
-        let options = options.unwrap_or(NativeDevServerOptions { port: None, bind: None, keys: None });
-        let bind_text = options.bind.unwrap_or_else(|| "127.0.0.1".to_string());
-        let bind: IpAddr =
-            bind_text.parse().map_err(|e| error::coded(ERR_INVALID_ARG, format!("bind address {bind_text:?}: {e}")))?;
-        let port = options.port.unwrap_or(0);
-        let port =
-            u16::try_from(port).map_err(|_| error::coded(ERR_INVALID_ARG, format!("port {port} is out of range")))?;
-        let pairs = match options.keys {
-            Some(keys) if !keys.is_empty() => {
-                if let Some(bad) = keys.iter().find(|k| k.key.is_empty() || k.secret.is_empty()) {
-                    return Err(error::coded(ERR_INVALID_ARG, format!("key {:?} has an empty key or secret", bad.key)));
-                }
-                keys.into_iter().map(|k| (k.key, k.secret)).collect()
-            }
-            Some(_) => return Err(error::coded(ERR_INVALID_ARG, "keys is empty")),
-            None => vec![("devkey".to_string(), "secret".to_string())],
-        };
-        let config = ServerConfig { bind, port, keys: KeyStore::new(pairs) };
+        let options = options.unwrap_or_default();
+        let (config, where_) = server_config(options)?;
         let server = Server::start(config)
             .await
-            .map_err(|e| error::coded(ERR_SERVER, format!("cannot listen on {bind_text}:{port}: {e}")))?;
+            .map_err(|e| error::coded(ERR_SERVER, format!("cannot start on {where_}: {e}")))?;
         Ok(NativeDevServer {
             url: server.url(),
             port: server.local_addr().port().into(),

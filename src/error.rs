@@ -25,6 +25,8 @@ pub(crate) const ERR_INVALID_STATE: &str = "ERR_INVALID_STATE";
 pub(crate) const ERR_PANIC: &str = "ERR_PANIC";
 /// The dev server could not start (address in use, bad bind address...).
 pub(crate) const ERR_SERVER: &str = "ERR_SERVER";
+/// The ICE configuration given to `connect` is unusable.
+pub(crate) const ERR_ICE_CONFIG: &str = "ERR_ICE_CONFIG";
 /// An access token could not be created.
 pub(crate) const ERR_TOKEN: &str = "ERR_TOKEN";
 

@@ -252,6 +252,17 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
             e.new_value = Some(new);
             e
         }
+        E::TokenRefreshed { token } => {
+            let mut e = JsRoomEvent::new("tokenRefreshed");
+            e.new_value = Some(token);
+            e
+        }
+        E::Moved { name, sid } => {
+            let mut e = JsRoomEvent::new("moved");
+            e.old_value = Some(sid);
+            e.new_value = Some(name);
+            e
+        }
         E::ParticipantMetadataChanged { participant, old, new } => {
             let mut e = JsRoomEvent::new("participantMetadataChanged").with_participant(reg, participant);
             e.old_value = Some(old);

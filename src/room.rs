@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use lkrtc_engine::{ConnectOptions, Room, RoomEvent};
+use lkrtc_engine::{ConnectOptions, IceServer, IceTransportPolicy, Room, RoomEvent};
 use napi::bindgen_prelude::Function;
 use napi_derive::napi;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::convert::connection_state;
-use crate::error::{self, guarded, ERR_INVALID_ARG, ERR_INVALID_STATE};
+use crate::error::{self, guarded, ERR_ICE_CONFIG, ERR_INVALID_ARG, ERR_INVALID_STATE};
 use crate::event_bridge::{self, JsRoomEvent};
 use crate::handles::{Handle, HandleKind};
 use crate::participant::{NativeLocalParticipant, NativeRemoteParticipant};
@@ -28,6 +28,76 @@ pub struct NativeConnectOptions {
     pub auto_subscribe: Option<bool>,
     /// Bound on the whole connect, in milliseconds (default 15000).
     pub connect_timeout_ms: Option<u32>,
+    /// `rtcConfig.iceServers`; empty or absent: the server's.
+    pub ice_servers: Option<Vec<NativeIceServer>>,
+    /// `rtcConfig.iceTransportType` (`IceTransportType`: 0 relay, 1 no host, 2 all).
+    pub ice_transport_type: Option<u32>,
+    /// `rtcConfig.continualGatheringPolicy` (`ContinualGatheringPolicy`: 0 once, 1 continually).
+    pub continual_gathering_policy: Option<u32>,
+}
+
+/// A STUN/TURN server (`IceServer` of @livekit/rtc-node: the credential is `password`).
+#[napi(object)]
+pub struct NativeIceServer {
+    /// `stun:` / `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN username.
+    pub username: Option<String>,
+    /// TURN credential.
+    pub password: Option<String>,
+}
+
+/// Applies the JavaScript options onto the engine's.
+fn connect_options(o: NativeConnectOptions) -> napi::Result<ConnectOptions> {
+    let mut opts = ConnectOptions::default();
+    if let Some(a) = o.auto_subscribe {
+        opts.auto_subscribe = a;
+    }
+    if let Some(ms) = o.connect_timeout_ms {
+        if ms == 0 {
+            return Err(error::coded(ERR_INVALID_ARG, "connectTimeout must be positive"));
+        }
+        opts.connect_timeout = Duration::from_millis(ms.into());
+    }
+    opts.ice_servers = o
+        .ice_servers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| IceServer {
+            urls: s.urls,
+            username: s.username.unwrap_or_default(),
+            credential: s.password.unwrap_or_default(),
+        })
+        .collect();
+    opts.ice_transport_policy = match o.ice_transport_type {
+        None | Some(2) => IceTransportPolicy::All,
+        Some(1) => IceTransportPolicy::NoHost,
+        Some(0) => IceTransportPolicy::Relay,
+        Some(other) => {
+            return Err(error::coded(
+                ERR_ICE_CONFIG,
+                format!("rtcConfig.iceTransportType {other} is not an IceTransportType (0 relay, 1 no host, 2 all)"),
+            ))
+        }
+    };
+    match o.continual_gathering_policy {
+        None | Some(0) => {}
+        Some(1) => {
+            return Err(error::coded(
+                ERR_ICE_CONFIG,
+                "rtcConfig.continualGatheringPolicy GATHER_CONTINUALLY is not supported: lkrtc gathers ICE \
+                 candidates once per connection; pass ContinualGatheringPolicy.GATHER_ONCE (lkrtc's \
+                 defaultRtcConfiguration does)",
+            ))
+        }
+        Some(other) => {
+            return Err(error::coded(
+                ERR_ICE_CONFIG,
+                format!("rtcConfig.continualGatheringPolicy {other} is not a ContinualGatheringPolicy"),
+            ))
+        }
+    }
+    Ok(opts)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,18 +159,10 @@ impl NativeRoom {
     #[napi]
     pub async fn connect(&self, url: String, token: String, options: Option<NativeConnectOptions>) -> napi::Result<()> {
         let core = self.handle.get()?;
-        let mut opts = ConnectOptions::default();
-        if let Some(o) = options {
-            if let Some(a) = o.auto_subscribe {
-                opts.auto_subscribe = a;
-            }
-            if let Some(ms) = o.connect_timeout_ms {
-                if ms == 0 {
-                    return Err(error::coded(ERR_INVALID_ARG, "connectTimeout must be positive"));
-                }
-                opts.connect_timeout = Duration::from_millis(ms.into());
-            }
-        }
+        let opts = match options {
+            Some(o) => connect_options(o)?,
+            None => ConnectOptions::default(),
+        };
         guarded(async move {
             if core.room().is_some() || core.connecting.swap(true, Ordering::AcqRel) {
                 return Err(error::coded(ERR_INVALID_STATE, "the room is already connected or connecting"));
@@ -124,6 +186,12 @@ impl NativeRoom {
     #[napi(getter, catch_unwind)]
     pub fn name(&self) -> napi::Result<Option<String>> {
         Ok(self.handle.with(|c| c.room())?.map(|r| r.name()))
+    }
+
+    /// The newest access token (refreshed by the server), once connected.
+    #[napi(getter, catch_unwind)]
+    pub fn token(&self) -> napi::Result<Option<String>> {
+        Ok(self.handle.with(|c| c.room())?.map(|r| r.token()))
     }
 
     /// Room metadata, once connected.

@@ -31,6 +31,18 @@ pub enum EngineError {
         /// Why it failed.
         reason: String,
     },
+    /// The server's TLS certificate was refused (unknown authority, wrong name, expired...);
+    /// the reason says which and how to fix it.
+    #[error("cannot connect to {url}: {reason}")]
+    Certificate {
+        /// Where we tried to connect.
+        url: String,
+        /// What is wrong with the certificate, and the fix.
+        reason: String,
+    },
+    /// The ICE configuration (`rtcConfig`, or the server's ICE servers) is unusable.
+    #[error("invalid ICE configuration: {0}")]
+    IceConfig(String),
     /// A bounded wait expired.
     #[error("timed out after {ms} ms waiting for {what}")]
     Timeout {
@@ -64,6 +76,8 @@ impl EngineError {
             EngineError::InvalidArgument(_) => "ERR_INVALID_ARG",
             EngineError::Unauthorized { .. } => "ERR_UNAUTHORIZED",
             EngineError::Connect { .. } => "ERR_CONNECT",
+            EngineError::Certificate { .. } => "ERR_TLS_CERTIFICATE",
+            EngineError::IceConfig(_) => "ERR_ICE_CONFIG",
             EngineError::Timeout { .. } => "ERR_TIMEOUT",
             EngineError::Disconnected => "ERR_DISCONNECTED",
             EngineError::Rejected(_) => "ERR_REJECTED",

@@ -187,6 +187,20 @@ pub enum RoomEvent {
         /// After.
         new: String,
     },
+    /// The server sent a new access token (it does so before the current one expires);
+    /// [`Room::token`](crate::Room::token) returns it from now on.
+    TokenRefreshed {
+        /// The new token.
+        token: String,
+    },
+    /// The server moved this participant to another room (`RoomMoved`); name, sid and
+    /// metadata are the new room's, participants of the old room have left.
+    Moved {
+        /// The new room's name.
+        name: String,
+        /// The new room's sid.
+        sid: String,
+    },
     /// A participant's metadata changed.
     ParticipantMetadataChanged {
         /// Who.

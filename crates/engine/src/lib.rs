@@ -11,6 +11,7 @@
 pub mod audio;
 mod error;
 mod events;
+mod ice;
 mod objects;
 mod pc;
 mod room;
@@ -18,6 +19,7 @@ pub mod rpc;
 mod signal;
 mod state;
 pub mod streams;
+mod tls;
 mod types;
 
 pub use error::{EngineError, Result};
@@ -29,4 +31,6 @@ pub use objects::{
 };
 pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
-pub use types::{ConnectOptions, ConnectionState, DataKind, DataOptions, TrackKind, TrackSource};
+pub use types::{
+    ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, TrackKind, TrackSource,
+};

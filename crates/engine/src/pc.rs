@@ -10,18 +10,26 @@ use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCPeerConnectionIceEvent, RTCPeerConnectionState, Registry,
-    SettingEngineBuilder,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCIceTransportPolicy,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, Registry, SettingEngineBuilder,
 };
 
 use crate::error::{EngineError, Result};
+use crate::ice::{self, IcePlan};
+use crate::types::IceTransportPolicy;
 
 /// Which peer connection (same numbering as the protocol's `SignalTarget`).
 pub(crate) type Target = proto::SignalTarget;
 
 /// A peer-connection callback, forwarded to the room task.
 pub(crate) enum PcEvent {
+    /// A local candidate the policy allows to be signalled.
     Candidate(Target, RTCIceCandidateInit),
+    /// Candidate gathering finished; `relay` counts the relay candidates gathered.
+    Gathered {
+        target: Target,
+        relay: u32,
+    },
     State(Target, RTCPeerConnectionState),
     DataChannel(Arc<dyn DataChannel>),
     Track(Arc<dyn TrackRemote>),
@@ -29,14 +37,26 @@ pub(crate) enum PcEvent {
 
 struct Handler {
     target: Target,
+    policy: IceTransportPolicy,
+    relay: std::sync::atomic::AtomicU32,
     tx: mpsc::UnboundedSender<PcEvent>,
 }
 
 #[async_trait::async_trait]
 impl PeerConnectionEventHandler for Handler {
     async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        if let Ok(init) = event.candidate.to_json() {
+        let Ok(init) = event.candidate.to_json() else { return };
+        if ice::candidate_type(&init.candidate) == Some("relay") {
+            self.relay.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if ice::may_signal(self.policy, &init.candidate) {
             let _ = self.tx.send(PcEvent::Candidate(self.target, init));
+        }
+    }
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let relay = self.relay.load(std::sync::atomic::Ordering::Relaxed);
+            let _ = self.tx.send(PcEvent::Gathered { target: self.target, relay });
         }
     }
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
@@ -51,10 +71,13 @@ impl PeerConnectionEventHandler for Handler {
 }
 
 /// A peer connection bound to `ip` (an unspecified address means every interface;
-/// loopback must be named explicitly because the `webrtc` crate skips it otherwise).
+/// loopback must be named explicitly because the `webrtc` crate skips it otherwise), with
+/// UDP and TCP (ICE-TCP, for networks that block UDP) host sockets and the ICE servers
+/// and policy of `ice`.
 pub(crate) async fn create(
     ip: IpAddr,
     target: Target,
+    ice: &IcePlan,
     tx: mpsc::UnboundedSender<PcEvent>,
 ) -> Result<Arc<dyn PeerConnection>> {
     let mut media = MediaEngine::default();
@@ -75,13 +98,20 @@ pub(crate) async fn create(
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
         .with_ice_connection_attempts(Some(std::time::Duration::from_millis(20)), Some(70))
         .build();
+    let policy = match ice.policy {
+        IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
+        IceTransportPolicy::All | IceTransportPolicy::NoHost => RTCIceTransportPolicy::All,
+    };
+    let config = RTCConfigurationBuilder::new().with_ice_servers(ice.servers.clone()).with_ice_transport_policy(policy);
+    let handler = Handler { target, policy: ice.policy, relay: Default::default(), tx };
     let pc = PeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(config.build())
         .with_media_engine(media)
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)
-        .with_handler(Arc::new(Handler { target, tx }))
+        .with_handler(Arc::new(handler))
         .with_udp_addrs(vec![format!("{ip}:0")])
+        .with_tcp_addrs(vec![format!("{ip}:0")])
         .build()
         .await
         .map_err(EngineError::rtc)?;

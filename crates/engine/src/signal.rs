@@ -15,6 +15,10 @@ use crate::error::{bounded, EngineError, Result};
 /// The signalling socket.
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// Largest signal message accepted from a server (a full room update of a big room fits
+/// comfortably; anything larger is a broken or hostile server).
+pub const MAX_SIGNAL_MESSAGE: usize = 16 << 20;
+
 /// Protocol version spoken.
 pub const PROTOCOL_VERSION: i32 = 17;
 
@@ -59,18 +63,7 @@ pub(crate) async fn connect(url: &url::Url, token: &str, timeout: Duration) -> R
         .parse()
         .map_err(|_| EngineError::InvalidArgument("the token contains characters not allowed in a header".into()))?;
     req.headers_mut().insert("Authorization", bearer);
-    let (mut ws, _) = match bounded("the signal connection", timeout, tokio_tungstenite::connect_async(req)).await? {
-        Ok(ok) => ok,
-        Err(tungstenite::Error::Http(resp)) => {
-            let status = resp.status().as_u16();
-            let body = resp.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
-            return Err(match status {
-                401 | 403 => EngineError::Unauthorized { status, message: body },
-                _ => EngineError::Connect { url: display, reason: format!("HTTP {status} {body}") },
-            });
-        }
-        Err(e) => return Err(EngineError::Connect { url: display, reason: e.to_string() }),
-    };
+    let (mut ws, _) = open(req, url, &display, timeout).await?;
     let join = bounded("the join response", timeout, async {
         loop {
             match recv(&mut ws).await? {
@@ -89,6 +82,49 @@ pub(crate) async fn connect(url: &url::Url, token: &str, timeout: Duration) -> R
     .await??;
     validate_join(&join)?;
     Ok((ws, join))
+}
+
+/// Opens the WebSocket (TLS for `wss://`), mapping failures to typed errors.
+async fn open(
+    req: tungstenite::handshake::client::Request,
+    url: &url::Url,
+    display: &str,
+    timeout: Duration,
+) -> Result<(Ws, tungstenite::handshake::client::Response)> {
+    let trust = if url.scheme() == "wss" {
+        let t = crate::tls::trust().map_err(|reason| EngineError::Connect { url: display.into(), reason })?;
+        Some(t)
+    } else {
+        None
+    };
+    let connector = trust.as_ref().map(|t| tokio_tungstenite::Connector::Rustls(t.config.clone()));
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_SIGNAL_MESSAGE))
+        .max_frame_size(Some(MAX_SIGNAL_MESSAGE));
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, connector);
+    match bounded("the signal connection", timeout, connecting).await? {
+        Ok(ok) => Ok(ok),
+        Err(tungstenite::Error::Http(resp)) => {
+            let status = resp.status().as_u16();
+            let body = resp.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
+            Err(match status {
+                401 | 403 => EngineError::Unauthorized { status, message: body },
+                _ => EngineError::Connect { url: display.into(), reason: format!("HTTP {status} {body}") },
+            })
+        }
+        Err(tungstenite::Error::Io(io)) => {
+            let host = url.host_str().unwrap_or_default();
+            let explained = trust.as_ref().and_then(|t| crate::tls::explain(&io, host, t));
+            Err(match explained {
+                Some(reason) if crate::tls::is_certificate_error(&io) => {
+                    EngineError::Certificate { url: display.into(), reason }
+                }
+                Some(reason) => EngineError::Connect { url: display.into(), reason },
+                None => EngineError::Connect { url: display.into(), reason: io.to_string() },
+            })
+        }
+        Err(e) => Err(EngineError::Connect { url: display.into(), reason: e.to_string() }),
+    }
 }
 
 fn validate_join(j: &proto::JoinResponse) -> Result<()> {

@@ -15,12 +15,47 @@ pub struct ConnectOptions {
     /// Address WebRTC sockets bind to. Default: 127.0.0.1 when the server is on
     /// loopback, else every interface.
     pub bind_ip: Option<IpAddr>,
+    /// ICE servers to use. Empty (the default): the ones the server sends in its join
+    /// response.
+    pub ice_servers: Vec<IceServer>,
+    /// Which candidates ICE may use. The server can force relay-only through its client
+    /// configuration.
+    pub ice_transport_policy: IceTransportPolicy,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { auto_subscribe: true, connect_timeout: Duration::from_secs(15), bind_ip: None }
+        Self {
+            auto_subscribe: true,
+            connect_timeout: Duration::from_secs(15),
+            bind_ip: None,
+            ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
+        }
     }
+}
+
+/// A STUN or TURN server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IceServer {
+    /// `stun:` / `turn:` URLs (RFC 7064/7065).
+    pub urls: Vec<String>,
+    /// TURN username.
+    pub username: String,
+    /// TURN credential.
+    pub credential: String,
+}
+
+/// Which ICE candidates may be used (`RTCIceTransportPolicy`, plus libwebrtc's no-host).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IceTransportPolicy {
+    /// Every candidate: host, server-reflexive, relay, TCP.
+    #[default]
+    All,
+    /// Everything but host candidates: local addresses are never sent to the server.
+    NoHost,
+    /// TURN relay candidates only: all media and data flow through a TURN server.
+    Relay,
 }
 
 /// Room connection state.

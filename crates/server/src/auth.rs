@@ -117,6 +117,8 @@ pub struct JoinGrant {
     pub hidden: bool,
     /// Marked as an agent.
     pub agent: bool,
+    /// The verified claims, to sign refreshed tokens with.
+    pub claims: Claims,
 }
 
 impl JoinGrant {
@@ -145,7 +147,27 @@ impl JoinGrant {
             can_update_metadata: v.can_update_own_metadata.unwrap_or(false),
             hidden: v.hidden,
             agent: v.agent || claims.kind == "agent",
+            claims,
         })
+    }
+}
+
+impl KeyStore {
+    /// A fresh token with the same claims as `grant`'s, valid for `ttl` from now (what
+    /// `refresh_token` messages carry).
+    pub fn refresh(&self, grant: &JoinGrant, ttl: std::time::Duration) -> Result<String, AuthError> {
+        let c = &grant.claims;
+        let secret = self.secret(&c.iss).ok_or_else(|| AuthError::UnknownKey(c.iss.clone()))?;
+        livekit_api::access_token::AccessToken::with_api_key(&c.iss, secret)
+            .with_identity(&grant.identity)
+            .with_name(&c.name)
+            .with_kind(&c.kind)
+            .with_metadata(&c.metadata)
+            .with_attributes(c.attributes.clone())
+            .with_grants(c.video.clone())
+            .with_ttl(ttl)
+            .to_jwt()
+            .map_err(|e| AuthError::Invalid(e.to_string()))
     }
 }
 

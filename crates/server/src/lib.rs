@@ -25,6 +25,7 @@ mod participant;
 mod room;
 mod rtc;
 mod session;
+mod tls;
 mod track;
 
 use std::net::{IpAddr, SocketAddr};
@@ -34,6 +35,7 @@ use std::time::Duration;
 pub use auth::{AuthError, KeyStore};
 pub use livekit_protocol as proto;
 pub use session::{PING_INTERVAL, PING_TIMEOUT, PROTOCOL, SERVER_VERSION};
+pub use tls::TlsConfig;
 use tokio::sync::watch;
 
 /// How a server listens and which keys it accepts.
@@ -45,6 +47,33 @@ pub struct ServerConfig {
     pub port: u16,
     /// Accepted API keys and their secrets.
     pub keys: KeyStore,
+    /// Serve `wss://` / `https://` with this certificate instead of plain `ws://`.
+    pub tls: Option<TlsConfig>,
+    /// How the server's own ICE agent works, and what it tells clients.
+    pub ice: IceConfig,
+    /// Send each participant a fresh token (`refresh_token`) this often; `None`: never.
+    pub token_refresh: Option<Duration>,
+}
+
+/// ICE settings of a server.
+#[derive(Clone, Debug)]
+pub struct IceConfig {
+    /// Gather UDP candidates (default true).
+    pub udp: bool,
+    /// Also offer passive ICE-TCP candidates, for clients whose UDP is blocked (default false).
+    pub tcp: bool,
+    /// Run ICE-lite, as livekit-server does (default false).
+    pub lite: bool,
+    /// STUN/TURN servers sent to clients in the join response.
+    pub servers: Vec<proto::IceServer>,
+    /// Tell clients to use relay candidates only (`ClientConfiguration.force_relay`).
+    pub force_relay: bool,
+}
+
+impl Default for IceConfig {
+    fn default() -> Self {
+        Self { udp: true, tcp: false, lite: false, servers: Vec::new(), force_relay: false }
+    }
 }
 
 impl ServerConfig {
@@ -54,6 +83,9 @@ impl ServerConfig {
             bind: IpAddr::from([127, 0, 0, 1]),
             port: 7880,
             keys: KeyStore::new([("devkey".to_string(), "secret".to_string())]),
+            tls: None,
+            ice: IceConfig::default(),
+            token_refresh: None,
         }
     }
 }
@@ -63,6 +95,8 @@ pub(crate) struct ServerShared {
     keys: KeyStore,
     rooms: room::RoomManager,
     pcs: rtc::PcFactory,
+    ice: IceConfig,
+    token_refresh: Option<Duration>,
     node_id: String,
     shutdown: watch::Receiver<bool>,
 }
@@ -94,6 +128,7 @@ pub(crate) fn stats(shared: &ServerShared) -> Stats {
 /// A running server. Dropping it does not stop it; call [`Server::shutdown`].
 pub struct Server {
     addr: SocketAddr,
+    tls: bool,
     shared: Arc<ServerShared>,
     shutdown_tx: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -102,28 +137,45 @@ pub struct Server {
 impl Server {
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(config: ServerConfig) -> std::io::Result<Server> {
+        if !config.ice.udp && !config.ice.tcp {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "ICE needs UDP or TCP (or both)"));
+        }
+        let tls = config.tls.as_ref().map(TlsConfig::rustls).transpose()?;
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(config.bind, config.port)).await?;
         let addr = listener.local_addr()?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(ServerShared {
             keys: config.keys,
             rooms: room::RoomManager::default(),
-            pcs: rtc::PcFactory::new(config.bind),
+            pcs: rtc::PcFactory::new(config.bind, config.ice.clone()),
+            ice: config.ice,
+            token_refresh: config.token_refresh,
             node_id: format!("ND_{}", &ids::room_sid()[3..]),
             shutdown: shutdown_rx.clone(),
         });
         let app = http::router(shared.clone());
         let mut stop = shutdown_rx;
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "server stopped");
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let is_tls = tls.is_some();
+        let task = match tls {
+            None => tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+                    tracing::error!(error = %e, "server stopped");
+                }
+            }),
+            Some(config) => {
+                let listener = tls::TlsListener::new(listener, config)?;
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+                        tracing::error!(error = %e, "server stopped");
+                    }
+                })
             }
-        });
-        tracing::info!(%addr, "lkrtc-server started");
-        Ok(Server { addr, shared, shutdown_tx, task })
+        };
+        tracing::info!(%addr, tls = is_tls, "lkrtc-server started");
+        Ok(Server { addr, tls: is_tls, shared, shutdown_tx, task })
     }
 
     /// The bound address.
@@ -131,9 +183,9 @@ impl Server {
         self.addr
     }
 
-    /// The URL clients connect to (`ws://host:port`).
+    /// The URL clients connect to (`ws://host:port`, or `wss://` with TLS).
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        format!("{}://{}", if self.tls { "wss" } else { "ws" }, self.addr)
     }
 
     /// Live rooms, as the room service lists them.

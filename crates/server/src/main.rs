@@ -1,22 +1,36 @@
 //! `lkrtc-server`: the dev SFU as a command-line program.
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use lkrtc_server::{KeyStore, Server, ServerConfig};
+use lkrtc_server::{proto, KeyStore, Server, ServerConfig, TlsConfig};
 
-const USAGE: &str = "usage: lkrtc-server [--port 7880] [--bind 127.0.0.1] [--keys key:secret,...] [--dev]
+const USAGE: &str = "usage: lkrtc-server [--port 7880] [--bind 127.0.0.1] [--keys key:secret,...] [--dev] [options]
 
-  --port N       TCP port for HTTP/WebSocket (0 picks a free one; default 7880)
-  --bind IP      address for signalling and WebRTC (default 127.0.0.1)
-  --keys SPEC    accepted API keys, key:secret pairs separated by commas
-                 (default: $LIVEKIT_KEYS, else devkey:secret)
-  --dev          development defaults (devkey:secret); accepted for livekit-server parity
+  --port N              TCP port for HTTP/WebSocket (0 picks a free one; default 7880)
+  --bind IP             address for signalling and WebRTC (default 127.0.0.1)
+  --keys SPEC           accepted API keys, key:secret pairs separated by commas
+                        (default: $LIVEKIT_KEYS, else devkey:secret)
+  --dev                 development defaults (devkey:secret); accepted for livekit-server parity
+  --tls-cert FILE       serve wss:// and https:// with this PEM certificate chain
+  --tls-key FILE        ... and this PEM private key (both or neither)
+  --ice-server URL      STUN/TURN server sent to clients (repeatable)
+  --ice-username NAME   TURN username for the --ice-server URLs
+  --ice-credential PW   TURN credential for the --ice-server URLs
+  --force-relay         tell clients to use TURN relay candidates only
+  --ice-lite            run ICE-lite, as livekit-server does
+  --ice-tcp             also offer ICE-TCP candidates (clients whose UDP is blocked)
+  --no-ice-udp          offer no UDP candidates (with --ice-tcp: TCP only)
+  --token-refresh SECS  send participants a fresh token every SECS seconds
 Logging: LKRTC_LOG (e.g. info, debug, lkrtc_server=trace).";
 
 fn parse(args: &[String]) -> Result<ServerConfig, String> {
     let mut config = ServerConfig::dev();
     let mut keys = std::env::var("LIVEKIT_KEYS").ok().filter(|k| !k.trim().is_empty());
+    let (mut cert, mut key) = (None::<String>, None::<String>);
+    let (mut ice_urls, mut ice_user, mut ice_pass) = (Vec::new(), String::new(), String::new());
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -29,12 +43,41 @@ fn parse(args: &[String]) -> Result<ServerConfig, String> {
             "--bind" => config.bind = value()?.parse::<IpAddr>().map_err(|e| format!("--bind: {e}"))?,
             "--keys" => keys = Some(value()?),
             "--dev" => {}
+            "--tls-cert" => cert = Some(value()?),
+            "--tls-key" => key = Some(value()?),
+            "--ice-server" => ice_urls.push(value()?),
+            "--ice-username" => ice_user = value()?,
+            "--ice-credential" => ice_pass = value()?,
+            "--force-relay" => config.ice.force_relay = true,
+            "--ice-lite" => config.ice.lite = true,
+            "--ice-tcp" => config.ice.tcp = true,
+            "--no-ice-udp" => config.ice.udp = false,
+            "--token-refresh" => {
+                let secs: u64 = value()?.parse().map_err(|_| "--token-refresh takes whole seconds".to_string())?;
+                if secs == 0 {
+                    return Err("--token-refresh must be at least 1 second".into());
+                }
+                config.token_refresh = Some(Duration::from_secs(secs));
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     if let Some(spec) = keys {
         config.keys = KeyStore::parse(&spec).map_err(|e| format!("keys: {e}"))?;
+    }
+    config.tls = match (cert, key) {
+        (Some(c), Some(k)) => Some(TlsConfig::from_files(Path::new(&c), Path::new(&k)).map_err(|e| e.to_string())?),
+        (None, None) => None,
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    };
+    if !config.ice.udp && !config.ice.tcp {
+        return Err("--no-ice-udp needs --ice-tcp".into());
+    }
+    if !ice_urls.is_empty() {
+        config.ice.servers = vec![proto::IceServer { urls: ice_urls, username: ice_user, credential: ice_pass }];
+    } else if !ice_user.is_empty() || !ice_pass.is_empty() {
+        return Err("--ice-username/--ice-credential need --ice-server".into());
     }
     Ok(config)
 }
@@ -107,5 +150,22 @@ mod tests {
         assert!(parse(&args("--bind")).is_err());
         assert!(parse(&args("--keys novalue")).is_err());
         assert!(parse(&args("--frobnicate")).is_err());
+        assert!(parse(&args("--tls-cert only.pem")).is_err());
+        assert!(parse(&args("--no-ice-udp")).is_err());
+        assert!(parse(&args("--token-refresh 0")).is_err());
+        assert!(parse(&args("--ice-username u")).is_err());
+    }
+
+    #[test]
+    fn parses_ice_flags() {
+        let c = parse(&args(
+            "--ice-server turn:127.0.0.1:3478 --ice-username u --ice-credential p --force-relay --ice-lite --ice-tcp \
+             --no-ice-udp --token-refresh 5",
+        ))
+        .unwrap();
+        assert_eq!(c.ice.servers[0].urls, vec!["turn:127.0.0.1:3478"]);
+        assert_eq!((c.ice.servers[0].username.as_str(), c.ice.servers[0].credential.as_str()), ("u", "p"));
+        assert!(c.ice.force_relay && c.ice.lite && c.ice.tcp && !c.ice.udp);
+        assert_eq!(c.token_refresh, Some(Duration::from_secs(5)));
     }
 }

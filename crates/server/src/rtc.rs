@@ -70,6 +70,7 @@ pub fn codec_kind(t: proto::TrackType) -> RtpCodecKind {
 #[derive(Clone)]
 pub struct PcFactory {
     ip: IpAddr,
+    ice: crate::IceConfig,
 }
 
 struct Handler {
@@ -101,9 +102,9 @@ impl PeerConnectionEventHandler for Handler {
 impl PcFactory {
     /// Peer connections will bind UDP on `ip` (loopback by default: the `webrtc` crate
     /// skips loopback when bound to 0.0.0.0, so the address is always explicit).
-    pub fn new(ip: IpAddr) -> Self {
+    pub fn new(ip: IpAddr, ice: crate::IceConfig) -> Self {
         let ip = if ip.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { ip };
-        Self { ip }
+        Self { ip, ice }
     }
 
     /// A new peer connection whose events go to `tx`, tagged with `target`.
@@ -127,14 +128,18 @@ impl PcFactory {
             // 20 ms between checks instead of 200 (same ~1.4 s budget per pair): joins are
             // not held up by the check timer.
             .with_ice_connection_attempts(Some(std::time::Duration::from_millis(20)), Some(70))
+            // ICE-lite, as livekit-server runs by default: answer checks, never start them.
+            .with_lite(self.ice.lite)
             .build();
+        let addr = vec![format!("{}:0", self.ip)];
         let pc = PeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_media_engine(media)
             .with_setting_engine(settings)
             .with_interceptor_registry(registry)
             .with_handler(Arc::new(Handler { target, tx }))
-            .with_udp_addrs(vec![format!("{}:0", self.ip)])
+            .with_udp_addrs(if self.ice.udp { addr.clone() } else { vec![] })
+            .with_tcp_addrs(if self.ice.tcp { addr } else { vec![] })
             .build()
             .await?;
         Ok(Arc::new(pc))

@@ -72,6 +72,8 @@ pub struct Session {
     /// How many times each track was subscribed in this session.
     sub_rounds: HashMap<String, u32>,
     last_seen: Instant,
+    /// When to send the next `refresh_token` (if the server refreshes tokens).
+    next_refresh: Option<Instant>,
 }
 
 /// Runs a session on an upgraded WebSocket until the participant leaves.
@@ -120,6 +122,7 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         subs: HashMap::new(),
         sub_rounds: HashMap::new(),
         last_seen: Instant::now(),
+        next_refresh: shared.token_refresh.map(|every| Instant::now() + every),
     };
     s.join();
     let reason = s.run_loop(stream, cmd, pc_rx, shared.shutdown.clone()).await;
@@ -206,7 +209,15 @@ impl Session {
                     node_id: shared.node_id.clone(),
                     ..Default::default()
                 }),
-                client_configuration: Some(proto::ClientConfiguration::default()),
+                client_configuration: Some(proto::ClientConfiguration {
+                    force_relay: if shared.ice.force_relay {
+                        proto::ClientConfigSetting::Enabled as i32
+                    } else {
+                        proto::ClientConfigSetting::Unset as i32
+                    },
+                    ..Default::default()
+                }),
+                ice_servers: shared.ice.servers.clone(),
                 fast_publish: p.grant.can_publish,
                 ..Default::default()
             };
@@ -278,12 +289,28 @@ impl Session {
                         tracing::info!(identity = %self.p.identity(), "ping timeout");
                         return Reason::ConnectionTimeout;
                     }
+                    self.maybe_refresh_token();
                 }
                 _ = shutdown.changed() => {
                     self.p.send(Resp::Leave(leave(Reason::ServerShutdown)));
                     return Reason::ServerShutdown;
                 }
             }
+        }
+    }
+
+    /// Sends a fresh token when one is due (`--token-refresh`).
+    fn maybe_refresh_token(&mut self) {
+        let (Some(due), Some(every)) = (self.next_refresh, self.shared.token_refresh) else { return };
+        if Instant::now() < due {
+            return;
+        }
+        self.next_refresh = Some(Instant::now() + every);
+        // Valid for well past the next refresh, like livekit-server's refreshed tokens.
+        let ttl = (every * 2).max(Duration::from_secs(600));
+        match self.shared.keys.refresh(&self.p.grant, ttl) {
+            Ok(token) => self.p.send(Resp::RefreshToken(token)),
+            Err(e) => tracing::warn!(error = %e, "cannot refresh token"),
         }
     }
 

@@ -19,6 +19,7 @@ use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnec
 use crate::audio::LocalAudioTrack;
 use crate::error::{bounded, EngineError, Result};
 use crate::events::RoomEvent;
+use crate::ice;
 use crate::objects::{
     LocalParticipant, LocalTrackPublication, PublishOptions, RemoteParticipant, RemoteTrack, RemoteTrackPublication,
 };
@@ -101,7 +102,9 @@ pub(crate) struct PendingCall {
 /// State readable from any thread; written by the room task.
 pub(crate) struct Shared {
     pub sid: Mutex<String>,
-    pub name: String,
+    pub name: Mutex<String>,
+    /// The newest access token (the server refreshes it; reconnects use it).
+    pub token: Mutex<String>,
     pub metadata: Mutex<String>,
     pub state: Mutex<ConnectionState>,
     pub local: LocalParticipant,
@@ -131,10 +134,11 @@ impl Room {
         let rtc_url = signal::rtc_url(url, options.auto_subscribe)?;
         let started = Instant::now();
         let (ws, join) = signal::connect(&rtc_url, token, options.connect_timeout).await?;
+        let ice = ice::plan(&options.ice_servers, options.ice_transport_policy, &join)?;
         let ip = options.bind_ip.unwrap_or_else(|| default_ip(&rtc_url));
         let (pc_tx, pc_rx) = mpsc::unbounded_channel();
-        let publisher = pc::create(ip, Target::Publisher, pc_tx.clone()).await?;
-        let subscriber = match pc::create(ip, Target::Subscriber, pc_tx.clone()).await {
+        let publisher = pc::create(ip, Target::Publisher, &ice, pc_tx.clone()).await?;
+        let subscriber = match pc::create(ip, Target::Subscriber, &ice, pc_tx.clone()).await {
             Ok(pc) => pc,
             Err(e) => {
                 let _ = publisher.close().await;
@@ -151,7 +155,8 @@ impl Room {
         let room_info = join.room.clone().unwrap_or_default();
         let shared = Arc::new(Shared {
             sid: Mutex::new(room_info.sid.clone()),
-            name: room_info.name.clone(),
+            name: Mutex::new(room_info.name.clone()),
+            token: Mutex::new(token.to_string()),
             metadata: Mutex::new(room_info.metadata.clone()),
             state: Mutex::new(ConnectionState::Connected),
             local: LocalParticipant::new(&me, cmd_tx.clone()),
@@ -191,6 +196,8 @@ impl Room {
             pending_publishes: HashMap::new(),
             pub_connected: false,
             sub_connected: false,
+            relay_gathered: [None, None],
+            ice: ice.clone(),
             ready: Some(ready_tx),
             requests: HashMap::new(),
             next_request: 1,
@@ -218,7 +225,7 @@ impl Room {
             Ok(Err(_)) => Err(EngineError::Disconnected),
             Err(e) => {
                 room.disconnect().await;
-                Err(e)
+                Err(relay_hint(&ice, e))
             }
         }
     }
@@ -229,7 +236,11 @@ impl Room {
     }
     /// Room name.
     pub fn name(&self) -> String {
-        self.shared.name.clone()
+        self.shared.name.lock().unwrap().clone()
+    }
+    /// The newest access token: the one connected with, or a newer one the server sent.
+    pub fn token(&self) -> String {
+        self.shared.token.lock().unwrap().clone()
     }
     /// Room metadata.
     pub fn metadata(&self) -> String {
@@ -271,6 +282,19 @@ impl Room {
         if self.shared.cmd.send(Command::Disconnect { done: tx }).is_ok() {
             let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
         }
+    }
+}
+
+/// A connect that timed out under relay-only ICE most often means no TURN allocation
+/// succeeded: say so, with the servers tried.
+fn relay_hint(ice: &ice::IcePlan, e: EngineError) -> EngineError {
+    match (&e, ice.policy) {
+        (EngineError::Timeout { ms, .. }, crate::types::IceTransportPolicy::Relay) => EngineError::IceConfig(format!(
+            "relay-only connection not established within {ms} ms through {}: check that the TURN server is \
+             reachable over UDP and that its credentials are right",
+            ice.usable_turn_urls().join(", ")
+        )),
+        _ => e,
     }
 }
 
@@ -359,6 +383,9 @@ struct RoomTask {
     pending_publishes: HashMap<String, (LocalAudioTrack, oneshot::Sender<Result<LocalTrackPublication>>)>,
     pub_connected: bool,
     sub_connected: bool,
+    /// Relay candidates gathered per PC (publisher, subscriber), once gathering completed.
+    relay_gathered: [Option<u32>; 2],
+    ice: ice::IcePlan,
     ready: Option<oneshot::Sender<Result<()>>>,
     requests: HashMap<u32, oneshot::Sender<Result<()>>>,
     next_request: u32,
@@ -521,6 +548,7 @@ impl RoomTask {
         let offer = self.publisher.create_offer(None).await.map_err(EngineError::rtc)?;
         self.publisher.set_local_description(offer).await.map_err(EngineError::rtc)?;
         let sdp = self.publisher.local_description().await.ok_or_else(|| EngineError::rtc("no local offer"))?.sdp;
+        let sdp = ice::filter_sdp(self.ice.policy, &sdp);
         self.pub_mid = pc::first_mid(&sdp);
         self.pub_offer_id += 1;
         let sd = proto::SessionDescription { r#type: "offer".into(), sdp, id: self.pub_offer_id, ..Default::default() };
@@ -580,6 +608,11 @@ impl RoomTask {
                     self.on_participant_info(info);
                 }
             }
+            Resp::RefreshToken(token) => {
+                *self.shared.token.lock().unwrap() = token.clone();
+                self.emit(RoomEvent::TokenRefreshed { token });
+            }
+            Resp::RoomMoved(moved) => self.on_room_moved(moved),
             Resp::RoomUpdate(u) => {
                 if let Some(room) = u.room {
                     if !room.sid.is_empty() {
@@ -634,6 +667,7 @@ impl RoomTask {
         let answer = self.subscriber.create_answer(None).await.map_err(EngineError::rtc)?;
         self.subscriber.set_local_description(answer).await.map_err(EngineError::rtc)?;
         let sdp = self.subscriber.local_description().await.ok_or_else(|| EngineError::rtc("no local answer"))?.sdp;
+        let sdp = ice::filter_sdp(self.ice.policy, &sdp);
         self.sub_mid = pc::first_mid(&sdp);
         self.sub_remote_set = true;
         for c in std::mem::take(&mut self.sub_pending) {
@@ -690,6 +724,46 @@ impl RoomTask {
                 }
                 self.emit(ev);
             }
+        }
+    }
+
+    /// The server moved us to another room: adopt its token and room, let everyone of the
+    /// old room leave (the usual leave sequence), then take the new room's participants.
+    fn on_room_moved(&mut self, moved: proto::RoomMovedResponse) {
+        if !moved.token.is_empty() {
+            *self.shared.token.lock().unwrap() = moved.token.clone();
+            self.emit(RoomEvent::TokenRefreshed { token: moved.token });
+        }
+        let room = moved.room.unwrap_or_default();
+        *self.shared.sid.lock().unwrap() = room.sid.clone();
+        *self.shared.name.lock().unwrap() = room.name.clone();
+        let old_meta = std::mem::replace(&mut *self.shared.metadata.lock().unwrap(), room.metadata.clone());
+        let staying: std::collections::HashSet<String> =
+            moved.other_participants.iter().map(|p| p.identity.clone()).collect();
+        let leaving: Vec<proto::ParticipantInfo> = self
+            .shared
+            .remotes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| !staying.contains(&p.identity()))
+            .map(|p| proto::ParticipantInfo {
+                sid: p.sid(),
+                identity: p.identity(),
+                state: proto::participant_info::State::Disconnected as i32,
+                version: u32::MAX,
+                ..Default::default()
+            })
+            .collect();
+        for info in leaving.into_iter().chain(moved.other_participants) {
+            self.on_participant_info(info);
+        }
+        if let Some(me) = moved.participant.filter(|me| me.sid == self.shared.local.sid()) {
+            self.on_participant_info(me);
+        }
+        self.emit(RoomEvent::Moved { name: room.name, sid: room.sid });
+        if old_meta != room.metadata {
+            self.emit(RoomEvent::RoomMetadataChanged { old: old_meta, new: room.metadata });
         }
     }
 
@@ -822,6 +896,21 @@ impl RoomTask {
                     r#final: false,
                 };
                 let _ = signal::send(&mut self.ws, Req::Trickle(trickle)).await;
+            }
+            PcEvent::Gathered { target, relay } => {
+                self.relay_gathered[(target == Target::Subscriber) as usize] = Some(relay);
+                if self.ice.policy == crate::types::IceTransportPolicy::Relay && relay == 0 {
+                    let e = EngineError::IceConfig(format!(
+                        "no relay candidate could be gathered from {} (wrong credentials, or the TURN server is \
+                         unreachable)",
+                        self.ice.usable_turn_urls().join(", ")
+                    ));
+                    tracing::warn!(?target, "{e}");
+                    if self.ready.is_some() {
+                        self.fail_ready(e);
+                        return Some(Stop::Remote(proto::DisconnectReason::ConnectionTimeout));
+                    }
+                }
             }
             PcEvent::State(target, state) => {
                 tracing::debug!(?target, %state, "peer connection state");

@@ -1,0 +1,279 @@
+//! ICE configuration: which STUN/TURN servers and which candidate policy the two peer
+//! connections use, from the app's `rtcConfig` and the server's join response.
+//!
+//! As in the official SDKs, servers the app names win; otherwise the server's list is
+//! used. The server can force relay-only through its client configuration. App input is
+//! checked strictly (a bad URL is an error the app can fix); a bad entry from the server
+//! is skipped with a warning.
+//!
+//! What the WebRTC stack (`webrtc` 0.21) can use: STUN over UDP, TURN over UDP
+//! (`turn:host:port` / `?transport=udp`), ICE over TCP to a server's passive TCP
+//! candidates. It skips TURN over TCP (`turn:…?transport=tcp`) and TURN over TLS
+//! (`turns:`), so those URLs alone cannot carry a relay-only connection.
+
+use livekit_protocol as proto;
+use rtc::ice::url::{ProtoType, SchemeType, Url};
+use webrtc::peer_connection::RTCIceServer;
+
+use crate::error::{EngineError, Result};
+use crate::types::{IceServer, IceTransportPolicy};
+
+/// What the peer connections are built with.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct IcePlan {
+    /// Servers handed to the WebRTC stack (already checked).
+    pub servers: Vec<RTCIceServer>,
+    /// Candidate policy.
+    pub policy: IceTransportPolicy,
+    /// TURN URLs the stack cannot use (TCP, TLS), for diagnostics.
+    pub unusable_turn: Vec<String>,
+}
+
+impl IcePlan {
+    /// Relay URLs the stack can allocate on.
+    pub fn usable_turn_urls(&self) -> Vec<String> {
+        self.servers
+            .iter()
+            .flat_map(|s| s.urls.iter())
+            .filter(|u| matches!(check_url(u), Ok(UrlUse::Turn)))
+            .cloned()
+            .collect()
+    }
+}
+
+/// How a checked URL is used.
+#[derive(Debug, PartialEq)]
+enum UrlUse {
+    Stun,
+    Turn,
+    /// Valid, but the stack cannot use it (TURN over TCP or TLS, STUN over TLS).
+    Unsupported(&'static str),
+}
+
+fn check_url(raw: &str) -> std::result::Result<UrlUse, String> {
+    // `stun:` URLs in the wild often carry `?transport=udp`; the stack strips it too.
+    let scheme = raw.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    let parseable = if scheme == "stun" || scheme == "stuns" { raw.split('?').next().unwrap_or(raw) } else { raw };
+    let url = Url::parse_url(parseable).map_err(|e| e.to_string())?;
+    Ok(match (url.scheme, url.proto) {
+        (SchemeType::Stun, _) => UrlUse::Stun,
+        (SchemeType::Turn, ProtoType::Udp) => UrlUse::Turn,
+        (SchemeType::Turn, _) => UrlUse::Unsupported("TURN over TCP"),
+        (SchemeType::Turns, _) => UrlUse::Unsupported("TURN over TLS"),
+        (SchemeType::Stuns, _) => UrlUse::Unsupported("STUN over TLS"),
+        _ => return Err("the scheme is not stun:, stuns:, turn: or turns:".into()),
+    })
+}
+
+/// Decides the ICE configuration for one connection.
+pub(crate) fn plan(
+    app_servers: &[IceServer],
+    app_policy: IceTransportPolicy,
+    join: &proto::JoinResponse,
+) -> Result<IcePlan> {
+    let from_app = !app_servers.is_empty();
+    let candidates: Vec<IceServer> = if from_app {
+        app_servers.to_vec()
+    } else {
+        join.ice_servers
+            .iter()
+            .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
+            .collect()
+    };
+    let mut servers = Vec::new();
+    let mut unusable_turn = Vec::new();
+    for (i, server) in candidates.iter().enumerate() {
+        let mut urls = Vec::new();
+        for (j, raw) in server.urls.iter().enumerate() {
+            let what = || format!("iceServers[{i}].urls[{j}] {raw:?}");
+            let problem = match check_url(raw) {
+                Ok(UrlUse::Stun) => {
+                    urls.push(raw.split('?').next().unwrap_or(raw).to_string());
+                    continue;
+                }
+                Ok(UrlUse::Turn) if server.username.is_empty() || server.credential.is_empty() => {
+                    format!("{} is a TURN server and needs a username and a credential", what())
+                }
+                Ok(UrlUse::Turn) => {
+                    urls.push(raw.clone());
+                    continue;
+                }
+                Ok(UrlUse::Unsupported(kind)) => {
+                    tracing::warn!(url = %raw, "{kind} is not supported by lkrtc's WebRTC stack; this ICE server is skipped");
+                    unusable_turn.push(raw.clone());
+                    continue;
+                }
+                Err(reason) => format!("{} is not a STUN/TURN URL: {reason}", what()),
+            };
+            if from_app {
+                return Err(EngineError::IceConfig(problem));
+            }
+            tracing::warn!("server-sent ICE server skipped: {problem}");
+        }
+        if !urls.is_empty() {
+            servers.push(RTCIceServer {
+                urls,
+                username: server.username.clone(),
+                credential: server.credential.clone(),
+            });
+        }
+    }
+    let forced =
+        join.client_configuration.as_ref().is_some_and(|c| c.force_relay == proto::ClientConfigSetting::Enabled as i32);
+    let policy = if forced { IceTransportPolicy::Relay } else { app_policy };
+    let plan = IcePlan { servers, policy, unusable_turn };
+    if plan.policy == IceTransportPolicy::Relay && plan.usable_turn_urls().is_empty() {
+        let source = if from_app { "rtcConfig.iceServers" } else { "the server's ICE servers" };
+        let why = if forced { " (the server forces relay-only)" } else { "" };
+        let detail = if plan.unusable_turn.is_empty() {
+            format!("{source} name no TURN server")
+        } else {
+            format!(
+                "{source} name only {}, which lkrtc's WebRTC stack does not implement yet",
+                plan.unusable_turn.join(", ")
+            )
+        };
+        return Err(EngineError::IceConfig(format!(
+            "relay-only ICE{why} needs a TURN server reachable over UDP (turn:host:port), but {detail}"
+        )));
+    }
+    Ok(plan)
+}
+
+/// The candidate type of an `a=candidate` / `candidate:` line (`host`, `srflx`, `relay`...).
+pub(crate) fn candidate_type(candidate: &str) -> Option<&str> {
+    let mut fields = candidate.split_whitespace();
+    fields.by_ref().find(|f| *f == "typ")?;
+    fields.next()
+}
+
+/// Whether a local candidate may be signalled under `policy`.
+pub(crate) fn may_signal(policy: IceTransportPolicy, candidate: &str) -> bool {
+    match policy {
+        IceTransportPolicy::All => true,
+        IceTransportPolicy::NoHost => candidate_type(candidate) != Some("host"),
+        IceTransportPolicy::Relay => candidate_type(candidate) == Some("relay"),
+    }
+}
+
+/// Drops the `a=candidate` lines of an SDP that `policy` does not allow to be signalled.
+pub(crate) fn filter_sdp(policy: IceTransportPolicy, sdp: &str) -> String {
+    if policy == IceTransportPolicy::All {
+        return sdp.to_string();
+    }
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        let keep = match line.trim_end().strip_prefix("a=") {
+            Some(attr) if attr.starts_with("candidate:") => may_signal(policy, attr),
+            _ => true,
+        };
+        if keep {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(urls: &[&str]) -> IceServer {
+        IceServer { urls: urls.iter().map(|u| u.to_string()).collect(), username: "u".into(), credential: "p".into() }
+    }
+
+    fn join_with(servers: Vec<proto::IceServer>, force_relay: bool) -> proto::JoinResponse {
+        proto::JoinResponse {
+            ice_servers: servers,
+            client_configuration: Some(proto::ClientConfiguration {
+                force_relay: if force_relay {
+                    proto::ClientConfigSetting::Enabled as i32
+                } else {
+                    proto::ClientConfigSetting::Unset as i32
+                },
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn app_servers_win_over_the_servers_list() {
+        let join = join_with(
+            vec![proto::IceServer { urls: vec!["stun:server.test:3478".into()], ..Default::default() }],
+            false,
+        );
+        let p = plan(&[turn(&["turn:127.0.0.1:3478?transport=udp"])], IceTransportPolicy::Relay, &join).unwrap();
+        assert_eq!(p.servers.len(), 1);
+        assert_eq!(p.servers[0].urls, vec!["turn:127.0.0.1:3478?transport=udp"]);
+        let p = plan(&[], IceTransportPolicy::All, &join).unwrap();
+        assert_eq!(p.servers[0].urls, vec!["stun:server.test:3478"]);
+    }
+
+    #[test]
+    fn bad_app_urls_are_errors_bad_server_urls_are_skipped() {
+        let join = join_with(vec![], false);
+        for bad in ["http://x", "turn:", "nonsense", "turn:host:3478?transport=sctp"] {
+            let e = plan(&[turn(&[bad])], IceTransportPolicy::All, &join).unwrap_err();
+            assert_eq!(e.code(), "ERR_ICE_CONFIG", "{bad}: {e}");
+            assert!(e.to_string().contains("iceServers[0].urls[0]"), "{e}");
+        }
+        let no_creds = IceServer { urls: vec!["turn:127.0.0.1:3478".into()], ..Default::default() };
+        let e = plan(&[no_creds], IceTransportPolicy::All, &join).unwrap_err();
+        assert!(e.to_string().contains("needs a username and a credential"), "{e}");
+        let join = join_with(
+            vec![proto::IceServer {
+                urls: vec!["garbage".into(), "stun:ok.test:3478?transport=udp".into()],
+                ..Default::default()
+            }],
+            false,
+        );
+        let p = plan(&[], IceTransportPolicy::All, &join).unwrap();
+        assert_eq!(p.servers[0].urls, vec!["stun:ok.test:3478"]);
+    }
+
+    #[test]
+    fn relay_needs_a_udp_turn_server() {
+        let join = join_with(vec![], false);
+        let e = plan(&[], IceTransportPolicy::Relay, &join).unwrap_err();
+        assert!(e.to_string().contains("name no TURN server"), "{e}");
+        let e = plan(
+            &[turn(&["turns:turn.test:443?transport=tcp", "turn:turn.test:3478?transport=tcp"])],
+            IceTransportPolicy::Relay,
+            &join,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("does not implement"), "{e}");
+        let p =
+            plan(&[turn(&["turns:turn.test:443", "turn:turn.test:3478"])], IceTransportPolicy::Relay, &join).unwrap();
+        assert_eq!(p.usable_turn_urls(), vec!["turn:turn.test:3478"]);
+        assert_eq!(p.unusable_turn, vec!["turns:turn.test:443"]);
+    }
+
+    #[test]
+    fn the_server_can_force_relay() {
+        let join = join_with(
+            vec![proto::IceServer {
+                urls: vec!["turn:127.0.0.1:3478".into()],
+                username: "u".into(),
+                credential: "p".into(),
+            }],
+            true,
+        );
+        assert_eq!(plan(&[], IceTransportPolicy::All, &join).unwrap().policy, IceTransportPolicy::Relay);
+    }
+
+    #[test]
+    fn candidate_policies() {
+        let host = "candidate:1 1 udp 2130706431 10.0.0.2 5000 typ host";
+        let srflx = "candidate:2 1 udp 1694498815 1.2.3.4 5000 typ srflx raddr 10.0.0.2 rport 5000";
+        let relay = "candidate:3 1 udp 16777215 5.6.7.8 6000 typ relay raddr 1.2.3.4 rport 5000";
+        assert_eq!(candidate_type(host), Some("host"));
+        assert!(may_signal(IceTransportPolicy::All, host));
+        assert!(!may_signal(IceTransportPolicy::NoHost, host) && may_signal(IceTransportPolicy::NoHost, srflx));
+        assert!(!may_signal(IceTransportPolicy::Relay, srflx) && may_signal(IceTransportPolicy::Relay, relay));
+        let sdp = format!("v=0\r\na={host}\r\na={relay}\r\na=mid:0\r\n");
+        let filtered = filter_sdp(IceTransportPolicy::NoHost, &sdp);
+        assert!(!filtered.contains("typ host") && filtered.contains("typ relay") && filtered.contains("a=mid:0"));
+    }
+}
