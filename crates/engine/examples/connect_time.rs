@@ -1,16 +1,16 @@
 //! Engine connect time against an in-process lkrtc-server on loopback (median of 20).
 //! `cargo run -p lkrtc-engine --example connect_time`
+//!
+//! With `LKRTC_TURN=turn:host:port,username,credential` it connects relay-only through
+//! that TURN server as well, and prints both. `LKRTC_LOG` (a tracing filter) logs.
 
 use std::time::{Duration, Instant};
 
 use livekit_api::access_token::{AccessToken, VideoGrants};
-use lkrtc_engine::{ConnectOptions, Room};
+use lkrtc_engine::{ConnectOptions, IceServer, IceTransportPolicy, Room};
 use lkrtc_server::{KeyStore, Server, ServerConfig};
 
-#[tokio::main]
-async fn main() {
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
-    let server = Server::start(config).await.unwrap();
+async fn measure(server: &Server, label: &str, options: ConnectOptions) {
     let mut times = Vec::new();
     for i in 0..20 {
         let token = AccessToken::with_api_key("devkey", "secret")
@@ -19,18 +19,38 @@ async fn main() {
             .to_jwt()
             .unwrap();
         let t = Instant::now();
-        let (room, _events) = Room::connect(&server.url(), &token, ConnectOptions::default()).await.unwrap();
+        let (room, _events) = Room::connect(&server.url(), &token, options.clone()).await.unwrap();
         times.push(t.elapsed());
         room.disconnect().await;
     }
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "engine connect: median {:.1} ms, p90 {:.1} ms, min {:.1} ms, max {:.1} ms (n=20)",
+        "engine connect ({label}): median {:.1} ms, p90 {:.1} ms, min {:.1} ms, max {:.1} ms (n=20)",
         ms(times[10]),
         ms(times[18]),
         ms(times[0]),
         ms(times[19])
     );
+}
+
+#[tokio::main]
+async fn main() {
+    if let Ok(filter) = std::env::var("LKRTC_LOG") {
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).init();
+    }
+    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
+    let server = Server::start(config).await.unwrap();
+    measure(&server, "direct", ConnectOptions::default()).await;
+    if let Ok(spec) = std::env::var("LKRTC_TURN") {
+        let mut parts = spec.splitn(3, ',').map(str::to_string);
+        let (url, username, credential) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let options = ConnectOptions {
+            ice_servers: vec![IceServer { urls: vec![url], username, credential }],
+            ice_transport_policy: IceTransportPolicy::Relay,
+            ..ConnectOptions::default()
+        };
+        measure(&server, "relay-only through TURN", options).await;
+    }
     server.shutdown().await;
 }

@@ -94,10 +94,15 @@ pub(crate) async fn create(
     let registry = register_default_interceptors(Registry::new(), &mut media).map_err(EngineError::rtc)?;
     // Checks every 20 ms instead of 200: the default interval dominates connect time on
     // fast networks (the count keeps the same ~1.4 s budget per candidate pair).
-    let settings = SettingEngineBuilder::new()
+    let mut settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
-        .with_ice_connection_attempts(Some(std::time::Duration::from_millis(20)), Some(70))
-        .build();
+        .with_ice_connection_attempts(Some(std::time::Duration::from_millis(20)), Some(70));
+    if ice.policy == IceTransportPolicy::Relay {
+        // The stack waits 2 s for a better pair before nominating a relayed one; with
+        // relay-only ICE there is none to wait for.
+        settings = settings.with_relay_acceptance_min_wait(Some(std::time::Duration::ZERO));
+    }
+    let settings = settings.build();
     let policy = match ice.policy {
         IceTransportPolicy::Relay => RTCIceTransportPolicy::Relay,
         IceTransportPolicy::All | IceTransportPolicy::NoHost => RTCIceTransportPolicy::All,

@@ -188,6 +188,7 @@ impl Room {
             sub_remote_set: false,
             pub_pending: Vec::new(),
             sub_pending: Vec::new(),
+            pub_local_pending: Vec::new(),
             pub_mid: String::new(),
             sub_mid: String::new(),
             pub_offer_id: 0,
@@ -375,6 +376,8 @@ struct RoomTask {
     sub_remote_set: bool,
     pub_pending: Vec<RTCIceCandidateInit>,
     sub_pending: Vec<RTCIceCandidateInit>,
+    /// Our publisher candidates gathered before the server's first answer.
+    pub_local_pending: Vec<RTCIceCandidateInit>,
     pub_mid: String,
     sub_mid: String,
     pub_offer_id: u32,
@@ -572,6 +575,9 @@ impl RoomTask {
                 match applied {
                     Ok(()) => {
                         self.pub_remote_set = true;
+                        for c in std::mem::take(&mut self.pub_local_pending) {
+                            self.trickle(Target::Publisher, &c).await;
+                        }
                         self.pub_outstanding = false;
                         for c in std::mem::take(&mut self.pub_pending) {
                             let _ = self.publisher.add_ice_candidate(c).await;
@@ -659,6 +665,16 @@ impl RoomTask {
             _ => {}
         }
         None
+    }
+
+    async fn trickle(&mut self, target: Target, init: &RTCIceCandidateInit) {
+        let mid = if target == Target::Subscriber { &self.sub_mid } else { &self.pub_mid };
+        let trickle = proto::TrickleRequest {
+            candidate_init: pc::candidate_to_json(init, mid),
+            target: target as i32,
+            r#final: false,
+        };
+        let _ = signal::send(&mut self.ws, Req::Trickle(trickle)).await;
     }
 
     async fn answer_subscriber(&mut self, sd: proto::SessionDescription) -> Result<()> {
@@ -889,13 +905,15 @@ impl RoomTask {
     async fn on_pc(&mut self, ev: PcEvent, data_tx: &mpsc::Sender<(DataKind, BytesMut)>) -> Option<Stop> {
         match ev {
             PcEvent::Candidate(target, init) => {
-                let mid = if target == Target::Subscriber { &self.sub_mid } else { &self.pub_mid };
-                let trickle = proto::TrickleRequest {
-                    candidate_init: pc::candidate_to_json(&init, mid),
-                    target: target as i32,
-                    r#final: false,
-                };
-                let _ = signal::send(&mut self.ws, Req::Trickle(trickle)).await;
+                // Our publisher candidates wait for the server's answer: until our ICE agent
+                // has started as the controlling side, a check from the server would meet
+                // an agent that still thinks it is controlled, and the role conflict costs
+                // the pair about a second.
+                if target == Target::Publisher && !self.pub_remote_set {
+                    self.pub_local_pending.push(init);
+                } else {
+                    self.trickle(target, &init).await;
+                }
             }
             PcEvent::Gathered { target, relay } => {
                 self.relay_gathered[(target == Target::Subscriber) as usize] = Some(relay);
