@@ -5,8 +5,8 @@
 
 use audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{
-    Async, Fft, FixedAsync, FixedSync, PolynomialDegree, Resampler, SincInterpolationParameters,
-    SincInterpolationType, WindowFunction,
+    Async, Fft, FixedAsync, FixedSync, PolynomialDegree, Resampler, SincInterpolationParameters, SincInterpolationType,
+    WindowFunction,
 };
 
 use super::frame::{check_format, remix};
