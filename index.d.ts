@@ -686,12 +686,14 @@ export declare const combineAudioFrames: (buffer: AudioFrame | AudioFrame[]) => 
 
 /**
  * PCM for local audio tracks, with a bounded real-time queue. A handle (`audioSource` in
- * `liveHandles()`) until `close()`. Rates 8000/16000/24000/44100/48000, 1 or 2 channels.
+ * `liveHandles()`) until `close()`. Rates 8000 to 192000 Hz, 1 to 8 channels (more than two
+ * are down-mixed to stereo when sent). Once a track it feeds is published, silence is sent
+ * while nothing is queued, so subscribers see the track before its first frame.
  */
 export declare class AudioSource {
   readonly sampleRate: number;
   readonly numChannels: number;
-  /** Queue length in ms (default 1000). */
+  /** Queue length in ms (default 1000); a finite number >= 0, else `ERR_INVALID_ARG`. */
   readonly queueSize: number;
   closed: boolean;
   constructor(sampleRate: number, numChannels: number, queueSize?: number);
@@ -730,10 +732,12 @@ export declare class LocalAudioTrack {
   [Symbol.dispose](): void;
 }
 
-/** Options of `publishTrack` (lkrtc uses `source`, `dtx`, `stream`; others are ignored). */
+/** Options of `publishTrack` (lkrtc uses `source`, `dtx`, `red`, `stream`; others are ignored). */
 export declare class TrackPublishOptions {
   source?: TrackSource;
+  /** Default true; sent to the server. The encoder never drops frames (tones keep their level). */
   dtx?: boolean;
+  /** Default true, but RED is not negotiated: tracks go out as plain Opus (`disable_red`). */
   red?: boolean;
   stream?: string;
   constructor(init?: Partial<TrackPublishOptions>);
@@ -795,7 +799,10 @@ export declare enum AudioResamplerQuality {
   VERY_HIGH = 4,
 }
 
-/** Converts 16-bit PCM between 8/16/24/44.1/48 kHz (mono or stereo); quality is accepted and ignored. */
+/**
+ * Converts 16-bit PCM between rates of 8 to 192 kHz, 1 to 8 channels. `quality`: QUICK (cubic,
+ * no anti-aliasing), LOW/HIGH/VERY_HIGH (windowed sinc of growing length), MEDIUM (FFT, default).
+ */
 export declare class AudioResampler {
   constructor(inputRate: number, outputRate: number, channels?: number, quality?: AudioResamplerQuality);
   get inputRate(): number;
@@ -803,7 +810,7 @@ export declare class AudioResampler {
   get channels(): number;
   /** Frames ready so far (zero or one); `ERR_INVALID_ARG` if the frame's format differs. */
   push(frame: AudioFrame): AudioFrame[];
-  /** Returns what is buffered (the partial last 10 ms block is dropped: an empty array). */
+  /** Returns the buffered tail (zero or one frame); the resampler then starts afresh. */
   flush(): AudioFrame[];
   close(): void;
 }

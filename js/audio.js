@@ -101,11 +101,14 @@ module.exports = function install(ctx) {
     #native;
 
     /**
-     * @param {number} sampleRate 8000, 16000, 24000, 44100 or 48000
-     * @param {number} numChannels 1 or 2
-     * @param {number} [queueSize] queue length in milliseconds (default 1000)
+     * @param {number} sampleRate 8000 to 192000 Hz (8, 16, 22.05, 24, 32, 44.1, 48 kHz...)
+     * @param {number} numChannels 1 to 8 (more than two are down-mixed to stereo when sent)
+     * @param {number} [queueSize] queue length in milliseconds (default 1000); a finite number >= 0
      */
     constructor(sampleRate, numChannels, queueSize = 1000) {
+      if (typeof queueSize !== 'number' || !Number.isFinite(queueSize) || queueSize < 0) {
+        throw invalidArg(`AudioSource: queueSize must be a finite number of milliseconds >= 0, not ${queueSize}`);
+      }
       this.sampleRate = sampleRate;
       this.numChannels = numChannels;
       this.queueSize = queueSize;
@@ -399,6 +402,7 @@ module.exports = function install(ctx) {
         native.publishLocalTrack(pn, tn, {
           source,
           dtx: opts.dtx === undefined ? undefined : Boolean(opts.dtx),
+          red: opts.red === undefined ? undefined : Boolean(opts.red),
           stream: typeof opts.stream === 'string' ? opts.stream : undefined,
         }),
       ),
@@ -547,18 +551,25 @@ module.exports = function install(ctx) {
 
   const AudioResamplerQuality = Object.freeze({ QUICK: 0, LOW: 1, MEDIUM: 2, HIGH: 3, VERY_HIGH: 4 });
 
-  /** Converts 16-bit PCM between rates (8/16/24/44.1/48 kHz), mono or stereo. */
+  /**
+   * Converts 16-bit PCM between rates (8 to 192 kHz), 1 to 8 channels. `quality` picks the
+   * filter: QUICK (cubic, no anti-aliasing), LOW/HIGH/VERY_HIGH (windowed sinc of growing
+   * length), MEDIUM (FFT resampler, the default).
+   */
   class AudioResampler {
     #native;
     #in;
     #out;
     #channels;
 
-    constructor(inputRate, outputRate, channels = 1, _quality = AudioResamplerQuality.MEDIUM) {
+    constructor(inputRate, outputRate, channels = 1, quality = AudioResamplerQuality.MEDIUM) {
+      if (!Number.isInteger(quality) || quality < 0 || quality > 4) {
+        throw invalidArg(`AudioResampler: quality must be an AudioResamplerQuality value, not ${quality}`);
+      }
       this.#in = inputRate;
       this.#out = outputRate;
       this.#channels = channels;
-      this.#native = nativeCall(() => new native.NativeAudioResampler(inputRate, outputRate, channels));
+      this.#native = nativeCall(() => new native.NativeAudioResampler(inputRate, outputRate, channels, quality));
     }
 
     get inputRate() {
@@ -586,11 +597,14 @@ module.exports = function install(ctx) {
     }
 
     /**
-     * Returns what is still buffered. The resampler works in 10 ms blocks; a partial
-     * block is dropped (at most 10 ms), so this returns no frames.
+     * Returns what is still buffered (zero or one frame), so that everything pushed comes
+     * out at the output rate; the resampler then starts afresh.
      */
     flush() {
-      return [];
+      if (this.#native === null) throw disposedError('AudioResampler');
+      const out = nativeCall(() => this.#native.flush());
+      if (out.length === 0) return [];
+      return [new AudioFrame(out, this.#out, this.#channels, out.length / this.#channels)];
     }
 
     close() {

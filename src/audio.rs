@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use lkrtc_engine::audio::{AudioFrame, AudioResampler, AudioSource, AudioStream, LocalAudioTrack};
+use lkrtc_engine::audio::{AudioFrame, AudioResampler, AudioSource, AudioStream, LocalAudioTrack, ResamplerQuality};
 use lkrtc_engine::{LocalTrackPublication, PublishOptions, TrackSource};
 use napi::bindgen_prelude::{Int16Array, PromiseRaw};
 use napi::Env;
@@ -70,9 +70,15 @@ pub struct NativeAudioSource {
 
 #[napi]
 impl NativeAudioSource {
+    /// `queue_ms` must be a finite number ≥ 0 (fractions are rounded down).
     #[napi(constructor, catch_unwind)]
-    pub fn new(sample_rate: u32, channels: u32, queue_ms: u32) -> napi::Result<Self> {
-        let s = rt(|| AudioSource::new(sample_rate, channels, queue_ms)).map_err(error::engine)?;
+    pub fn new(sample_rate: u32, channels: u32, queue_ms: f64) -> napi::Result<Self> {
+        if !queue_ms.is_finite() || queue_ms < 0.0 {
+            let msg = format!("queueSize must be a finite number of milliseconds >= 0, not {queue_ms}");
+            return Err(error::engine(lkrtc_engine::EngineError::InvalidArgument(msg)));
+        }
+        let queue = queue_ms.min(u32::MAX as f64) as u32;
+        let s = rt(|| AudioSource::new(sample_rate, channels, queue)).map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::AudioSource, "AudioSource", s) })
     }
 
@@ -229,6 +235,8 @@ pub struct NativePublishOptions {
     /// `TrackSource` value (default microphone).
     pub source: Option<u32>,
     pub dtx: Option<bool>,
+    /// Accepted (default true) but RED is not negotiated: tracks are sent as plain Opus.
+    pub red: Option<bool>,
     pub stream: Option<String>,
 }
 
@@ -242,10 +250,11 @@ pub fn publish_local_track<'env>(
 ) -> napi::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
     let p = participant.engine()?;
     let t = track.handle.get()?;
-    let o = options.unwrap_or(NativePublishOptions { source: None, dtx: None, stream: None });
+    let o = options.unwrap_or(NativePublishOptions { source: None, dtx: None, red: None, stream: None });
     let opts = PublishOptions {
         source: o.source.map(source_from).unwrap_or(TrackSource::Microphone),
         dtx: o.dtx.unwrap_or(true),
+        red: o.red.unwrap_or(true),
         stream: o.stream.unwrap_or_default(),
     };
     env.spawn_future(guarded(async move {
@@ -327,10 +336,19 @@ pub struct NativeAudioResampler {
 
 #[napi]
 impl NativeAudioResampler {
+    /// `quality` is `AudioResamplerQuality` (0 QUICK … 4 VERY_HIGH; default MEDIUM).
     #[napi(constructor, catch_unwind)]
-    pub fn new(input_rate: u32, output_rate: u32, channels: u32) -> napi::Result<Self> {
-        let r = AudioResampler::new(input_rate, channels, output_rate, channels).map_err(error::engine)?;
+    pub fn new(input_rate: u32, output_rate: u32, channels: u32, quality: Option<u32>) -> napi::Result<Self> {
+        let q = quality.map(ResamplerQuality::from_index).transpose().map_err(error::engine)?.unwrap_or_default();
+        let r = AudioResampler::with_quality(input_rate, channels, output_rate, channels, q).map_err(error::engine)?;
         Ok(Self { inner: std::sync::Mutex::new(r) })
+    }
+
+    /// Returns the buffered tail; the resampler then starts afresh.
+    #[napi(catch_unwind)]
+    pub fn flush(&self) -> Int16Array {
+        let mut r = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        Int16Array::new(r.flush())
     }
 
     /// Feeds interleaved samples; returns what is ready.

@@ -187,8 +187,8 @@ describe('local audio lifecycle', () => {
     await source.close(); // idempotent
     expect(() => LocalAudioTrack.createAudioTrack('x', source)).toThrow(lk.LkError);
     // bad formats
-    expect(() => new AudioSource(12_345, 1)).toThrow(lk.LkError);
-    expect(() => new AudioSource(48_000, 3)).toThrow(lk.LkError);
+    expect(() => new AudioSource(7_999, 1)).toThrow(lk.LkError); // 8 to 192 kHz, 1 to 8 channels
+    expect(() => new AudioSource(48_000, 9)).toThrow(lk.LkError);
   });
 
   it('captureFrame applies backpressure: it waits while the queue is full', async () => {

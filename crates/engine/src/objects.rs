@@ -434,15 +434,19 @@ impl LocalTrackPublication {
 pub struct PublishOptions {
     /// What the track is (default microphone).
     pub source: TrackSource,
-    /// Let the encoder skip silence (default true).
+    /// Discontinuous transmission (default true): after 200 ms of true silence only a
+    /// packet every 400 ms is sent. Tones, music and speech are always sent in full.
     pub dtx: bool,
+    /// Redundant audio (default true, as the official SDK). lkrtc does not negotiate RED:
+    /// the track is always published with `disable_red`, whatever this asks.
+    pub red: bool,
     /// Stream name grouping tracks (optional).
     pub stream: String,
 }
 
 impl Default for PublishOptions {
     fn default() -> Self {
-        Self { source: TrackSource::Microphone, dtx: true, stream: String::new() }
+        Self { source: TrackSource::Microphone, dtx: true, red: true, stream: String::new() }
     }
 }
 

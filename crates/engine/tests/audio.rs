@@ -153,3 +153,51 @@ async fn capture_applies_backpressure_instead_of_growing() {
     tokio::time::timeout(Duration::from_secs(1), source.wait_for_playout()).await.unwrap();
     source.close();
 }
+
+#[tokio::test]
+async fn a_track_published_before_its_first_frame_reaches_subscribers_and_stops_on_unpublish() {
+    let server = server().await;
+    let (a, _a_ev) = join(&server, "early", "audio-early").await;
+    let (_b, mut b_ev) = join(&server, "observer", "audio-early").await;
+    let source = AudioSource::new(48_000, 1, 200).unwrap();
+    let track = LocalAudioTrack::new("idle", &source).unwrap();
+    assert!(!source.is_pacing(), "nothing is sent before publishing");
+    let publication = a.local_participant().publish_track(&track, PublishOptions::default()).await.unwrap();
+    // No frame was ever captured: the pacer's silence makes the track visible.
+    let remote = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let RoomEvent::TrackSubscribed { track, .. } = next_event(&mut b_ev).await {
+                break track;
+            }
+        }
+    })
+    .await
+    .expect("the observer must see a track published before its first frame");
+    assert!(source.sent_frames() > 0 && source.is_pacing());
+    // Then the app starts feeding: the tone arrives.
+    let stream = remote.audio_stream(48_000, 1, 10).unwrap();
+    let feeder = feed_tone(source.clone(), 440.0);
+    let mut samples = Vec::new();
+    let heard = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(f) = stream.next().await {
+            samples.extend(f.data);
+            if samples.len() >= 48_000 && detect(&samples[samples.len() - 12_000..], 48_000) > 400.0 {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "the tone fed after subscription never arrived");
+    feeder.abort();
+    let _ = feeder.await;
+    // Unpublished and idle: the pacer stops, nothing is sent any more.
+    a.local_participant().unpublish_track(&publication.sid()).await.unwrap();
+    source.clear_queue();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!source.is_pacing(), "an idle source with nothing published must stop its pacer");
+    let sent = source.sent_frames();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(source.sent_frames(), sent);
+    a.disconnect().await;
+    server.shutdown().await;
+}

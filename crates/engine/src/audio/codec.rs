@@ -3,7 +3,7 @@
 //! libopus, on-target bitrate, DTX and in-band FEC, speed on par with libopus; the
 //! transpiled libopus (`unsafe-libopus`) fills lost speech packets with clipped noise.
 
-use ropus::{Application, Bitrate, Channels, DecodeMode, Decoder, Encoder, InbandFec, Signal};
+use ropus::{Application, Bitrate, Channels, DecodeMode, Decoder, Encoder, InbandFec};
 
 use crate::error::{EngineError, Result};
 
@@ -31,21 +31,24 @@ pub struct OpusEncoder {
 }
 
 impl OpusEncoder {
-    /// A voice encoder with in-band FEC and DTX; 32 kbit/s mono, 64 kbit/s stereo.
+    /// A VoIP encoder with in-band FEC; 32 kbit/s mono, 64 kbit/s stereo. Complexity 10
+    /// runs the signal analysis (speech/music detection, bandwidth) that the fixed-point
+    /// encoder skips below 10 and libwebrtc's float libopus runs from 7. Codec DTX stays
+    /// off: ropus's SILK DTX mistakes steady tones for silence and damages speech after
+    /// DTX periods, so silence is dropped by the pacer instead (`pacer.rs`).
     pub fn new(n: u32) -> Result<Self> {
         let enc = Encoder::builder(48_000, channels(n)?, Application::Voip)
             .bitrate(Bitrate::Bits(32_000 * n))
+            .complexity(10)
             .inband_fec(InbandFec::Enabled)
             .packet_loss_perc(5)
-            .dtx(true)
-            .signal(Signal::Voice)
+            .dtx(false)
             .build()
             .map_err(|e| codec_err("encoder creation", e))?;
         Ok(Self { enc, channels: n as usize })
     }
 
-    /// Encodes one 20 ms frame (960 samples per channel) into `out`; returns its length
-    /// (1–2 bytes during DTX silence).
+    /// Encodes one 20 ms frame (960 samples per channel) into `out`; returns its length.
     pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize> {
         if pcm.len() != FRAME * self.channels {
             return Err(EngineError::InvalidArgument(format!(

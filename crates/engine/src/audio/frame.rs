@@ -2,8 +2,14 @@
 
 use crate::error::{EngineError, Result};
 
-/// Sample rates the SDK accepts everywhere (sources, streams, the resampler).
-pub const SUPPORTED_RATES: [u32; 5] = [8_000, 16_000, 24_000, 44_100, 48_000];
+/// Common sample rates (every integer rate in [`MIN_RATE`, `MAX_RATE`] is accepted).
+pub const SUPPORTED_RATES: [u32; 7] = [8_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000];
+/// Lowest sample rate accepted (sources, streams, the resampler).
+pub const MIN_RATE: u32 = 8_000;
+/// Highest sample rate accepted.
+pub const MAX_RATE: u32 = 192_000;
+/// Most channels a frame may have (7.1).
+pub const MAX_CHANNELS: u32 = 8;
 
 /// A block of interleaved 16-bit PCM.
 #[derive(Clone, Debug, PartialEq)]
@@ -12,7 +18,7 @@ pub struct AudioFrame {
     pub data: Vec<i16>,
     /// Samples per second per channel.
     pub sample_rate: u32,
-    /// 1 (mono) or 2 (stereo).
+    /// Interleaved channels, 1 to [`MAX_CHANNELS`].
     pub channels: u32,
     /// Samples in each channel.
     pub samples_per_channel: u32,
@@ -47,13 +53,15 @@ impl AudioFrame {
 
 /// Checks a sample rate / channel count pair.
 pub fn check_format(sample_rate: u32, channels: u32) -> Result<()> {
-    if !SUPPORTED_RATES.contains(&sample_rate) {
+    if !(MIN_RATE..=MAX_RATE).contains(&sample_rate) {
         return Err(EngineError::InvalidArgument(format!(
-            "sample rate {sample_rate} Hz is not supported; use one of {SUPPORTED_RATES:?}"
+            "sample rate {sample_rate} Hz is not supported; use {MIN_RATE} to {MAX_RATE} Hz"
         )));
     }
-    if !(1..=2).contains(&channels) {
-        return Err(EngineError::InvalidArgument(format!("{channels} channels is not supported; use 1 or 2")));
+    if !(1..=MAX_CHANNELS).contains(&channels) {
+        return Err(EngineError::InvalidArgument(format!(
+            "{channels} channels is not supported; use 1 to {MAX_CHANNELS}"
+        )));
     }
     Ok(())
 }
@@ -78,13 +86,26 @@ pub fn combine(frames: &[AudioFrame]) -> Result<AudioFrame> {
     Ok(AudioFrame { data, sample_rate: first.sample_rate, channels: first.channels, samples_per_channel: samples })
 }
 
-/// Converts between mono and stereo (average down, duplicate up).
+/// Converts interleaved PCM from `from` to `to` channels. Fewer channels: output channel
+/// `j` is the average of the input channels `i` with `i % to == j` (so mono is the average
+/// of all). More channels: output channel `j` repeats input channel `j % from`.
 pub fn remix(data: &[i16], from: u32, to: u32) -> Vec<i16> {
-    match (from, to) {
-        (1, 2) => data.iter().flat_map(|&s| [s, s]).collect(),
-        (2, 1) => data.chunks_exact(2).map(|c| ((c[0] as i32 + c[1] as i32) / 2) as i16).collect(),
-        _ => data.to_vec(),
+    let (from, to) = (from as usize, to as usize);
+    if from == to || from == 0 || to == 0 {
+        return data.to_vec();
     }
+    let mut out = Vec::with_capacity(data.len() / from * to);
+    for frame in data.chunks_exact(from) {
+        if to > from {
+            out.extend((0..to).map(|j| frame[j % from]));
+            continue;
+        }
+        for j in 0..to {
+            let (sum, n) = frame.iter().skip(j).step_by(to).fold((0i32, 0i32), |(s, n), &v| (s + v as i32, n + 1));
+            out.push((sum / n) as i16);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -97,8 +118,15 @@ mod tests {
         let mut f = AudioFrame::silence(48_000, 1, 480);
         f.data.pop();
         assert_eq!(f.validate().unwrap_err().code(), "ERR_INVALID_ARG");
-        assert!(AudioFrame::silence(12_345, 1, 10).validate().is_err());
-        assert!(AudioFrame::silence(48_000, 3, 10).validate().is_err());
+        assert!(AudioFrame::silence(200_000, 1, 10).validate().is_err());
+        assert!(AudioFrame::silence(7_999, 1, 10).validate().is_err());
+        assert!(AudioFrame::silence(48_000, 9, 10).validate().is_err());
+        assert!(AudioFrame::silence(48_000, 0, 10).validate().is_err());
+        for rate in SUPPORTED_RATES {
+            for ch in 1..=MAX_CHANNELS {
+                assert!(AudioFrame::silence(rate, ch, rate / 100).validate().is_ok(), "{rate}/{ch}");
+            }
+        }
     }
 
     #[test]
@@ -110,5 +138,10 @@ mod tests {
         assert!(combine(&[a, AudioFrame::silence(48_000, 1, 1)]).is_err());
         assert_eq!(remix(&[1, 3], 1, 2), vec![1, 1, 3, 3]);
         assert_eq!(remix(&[2, 4, -2, -4], 2, 1), vec![3, -3]);
+        // 4 channels: to stereo averages 0+2 and 1+3, to mono averages all four.
+        assert_eq!(remix(&[10, 20, 30, 40], 4, 2), vec![20, 30]);
+        assert_eq!(remix(&[10, 20, 30, 40], 4, 1), vec![25]);
+        assert_eq!(remix(&[7, 8], 2, 4), vec![7, 8, 7, 8]);
+        assert_eq!(remix(&[5], 1, 3), vec![5, 5, 5]);
     }
 }

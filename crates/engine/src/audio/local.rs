@@ -14,7 +14,8 @@ pub(crate) struct LocalTrackInner {
     name: String,
     source: AudioSource,
     pub(crate) sink: Arc<Sink>,
-    pub(crate) sid: Mutex<Option<String>>,
+    /// Shared with the sink: the pacer sends to the track while it has a sid.
+    pub(crate) sid: Arc<Mutex<Option<String>>>,
 }
 
 /// An audio track this client can publish.
@@ -34,7 +35,7 @@ impl LocalAudioTrack {
             }
         };
         let cid = format!("LK_{:016x}", ((rand_u32() as u64) << 32) | ssrc as u64);
-        let codec = crate::pc::opus_codec(source.channels());
+        let codec = crate::pc::opus_codec(source.encoded_channels());
         let track = MediaStreamTrack::new(
             cid.clone(),
             cid.clone(),
@@ -49,8 +50,8 @@ impl LocalAudioTrack {
             cid,
             name: name.into(),
             source: source.clone(),
+            sid: sink.sid.clone(),
             sink,
-            sid: Mutex::new(None),
         })))
     }
 
@@ -76,6 +77,16 @@ impl LocalAudioTrack {
     }
     pub(crate) fn set_muted_flag(&self, muted: bool) {
         self.0.sink.muted.store(muted, Ordering::Relaxed);
+    }
+    /// Whether silence goes discontinuous once published (set before publishing).
+    pub(crate) fn set_dtx(&self, dtx: bool) {
+        self.0.sink.dtx.store(dtx, Ordering::Relaxed);
+    }
+    /// The server accepted the track: record its sid and start sending (silence until the
+    /// app feeds audio).
+    pub(crate) fn set_published(&self, sid: String) {
+        *self.0.sid.lock().unwrap() = Some(sid);
+        self.0.source.ensure_pacer();
     }
     /// Stops feeding this track from its source.
     pub fn close(&self) {

@@ -1,19 +1,16 @@
-//! `AudioSource`: the app pushes PCM in; a pacer task takes 20 ms at a time in real time,
-//! encodes it to Opus once, and writes the RTP packet to every local track fed by the
-//! source. The queue is bounded by duration, so a fast producer waits instead of growing
-//! memory.
+//! `AudioSource`: the app pushes PCM in; a pacer task (`pacer.rs`) takes 20 ms at a time in
+//! real time, encodes it to Opus once, and writes the RTP packet to every published track
+//! fed by the source, sending silence while the app feeds nothing. The queue is bounded by
+//! duration, so a fast producer waits instead of growing memory.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use bytes::Bytes;
-use rtc::rtp;
 use tokio::sync::Notify;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 
-use super::codec::OpusEncoder;
 use super::frame::{check_format, AudioFrame};
 use super::resample::AudioResampler;
 use crate::error::{EngineError, Result};
@@ -32,36 +29,62 @@ pub(crate) struct Sink {
     pub rtp: Arc<TrackLocalStaticRTP>,
     pub ssrc: u32,
     pub muted: AtomicBool,
-    seq: AtomicU16,
+    /// The track's sid, set while it is published: the pacer sends (silence if need be)
+    /// only to published tracks.
+    pub sid: Arc<Mutex<Option<String>>>,
+    /// Whether silence goes discontinuous (the publication's `dtx` option).
+    pub dtx: AtomicBool,
+    /// Nothing was sent for the last frame: the next packet starts a talkspurt (marker bit).
+    pub(super) gap: AtomicBool,
+    pub(super) seq: AtomicU16,
 }
 
 impl Sink {
     pub(crate) fn new(rtp: Arc<TrackLocalStaticRTP>, ssrc: u32) -> Arc<Self> {
-        Arc::new(Self { rtp, ssrc, muted: AtomicBool::new(false), seq: AtomicU16::new(rand_u16()) })
+        Arc::new(Self {
+            rtp,
+            ssrc,
+            muted: AtomicBool::new(false),
+            sid: Arc::new(Mutex::new(None)),
+            dtx: AtomicBool::new(true),
+            gap: AtomicBool::new(true),
+            seq: AtomicU16::new(rand_u16()),
+        })
+    }
+
+    /// Published (has a sid).
+    pub(super) fn is_published(&self) -> bool {
+        self.sid.lock().unwrap().is_some()
     }
 }
 
-fn rand_u16() -> u16 {
+pub(super) fn rand_u16() -> u16 {
     (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) & 0xffff)
         as u16
 }
 
-struct State {
-    /// Queued PCM at 48 kHz, interleaved with the source's channel count.
-    queue: VecDeque<i16>,
+pub(super) struct State {
+    /// Queued PCM at 48 kHz, interleaved with the encoded channel count.
+    pub(super) queue: VecDeque<i16>,
     resampler: AudioResampler,
-    closed: bool,
-    pacer_started: bool,
+    pub(super) closed: bool,
+    pub(super) pacer_started: bool,
 }
 
 pub(crate) struct SourceInner {
     sample_rate: u32,
     channels: u32,
+    /// Channels Opus encodes: the source's, down-mixed to stereo beyond two.
+    pub(super) enc_channels: u32,
     capacity: usize,
-    state: Mutex<State>,
-    changed: Notify,
-    sinks: Mutex<Vec<Arc<Sink>>>,
-    sent_frames: AtomicU64,
+    pub(super) state: Mutex<State>,
+    pub(super) changed: Notify,
+    pub(super) sinks: Mutex<Vec<Arc<Sink>>>,
+    pub(super) sent_frames: AtomicU64,
+    /// RTP timestamps count 48 kHz samples from here (plus a random base), so a pacer
+    /// that stops while the source is idle resumes with the right timestamp.
+    pub(super) epoch: Instant,
+    pub(super) ts_base: u32,
 }
 
 /// A source of PCM for local audio tracks.
@@ -77,20 +100,24 @@ impl AudioSource {
             return Err(EngineError::InvalidArgument(format!("queueSizeMs {queue_ms} exceeds {MAX_QUEUE_MS}")));
         }
         let queue_ms = if queue_ms == 0 { 1_000 } else { queue_ms.max(FRAME_MS) };
-        let capacity = 48 * queue_ms as usize * channels as usize;
+        let enc_channels = channels.min(2);
+        let capacity = 48 * queue_ms as usize * enc_channels as usize;
         Ok(Self(Arc::new(SourceInner {
             sample_rate,
             channels,
+            enc_channels,
             capacity,
             state: Mutex::new(State {
                 queue: VecDeque::with_capacity(capacity),
-                resampler: AudioResampler::new(sample_rate, channels, 48_000, channels)?,
+                resampler: AudioResampler::new(sample_rate, channels, 48_000, enc_channels)?,
                 closed: false,
                 pacer_started: false,
             }),
             changed: Notify::new(),
             sinks: Mutex::new(Vec::new()),
             sent_frames: AtomicU64::new(0),
+            epoch: Instant::now(),
+            ts_base: (rand_u16() as u32).wrapping_mul(7919),
         })))
     }
 
@@ -102,6 +129,11 @@ impl AudioSource {
     /// Channel count frames must have.
     pub fn channels(&self) -> u32 {
         self.0.channels
+    }
+
+    /// Channels sent: the source's, down-mixed to stereo beyond two (Opus carries 1 or 2).
+    pub fn encoded_channels(&self) -> u32 {
+        self.0.enc_channels
     }
 
     /// Queues a frame; waits while the queue is full. Errors: wrong format (`ERR_INVALID_ARG`),
@@ -125,10 +157,9 @@ impl AudioSource {
             return Err(EngineError::InvalidArgument(format!(
                 "a {:.0} ms frame does not fit a queue of {} ms",
                 frame.duration_ms(),
-                self.0.capacity / 48 / self.0.channels as usize
+                self.0.capacity / 48 / self.0.enc_channels as usize
             )));
         }
-        self.ensure_pacer();
         loop {
             let notified = self.0.changed.notified();
             {
@@ -138,6 +169,7 @@ impl AudioSource {
                 }
                 if st.queue.len() + pcm.len() <= self.0.capacity {
                     st.queue.extend(pcm);
+                    self.start_pacer(&mut st);
                     return Ok(());
                 }
             }
@@ -148,7 +180,7 @@ impl AudioSource {
     /// Audio queued and not yet sent, in milliseconds.
     pub fn queued_duration_ms(&self) -> f64 {
         let st = self.0.state.lock().unwrap();
-        st.queue.len() as f64 / (48.0 * self.0.channels as f64)
+        st.queue.len() as f64 / (48.0 * self.0.enc_channels as f64)
     }
 
     /// Drops everything queued.
@@ -196,99 +228,30 @@ impl AudioSource {
 
     pub(crate) fn add_sink(&self, sink: Arc<Sink>) {
         self.0.sinks.lock().unwrap().push(sink);
-        self.ensure_pacer();
     }
 
     pub(crate) fn remove_sink(&self, sink: &Arc<Sink>) {
         self.0.sinks.lock().unwrap().retain(|s| !Arc::ptr_eq(s, sink));
     }
 
-    fn ensure_pacer(&self) {
+    /// Whether the pacer task runs (it stops when the source is closed, or idle with no
+    /// published track).
+    pub fn is_pacing(&self) -> bool {
+        self.0.state.lock().unwrap().pacer_started
+    }
+
+    /// A track fed by this source was published: start sending (silence while idle).
+    pub(crate) fn ensure_pacer(&self) {
         let mut st = self.0.state.lock().unwrap();
+        self.start_pacer(&mut st);
+    }
+
+    fn start_pacer(&self, st: &mut State) {
         if st.pacer_started || st.closed {
             return;
         }
         st.pacer_started = true;
-        let weak = Arc::downgrade(&self.0);
-        let channels = self.0.channels;
-        tokio::spawn(pace(weak, channels));
-    }
-}
-
-/// Takes 20 ms every 20 ms, encodes it once, writes it to every sink. Ends when the
-/// source is closed or dropped.
-async fn pace(source: Weak<SourceInner>, channels: u32) {
-    let mut encoder = match OpusEncoder::new(channels) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot create Opus encoder");
-            return;
-        }
-    };
-    let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS as u64));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut timestamp: u32 = rand_u16() as u32 * 7919;
-    let mut talking = false;
-    let mut packet = vec![0u8; 4000];
-    let n = FRAME_48K * channels as usize;
-    loop {
-        tick.tick().await;
-        let Some(src) = source.upgrade() else { break };
-        let pcm: Option<Vec<i16>> = {
-            let mut st = src.state.lock().unwrap();
-            if st.closed {
-                break;
-            }
-            if st.queue.is_empty() {
-                None
-            } else {
-                let take = n.min(st.queue.len());
-                let mut pcm: Vec<i16> = st.queue.drain(..take).collect();
-                pcm.resize(n, 0); // a short tail is padded with silence
-                Some(pcm)
-            }
-        };
-        src.changed.notify_waiters();
-        let sinks = src.sinks.lock().unwrap().clone();
-        match pcm {
-            Some(pcm) if !sinks.is_empty() => {
-                let len = match encoder.encode(&pcm, &mut packet) {
-                    Ok(len) => len,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "Opus encode failed");
-                        continue;
-                    }
-                };
-                let payload = Bytes::copy_from_slice(&packet[..len]);
-                let level = [rtp::extension::HeaderExtension::AudioLevel(
-                    rtp::extension::audio_level_extension::AudioLevelExtension { level: dbov(&pcm), voice: true },
-                )];
-                for sink in &sinks {
-                    if sink.muted.load(Ordering::Relaxed) {
-                        continue;
-                    }
-                    let header = rtp::header::Header {
-                        version: 2,
-                        marker: !talking,
-                        payload_type: OPUS_PT,
-                        sequence_number: sink.seq.fetch_add(1, Ordering::Relaxed),
-                        timestamp,
-                        ssrc: sink.ssrc,
-                        ..Default::default()
-                    };
-                    // Not yet negotiated: the packet is simply not sent.
-                    let _ = sink
-                        .rtp
-                        .write_rtp_with_extensions(rtp::Packet { header, payload: payload.clone() }, &level)
-                        .await;
-                }
-                src.sent_frames.fetch_add(1, Ordering::Relaxed);
-                talking = true;
-            }
-            // Nothing to send: the timestamp keeps running so receivers see the gap.
-            _ => talking = false,
-        }
-        timestamp = timestamp.wrapping_add(FRAME_48K as u32);
+        tokio::spawn(super::pacer::pace(Arc::downgrade(&self.0)));
     }
 }
 

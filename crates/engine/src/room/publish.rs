@@ -28,6 +28,10 @@ impl RoomTask {
             let _ = done.send(Err(EngineError::InvalidArgument("this track is already published".into())));
             return;
         }
+        if options.red {
+            tracing::debug!("RED is not negotiated by lkrtc; the track is published without it");
+        }
+        track.set_dtx(options.dtx);
         #[allow(deprecated)]
         let req = proto::AddTrackRequest {
             cid: cid.clone(),
@@ -35,8 +39,9 @@ impl RoomTask {
             r#type: proto::TrackType::Audio as i32,
             source: options.source.to_proto(),
             disable_dtx: !options.dtx,
+            // lkrtc sends plain Opus whatever `red` asks (RED is not negotiated).
             disable_red: true,
-            stereo: track.source().channels() == 2,
+            stereo: track.source().encoded_channels() == 2,
             stream: options.stream,
             ..Default::default()
         };
@@ -83,7 +88,7 @@ impl RoomTask {
                 return;
             }
         };
-        *track.0.sid.lock().unwrap() = Some(info.sid.clone());
+        track.set_published(info.sid.clone());
         let publication = LocalTrackPublication::new(info, track, sender);
         self.shared.local.0.publications.lock().unwrap().push(publication.clone());
         if let Err(e) = self.negotiate_publisher().await {

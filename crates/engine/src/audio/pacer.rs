@@ -1,0 +1,131 @@
+//! The pacer of an `AudioSource`: every 20 ms it takes one frame from the queue (silence
+//! when the app fed nothing, as libwebrtc does for an idle source, so that a track
+//! published before its first frame is seen by the server and its subscribers), encodes it
+//! once and writes it to every published track. It stops when the source is closed or
+//! dropped, or when the queue is empty and no track is published; feeding or publishing
+//! starts it again.
+//!
+//! Discontinuous transmission is off in the encoder whatever the publication's `dtx` option
+//! says (the option is passed to the server as `disable_dtx`): ropus's SILK DTX mistakes a
+//! steady tone for silence after about a second (−24 dB at the receiver), and dropping
+//! silent frames at the packetiser instead makes decoders mis-decode speech that follows a
+//! gap (frames near 0 dBFS for a −20 dBFS input, measured with ropus and libopus
+//! decoders). Digital silence costs about 20–30 bytes a frame.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rtc::rtp;
+
+use super::codec::OpusEncoder;
+use super::source::{dbov, Sink, SourceInner, FRAME_48K, FRAME_MS, OPUS_PT};
+
+/// Whether `sink` gets the current frame.
+fn wants(sink: &Sink) -> bool {
+    !sink.muted.load(Ordering::Relaxed) && sink.is_published()
+}
+
+/// The next frame: queued audio (a short tail padded with silence), silence while a
+/// published track waits, or `None` to stop (source closed, or idle with nothing published).
+fn next_frame(src: &SourceInner) -> Option<Vec<i16>> {
+    let n = FRAME_48K * src.enc_channels as usize;
+    let mut st = src.state.lock().unwrap();
+    if !st.closed && st.queue.is_empty() && src.sinks.lock().unwrap().iter().any(|s| s.is_published()) {
+        return Some(vec![0; n]);
+    }
+    if st.closed || st.queue.is_empty() {
+        st.pacer_started = false;
+        return None;
+    }
+    let take = n.min(st.queue.len());
+    let mut pcm: Vec<i16> = st.queue.drain(..take).collect();
+    pcm.resize(n, 0);
+    Some(pcm)
+}
+
+struct Pacer {
+    encoder: OpusEncoder,
+    packet: Vec<u8>,
+}
+
+impl Pacer {
+    /// Encodes `pcm` if any track wants it and writes it to each.
+    async fn send(&mut self, src: &SourceInner, pcm: &[i16], timestamp: u32) {
+        let sinks = src.sinks.lock().unwrap().clone();
+        let (targets, idle): (Vec<Arc<Sink>>, Vec<Arc<Sink>>) = sinks.into_iter().partition(|s| wants(s));
+        idle.iter().for_each(|s| s.gap.store(true, Ordering::Relaxed));
+        if targets.is_empty() {
+            return;
+        }
+        let len = match self.encoder.encode(pcm, &mut self.packet) {
+            Ok(len) => len,
+            Err(e) => return tracing::warn!(error = %e, "Opus encode failed"),
+        };
+        let payload = Bytes::copy_from_slice(&self.packet[..len]);
+        let level =
+            [rtp::extension::HeaderExtension::AudioLevel(rtp::extension::audio_level_extension::AudioLevelExtension {
+                level: dbov(pcm),
+                voice: true,
+            })];
+        for sink in targets {
+            write(&sink, payload.clone(), timestamp, &level).await;
+        }
+        src.sent_frames.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+async fn write(sink: &Sink, payload: Bytes, timestamp: u32, level: &[rtp::extension::HeaderExtension]) {
+    let header = rtp::header::Header {
+        version: 2,
+        marker: sink.gap.swap(false, Ordering::Relaxed),
+        payload_type: OPUS_PT,
+        sequence_number: sink.seq.fetch_add(1, Ordering::Relaxed),
+        timestamp,
+        ssrc: sink.ssrc,
+        ..Default::default()
+    };
+    // Not yet negotiated: the packet is simply not sent.
+    let _ = sink.rtp.write_rtp_with_extensions(rtp::Packet { header, payload }, level).await;
+}
+
+/// Index of the next 20 ms frame: one after the last, unless the clock ran ahead (the task
+/// was late or had stopped), then where the clock is.
+fn next_index(last: Option<u64>, elapsed: Duration) -> u64 {
+    let wall = elapsed.as_millis() as u64 / FRAME_MS as u64;
+    match last {
+        Some(last) if wall <= last + 2 => last + 1,
+        _ => wall,
+    }
+}
+
+/// The pacer task. Ends when the source is closed or dropped, or idle with no published track.
+pub(super) async fn pace(source: Weak<SourceInner>) {
+    let Some(channels) = source.upgrade().map(|s| s.enc_channels) else { return };
+    let encoder = match OpusEncoder::new(channels) {
+        Ok(e) => e,
+        Err(e) => return tracing::error!(error = %e, "cannot create Opus encoder"),
+    };
+    let mut pacer = Pacer { encoder, packet: vec![0u8; 4000] };
+    let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS as u64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut frame: Option<u64> = None;
+    loop {
+        tick.tick().await;
+        let Some(src) = source.upgrade() else { break };
+        let Some(pcm) = next_frame(&src) else { break };
+        src.changed.notify_waiters();
+        let index = next_index(frame, src.epoch.elapsed());
+        frame = Some(index);
+        let timestamp = src.ts_base.wrapping_add((index * FRAME_48K as u64) as u32);
+        pacer.send(&src, &pcm, timestamp).await;
+    }
+    if let Some(src) = source.upgrade() {
+        src.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+#[path = "pacer_tests.rs"]
+mod tests;
