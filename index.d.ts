@@ -41,6 +41,40 @@ export declare enum ParticipantKind {
   BRIDGE = 6,
 }
 
+/** Which ICE candidates may be used (same values as @livekit/rtc-node). */
+export declare enum IceTransportType {
+  /** TURN relay candidates only: all media and data flow through a TURN server. */
+  TRANSPORT_RELAY = 0,
+  /** No host candidates: local addresses are never sent to the server. */
+  TRANSPORT_NOHOST = 1,
+  TRANSPORT_ALL = 2,
+}
+
+/** Candidate gathering. lkrtc implements GATHER_ONCE; GATHER_CONTINUALLY is refused (`ERR_ICE_CONFIG`). */
+export declare enum ContinualGatheringPolicy {
+  GATHER_ONCE = 0,
+  GATHER_CONTINUALLY = 1,
+}
+
+/** A STUN or TURN server (the official `IceServer`; `credential` is accepted as an alias of `password`). */
+export interface IceServer {
+  /** `stun:host:port`, `turn:host:port?transport=udp`... (`turns:` and TURN over TCP are not supported yet). */
+  urls: string[];
+  username?: string;
+  password?: string;
+}
+
+/** ICE configuration (the official `RtcConfiguration`). */
+export interface RtcConfiguration {
+  iceTransportType: IceTransportType;
+  continualGatheringPolicy: ContinualGatheringPolicy;
+  /** Servers to use; empty: the ones the LiveKit server sends. */
+  iceServers: IceServer[];
+}
+
+/** `rtcConfig` defaults: all candidates, gather once, the server's ICE servers. */
+export declare const defaultRtcConfiguration: Readonly<RtcConfiguration>;
+
 export declare enum DisconnectReason {
   UNKNOWN_REASON = 0,
   CLIENT_INITIATED = 1,
@@ -107,6 +141,10 @@ export declare enum RoomEvent {
 export declare const ErrorCode: {
   /** The server could not be reached or the signal connection failed. */
   readonly ERR_CONNECT: 'ERR_CONNECT';
+  /** The server's TLS certificate was refused (unknown authority, wrong host name, expired). */
+  readonly ERR_TLS_CERTIFICATE: 'ERR_TLS_CERTIFICATE';
+  /** The ICE configuration (`rtcConfig.iceServers`, transport policy) is unusable. */
+  readonly ERR_ICE_CONFIG: 'ERR_ICE_CONFIG';
   /** The server refused the token. */
   readonly ERR_UNAUTHORIZED: 'ERR_UNAUTHORIZED';
   /** A bounded wait expired. */
@@ -273,6 +311,11 @@ export interface RoomOptions {
   dynacast?: boolean;
   /** Bound on the whole connect in milliseconds (default 15000). */
   connectTimeout?: number;
+  /**
+   * ICE servers and policy. Bad URLs or missing TURN credentials reject with
+   * `ERR_ICE_CONFIG`; so does relay-only ICE that no usable TURN server can serve.
+   */
+  rtcConfig?: RtcConfiguration;
 }
 
 /** A chat message (the official `ChatMessage`). */
@@ -324,6 +367,10 @@ export type RoomCallbacks = {
   localTrackPublished: (publication: LocalTrackPublication, participant: LocalParticipant) => void;
   localTrackUnpublished: (publication: LocalTrackPublication, participant: LocalParticipant) => void;
   localTrackSubscribed: (track: LocalAudioTrack) => void;
+  /** The server sent a fresh access token; `room.token` returns it. */
+  tokenRefreshed: () => void;
+  /** The server moved this participant to another room (`room.name` is the new one). */
+  moved: () => void;
 };
 
 /**
@@ -345,7 +392,13 @@ export declare class Room extends EventEmitter {
   get numParticipants(): number;
   /** The room sid; '' before the first connection. */
   getSid(): Promise<string>;
-  /** Rejects with `ConnectError` (an `LkError`: `ERR_INVALID_URL`, `ERR_UNAUTHORIZED`, `ERR_CONNECT`, `ERR_TIMEOUT`...). */
+  /** The newest access token: the one connected with, or one the server refreshed. */
+  get token(): string | undefined;
+  /**
+   * Rejects with `ConnectError` (an `LkError`: `ERR_INVALID_URL`, `ERR_UNAUTHORIZED`, `ERR_CONNECT`,
+   * `ERR_TLS_CERTIFICATE`, `ERR_ICE_CONFIG`, `ERR_TIMEOUT`...). `wss://` trusts the platform's
+   * roots plus `NODE_EXTRA_CA_CERTS` (and `SSL_CERT_FILE` / `SSL_CERT_DIR`).
+   */
   connect(url: string, token: string, opts?: RoomOptions): Promise<void>;
   /** Resolves after `disconnected` was emitted and everything the room held is disposed. Idempotent. */
   disconnect(): Promise<void>;
@@ -612,6 +665,20 @@ export interface DevServerOptions {
   bind?: string;
   /** API keys: `'key:secret,...'`, `[[key, secret]]` or `{ key: secret }`; default devkey/secret. */
   keys?: string | Array<[string, string]> | Record<string, string>;
+  /** Serve `wss://` / `https://` with this PEM certificate chain and key. */
+  tls?: { cert: string; key: string };
+  /** STUN/TURN servers sent to clients in the join response. */
+  iceServers?: IceServer[];
+  /** Tell clients to use TURN relay candidates only. */
+  forceRelay?: boolean;
+  /** Run ICE-lite, as livekit-server does. */
+  iceLite?: boolean;
+  /** Also offer ICE-TCP candidates (for clients whose UDP is blocked). */
+  iceTcp?: boolean;
+  /** Offer UDP candidates (default true; false needs `iceTcp`). */
+  iceUdp?: boolean;
+  /** Send participants a fresh token this often (ms, at least 1000). */
+  tokenRefreshMs?: number;
 }
 
 /**
@@ -622,7 +689,7 @@ export declare class DevServer {
   private constructor();
   /** Rejects with `ERR_SERVER` (address in use...) or `ERR_INVALID_ARG`. */
   static start(options?: DevServerOptions): Promise<DevServer>;
-  /** `ws://host:port`. */
+  /** `ws://host:port` (`wss://` with `tls`). */
   get url(): string;
   get port(): number;
   /** The first API key. */
