@@ -96,7 +96,11 @@ pub(crate) async fn create(
     // fast networks (the count keeps the same ~1.4 s budget per candidate pair).
     let mut settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
-        .with_ice_connection_attempts(Some(std::time::Duration::from_millis(20)), Some(70));
+        .with_ice_connection_attempts(Some(std::time::Duration::from_millis(20)), Some(70))
+        // A check that arrives before the trickled candidate it comes from makes a
+        // peer-reflexive pair; the stack would wait 1 s before nominating one. Behind a
+        // NAT that pair is the real path, and on any network it is a proven one.
+        .with_prflx_acceptance_min_wait(Some(std::time::Duration::ZERO));
     if ice.policy == IceTransportPolicy::Relay {
         // The stack waits 2 s for a better pair before nominating a relayed one; with
         // relay-only ICE there is none to wait for.

@@ -128,6 +128,13 @@ impl PcFactory {
             // 20 ms between checks instead of 200 (same ~1.4 s budget per pair): joins are
             // not held up by the check timer.
             .with_ice_connection_attempts(Some(std::time::Duration::from_millis(20)), Some(70))
+            // Clients behind NATs (and any client whose check beats its trickled candidate)
+            // appear as peer-reflexive; nominate such a proven pair at once instead of
+            // after the stack's default 1 s.
+            .with_prflx_acceptance_min_wait(Some(std::time::Duration::ZERO))
+            // A relayed client (TURN) would wait 2 s by default; 100 ms still lets a direct
+            // pair checked in parallel win.
+            .with_relay_acceptance_min_wait(Some(std::time::Duration::from_millis(100)))
             // ICE-lite, as livekit-server runs by default: answer checks, never start them.
             .with_lite(self.ice.lite)
             .build();
