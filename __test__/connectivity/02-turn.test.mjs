@@ -7,7 +7,7 @@ import * as official from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { publishSineWith, readToneWith, Scope, uniqueRoomName, waitForEvent, waitUntil } from '../helpers/rtc.mjs';
 import { connectLk, expectHandles, expectLkError, lk, rejection, startDevServer, ZERO } from '../client/lk.mjs';
-import { startTurn } from './net-helpers.mjs';
+import { makeCertificates, startTurn } from './net-helpers.mjs';
 
 const { RoomEvent, IceTransportType, ContinualGatheringPolicy } = lk;
 const USERS = { 'lk-a': 'pa', 'lk-b': 'pb', 'lk-c': 'pc', official: 'po', 'server-sent': 'ps' };
@@ -115,5 +115,68 @@ describe('TURN relay (coturn)', () => {
     expectLkError(e, 'ERR_ICE_CONFIG');
     expect(e.message).toMatch(/turn:127\.0\.0\.1:9/);
     expect(Date.now() - started).toBeLessThan(8_000);
+  });
+});
+
+// The WebRTC stack speaks TURN over UDP only; lkrtc tunnels TURN over TCP and TLS itself.
+describe('TURN over TCP and TLS (coturn)', () => {
+  let certs;
+  let turn;
+  let dev;
+  let scope;
+  let savedCa;
+  beforeAll(async () => {
+    certs = makeCertificates({ names: ['localhost'] });
+    turn = await startTurn(USERS, { tls: certs });
+    dev = await startDevServer();
+  });
+  afterAll(async () => {
+    await dev?.close();
+    await turn?.stop();
+    certs?.cleanup();
+  });
+  beforeEach(() => {
+    scope = new Scope();
+    savedCa = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = certs.caPath;
+  });
+  afterEach(async (ctx) => {
+    await scope.close();
+    if (savedCa === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+    else process.env.NODE_EXTRA_CA_CERTS = savedCa;
+    if (ctx.task.result?.state === 'fail') console.log(turn.log().split('\n').slice(-60).join('\n'));
+    expectHandles(ZERO);
+  });
+
+  for (const [name, pick] of [
+    ['TCP (turn:…?transport=tcp)', (t) => t.tcpUrl],
+    ['TLS (turns:…?transport=tcp)', (t) => t.tlsUrl],
+  ]) {
+    it(`relay-only lkrtc rooms exchange data and audio through TURN over ${name}`, async () => {
+      const roomName = uniqueRoomName('turn-stream');
+      const config = (user) => ({ ...relayConfig(turn, user), iceServers: [{ urls: [pick(turn)], username: user, password: USERS[user] }] });
+      const before = { a: turn.allocations('lk-a'), b: turn.allocations('lk-b'), streams: turn.streamConnections() };
+      const a = await connectLk(scope, dev, 'lk-a', roomName, { options: { rtcConfig: config('lk-a') } });
+      const b = await connectLk(scope, dev, 'lk-b', roomName, { options: { rtcConfig: config('lk-b') } });
+      expect(turn.allocations('lk-a') - before.a).toBeGreaterThanOrEqual(1);
+      expect(turn.allocations('lk-b') - before.b).toBeGreaterThanOrEqual(1);
+      // Both clients' two transports reached coturn over TCP (or TLS on its TLS port).
+      expect(turn.streamConnections() - before.streams).toBeGreaterThanOrEqual(4);
+      await waitUntil(() => b.remoteParticipants.get('lk-a'), { what: 'lk-b to see lk-a' });
+      await exchange(scope, { from: a, fromMod: lk, to: b, toMod: lk, fromIdentity: 'lk-a' });
+    });
+  }
+
+  it('the official SDK relays over TURN/TCP in the same room as lkrtc over TURN/TLS', async () => {
+    const roomName = uniqueRoomName('turn-mixed');
+    const a = await connectLk(scope, dev, 'lk-a', roomName, {
+      options: { rtcConfig: { ...relayConfig(turn, 'lk-a'), iceServers: [{ urls: [turn.tlsUrl], username: 'lk-a', password: USERS['lk-a'] }] } },
+    });
+    const o = await scope.connect(dev, 'official', roomName, {
+      roomOptions: { rtcConfig: { ...relayConfig(turn, 'official', official), iceServers: [{ urls: [turn.tcpUrl], username: 'official', password: USERS.official }] } },
+    });
+    await waitUntil(() => a.remoteParticipants.get('official') && o.remoteParticipants.get('lk-a'), { what: 'both to see each other' });
+    await exchange(scope, { from: a, fromMod: lk, to: o, toMod: official, fromIdentity: 'lk-a' });
+    await exchange(scope, { from: o, fromMod: official, to: a, toMod: lk, fromIdentity: 'official' });
   });
 });

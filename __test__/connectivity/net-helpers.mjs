@@ -26,7 +26,15 @@ export function makeCertificates({ names = ['localhost'] } = {}) {
   openssl('x509', '-req', '-in', at('leaf.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial',
     '-out', at('cert.pem'), '-days', '2', '-extfile', at('leaf.ext'));
   const read = (f) => execFileSync('cat', [at(f)]).toString();
-  return { dir, caPath: at('ca.pem'), certPem: read('cert.pem'), keyPem: read('key.pem'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    caPath: at('ca.pem'),
+    certPath: at('cert.pem'),
+    keyPath: at('key.pem'),
+    certPem: read('cert.pem'),
+    keyPem: read('key.pem'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** A free TCP/UDP port number on 127.0.0.1 (TCP checked; coturn listens on both). */
@@ -43,17 +51,22 @@ async function freePort() {
 
 /**
  * Starts coturn on 127.0.0.1 with long-term credentials `users` ({ name: password }).
- * Returns { url, tcpUrl, port, log(), allocations(user), relayedBytes(user), stop() }.
+ * Returns { url, tcpUrl, tlsUrl, port, log(), allocations(user), stop() }; `tls`
+ * ({ certPath, keyPath }) adds a TLS listener (`tlsUrl`, named localhost).
  * `allocations(user)` counts successful allocations made with that username, read from
  * coturn's own log.
  */
-export async function startTurn(users) {
+export async function startTurn(users, { tls } = {}) {
   const port = await freePort();
+  const tlsPort = tls ? await freePort() : undefined;
+  const tlsArgs = tls
+    ? [`--tls-listening-port=${tlsPort}`, `--cert=${tls.certPath}`, `--pkey=${tls.keyPath}`]
+    : ['--no-tls'];
   const args = [
     '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
     '--min-port=40000', '--max-port=45000', '--lt-cred-mech', '--realm=lkrtc.test', '--fingerprint',
-    '--allow-loopback-peers', '--no-tls', '--no-dtls', '--no-cli', '--log-file=stdout', '--simple-log', '--verbose',
-    '--no-software-attribute', '--stale-nonce=600',
+    '--allow-loopback-peers', '--no-dtls', '--no-cli', '--log-file=stdout', '--simple-log', '--verbose',
+    '--no-software-attribute', '--stale-nonce=600', ...tlsArgs,
     ...Object.entries(users).map(([u, p]) => `--user=${u}:${p}`),
   ];
   const child = spawn('turnserver', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -77,6 +90,7 @@ export async function startTurn(users) {
     port,
     url: `turn:127.0.0.1:${port}?transport=udp`,
     tcpUrl: `turn:127.0.0.1:${port}?transport=tcp`,
+    tlsUrl: tls ? `turns:localhost:${tlsPort}?transport=tcp` : undefined,
     log: () => out,
     allocations(user) {
       const ids = sessionsOf(user);
@@ -84,6 +98,8 @@ export async function startTurn(users) {
       for (const m of out.matchAll(/session (\d+): .*ALLOCATE processed, success/g)) if (ids.has(m[1])) n++;
       return n;
     },
+    /** TCP and TLS connections coturn accepted so far. */
+    streamConnections: () => [...out.matchAll(/tcp or tls connected to/g)].length,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);

@@ -8,36 +8,38 @@
 //!
 //! What the WebRTC stack (`webrtc` 0.21) can use: STUN over UDP, TURN over UDP
 //! (`turn:host:port` / `?transport=udp`), ICE over TCP to a server's passive TCP
-//! candidates. It skips TURN over TCP (`turn:…?transport=tcp`) and TURN over TLS
-//! (`turns:`), so those URLs alone cannot carry a relay-only connection.
+//! candidates. TURN over TCP (`turn:…?transport=tcp`) and over TLS (`turns:`) are not in
+//! the stack: lkrtc carries them itself ([`crate::turn_tunnel`]), handing the stack a UDP
+//! URL for the same server and tunnelling what it sends there. When a server is listed
+//! both ways, UDP is used. STUN over TLS and TURN over DTLS are not supported.
 
 use livekit_protocol as proto;
 use rtc::ice::url::{ProtoType, SchemeType, Url};
 use webrtc::peer_connection::RTCIceServer;
 
 use crate::error::{EngineError, Result};
+use crate::turn_tunnel::StreamTurn;
 use crate::types::{IceServer, IceTransportPolicy};
 
 /// What the peer connections are built with.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct IcePlan {
-    /// Servers handed to the WebRTC stack (already checked).
+    /// Servers handed to the WebRTC stack (already checked; tunnelled ones as UDP URLs).
     pub servers: Vec<RTCIceServer>,
     /// Candidate policy.
     pub policy: IceTransportPolicy,
-    /// TURN URLs the stack cannot use (TCP, TLS), for diagnostics.
+    /// URLs that cannot be used (STUN over TLS, TURN over DTLS), for diagnostics.
     pub unusable_turn: Vec<String>,
+    /// TURN servers reached over TCP or TLS (tunnelled, see [`crate::turn_tunnel`]).
+    pub stream_turn: Vec<StreamTurn>,
+    /// The TURN URLs relay candidates can come from, as the app or server wrote them.
+    pub turn_urls: Vec<String>,
 }
 
 impl IcePlan {
-    /// Relay URLs the stack can allocate on.
+    /// Relay URLs the stack can allocate on (as given).
     pub fn usable_turn_urls(&self) -> Vec<String> {
-        self.servers
-            .iter()
-            .flat_map(|s| s.urls.iter())
-            .filter(|u| matches!(check_url(u), Ok(UrlUse::Turn)))
-            .cloned()
-            .collect()
+        self.turn_urls.clone()
     }
 }
 
@@ -46,7 +48,9 @@ impl IcePlan {
 enum UrlUse {
     Stun,
     Turn,
-    /// Valid, but the stack cannot use it (TURN over TCP or TLS, STUN over TLS).
+    /// TURN over TCP or TLS: tunnelled; the stack gets `turn:host:port` (UDP).
+    TurnStream(StreamTurn),
+    /// Valid, but not supported (STUN over TLS, TURN over DTLS).
     Unsupported(&'static str),
 }
 
@@ -55,52 +59,65 @@ fn check_url(raw: &str) -> std::result::Result<UrlUse, String> {
     let scheme = raw.split(':').next().unwrap_or_default().to_ascii_lowercase();
     let parseable = if scheme == "stun" || scheme == "stuns" { raw.split('?').next().unwrap_or(raw) } else { raw };
     let url = Url::parse_url(parseable).map_err(|e| e.to_string())?;
+    let stream = |tls| UrlUse::TurnStream(StreamTurn { host: url.host.clone(), port: url.port, tls });
     Ok(match (url.scheme, url.proto) {
         (SchemeType::Stun, _) => UrlUse::Stun,
         (SchemeType::Turn, ProtoType::Udp) => UrlUse::Turn,
-        (SchemeType::Turn, _) => UrlUse::Unsupported("TURN over TCP"),
-        (SchemeType::Turns, _) => UrlUse::Unsupported("TURN over TLS"),
+        (SchemeType::Turn, _) => stream(false),
+        (SchemeType::Turns, ProtoType::Tcp) => stream(true),
+        (SchemeType::Turns, _) => UrlUse::Unsupported("TURN over DTLS"),
         (SchemeType::Stuns, _) => UrlUse::Unsupported("STUN over TLS"),
         _ => return Err("the scheme is not stun:, stuns:, turn: or turns:".into()),
     })
 }
 
-/// Decides the ICE configuration for one connection.
-pub(crate) fn plan(
-    app_servers: &[IceServer],
-    app_policy: IceTransportPolicy,
-    join: &proto::JoinResponse,
-) -> Result<IcePlan> {
-    let from_app = !app_servers.is_empty();
-    let candidates: Vec<IceServer> = if from_app {
-        app_servers.to_vec()
-    } else {
-        join.ice_servers
-            .iter()
-            .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
-            .collect()
-    };
-    let mut servers = Vec::new();
-    let mut unusable_turn = Vec::new();
-    for (i, server) in candidates.iter().enumerate() {
+/// The UDP URL the stack is given for a tunnelled server.
+fn udp_url(s: &StreamTurn) -> String {
+    let host = if s.host.contains(':') { format!("[{}]", s.host) } else { s.host.clone() };
+    format!("turn:{host}:{}?transport=udp", s.port)
+}
+
+/// Checked servers, before the policy is applied.
+#[derive(Default)]
+struct Checked {
+    servers: Vec<RTCIceServer>,
+    unusable: Vec<String>,
+    /// Tunnelled servers with the URL as written.
+    stream: Vec<(StreamTurn, String)>,
+    /// UDP TURN URLs as written.
+    udp_turn: Vec<String>,
+}
+
+/// Checks every URL: app input strictly (an error names the entry), the server's leniently.
+fn check_servers(list: &[IceServer], from_app: bool) -> Result<Checked> {
+    let mut out = Checked::default();
+    for (i, server) in list.iter().enumerate() {
         let mut urls = Vec::new();
         for (j, raw) in server.urls.iter().enumerate() {
             let what = || format!("iceServers[{i}].urls[{j}] {raw:?}");
             let problem = match check_url(raw) {
+                Ok(UrlUse::Turn | UrlUse::TurnStream(_))
+                    if server.username.is_empty() || server.credential.is_empty() =>
+                {
+                    format!("{} is a TURN server and needs a username and a credential", what())
+                }
                 Ok(UrlUse::Stun) => {
                     urls.push(raw.split('?').next().unwrap_or(raw).to_string());
                     continue;
                 }
-                Ok(UrlUse::Turn) if server.username.is_empty() || server.credential.is_empty() => {
-                    format!("{} is a TURN server and needs a username and a credential", what())
-                }
                 Ok(UrlUse::Turn) => {
                     urls.push(raw.clone());
+                    out.udp_turn.push(raw.clone());
+                    continue;
+                }
+                Ok(UrlUse::TurnStream(s)) => {
+                    urls.push(udp_url(&s));
+                    out.stream.push((s, raw.clone()));
                     continue;
                 }
                 Ok(UrlUse::Unsupported(kind)) => {
-                    tracing::warn!(url = %raw, "{kind} is not supported by lkrtc's WebRTC stack; this ICE server is skipped");
-                    unusable_turn.push(raw.clone());
+                    tracing::warn!(url = %raw, "{kind} is not supported; this ICE server is skipped");
+                    out.unusable.push(raw.clone());
                     continue;
                 }
                 Err(reason) => format!("{} is not a STUN/TURN URL: {reason}", what()),
@@ -111,33 +128,69 @@ pub(crate) fn plan(
             tracing::warn!("server-sent ICE server skipped: {problem}");
         }
         if !urls.is_empty() {
-            servers.push(RTCIceServer {
+            out.servers.push(RTCIceServer {
                 urls,
                 username: server.username.clone(),
                 credential: server.credential.clone(),
             });
         }
     }
+    Ok(out)
+}
+
+/// Decides the ICE configuration for one connection.
+pub(crate) fn plan(
+    app_servers: &[IceServer],
+    app_policy: IceTransportPolicy,
+    join: &proto::JoinResponse,
+) -> Result<IcePlan> {
+    let from_app = !app_servers.is_empty();
+    let server_sent: Vec<IceServer> = join
+        .ice_servers
+        .iter()
+        .map(|s| IceServer { urls: s.urls.clone(), username: s.username.clone(), credential: s.credential.clone() })
+        .collect();
+    let mut c = check_servers(if from_app { app_servers } else { &server_sent }, from_app)?;
+    // A server reachable over UDP is not tunnelled too (the stack would see one URL twice).
+    let udp: std::collections::HashSet<String> = c.udp_turn.iter().map(|u| canonical(u)).collect();
+    let mut stream_turn = Vec::new();
+    let mut turn_urls = c.udp_turn.clone();
+    for (s, raw) in std::mem::take(&mut c.stream) {
+        let as_udp = udp_url(&s);
+        if udp.contains(&canonical(&as_udp)) || stream_turn.contains(&s) {
+            if let Some(server) = c.servers.iter_mut().find(|sv| sv.urls.contains(&as_udp)) {
+                if let Some(pos) = server.urls.iter().rposition(|u| *u == as_udp) {
+                    server.urls.remove(pos);
+                }
+            }
+            continue;
+        }
+        turn_urls.push(raw);
+        stream_turn.push(s);
+    }
+    c.servers.retain(|s| !s.urls.is_empty());
     let forced =
         join.client_configuration.as_ref().is_some_and(|c| c.force_relay == proto::ClientConfigSetting::Enabled as i32);
     let policy = if forced { IceTransportPolicy::Relay } else { app_policy };
-    let plan = IcePlan { servers, policy, unusable_turn };
-    if plan.policy == IceTransportPolicy::Relay && plan.usable_turn_urls().is_empty() {
+    let plan = IcePlan { servers: c.servers, policy, unusable_turn: c.unusable, stream_turn, turn_urls };
+    if plan.policy == IceTransportPolicy::Relay && plan.turn_urls.is_empty() {
         let source = if from_app { "rtcConfig.iceServers" } else { "the server's ICE servers" };
         let why = if forced { " (the server forces relay-only)" } else { "" };
         let detail = if plan.unusable_turn.is_empty() {
             format!("{source} name no TURN server")
         } else {
-            format!(
-                "{source} name only {}, which lkrtc's WebRTC stack does not implement yet",
-                plan.unusable_turn.join(", ")
-            )
+            format!("{source} name only {}, which lkrtc does not support", plan.unusable_turn.join(", "))
         };
         return Err(EngineError::IceConfig(format!(
-            "relay-only ICE{why} needs a TURN server reachable over UDP (turn:host:port), but {detail}"
+            "relay-only ICE{why} needs a TURN server (turn: over UDP or TCP, turns: over TLS), but {detail}"
         )));
     }
     Ok(plan)
+}
+
+/// A TURN URL in a comparable form (`?transport=udp` is the default).
+fn canonical(url: &str) -> String {
+    url.to_ascii_lowercase().trim_end_matches("?transport=udp").to_string()
 }
 
 /// The candidate type of an `a=candidate` / `candidate:` line (`host`, `srflx`, `relay`...).
@@ -233,21 +286,29 @@ mod tests {
     }
 
     #[test]
-    fn relay_needs_a_udp_turn_server() {
+    fn relay_needs_a_turn_server() {
         let join = join_with(vec![], false);
         let e = plan(&[], IceTransportPolicy::Relay, &join).unwrap_err();
         assert!(e.to_string().contains("name no TURN server"), "{e}");
-        let e = plan(
-            &[turn(&["turns:turn.test:443?transport=tcp", "turn:turn.test:3478?transport=tcp"])],
-            IceTransportPolicy::Relay,
-            &join,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("does not implement"), "{e}");
-        let p =
-            plan(&[turn(&["turns:turn.test:443", "turn:turn.test:3478"])], IceTransportPolicy::Relay, &join).unwrap();
-        assert_eq!(p.usable_turn_urls(), vec!["turn:turn.test:3478"]);
-        assert_eq!(p.unusable_turn, vec!["turns:turn.test:443"]);
+        let only_unsupported = [turn(&["turns:turn.test:443?transport=udp", "stuns:turn.test:443"])];
+        let e = plan(&only_unsupported, IceTransportPolicy::Relay, &join).unwrap_err();
+        assert!(e.to_string().contains("does not support"), "{e}");
+    }
+
+    #[test]
+    fn tcp_and_tls_turn_are_tunnelled_as_udp_urls() {
+        let join = join_with(vec![], false);
+        let both = [turn(&["turns:turn.test:443", "turn:other.test:3478?transport=tcp"])];
+        let p = plan(&both, IceTransportPolicy::Relay, &join).unwrap();
+        assert_eq!(p.usable_turn_urls(), vec!["turns:turn.test:443", "turn:other.test:3478?transport=tcp"]);
+        assert_eq!(p.servers[0].urls, vec!["turn:turn.test:443?transport=udp", "turn:other.test:3478?transport=udp"]);
+        assert_eq!(p.stream_turn.len(), 2);
+        assert!(p.stream_turn[0].tls && !p.stream_turn[1].tls);
+        // A server listed over UDP and TCP is used over UDP only.
+        let twice = [turn(&["turn:t.test:3478", "turn:t.test:3478?transport=tcp"])];
+        let p = plan(&twice, IceTransportPolicy::Relay, &join).unwrap();
+        assert_eq!(p.servers[0].urls, vec!["turn:t.test:3478"]);
+        assert!(p.stream_turn.is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod signal;
 mod state;
 pub mod streams;
 mod tls;
+mod turn_tunnel;
 mod types;
 
 pub use error::{EngineError, Result};

@@ -16,6 +16,7 @@ use webrtc::peer_connection::{
 
 use crate::error::{EngineError, Result};
 use crate::ice::{self, IcePlan};
+use crate::turn_tunnel::TunnelRuntime;
 use crate::types::IceTransportPolicy;
 
 /// Which peer connection (same numbering as the protocol's `SignalTarget`).
@@ -113,18 +114,30 @@ pub(crate) async fn create(
     };
     let config = RTCConfigurationBuilder::new().with_ice_servers(ice.servers.clone()).with_ice_transport_policy(policy);
     let handler = Handler { target, policy: ice.policy, relay: Default::default(), tx };
-    let pc = PeerConnectionBuilder::new()
+    let mut builder = PeerConnectionBuilder::new()
         .with_configuration(config.build())
         .with_media_engine(media)
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)
         .with_handler(Arc::new(handler))
         .with_udp_addrs(vec![format!("{ip}:0")])
-        .with_tcp_addrs(vec![format!("{ip}:0")])
-        .build()
-        .await
-        .map_err(EngineError::rtc)?;
+        .with_tcp_addrs(vec![format!("{ip}:0")]);
+    if !ice.stream_turn.is_empty() {
+        builder = builder.with_runtime(Arc::new(tunnel_runtime(ice)?));
+    }
+    let pc = builder.build().await.map_err(EngineError::rtc)?;
     Ok(Arc::new(pc))
+}
+
+/// The runtime that carries TURN over TCP/TLS for the plan's stream servers.
+fn tunnel_runtime(ice: &IcePlan) -> Result<TunnelRuntime> {
+    let tls = if ice.stream_turn.iter().any(|s| s.tls) {
+        Some(crate::tls::trust().map_err(EngineError::IceConfig)?.config)
+    } else {
+        None
+    };
+    TunnelRuntime::new(ice.stream_turn.clone(), tls)
+        .ok_or_else(|| EngineError::Rtc("no async runtime available for TURN over TCP/TLS".into()))
 }
 
 /// Opus as LiveKit negotiates it (PT 111, in-band FEC); `channels` is what we send.
