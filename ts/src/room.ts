@@ -152,7 +152,18 @@ interface Closed {
 }
 
 /** Typed `on`/`once`/`off`/`emit` per `RoomCallbacks`. */
-declare const TypedEmitter: new () => EventEmitter & {
+type EmitterMethods =
+  | 'on'
+  | 'once'
+  | 'off'
+  | 'addListener'
+  | 'prependListener'
+  | 'prependOnceListener'
+  | 'removeListener'
+  | 'removeAllListeners'
+  | 'emit'
+  | 'listenerCount';
+type TypedEmitter = new () => Omit<EventEmitter, EmitterMethods> & {
   on<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): Room;
   once<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): Room;
   off<E extends keyof RoomCallbacks>(event: E, listener: RoomCallbacks[E]): Room;
@@ -164,7 +175,7 @@ declare const TypedEmitter: new () => EventEmitter & {
   emit<E extends keyof RoomCallbacks>(event: E, ...args: Parameters<RoomCallbacks[E]>): boolean;
   listenerCount<E extends keyof RoomCallbacks>(event: E): number;
 };
-const RoomBase = EventEmitter as unknown as typeof TypedEmitter;
+const RoomBase = EventEmitter as unknown as TypedEmitter;
 
 /**
  * A LiveKit room. Create one, `connect()`, listen to `RoomEvent`s, `disconnect()`.

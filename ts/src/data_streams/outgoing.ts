@@ -57,13 +57,13 @@ export class StreamSender {
   async open(kind: 'bytes', options?: StreamSendOptions): Promise<ByteStreamWriter>;
   async open(kind: 'text' | 'bytes', options?: StreamSendOptions): Promise<TextStreamWriter | ByteStreamWriter> {
     const nat = await nativeAwait(this.#native().openStream(kind, streamOptions(options, kind)));
-    let ref: WeakRef<TextStreamWriter | ByteStreamWriter> | undefined;
+    const slot: { ref?: WeakRef<TextStreamWriter | ByteStreamWriter> } = {};
     const untrack = (): void => {
-      if (ref !== undefined) this.#writers.delete(ref);
+      if (slot.ref !== undefined) this.#writers.delete(slot.ref);
     };
     const w = kind === 'text' ? new TextStreamWriter(nat, untrack) : new ByteStreamWriter(nat, untrack);
-    ref = new WeakRef(w);
-    this.#writers.add(ref);
+    slot.ref = new WeakRef(w);
+    this.#writers.add(slot.ref);
     return w;
   }
 
