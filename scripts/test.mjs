@@ -2,9 +2,12 @@
 // `npm test`: the whole test suite, with one closing line `N passed, M failed`.
 //
 //   1. cargo build -p lkrtc-server          (dev build; the binary the JS tests spawn)
-//   2. napi build (dev)                       (the addon, so index.js loads)
-//   3. cargo test --workspace                 (Rust unit + integration tests)
-//   4. vitest run, inside scripts/netns.sh    (integration tests with the official client)
+//   2. napi build (dev)                       (the addon: native.js / native.d.ts / .node)
+//   3. build:ts (tsc -> dist/esm, dist/cjs)   (the public API, so index.js loads)
+//   4. lint (eslint + typescript-eslint)      (a lint error counts as one failure)
+//   5. cargo test --workspace                 (Rust unit + integration tests)
+//   6. vitest run, inside scripts/netns.sh    (integration tests with the official client,
+//                                              packaging, jest and type tests)
 //
 // Counts come from cargo's `test result:` lines and vitest's JSON report. A step
 // that errors without producing counts (build failure, crash, missing report)
@@ -12,7 +15,7 @@
 // Exit status: 0 only if every step ran and nothing failed.
 //
 // Extra arguments are passed to vitest (e.g. `npm test -- __test__/01-join.test.mjs`).
-// LKRTC_SKIP_CARGO_TEST=1 skips step 3 (for quick local iterations only).
+// LKRTC_SKIP_CARGO_TEST=1 skips step 5 (for quick local iterations only).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -86,6 +89,23 @@ async function napiBuild() {
     'native.d.ts',
   ]);
   if (r.code !== 0) stepError('napi build', describeExit(r));
+}
+
+async function buildTs() {
+  banner('build:ts (tsc: dist/esm + dist/cjs)');
+  const r = await run(process.execPath, [resolve(ROOT, 'scripts', 'build-ts.mjs')]);
+  if (r.code !== 0) {
+    stepError('build:ts', describeExit(r));
+    return false;
+  }
+  return true;
+}
+
+async function lint() {
+  banner('lint (eslint)');
+  const r = await run(process.execPath, [resolve(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
+  if (r.code !== 0) stepError('lint', describeExit(r));
+  else passed += 1;
 }
 
 async function cargoTest() {
@@ -163,9 +183,11 @@ async function vitest() {
 async function main() {
   const built = await cargoBuildServer();
   await napiBuild();
+  const tsBuilt = await buildTs();
+  await lint();
   await cargoTest();
-  if (built) await vitest();
-  else problems.push('vitest not run: the server did not build');
+  if (built && tsBuilt) await vitest();
+  else problems.push('vitest not run: the server or the TypeScript API did not build');
 
   console.log('');
   for (const p of problems) console.log(`note: ${p}`);

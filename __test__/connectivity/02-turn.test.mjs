@@ -9,7 +9,7 @@ import { publishSineWith, readToneWith, Scope, uniqueRoomName, waitForEvent, wai
 import { connectLk, expectHandles, expectLkError, lk, rejection, startDevServer, ZERO } from '../client/lk.mjs';
 import { makeCertificates, startTurn } from './net-helpers.mjs';
 
-const { RoomEvent, IceTransportType, ContinualGatheringPolicy } = lk;
+const { IceTransportType, ContinualGatheringPolicy } = lk;
 const USERS = { 'lk-a': 'pa', 'lk-b': 'pb', 'lk-c': 'pc', official: 'po', 'server-sent': 'ps' };
 
 function relayConfig(turn, user, mod = lk) {

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import * as official from '@livekit/rtc-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { delay, Scope, uniqueRoomName, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 import { connectLk, expectHandles, lk, rejection, startDevServer, ZERO } from '../client/lk.mjs';

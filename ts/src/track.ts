@@ -1,0 +1,269 @@
+// Tracks: the `Track` base, local audio tracks (fed by an AudioSource), remote tracks, and
+// the video classes that lkrtc does not implement yet (importable; constructing throws).
+import type { AudioSource } from './audio_source.js';
+import { audioSourceNative } from './audio_source.js';
+import { type StreamState, TrackKind } from './enums.js';
+import { disposedError, invalidArg, nativeAwait, nativeCall, quiet, unsupported } from './errors.js';
+import { NativeSlot } from './handle.js';
+import { native, type NativeLocalAudioTrack, type NativeRemoteTrack, type TrackInfo } from './native.js';
+import type { LocalParticipant } from './participant.js';
+import { localParticipantNative } from './participant.js';
+import type { VideoSource } from './video.js';
+
+/** What every track has. */
+export abstract class Track {
+  /** Track sid (`TR_...`; a local track has one once published). */
+  abstract get sid(): string | undefined;
+  /** Track name. */
+  abstract get name(): string | undefined;
+  /** `TrackKind` value. */
+  abstract get kind(): TrackKind | undefined;
+  /** Whether the track is muted. */
+  abstract get muted(): boolean | undefined;
+  /** True once disposed (a tombstone). */
+  abstract get isDisposed(): boolean;
+  /** Not reported by lkrtc yet. */
+  get stream_state(): StreamState | undefined {
+    return undefined;
+  }
+  /** Frees the track. */
+  abstract close(): Promise<void>;
+}
+
+/** @internal */
+export let localTrackInternal: {
+  native(t: LocalAudioTrack): NativeLocalAudioTrack;
+  published(t: LocalAudioTrack, participant: LocalParticipant, sid: string): void;
+  unpublished(t: LocalAudioTrack): void;
+};
+/** @internal */
+export let disposeLocalTrack: (t: LocalAudioTrack) => void;
+
+/** A local audio track fed by an AudioSource. */
+export class LocalAudioTrack extends Track {
+  #native: NativeLocalAudioTrack | null;
+  #sid: string | undefined = undefined;
+  readonly #name: string;
+  readonly #source: AudioSource;
+  #muted = false;
+  #participant: LocalParticipant | undefined = undefined;
+
+  /** @internal use LocalAudioTrack.createAudioTrack */
+  constructor(nat: NativeLocalAudioTrack, source: AudioSource) {
+    super();
+    this.#native = nat;
+    this.#source = source;
+    this.#name = nat.name;
+  }
+
+  /** A track named `name` carrying `source`'s audio. */
+  static createAudioTrack(name: string, source: AudioSource): LocalAudioTrack {
+    if (typeof name !== 'string') throw invalidArg('createAudioTrack: name must be a string');
+    const sn = audioSourceNative(source);
+    return new LocalAudioTrack(
+      nativeCall(() => new native.NativeLocalAudioTrack(name, sn)),
+      source,
+    );
+  }
+
+  static {
+    localTrackInternal = {
+      native: (t) => {
+        if (t.#native === null) throw disposedError('LocalAudioTrack');
+        return t.#native;
+      },
+      published: (t, participant, sid) => {
+        t.#participant = participant;
+        t.#sid = sid;
+      },
+      unpublished: (t) => {
+        t.#participant = undefined;
+      },
+    };
+    disposeLocalTrack = (t) => {
+      const nat = t.#native;
+      if (nat === null) return;
+      t.#native = null;
+      t.#participant = undefined;
+      nat.dispose();
+    };
+  }
+
+  /** Track sid once published. */
+  get sid(): string | undefined {
+    return this.#sid;
+  }
+  get name(): string {
+    return this.#name;
+  }
+  /** `TrackKind.KIND_AUDIO`. */
+  get kind(): TrackKind {
+    return TrackKind.KIND_AUDIO;
+  }
+  get muted(): boolean {
+    return this.#muted;
+  }
+  /** The AudioSource feeding it. */
+  get source(): AudioSource {
+    return this.#source;
+  }
+  /** True once disposed (unpublished, room gone, or closed). */
+  get isDisposed(): boolean {
+    return this.#native === null;
+  }
+
+  #setMuted(muted: boolean): Promise<void> {
+    if (this.#native === null) throw disposedError('LocalAudioTrack');
+    this.#muted = muted;
+    const p = this.#participant;
+    const sid = this.#sid;
+    if (p !== undefined && sid !== undefined) {
+      return quiet(nativeAwait(native.setLocalTrackMuted(localParticipantNative(p), sid, muted)));
+    }
+    return Promise.resolve();
+  }
+
+  /** Mutes the track (peers get `trackMuted`). Returns a promise that may be ignored. */
+  mute(): Promise<void> {
+    return this.#setMuted(true);
+  }
+  /** Unmutes the track. Returns a promise that may be ignored. */
+  unmute(): Promise<void> {
+    return this.#setMuted(false);
+  }
+
+  /**
+   * Frees the track (a published track is freed by unpublishTrack). Closes its source too
+   * unless `closeSource` is false (the official default).
+   */
+  async close(closeSource = true): Promise<void> {
+    disposeLocalTrack(this);
+    if (closeSource) await this.#source.close();
+  }
+
+  /** Frees the track, keeping its source open. */
+  dispose(): void {
+    disposeLocalTrack(this);
+  }
+
+  [Symbol.dispose](): void {
+    disposeLocalTrack(this);
+  }
+}
+
+/** Not supported by lkrtc yet (video): constructing or `createVideoTrack` throws `ERR_UNSUPPORTED`. */
+export class LocalVideoTrack extends Track {
+  /** Throws `LkError` `ERR_UNSUPPORTED`. */
+  constructor(..._args: unknown[]) {
+    super();
+    throw unsupported('LocalVideoTrack', 'video tracks are not implemented');
+  }
+  /** Throws `LkError` `ERR_UNSUPPORTED`. */
+  static createVideoTrack(_name: string, _source: VideoSource): LocalVideoTrack {
+    throw unsupported('LocalVideoTrack.createVideoTrack', 'video tracks are not implemented');
+  }
+  get sid(): string | undefined {
+    return undefined;
+  }
+  get name(): string | undefined {
+    return undefined;
+  }
+  get kind(): TrackKind | undefined {
+    return TrackKind.KIND_VIDEO;
+  }
+  get muted(): boolean | undefined {
+    return undefined;
+  }
+  get isDisposed(): boolean {
+    return true;
+  }
+  async close(_closeSource?: boolean): Promise<void> {}
+}
+
+/** @internal */
+export let remoteTrackInternal: {
+  id(t: RemoteTrack): number;
+  native(t: RemoteTrack): NativeRemoteTrack | null;
+  attach(t: RemoteTrack, nat: NativeRemoteTrack): void;
+};
+/** @internal */
+export let disposeRemoteTrack: (t: RemoteTrack) => void;
+
+/** A remote track (base of RemoteAudioTrack / RemoteVideoTrack; an lkrtc runtime class). */
+export abstract class RemoteTrack extends Track {
+  readonly #slot: NativeSlot<NativeRemoteTrack, TrackInfo>;
+  readonly #id: number;
+
+  /** @internal */
+  constructor(nat: NativeRemoteTrack) {
+    super();
+    this.#id = nat.id;
+    this.#slot = new NativeSlot<NativeRemoteTrack, TrackInfo>(nat, 'RemoteTrack');
+  }
+
+  static {
+    remoteTrackInternal = {
+      id: (t) => t.#id,
+      native: (t) => t.#slot.native,
+      attach: (t, nat) => t.#slot.attach(nat),
+    };
+    disposeRemoteTrack = (t) => t.#slot.dispose();
+  }
+
+  /** Track sid (`TR_...`). */
+  get sid(): string {
+    return this.#slot.info.sid;
+  }
+  /** Track name. */
+  get name(): string {
+    return this.#slot.info.name;
+  }
+  /** `TrackKind` value. */
+  get kind(): TrackKind {
+    return this.#slot.info.kind;
+  }
+  /** Whether the publisher muted it. */
+  get muted(): boolean {
+    return this.#slot.read('muted');
+  }
+  /** True once disposed (a tombstone). */
+  get isDisposed(): boolean {
+    return this.#slot.disposed;
+  }
+
+  /** Frees the native side now (idempotent); the room does it after `trackUnsubscribed`. */
+  dispose(): void {
+    this.#slot.dispose();
+  }
+
+  /** Same as dispose() (the official SDK's name). */
+  async close(): Promise<void> {
+    this.#slot.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/** A remote audio track: read it with `new AudioStream(track)`. */
+export class RemoteAudioTrack extends RemoteTrack {}
+/** A remote video track (lkrtc cannot decode video yet: `VideoStream` throws `ERR_UNSUPPORTED`). */
+export class RemoteVideoTrack extends RemoteTrack {}
+
+/** A track this client publishes. */
+export type LocalTrack = LocalAudioTrack | LocalVideoTrack;
+/** An audio track, local or remote. */
+export type AudioTrack = LocalAudioTrack | RemoteAudioTrack;
+/** A video track, local or remote. */
+export type VideoTrack = LocalVideoTrack | RemoteVideoTrack;
+
+/** @internal Where a remote track lives, for frame processors (set by the room). */
+export interface TrackContext {
+  roomName(): string;
+  participantIdentity: string;
+  publicationSid: string;
+  credentials(): { url: string | undefined; token: string | undefined };
+}
+/** @internal */
+export const trackContext = new WeakMap<RemoteTrack, TrackContext>();

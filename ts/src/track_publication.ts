@@ -1,0 +1,201 @@
+// Track publications: the `TrackPublication` base holds the getters both kinds share
+// (answered from the native object while it lives, from its tombstone after).
+import { EncryptionType, type TrackKind, type TrackSource } from './enums.js';
+import { ErrorCode, LkError, disposedError, nativeAwait, nativeCall, quiet } from './errors.js';
+import { NativeSlot } from './handle.js';
+import type { NativeLocalTrackPublication, NativeRemoteTrackPublication, PublicationInfo } from './native.js';
+import type { LocalAudioTrack, LocalTrack, RemoteTrack, Track } from './track.js';
+import { disposeLocalTrack, disposeRemoteTrack } from './track.js';
+
+type PublicationNative = NativeLocalTrackPublication | NativeRemoteTrackPublication;
+
+/** What local and remote publications have in common. */
+export abstract class TrackPublication {
+  readonly #slot: NativeSlot<PublicationNative, PublicationInfo>;
+
+  /** @internal */
+  constructor(nat: PublicationNative, what: string) {
+    this.#slot = new NativeSlot<PublicationNative, PublicationInfo>(nat, what);
+  }
+
+  /** @internal */
+  protected get slot(): NativeSlot<PublicationNative, PublicationInfo> {
+    return this.#slot;
+  }
+
+  /** The published track (remote: while subscribed). */
+  abstract get track(): Track | undefined;
+
+  /** Track sid (`TR_...`). */
+  get sid(): string | undefined {
+    return this.#slot.info.sid;
+  }
+  /** Track name. */
+  get name(): string | undefined {
+    return this.#slot.info.name;
+  }
+  /** `TrackKind` value. */
+  get kind(): TrackKind | undefined {
+    return this.#slot.info.kind;
+  }
+  /** `TrackSource` value. */
+  get source(): TrackSource | undefined {
+    return this.#slot.info.source;
+  }
+  /** Codec mime type (`audio/opus`...). */
+  get mimeType(): string | undefined {
+    return this.#slot.read('mimeType');
+  }
+  /** Whether the publisher muted it. */
+  get muted(): boolean | undefined {
+    return this.#slot.read('muted');
+  }
+  /** Not reported by lkrtc yet (audio only). */
+  get simulcasted(): boolean | undefined {
+    return undefined;
+  }
+  /** Video width (audio: undefined). */
+  get width(): number | undefined {
+    return undefined;
+  }
+  /** Video height (audio: undefined). */
+  get height(): number | undefined {
+    return undefined;
+  }
+  /** lkrtc has no end-to-end encryption yet: always `EncryptionType.NONE`. */
+  get encryptionType(): EncryptionType | undefined {
+    return EncryptionType.NONE;
+  }
+  /** True once disposed (a tombstone). */
+  get isDisposed(): boolean {
+    return this.#slot.disposed;
+  }
+}
+
+/** @internal */
+export let remotePublicationInternal: {
+  id(p: RemoteTrackPublication): number;
+  native(p: RemoteTrackPublication): NativeRemoteTrackPublication | null;
+  attach(p: RemoteTrackPublication, nat: NativeRemoteTrackPublication): void;
+  setTrack(p: RemoteTrackPublication, track: RemoteTrack | undefined): void;
+  dispose(p: RemoteTrackPublication): void;
+};
+
+/** A track another participant published. */
+export class RemoteTrackPublication extends TrackPublication {
+  readonly #id: number;
+  #track: RemoteTrack | undefined = undefined;
+
+  /** @internal */
+  constructor(nat: NativeRemoteTrackPublication) {
+    super(nat, 'RemoteTrackPublication');
+    this.#id = nat.id;
+  }
+
+  static {
+    remotePublicationInternal = {
+      id: (p) => p.#id,
+      native: (p) => p.slot.native as NativeRemoteTrackPublication | null,
+      attach: (p, nat) => p.slot.attach(nat),
+      setTrack: (p, track) => {
+        p.#track = track;
+      },
+      dispose: (p) => {
+        if (p.#track !== undefined) {
+          disposeRemoteTrack(p.#track);
+          p.#track = undefined;
+        }
+        p.slot.dispose();
+      },
+    };
+  }
+
+  /** Whether we receive it (a `trackSubscribed` was emitted and no `trackUnsubscribed` since). */
+  get subscribed(): boolean {
+    return this.#track !== undefined;
+  }
+  /** The track while subscribed. */
+  get track(): RemoteTrack | undefined {
+    return this.#track;
+  }
+
+  /**
+   * Subscribes or unsubscribes; `trackSubscribed` / `trackUnsubscribed` follow. Returns a
+   * promise that settles when the server has been asked (the official SDK returns
+   * nothing; ignoring the promise is safe). Rejects with `ERR_DISPOSED` once disposed.
+   */
+  setSubscribed(subscribed: boolean): Promise<void> {
+    const nat = this.slot.native as NativeRemoteTrackPublication | null;
+    if (nat === null) return quiet(Promise.reject(disposedError('RemoteTrackPublication')));
+    return quiet(nativeAwait(nat.setSubscribed(Boolean(subscribed))));
+  }
+
+  /** Frees the native side now (idempotent); the room does it after `trackUnpublished`. */
+  dispose(): void {
+    remotePublicationInternal.dispose(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+/**
+ * @internal Disposes a local publication; with `keepTrack` its track stays usable (to be
+ * published again), else the track is disposed too.
+ */
+export let disposeLocalPublication: (p: LocalTrackPublication, keepTrack?: boolean) => void;
+
+/** A track this client published. Disposed when `unpublishTrack()` resolves or on disconnect. */
+export class LocalTrackPublication extends TrackPublication {
+  readonly #track: LocalAudioTrack;
+
+  /** @internal */
+  constructor(nat: NativeLocalTrackPublication, track: LocalAudioTrack) {
+    super(nat, 'LocalTrackPublication');
+    this.#track = track;
+  }
+
+  static {
+    disposeLocalPublication = (p, keepTrack = false) => {
+      if (!keepTrack) disposeLocalTrack(p.#track);
+      p.slot.dispose();
+    };
+  }
+
+  /** lkrtc does not simulcast audio. */
+  override get simulcasted(): boolean | undefined {
+    return false;
+  }
+  /** The published track (a tombstone once unpublished, unless kept with `stopOnUnpublish` false). */
+  get track(): LocalTrack {
+    return this.#track;
+  }
+
+  /**
+   * Resolves once a first participant subscribed. Rejects with ERR_DISPOSED if the
+   * publication goes away first. Waits in bounded slices, so nothing native outlives it.
+   */
+  async waitForSubscription(): Promise<void> {
+    for (;;) {
+      const nat = this.slot.native as NativeLocalTrackPublication | null;
+      if (nat === null) throw disposedError('LocalTrackPublication');
+      try {
+        await nativeAwait(nativeCall(() => nat.waitForSubscription(1000)));
+        return;
+      } catch (e) {
+        if (e instanceof LkError && e.code === ErrorCode.ERR_TIMEOUT) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** Frees it now (idempotent); unpublishTrack and disconnect do it anyway. */
+  dispose(): void {
+    disposeLocalPublication(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
