@@ -131,19 +131,20 @@ export function dbfs(samples) {
 
 /**
  * Creates an AudioSource and LocalAudioTrack with `sdk`, publishes the track from `room`
- * (microphone source) and, once start() is called (at once unless `start: false`), feeds
+ * (microphone source, plus `publishOptions`) and, once start() is called (at once unless `start: false`), feeds
  * `signal` in real time (captureFrame backpressure) until stop(). Returns
  * { publication, track, source, start, stop, framesSent, error }.
  */
 export async function publishSignal(
   sdk,
   room,
-  { signal = sine(), sampleRate = 48_000, channels = 1, name = 'signal', scope, frameMs = 10, start = true } = {},
+  { signal = sine(), sampleRate = 48_000, channels = 1, name = 'signal', scope, frameMs = 10, start = true, publishOptions = {} } = {},
 ) {
   const source = new sdk.AudioSource(sampleRate, channels);
   const track = sdk.LocalAudioTrack.createAudioTrack(name, source);
   const options = new sdk.TrackPublishOptions();
   options.source = sdk.TrackSource.SOURCE_MICROPHONE;
+  Object.assign(options, publishOptions);
   const spc = (sampleRate * frameMs) / 1000;
   const out = { error: null, framesSent: 0, track, source };
   let running = false;
