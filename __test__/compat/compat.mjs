@@ -298,7 +298,13 @@ export async function rejectionOf(promise, timeoutMs, what) {
   clearTimeout(timer);
   if (outcome === TIMEOUT) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} to reject (it neither resolved nor rejected)`);
   if (!('error' in outcome)) {
-    const shown = typeof outcome.value === 'string' ? `a string of ${outcome.value.length} chars` : String(outcome.value).slice(0, 100);
+    const v = outcome.value;
+    const shown =
+      typeof v === 'string'
+        ? `a string of ${v.length} chars`
+        : Array.isArray(v)
+          ? `${v.length} chunk(s) of ${v.reduce((n, c) => n + (c?.byteLength ?? 0), 0)} bytes`
+          : String(v).slice(0, 100);
     throw new Error(`expected ${what} to reject, but it resolved with ${shown}`);
   }
   return outcome.error;
