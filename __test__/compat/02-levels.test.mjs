@@ -2,8 +2,10 @@
 // receiver for as long as they are sent (no collapse after ~1 s: lkrtc's encoder once ran
 // DTX on every signal and a 440 Hz tone dropped by ~28 dB after the first second).
 // Source rates 48/24/16 kHz, mono and stereo; the sender resamples to 48 kHz. The full
-// 10 s for 48 kHz mono, 4 s for the other formats, in parallel rooms (to keep the suite
-// affordable). Each signal's first received second must also be at the level it was sent.
+// 10 s for 48 kHz mono, 3 s for the other formats (to keep the suite affordable). Each
+// signal's first measured second must also be at the level it was sent. The formats run
+// one after the other: with five rooms at once on a 2-core machine the official SDK's
+// receivers lost whole seconds at the start, which is load, not the behaviour under test.
 // Written once, run with @livekit/rtc-node and with lkrtc (see compat.mjs).
 import { describe, expect, it } from 'vitest';
 import { detectFrequency } from '../helpers/rtc.mjs';
@@ -21,6 +23,12 @@ import {
 } from './compat.mjs';
 
 const RX_RATE = 48_000;
+/**
+ * Received audio before this much after the onset is not measured: the receiver's jitter
+ * buffer settles and, with several rooms starting at once on a 2-core machine, the first
+ * few hundred ms can lose packets with either SDK. The checks are about what follows.
+ */
+const WARMUP_S = 0.5;
 /** Per-second RMS may differ from the first second's by at most this much. */
 const MAX_DRIFT_DB = 3;
 /** The first second's RMS may differ from what was sent by at most this much. */
@@ -35,14 +43,9 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
   const env = useCompat(name, sdk);
   const { RoomEvent } = sdk;
 
-  /**
-   * In one room per format (all rooms at once): one publisher sends both signals, one
-   * subscriber reads `seconds` of each. Returns the problems found and a level report.
-   */
-  async function levelsScenario(formats, seconds) {
-    const results = await Promise.all(formats.map(([sampleRate, channels]) => oneFormat({ sampleRate, channels, seconds })));
-    const problems = results.flatMap((r) => r.problems);
-    const report = results.flatMap((r) => r.report);
+  /** One room: a publisher per signal, one subscriber reading `seconds` of each; checks levels. */
+  async function levelsScenario(sampleRate, channels, seconds) {
+    const { problems, report } = await oneFormat({ sampleRate, channels, seconds });
     expect(problems, `levels at the receiver:\n${report.join('\n')}`).toEqual([]);
   }
 
@@ -50,11 +53,12 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
     const { scope } = env;
     const fmt = `${sampleRate / 1000} kHz ${channels === 1 ? 'mono' : 'stereo'}`;
     const roomName = uniqueRoomName(`c-levels-${sampleRate}-${channels}`);
-    const pubRoom = await scope.connect('publisher', roomName);
     const subRoom = await scope.connect('subscriber', roomName);
     const tracks = new Map();
     subRoom.on(RoomEvent.TrackSubscribed, (track, pub) => tracks.set(pub.name, track));
+    // One publisher per signal (each with one track).
     for (const s of SIGNALS) {
+      const pubRoom = await scope.connect(`publisher-${s.name}`, roomName);
       await publishSignal(sdk, pubRoom, { signal: s.make(), sampleRate, channels, name: s.name, scope });
     }
     await waitUntil(() => SIGNALS.every((s) => tracks.has(s.name)), {
@@ -64,7 +68,7 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
     const received = await Promise.all(
       SIGNALS.map((s) =>
         readSeconds(sdk, tracks.get(s.name), {
-          seconds,
+          seconds: seconds + WARMUP_S,
           sampleRate: RX_RATE,
           numChannels: channels,
           what: `${s.name} (${sampleRate} Hz, ${channels} ch)`,
@@ -74,7 +78,7 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
     const problems = [];
     const report = [];
     SIGNALS.forEach((s, i) => {
-      const got = received[i];
+      const got = { ...received[i], channels: received[i].channels.map((ch) => ch.subarray(WARMUP_S * RX_RATE)) };
       expect(got.formats, `${fmt} ${s.name}: frames come in the requested format`).toEqual([`${RX_RATE}/${channels}`]);
       const sent = signalDbfs(s.make());
       for (let c = 0; c < channels; c++) {
@@ -104,19 +108,16 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
   }
 
   it('48 kHz mono: a 440 Hz tone and a speech-like signal keep their level for 10 s', async () => {
-    await levelsScenario([[48_000, 1]], 10);
+    await levelsScenario(48_000, 1, 10);
   });
 
-  it('24/16 kHz mono and 48/24/16 kHz stereo (resampled by the sender), in parallel rooms: tone and speech-like keep their level for 4 s', async () => {
-    await levelsScenario(
-      [
-        [24_000, 1],
-        [16_000, 1],
-        [48_000, 2],
-        [24_000, 2],
-        [16_000, 2],
-      ],
-      4,
-    );
+  it.each([
+    [24_000, 1],
+    [16_000, 1],
+    [48_000, 2],
+    [24_000, 2],
+    [16_000, 2],
+  ])('%i Hz, %i channel(s), resampled by the sender: tone and speech-like keep their level for 3 s', async (sampleRate, channels) => {
+    await levelsScenario(sampleRate, channels, 3);
   });
 });
