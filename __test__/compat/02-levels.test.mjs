@@ -43,7 +43,7 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
   const env = useCompat(name, sdk);
   const { RoomEvent } = sdk;
 
-  /** One room: a publisher per signal, one subscriber reading `seconds` of each; checks levels. */
+  /** Each signal in its own room, read for `seconds` by a subscriber; checks levels. */
   async function levelsScenario(sampleRate, channels, seconds) {
     const { problems, report } = await oneFormat({ sampleRate, channels, seconds });
     expect(problems, `levels at the receiver:\n${report.join('\n')}`).toEqual([]);
@@ -52,15 +52,20 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
   async function oneFormat({ sampleRate, channels, seconds }) {
     const { scope } = env;
     const fmt = `${sampleRate / 1000} kHz ${channels === 1 ? 'mono' : 'stereo'}`;
-    const roomName = uniqueRoomName(`c-levels-${sampleRate}-${channels}`);
-    const subRoom = await scope.connect('subscriber', roomName);
+    // One room per signal (a publisher with one track, a subscriber), both at once. With
+    // both tracks in one room, the official subscriber sometimes got no media at all for
+    // the second track it subscribed to (lkrtc-server renegotiation?): reported separately,
+    // not what this scenario is about.
     const tracks = new Map();
-    subRoom.on(RoomEvent.TrackSubscribed, (track, pub) => tracks.set(pub.name, track));
-    // One publisher per signal (each with one track).
-    for (const s of SIGNALS) {
-      const pubRoom = await scope.connect(`publisher-${s.name}`, roomName);
-      await publishSignal(sdk, pubRoom, { signal: s.make(), sampleRate, channels, name: s.name, scope });
-    }
+    await Promise.all(
+      SIGNALS.map(async (s) => {
+        const roomName = uniqueRoomName(`c-levels-${s.name}-${sampleRate}-${channels}`);
+        const subRoom = await scope.connect('subscriber', roomName);
+        subRoom.on(RoomEvent.TrackSubscribed, (track, pub) => tracks.set(pub.name, track));
+        const pubRoom = await scope.connect('publisher', roomName);
+        await publishSignal(sdk, pubRoom, { signal: s.make(), sampleRate, channels, name: s.name, scope });
+      }),
+    );
     await waitUntil(() => SIGNALS.every((s) => tracks.has(s.name)), {
       timeoutMs: 15_000,
       what: () => `trackSubscribed for ${SIGNALS.map((s) => s.name)} (have ${[...tracks.keys()]})`,
