@@ -320,7 +320,10 @@ export class LocalParticipant extends Participant {
         break;
       }
       case 'localTrackUnpublished': {
-        const pub = this.trackPublications.get(sid) ?? this.#gone.get(sid) ?? this.#unpublishing.get(sid);
+        // From #gone: unpublishTrack() already resolved and disposed it (keeping the track
+        // if asked to); the event only remains to be emitted.
+        const gone = this.#gone.get(sid);
+        const pub = this.trackPublications.get(sid) ?? gone ?? this.#unpublishing.get(sid);
         this.#gone.delete(sid);
         this.#early.delete(sid);
         if (pub === undefined) return;
@@ -328,8 +331,8 @@ export class LocalParticipant extends Participant {
         try {
           emit(RoomEvent.LocalTrackUnpublished, pub, this);
         } finally {
-          if (!this.#unpublishing.has(sid)) {
-            // Not through unpublishTrack (or it already resolved): dispose now.
+          if (!this.#unpublishing.has(sid) && gone === undefined) {
+            // Not through unpublishTrack(): dispose now.
             if (this.trackPublications.get(sid) === pub) this.trackPublications.delete(sid);
             disposeLocalPublication(pub);
           }

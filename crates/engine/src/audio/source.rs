@@ -40,12 +40,13 @@ pub(crate) struct Sink {
 }
 
 impl Sink {
-    pub(crate) fn new(rtp: Arc<TrackLocalStaticRTP>, ssrc: u32) -> Arc<Self> {
+    /// An output whose published state is `sid` (shared with its track).
+    pub(crate) fn with_sid(rtp: Arc<TrackLocalStaticRTP>, ssrc: u32, sid: Arc<Mutex<Option<String>>>) -> Arc<Self> {
         Arc::new(Self {
             rtp,
             ssrc,
             muted: AtomicBool::new(false),
-            sid: Arc::new(Mutex::new(None)),
+            sid,
             dtx: AtomicBool::new(true),
             gap: AtomicBool::new(true),
             seq: AtomicU16::new(rand_u16()),

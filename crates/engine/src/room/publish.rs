@@ -19,15 +19,17 @@ impl RoomTask {
         options: PublishOptions,
         done: oneshot::Sender<Result<LocalTrackPublication>>,
     ) {
-        let cid = track.cid();
         if track.source().is_closed() {
             let _ = done.send(Err(EngineError::Disposed("the track's AudioSource is closed".into())));
             return;
         }
-        if track.sid().is_some() || self.pending_publishes.contains_key(&cid) {
+        let pending = self.pending_publishes.values().any(|(t, _)| std::sync::Arc::ptr_eq(&t.0, &track.0));
+        if track.sid().is_some() || pending {
             let _ = done.send(Err(EngineError::InvalidArgument("this track is already published".into())));
             return;
         }
+        track.prepare_publish();
+        let cid = track.cid();
         if options.red {
             tracing::debug!("RED is not negotiated by lkrtc; the track is published without it");
         }
