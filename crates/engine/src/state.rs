@@ -155,3 +155,56 @@ pub(crate) fn apply_remote_info(shared: &Shared, info: proto::ParticipantInfo, a
     }
     out
 }
+
+/// The participant updates a `RoomMoved` amounts to: everyone of the old room who is not
+/// in the new one leaves (a DISCONNECTED snapshot, so the usual leave sequence runs), then
+/// the new room's participants as the server sent them.
+pub(crate) fn moved_updates(
+    current: &[RemoteParticipant],
+    others: Vec<proto::ParticipantInfo>,
+) -> Vec<proto::ParticipantInfo> {
+    let staying: std::collections::HashSet<&str> = others.iter().map(|p| p.identity.as_str()).collect();
+    let leaving: Vec<proto::ParticipantInfo> = current
+        .iter()
+        .filter(|p| !staying.contains(p.identity().as_str()))
+        .map(|p| proto::ParticipantInfo {
+            sid: p.sid(),
+            identity: p.identity(),
+            state: State::Disconnected as i32,
+            ..Default::default()
+        })
+        .collect();
+    leaving.into_iter().chain(others).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(sid: &str, identity: &str, version: u32, tracks: &[&str]) -> proto::ParticipantInfo {
+        proto::ParticipantInfo {
+            sid: sid.into(),
+            identity: identity.into(),
+            version,
+            state: State::Active as i32,
+            tracks: tracks.iter().map(|t| proto::TrackInfo { sid: t.to_string(), ..Default::default() }).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_move_lets_the_old_room_leave_and_keeps_who_is_in_both() {
+        let old = [
+            RemoteParticipant::new(&info("PA_a", "alice", 1, &[])),
+            RemoteParticipant::new(&info("PA_b", "bob", 1, &[])),
+        ];
+        let updates = moved_updates(&old, vec![info("PA_b", "bob", 2, &[]), info("PA_c", "carol", 1, &["TR_c"])]);
+        let summary: Vec<(&str, i32)> = updates.iter().map(|u| (u.identity.as_str(), u.state)).collect();
+        assert_eq!(
+            summary,
+            vec![("alice", State::Disconnected as i32), ("bob", State::Active as i32), ("carol", State::Active as i32)]
+        );
+        assert_eq!(updates[0].sid, "PA_a");
+        assert_eq!(updates[2].tracks[0].sid, "TR_c");
+    }
+}

@@ -754,24 +754,8 @@ impl RoomTask {
         *self.shared.sid.lock().unwrap() = room.sid.clone();
         *self.shared.name.lock().unwrap() = room.name.clone();
         let old_meta = std::mem::replace(&mut *self.shared.metadata.lock().unwrap(), room.metadata.clone());
-        let staying: std::collections::HashSet<String> =
-            moved.other_participants.iter().map(|p| p.identity.clone()).collect();
-        let leaving: Vec<proto::ParticipantInfo> = self
-            .shared
-            .remotes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|p| !staying.contains(&p.identity()))
-            .map(|p| proto::ParticipantInfo {
-                sid: p.sid(),
-                identity: p.identity(),
-                state: proto::participant_info::State::Disconnected as i32,
-                version: u32::MAX,
-                ..Default::default()
-            })
-            .collect();
-        for info in leaving.into_iter().chain(moved.other_participants) {
+        let remotes = self.shared.remotes.lock().unwrap().clone();
+        for info in state::moved_updates(&remotes, moved.other_participants) {
             self.on_participant_info(info);
         }
         if let Some(me) = moved.participant.filter(|me| me.sid == self.shared.local.sid()) {
