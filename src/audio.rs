@@ -257,8 +257,9 @@ pub fn publish_local_track<'env>(
         red: o.red.unwrap_or(true),
         stream: o.stream.unwrap_or_default(),
     };
+    let published = p.publish_track(&t, opts);
     env.spawn_future(guarded(async move {
-        let publication = p.publish_track(&t, opts).await.map_err(error::engine)?;
+        let publication = published.await.map_err(error::engine)?;
         Ok(NativeLocalTrackPublication {
             id: publication.id(),
             handle: Handle::new(HandleKind::Publication, "LocalTrackPublication", publication),
@@ -273,8 +274,8 @@ pub fn unpublish_local_track<'env>(
     participant: &NativeLocalParticipant,
     sid: String,
 ) -> napi::Result<PromiseRaw<'env, ()>> {
-    let p = participant.engine()?;
-    env.spawn_future(guarded(async move { p.unpublish_track(&sid).await.map_err(error::engine) }))
+    let done = participant.engine()?.unpublish_track(&sid);
+    env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
 }
 
 /// Mutes or unmutes the published track `sid` of `participant`.
@@ -285,8 +286,8 @@ pub fn set_local_track_muted<'env>(
     sid: String,
     muted: bool,
 ) -> napi::Result<PromiseRaw<'env, ()>> {
-    let p = participant.engine()?;
-    env.spawn_future(guarded(async move { p.set_track_muted(&sid, muted).await.map_err(error::engine) }))
+    let done = participant.engine()?.set_track_muted(&sid, muted);
+    env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
 }
 
 // ---------------------------------------------------------------------------------------

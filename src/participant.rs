@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use lkrtc_engine::{DataOptions, LocalParticipant, RemoteParticipant};
-use napi::bindgen_prelude::Uint8Array;
+use napi::bindgen_prelude::{PromiseRaw, Uint8Array};
+use napi::Env;
 use napi_derive::napi;
 
 use crate::convert::js_id;
@@ -170,11 +171,16 @@ impl NativeLocalParticipant {
         self.handle.with(|p| p.attributes())
     }
 
-    /// Sends a user data packet.
-    #[napi]
-    pub async fn publish_data(&self, data: Uint8Array, options: Option<NativeDataOptions>) -> napi::Result<()> {
+    /// Sends a user data packet. The packet is queued on the call (packets, stream chunks
+    /// and RPC requests go out in call order); the promise resolves once it is sent.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn publish_data<'env>(
+        &self,
+        env: &'env Env,
+        data: Uint8Array,
+        options: Option<NativeDataOptions>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let p = self.handle.get()?;
-        let payload = data.to_vec();
         let options =
             options.unwrap_or(NativeDataOptions { reliable: None, destination_identities: None, topic: None });
         let options = DataOptions {
@@ -182,25 +188,30 @@ impl NativeLocalParticipant {
             destination_identities: options.destination_identities.unwrap_or_default(),
             topic: options.topic,
         };
-        guarded(async move { p.publish_data(payload, options).await.map_err(error::engine) }).await
+        let sent = p.publish_data(data.to_vec(), options);
+        env.spawn_future(guarded(async move { sent.await.map_err(error::engine) }))
     }
 
-    #[napi]
-    pub async fn set_metadata(&self, metadata: String) -> napi::Result<()> {
-        let p = self.handle.get()?;
-        guarded(async move { p.set_metadata(metadata).await.map_err(error::engine) }).await
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn set_metadata<'env>(&self, env: &'env Env, metadata: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        let done = self.handle.get()?.set_metadata(metadata);
+        env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
     }
 
-    #[napi]
-    pub async fn set_name(&self, name: String) -> napi::Result<()> {
-        let p = self.handle.get()?;
-        guarded(async move { p.set_name(name).await.map_err(error::engine) }).await
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn set_name<'env>(&self, env: &'env Env, name: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        let done = self.handle.get()?.set_name(name);
+        env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
     }
 
-    #[napi]
-    pub async fn set_attributes(&self, attributes: HashMap<String, String>) -> napi::Result<()> {
-        let p = self.handle.get()?;
-        guarded(async move { p.set_attributes(attributes).await.map_err(error::engine) }).await
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn set_attributes<'env>(
+        &self,
+        env: &'env Env,
+        attributes: HashMap<String, String>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
+        let done = self.handle.get()?.set_attributes(attributes);
+        env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
     }
 
     /// Drops the engine object; false if already disposed.

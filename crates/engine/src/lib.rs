@@ -14,6 +14,7 @@ mod events;
 mod ice;
 mod objects;
 mod pc;
+mod reply;
 mod room;
 pub mod rpc;
 mod signal;
@@ -29,6 +30,7 @@ pub use objects::{
     LocalParticipant, LocalTrackPublication, Participant, PublishOptions, RemoteParticipant, RemoteTrack,
     RemoteTrackPublication,
 };
+pub use reply::Reply;
 pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{

@@ -171,6 +171,7 @@ mod tests {
             can_update_metadata: false,
             hidden,
             agent: false,
+            claims: Default::default(),
         };
         Participant::new(JoinParams { grant, auto_subscribe: true, client_protocol: 0 }).0
     }
