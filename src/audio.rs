@@ -45,9 +45,10 @@ fn frame(data: &[i16], sample_rate: u32, channels: u32, samples_per_channel: u32
     AudioFrame { data: data.to_vec(), sample_rate, channels, samples_per_channel }
 }
 
-/// Runs `f` inside the addon's tokio runtime (engine calls that may spawn tasks).
-fn rt<T>(f: impl FnOnce() -> T) -> T {
-    napi::bindgen_prelude::within_runtime_if_available(f)
+/// Runs `f` inside the addon's tokio runtime (engine calls that may spawn tasks); fails
+/// once the runtime is gone (the process is exiting).
+fn rt<T>(f: impl FnOnce() -> T) -> napi::Result<T> {
+    crate::runtime::enter(f).ok_or_else(crate::runtime::gone)
 }
 
 fn source_from(v: u32) -> TrackSource {
@@ -78,7 +79,7 @@ impl NativeAudioSource {
             return Err(error::engine(lkrtc_engine::EngineError::InvalidArgument(msg)));
         }
         let queue = queue_ms.min(u32::MAX as f64) as u32;
-        let s = rt(|| AudioSource::new(sample_rate, channels, queue)).map_err(error::engine)?;
+        let s = rt(|| AudioSource::new(sample_rate, channels, queue))?.map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::AudioSource, "AudioSource", s) })
     }
 
@@ -104,7 +105,7 @@ impl NativeAudioSource {
 
     #[napi(catch_unwind)]
     pub fn clear_queue(&self) -> napi::Result<()> {
-        self.handle.with(|s| rt(|| s.clear_queue()))
+        self.handle.with(|s| rt(|| s.clear_queue()))?
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -143,7 +144,7 @@ impl NativeLocalAudioTrack {
     #[napi(constructor, catch_unwind)]
     pub fn new(name: String, source: &NativeAudioSource) -> napi::Result<Self> {
         let s = source.handle.get()?;
-        let t = rt(|| LocalAudioTrack::new(&name, &s)).map_err(error::engine)?;
+        let t = rt(|| LocalAudioTrack::new(&name, &s))?.map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::Track, "LocalAudioTrack", t) })
     }
 
@@ -303,7 +304,7 @@ impl NativeAudioStream {
     #[napi(constructor, catch_unwind)]
     pub fn new(track: &NativeRemoteTrack, sample_rate: u32, channels: u32, frame_ms: u32) -> napi::Result<Self> {
         let t = track.engine()?;
-        let s = rt(|| t.audio_stream(sample_rate, channels, frame_ms)).map_err(error::engine)?;
+        let s = rt(|| t.audio_stream(sample_rate, channels, frame_ms))?.map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::AudioStream, "AudioStream", std::sync::Arc::new(s)) })
     }
 

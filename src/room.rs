@@ -123,13 +123,14 @@ impl Drop for RoomCore {
     fn drop(&mut self) {
         // Safety net: a room dropped while still connected (JavaScript never started its
         // events, or the handle was disposed during connect) leaves the wire too.
-        if let Some(room) = lock(&self.room).take() {
-            napi::bindgen_prelude::within_runtime_if_available(|| {
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    rt.spawn(async move { room.disconnect().await });
-                }
-            });
-        }
+        let mut room = lock(&self.room).take();
+        let _ = crate::runtime::enter(|| {
+            if let Some(room) = room.take() {
+                tokio::spawn(async move { room.disconnect().await });
+            }
+        });
+        // At process exit no runtime is left to leave with: the room goes with the process.
+        std::mem::forget(room);
     }
 }
 
