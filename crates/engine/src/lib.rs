@@ -19,6 +19,7 @@ mod room;
 pub mod rpc;
 mod signal;
 mod state;
+pub mod stats;
 pub mod streams;
 mod tls;
 mod types;
@@ -27,12 +28,13 @@ pub use error::{EngineError, Result};
 pub use events::{ChatMessage, RoomEvent, TranscriptionSegment};
 pub use livekit_protocol as proto;
 pub use objects::{
-    LocalParticipant, LocalTrackPublication, Participant, PublishOptions, RemoteParticipant, RemoteTrack,
-    RemoteTrackPublication,
+    LocalParticipant, LocalTrackPublication, Participant, ParticipantKind, PublishOptions, RemoteParticipant,
+    RemoteTrack, RemoteTrackPublication,
 };
 pub use reply::Reply;
 pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{
-    ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, TrackKind, TrackSource,
+    ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, RoomDetails, TrackKind,
+    TrackSource,
 };

@@ -29,6 +29,9 @@ pub(crate) struct ParticipantFields {
     pub attributes: HashMap<String, String>,
     pub version: u32,
     pub kind: i32,
+    pub kind_details: Vec<i32>,
+    /// Why it left (`DisconnectReason`), from its `DISCONNECTED` snapshot.
+    pub disconnect_reason: i32,
 }
 
 impl ParticipantFields {
@@ -39,6 +42,52 @@ impl ParticipantFields {
             attributes: info.attributes.clone(),
             version: info.version,
             kind: info.kind,
+            kind_details: info.kind_details.clone(),
+            disconnect_reason: info.disconnect_reason,
+        }
+    }
+
+    fn kind(&self) -> ParticipantKind {
+        ParticipantKind::from_proto(self.kind)
+    }
+
+    fn kind_details(&self) -> Vec<u32> {
+        self.kind_details.iter().filter_map(|d| u32::try_from(*d).ok()).collect()
+    }
+}
+
+/// What a participant is, numbered as the official SDKs number `ParticipantKind` (the
+/// wire numbers connector and bridge 7 and 8; the SDKs 5 and 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParticipantKind {
+    /// A regular client.
+    Standard = 0,
+    /// An ingress (stream ingestion).
+    Ingress = 1,
+    /// An egress (recording, streaming out).
+    Egress = 2,
+    /// A SIP call.
+    Sip = 3,
+    /// An agent.
+    Agent = 4,
+    /// A connector (WhatsApp, Twilio...).
+    Connector = 5,
+    /// A bridge (RTSP...).
+    Bridge = 6,
+}
+
+impl ParticipantKind {
+    /// From the wire value (`ParticipantInfo.Kind`); unknown values are `Standard`.
+    pub fn from_proto(kind: i32) -> Self {
+        use proto::participant_info::Kind;
+        match Kind::try_from(kind) {
+            Ok(Kind::Ingress) => Self::Ingress,
+            Ok(Kind::Egress) => Self::Egress,
+            Ok(Kind::Sip) => Self::Sip,
+            Ok(Kind::Agent) => Self::Agent,
+            Ok(Kind::Connector) => Self::Connector,
+            Ok(Kind::Bridge) => Self::Bridge,
+            _ => Self::Standard,
         }
     }
 }
@@ -253,9 +302,17 @@ impl RemoteParticipant {
     pub fn attributes(&self) -> HashMap<String, String> {
         self.0.fields.lock().unwrap().attributes.clone()
     }
-    /// Kind (standard, agent, ...) as the protocol enum value.
-    pub fn kind(&self) -> i32 {
-        self.0.fields.lock().unwrap().kind
+    /// Kind (standard, agent, connector...).
+    pub fn kind(&self) -> ParticipantKind {
+        self.0.fields.lock().unwrap().kind()
+    }
+    /// Details of the kind (`ParticipantKindDetail` values: 0 cloud agent, 1 forwarded...).
+    pub fn kind_details(&self) -> Vec<u32> {
+        self.0.fields.lock().unwrap().kind_details()
+    }
+    /// Why it left (`DisconnectReason` value; 0 unknown), once it has.
+    pub fn disconnect_reason(&self) -> i32 {
+        self.0.fields.lock().unwrap().disconnect_reason
     }
     /// Its publications, in publish order.
     pub fn track_publications(&self) -> Vec<RemoteTrackPublication> {
@@ -312,6 +369,14 @@ impl LocalParticipant {
     /// Attributes.
     pub fn attributes(&self) -> HashMap<String, String> {
         self.0.fields.lock().unwrap().attributes.clone()
+    }
+    /// Kind, as the server assigned it in the join response (agent, SIP...).
+    pub fn kind(&self) -> ParticipantKind {
+        self.0.fields.lock().unwrap().kind()
+    }
+    /// Details of the kind (`ParticipantKindDetail` values).
+    pub fn kind_details(&self) -> Vec<u32> {
+        self.0.fields.lock().unwrap().kind_details()
     }
 
     /// Queues a command on the room task now; the reply resolves with its outcome.

@@ -207,6 +207,19 @@ impl StreamReader {
         self.0.ready.notify_one();
     }
 
+    /// Ends the stream with `why`, dropping what is buffered and unread (a refused stream
+    /// keeps no memory; the next read fails).
+    pub(crate) fn reject(&self, why: String) {
+        let mut st = self.0.state.lock().unwrap();
+        st.chunks.clear();
+        st.buffered = 0;
+        if st.end.is_none() {
+            st.end = Some(Err(why));
+        }
+        drop(st);
+        self.0.ready.notify_one();
+    }
+
     pub(crate) fn received(&self) -> u64 {
         self.0.state.lock().unwrap().received
     }

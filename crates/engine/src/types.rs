@@ -21,6 +21,10 @@ pub struct ConnectOptions {
     /// Which candidates ICE may use. The server can force relay-only through its client
     /// configuration.
     pub ice_transport_policy: IceTransportPolicy,
+    /// Largest incoming data stream accepted, in bytes (`RoomOptions.dataStream.
+    /// maxPayloadByteLength`). A stream announcing more, or carrying more, is failed and
+    /// its memory released. `None` (the default): no cap beyond the unread-buffer limit.
+    pub max_stream_payload_bytes: Option<u64>,
 }
 
 impl Default for ConnectOptions {
@@ -31,6 +35,7 @@ impl Default for ConnectOptions {
             bind_ip: None,
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
+            max_stream_payload_bytes: None,
         }
     }
 }
@@ -131,6 +136,44 @@ impl TrackSource {
             proto::TrackSource::ScreenShare => TrackSource::ScreenShare,
             proto::TrackSource::ScreenShareAudio => TrackSource::ScreenShareAudio,
             _ => TrackSource::Unknown,
+        }
+    }
+}
+
+/// What the server says about the room besides its name, sid and metadata (the proto
+/// `Room`), kept up to date from `RoomUpdate`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomDetails {
+    /// When the room was created, in milliseconds since the epoch (0 if the server did
+    /// not say).
+    pub creation_time_ms: i64,
+    /// Participants in the room, this client included (as the server counts them).
+    pub num_participants: u32,
+    /// Participants publishing at least one track.
+    pub num_publishers: u32,
+    /// Whether the room is being recorded.
+    pub active_recording: bool,
+    /// Seconds the room stays open after the last participant left.
+    pub departure_timeout: u32,
+    /// Seconds an empty room stays open.
+    pub empty_timeout: u32,
+    /// Participant limit (0: none).
+    pub max_participants: u32,
+}
+
+impl RoomDetails {
+    /// From the protocol's `Room`; `creation_time_ms` falls back to `creation_time` (seconds).
+    pub fn from_proto(room: &proto::Room) -> Self {
+        let creation_time_ms =
+            if room.creation_time_ms > 0 { room.creation_time_ms } else { room.creation_time * 1000 };
+        Self {
+            creation_time_ms,
+            num_participants: room.num_participants,
+            num_publishers: room.num_publishers,
+            active_recording: room.active_recording,
+            departure_timeout: room.departure_timeout,
+            empty_timeout: room.empty_timeout,
+            max_participants: room.max_participants,
         }
     }
 }
