@@ -249,8 +249,6 @@ pub fn publish_local_track<'env>(
     track: &NativeLocalAudioTrack,
     options: Option<NativePublishOptions>,
 ) -> napi::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
-    let p = participant.engine()?;
-    let t = track.handle.get()?;
     let o = options.unwrap_or(NativePublishOptions { source: None, dtx: None, red: None, stream: None });
     let opts = PublishOptions {
         source: o.source.map(source_from).unwrap_or(TrackSource::Microphone),
@@ -258,14 +256,15 @@ pub fn publish_local_track<'env>(
         red: o.red.unwrap_or(true),
         stream: o.stream.unwrap_or_default(),
     };
-    let published = p.publish_track(&t, opts);
-    env.spawn_future(guarded(async move {
-        let publication = published.await.map_err(error::engine)?;
+    let published = participant.engine().and_then(|p| Ok(p.publish_track(&track.handle.get()?, opts)));
+    let published = error::replied(published).map(|published| async move {
+        let publication = published.await?;
         Ok(NativeLocalTrackPublication {
             id: publication.id(),
             handle: Handle::new(HandleKind::Publication, "LocalTrackPublication", publication),
         })
-    }))
+    });
+    error::promise(env, published)
 }
 
 /// Unpublishes the track `sid` of `participant`.
@@ -275,8 +274,7 @@ pub fn unpublish_local_track<'env>(
     participant: &NativeLocalParticipant,
     sid: String,
 ) -> napi::Result<PromiseRaw<'env, ()>> {
-    let done = participant.engine()?.unpublish_track(&sid);
-    env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
+    error::promise(env, error::replied(participant.engine().map(|p| p.unpublish_track(&sid))))
 }
 
 /// Mutes or unmutes the published track `sid` of `participant`.
@@ -287,8 +285,7 @@ pub fn set_local_track_muted<'env>(
     sid: String,
     muted: bool,
 ) -> napi::Result<PromiseRaw<'env, ()>> {
-    let done = participant.engine()?.set_track_muted(&sid, muted);
-    env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
+    error::promise(env, error::replied(participant.engine().map(|p| p.set_track_muted(&sid, muted))))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use crate::convert::js_id;
-use crate::error::{self, guarded};
+use crate::error;
 use crate::handles::{Handle, HandleKind};
 use crate::publication::NativeRemoteTrackPublication;
 use crate::refs::{self, JsRef, Registry};
@@ -23,8 +23,13 @@ pub struct ParticipantInfo {
     pub name: String,
     pub metadata: String,
     pub attributes: HashMap<String, String>,
-    /// `ParticipantKind` protobuf value (0 standard, 4 agent...).
+    /// `ParticipantKind` as the official SDK numbers it (0 standard, 4 agent, 5 connector,
+    /// 6 bridge).
     pub kind: i32,
+    /// `ParticipantKindDetail` values.
+    pub kind_details: Vec<u32>,
+    /// `DisconnectReason` value once the participant left (null while here or unknown).
+    pub disconnect_reason: Option<u32>,
 }
 
 /// Options of `publishData`.
@@ -73,7 +78,9 @@ impl NativeRemoteParticipant {
             name: p.name(),
             metadata: p.metadata(),
             attributes: p.attributes(),
-            kind: p.kind(),
+            kind: p.kind() as i32,
+            kind_details: p.kind_details(),
+            disconnect_reason: u32::try_from(p.disconnect_reason()).ok().filter(|r| *r != 0),
         })
     }
 
@@ -152,7 +159,9 @@ impl NativeLocalParticipant {
             name: p.name(),
             metadata: p.metadata(),
             attributes: p.attributes(),
-            kind: 0,
+            kind: p.kind() as i32,
+            kind_details: p.kind_details(),
+            disconnect_reason: None,
         })
     }
 
@@ -180,7 +189,6 @@ impl NativeLocalParticipant {
         data: Uint8Array,
         options: Option<NativeDataOptions>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let p = self.handle.get()?;
         let options =
             options.unwrap_or(NativeDataOptions { reliable: None, destination_identities: None, topic: None });
         let options = DataOptions {
@@ -188,20 +196,18 @@ impl NativeLocalParticipant {
             destination_identities: options.destination_identities.unwrap_or_default(),
             topic: options.topic,
         };
-        let sent = p.publish_data(data.to_vec(), options);
-        env.spawn_future(guarded(async move { sent.await.map_err(error::engine) }))
+        let sent = self.handle.get().map(|p| p.publish_data(data.to_vec(), options));
+        error::promise(env, error::replied(sent))
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn set_metadata<'env>(&self, env: &'env Env, metadata: String) -> napi::Result<PromiseRaw<'env, ()>> {
-        let done = self.handle.get()?.set_metadata(metadata);
-        env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
+        error::promise(env, error::replied(self.handle.get().map(|p| p.set_metadata(metadata))))
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn set_name<'env>(&self, env: &'env Env, name: String) -> napi::Result<PromiseRaw<'env, ()>> {
-        let done = self.handle.get()?.set_name(name);
-        env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
+        error::promise(env, error::replied(self.handle.get().map(|p| p.set_name(name))))
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -210,8 +216,7 @@ impl NativeLocalParticipant {
         env: &'env Env,
         attributes: HashMap<String, String>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let done = self.handle.get()?.set_attributes(attributes);
-        env.spawn_future(guarded(async move { done.await.map_err(error::engine) }))
+        error::promise(env, error::replied(self.handle.get().map(|p| p.set_attributes(attributes))))
     }
 
     /// Drops the engine object; false if already disposed.

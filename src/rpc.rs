@@ -14,7 +14,7 @@ use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, guarded, ERR_INVALID_ARG};
+use crate::error::{self, ERR_INVALID_ARG};
 use crate::event_bridge::{JsChatMessage, JsTranscriptionSegment};
 use crate::participant::NativeLocalParticipant;
 
@@ -99,11 +99,11 @@ impl NativeLocalParticipant {
         payload: String,
         response_timeout_ms: Option<f64>,
     ) -> napi::Result<PromiseRaw<'env, JsRpcResult>> {
-        let p = self.engine()?;
-        let response_timeout = response_timeout(response_timeout_ms)?;
-        let call = RpcCall { destination_identity: destination, method, payload, response_timeout };
-        let outcome = p.perform_rpc(call);
-        env.spawn_future(guarded(async move {
+        let outcome = response_timeout(response_timeout_ms).and_then(|response_timeout| {
+            let call = RpcCall { destination_identity: destination, method, payload, response_timeout };
+            Ok(self.engine()?.perform_rpc(call))
+        });
+        let outcome = outcome.map(|outcome| async move {
             Ok(match outcome.await {
                 Ok(payload) => JsRpcResult { payload: Some(payload), error: None },
                 Err(e) => JsRpcResult {
@@ -111,7 +111,8 @@ impl NativeLocalParticipant {
                     error: Some(JsRpcError { code: e.code, message: e.message, data: Some(e.data) }),
                 },
             })
-        }))
+        });
+        error::promise(env, outcome)
     }
 
     /// Accepts calls to `method` (they arrive as `rpcInvocation` events).
@@ -153,8 +154,8 @@ impl NativeLocalParticipant {
         text: String,
         destinations: Option<Vec<String>>,
     ) -> napi::Result<PromiseRaw<'env, JsChatMessage>> {
-        let sent = self.engine()?.send_chat_message(&text, destinations.unwrap_or_default());
-        env.spawn_future(guarded(async move { sent.await.map(js_chat).map_err(error::engine) }))
+        let sent = self.engine().map(|p| p.send_chat_message(&text, destinations.unwrap_or_default()));
+        error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(js_chat) }))
     }
 
     /// Sends an edit of the chat message `original` (as `sendChatMessage` returned it, or as
@@ -176,15 +177,14 @@ impl NativeLocalParticipant {
             deleted: original.deleted.unwrap_or(false),
             generated: original.generated.unwrap_or(false),
         };
-        let sent = self.engine()?.edit_chat_message(&edit_text, &original, destinations.unwrap_or_default());
-        env.spawn_future(guarded(async move { sent.await.map(js_chat).map_err(error::engine) }))
+        let sent = self.engine().map(|p| p.edit_chat_message(&edit_text, &original, destinations.unwrap_or_default()));
+        error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(js_chat) }))
     }
 
     /// Sends a DTMF tone to the room.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn publish_dtmf<'env>(&self, env: &'env Env, code: u32, digit: String) -> napi::Result<PromiseRaw<'env, ()>> {
-        let sent = self.engine()?.publish_dtmf(code, &digit);
-        env.spawn_future(guarded(async move { sent.await.map_err(error::engine) }))
+        error::promise(env, error::replied(self.engine().map(|p| p.publish_dtmf(code, &digit))))
     }
 
     /// Publishes transcription segments of `track_sid` (a `TR_` sid).
@@ -207,7 +207,7 @@ impl NativeLocalParticipant {
                 language: s.language,
             })
             .collect();
-        let sent = self.engine()?.publish_transcription(&participant_identity, &track_sid, segments);
-        env.spawn_future(guarded(async move { sent.await.map_err(error::engine) }))
+        let sent = self.engine().map(|p| p.publish_transcription(&participant_identity, &track_sid, segments));
+        error::promise(env, error::replied(sent))
     }
 }

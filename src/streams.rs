@@ -220,8 +220,7 @@ impl NativeStreamWriter {
     /// on the call, so writes go out in call order; the promise resolves once they are sent.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn write<'env>(&self, env: &'env Env, data: Uint8Array) -> napi::Result<PromiseRaw<'env, ()>> {
-        let sent = self.handle.get()?.write(&data);
-        env.spawn_future(guarded(async move { sent.await.map_err(error::engine) }))
+        error::promise(env, error::replied(self.handle.get().map(|w| w.write(&data))))
     }
 
     /// Sends the trailer (`reason` marks an abnormal end; queued after every write made
@@ -229,12 +228,12 @@ impl NativeStreamWriter {
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env, reason: Option<String>) -> napi::Result<PromiseRaw<'env, ()>> {
         let handle = self.handle.clone();
-        let sent = handle.get()?.close(reason);
-        env.spawn_future(guarded(async move {
-            let result = sent.await.map_err(error::engine);
+        let sent = error::replied(handle.get().map(|w| w.close(reason))).map(|sent| async move {
+            let result = sent.await;
             handle.dispose();
             result
-        }))
+        });
+        error::promise(env, sent)
     }
 
     /// Releases the writer without sending a trailer; false if already released.
@@ -288,18 +287,16 @@ impl NativeLocalParticipant {
         kind: String,
         options: Option<NativeStreamOptions>,
     ) -> napi::Result<PromiseRaw<'env, NativeStreamWriter>> {
-        let p = self.engine()?;
-        let kind = kind_of(&kind)?;
-        let options = stream_options(options)?;
-        let opened = p.open_stream_of(kind, options);
-        env.spawn_future(guarded(async move {
-            let writer = opened.await.map_err(error::engine)?;
+        let opened = (|| Ok(self.engine()?.open_stream_of(kind_of(&kind)?, stream_options(options)?)))();
+        let opened = error::replied(opened).map(|opened| async move {
+            let writer = opened.await?;
             let info = writer.info().clone();
             Ok(NativeStreamWriter {
                 handle: Arc::new(Handle::new(HandleKind::StreamWriter, "stream writer", Arc::new(writer))),
                 info,
             })
-        }))
+        });
+        error::promise(env, opened)
     }
 
     /// Sends a whole text as one stream (header, chunks, trailer, all queued on the call).
@@ -310,9 +307,8 @@ impl NativeLocalParticipant {
         text: String,
         options: Option<NativeStreamOptions>,
     ) -> napi::Result<PromiseRaw<'env, JsStreamInfo>> {
-        let options = stream_options(options)?;
-        let sent = self.engine()?.send_whole(StreamKind::Text, text.as_bytes(), options);
-        env.spawn_future(guarded(async move { sent.await.map(|i| js_info(&i)).map_err(error::engine) }))
+        let sent = (|| Ok(self.engine()?.send_whole(StreamKind::Text, text.as_bytes(), stream_options(options)?)))();
+        error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(|i| js_info(&i)) }))
     }
 }
 
