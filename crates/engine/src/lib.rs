@@ -28,13 +28,13 @@ pub use error::{EngineError, Result};
 pub use events::{ChatMessage, RoomEvent, TranscriptionSegment};
 pub use livekit_protocol as proto;
 pub use objects::{
-    LocalParticipant, LocalTrackPublication, Participant, ParticipantKind, PublishOptions, RemoteParticipant,
-    RemoteTrack, RemoteTrackPublication,
+    LocalParticipant, LocalTrackPublication, Participant, PublishOptions, RemoteParticipant, RemoteTrack,
+    RemoteTrackPublication,
 };
 pub use reply::Reply;
 pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{
-    ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, RoomDetails, TrackKind,
-    TrackSource,
+    ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, ParticipantKind,
+    RoomDetails, TrackKind, TrackSource,
 };

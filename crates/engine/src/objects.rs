@@ -13,7 +13,7 @@ use webrtc::media_stream::track_remote::TrackRemote;
 use crate::error::{EngineError, Result};
 use crate::reply::Reply;
 use crate::room::Command;
-use crate::types::{DataOptions, TrackKind, TrackSource};
+use crate::types::{DataOptions, ParticipantKind, TrackKind, TrackSource};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -53,42 +53,6 @@ impl ParticipantFields {
 
     fn kind_details(&self) -> Vec<u32> {
         self.kind_details.iter().filter_map(|d| u32::try_from(*d).ok()).collect()
-    }
-}
-
-/// What a participant is, numbered as the official SDKs number `ParticipantKind` (the
-/// wire numbers connector and bridge 7 and 8; the SDKs 5 and 6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParticipantKind {
-    /// A regular client.
-    Standard = 0,
-    /// An ingress (stream ingestion).
-    Ingress = 1,
-    /// An egress (recording, streaming out).
-    Egress = 2,
-    /// A SIP call.
-    Sip = 3,
-    /// An agent.
-    Agent = 4,
-    /// A connector (WhatsApp, Twilio...).
-    Connector = 5,
-    /// A bridge (RTSP...).
-    Bridge = 6,
-}
-
-impl ParticipantKind {
-    /// From the wire value (`ParticipantInfo.Kind`); unknown values are `Standard`.
-    pub fn from_proto(kind: i32) -> Self {
-        use proto::participant_info::Kind;
-        match Kind::try_from(kind) {
-            Ok(Kind::Ingress) => Self::Ingress,
-            Ok(Kind::Egress) => Self::Egress,
-            Ok(Kind::Sip) => Self::Sip,
-            Ok(Kind::Agent) => Self::Agent,
-            Ok(Kind::Connector) => Self::Connector,
-            Ok(Kind::Bridge) => Self::Bridge,
-            _ => Self::Standard,
-        }
     }
 }
 

@@ -177,3 +177,65 @@ impl RoomDetails {
         }
     }
 }
+
+/// What a participant is, numbered as the official SDKs number `ParticipantKind` (the
+/// wire numbers connector and bridge 7 and 8; the SDKs 5 and 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParticipantKind {
+    /// A regular client.
+    Standard = 0,
+    /// An ingress (stream ingestion).
+    Ingress = 1,
+    /// An egress (recording, streaming out).
+    Egress = 2,
+    /// A SIP call.
+    Sip = 3,
+    /// An agent.
+    Agent = 4,
+    /// A connector (WhatsApp, Twilio...).
+    Connector = 5,
+    /// A bridge (RTSP...).
+    Bridge = 6,
+}
+
+impl ParticipantKind {
+    /// From the wire value (`ParticipantInfo.Kind`); unknown values are `Standard`.
+    pub fn from_proto(kind: i32) -> Self {
+        use proto::participant_info::Kind;
+        match Kind::try_from(kind) {
+            Ok(Kind::Ingress) => Self::Ingress,
+            Ok(Kind::Egress) => Self::Egress,
+            Ok(Kind::Sip) => Self::Sip,
+            Ok(Kind::Agent) => Self::Agent,
+            Ok(Kind::Connector) => Self::Connector,
+            Ok(Kind::Bridge) => Self::Bridge,
+            _ => Self::Standard,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_use_the_sdk_numbering() {
+        use proto::participant_info::Kind;
+        let sdk = |k: Kind| ParticipantKind::from_proto(k as i32) as i32;
+        assert_eq!((sdk(Kind::Standard), sdk(Kind::Agent), sdk(Kind::Sip)), (0, 4, 3));
+        assert_eq!((sdk(Kind::Connector), sdk(Kind::Bridge)), (5, 6), "wire 7 and 8");
+        assert_eq!(ParticipantKind::from_proto(99), ParticipantKind::Standard);
+    }
+
+    #[test]
+    fn creation_time_falls_back_to_seconds() {
+        let seconds = proto::Room { creation_time: 1_700_000_000, ..Default::default() };
+        assert_eq!(RoomDetails::from_proto(&seconds).creation_time_ms, 1_700_000_000_000);
+        let both =
+            proto::Room { creation_time: 1_700_000_000, creation_time_ms: 1_700_000_000_123, ..Default::default() };
+        assert_eq!(RoomDetails::from_proto(&both).creation_time_ms, 1_700_000_000_123);
+        let d =
+            RoomDetails::from_proto(&proto::Room { num_participants: 3, active_recording: true, ..Default::default() });
+        assert_eq!((d.num_participants, d.active_recording), (3, true));
+    }
+}
