@@ -25,7 +25,6 @@ use crate::objects::{
 use crate::pc::{self, PcEvent, Target};
 use crate::rpc::{RpcCall, RpcError};
 use crate::signal::{self, Ws};
-use crate::state;
 use crate::streams::{Incoming, StreamKind};
 use crate::types::{ConnectionState, DataKind, DataOptions, RoomDetails};
 
@@ -558,56 +557,6 @@ impl RoomTask {
         }
         let answer = proto::SessionDescription { r#type: "answer".into(), sdp, id: sd.id, ..Default::default() };
         signal::send(&mut self.ws, Req::Answer(answer)).await
-    }
-
-    /// Applies speaker deltas and reports the new list, loudest first.
-    fn on_speakers(&mut self, changes: Vec<proto::SpeakerInfo>) {
-        for s in changes {
-            self.speakers.retain(|(sid, _)| *sid != s.sid);
-            if s.active {
-                self.speakers.push((s.sid, s.level));
-            }
-        }
-        self.speakers.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let local = self.shared.local.clone();
-        let remotes = self.shared.remotes.lock().unwrap().clone();
-        let speakers = self
-            .speakers
-            .iter()
-            .filter_map(|(sid, _)| {
-                if *sid == local.sid() {
-                    Some(crate::Participant::Local(local.clone()))
-                } else {
-                    remotes.iter().find(|p| p.sid() == *sid).map(|p| crate::Participant::Remote(p.clone()))
-                }
-            })
-            .collect();
-        self.emit(RoomEvent::ActiveSpeakersChanged { speakers });
-    }
-
-    fn on_participant_info(&mut self, info: proto::ParticipantInfo) {
-        if info.sid == self.shared.local.sid() {
-            let changes = state::apply_fields(&self.shared.local.0.fields, &info);
-            for ev in state::field_events(crate::Participant::Local(self.shared.local.clone()), changes) {
-                self.emit(ev);
-            }
-            return;
-        }
-        let events = state::apply_remote_info(&self.shared, info, self.auto_subscribe);
-        for ev in events {
-            if let RoomEvent::TrackPublished { participant, publication } = &ev {
-                let track = self.unmatched_tracks.remove(&publication.sid());
-                self.emit(ev.clone());
-                if let Some(rtp) = track {
-                    self.attach_track(participant.clone(), publication.clone(), rtp);
-                }
-            } else {
-                if let RoomEvent::ParticipantDisconnected { participant } = &ev {
-                    self.forget_participant(&participant.identity());
-                }
-                self.emit(ev);
-            }
-        }
     }
 
     fn attach_track(
