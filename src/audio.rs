@@ -45,9 +45,10 @@ fn frame(data: &[i16], sample_rate: u32, channels: u32, samples_per_channel: u32
     AudioFrame { data: data.to_vec(), sample_rate, channels, samples_per_channel }
 }
 
-/// Runs `f` inside the addon's tokio runtime (engine calls that may spawn tasks).
-fn rt<T>(f: impl FnOnce() -> T) -> T {
-    napi::bindgen_prelude::within_runtime_if_available(f)
+/// Runs `f` inside the addon's tokio runtime (engine calls that may spawn tasks); fails
+/// once the runtime is gone (the process is exiting).
+fn rt<T>(f: impl FnOnce() -> T) -> napi::Result<T> {
+    crate::runtime::enter(f).ok_or_else(crate::runtime::gone)
 }
 
 fn source_from(v: u32) -> TrackSource {
@@ -78,7 +79,7 @@ impl NativeAudioSource {
             return Err(error::engine(lkrtc_engine::EngineError::InvalidArgument(msg)));
         }
         let queue = queue_ms.min(u32::MAX as f64) as u32;
-        let s = rt(|| AudioSource::new(sample_rate, channels, queue)).map_err(error::engine)?;
+        let s = rt(|| AudioSource::new(sample_rate, channels, queue))?.map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::AudioSource, "AudioSource", s) })
     }
 
@@ -104,7 +105,7 @@ impl NativeAudioSource {
 
     #[napi(catch_unwind)]
     pub fn clear_queue(&self) -> napi::Result<()> {
-        self.handle.with(|s| rt(|| s.clear_queue()))
+        self.handle.with(|s| rt(|| s.clear_queue()))?
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
@@ -143,7 +144,7 @@ impl NativeLocalAudioTrack {
     #[napi(constructor, catch_unwind)]
     pub fn new(name: String, source: &NativeAudioSource) -> napi::Result<Self> {
         let s = source.handle.get()?;
-        let t = rt(|| LocalAudioTrack::new(&name, &s)).map_err(error::engine)?;
+        let t = rt(|| LocalAudioTrack::new(&name, &s))?.map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::Track, "LocalAudioTrack", t) })
     }
 
@@ -248,8 +249,6 @@ pub fn publish_local_track<'env>(
     track: &NativeLocalAudioTrack,
     options: Option<NativePublishOptions>,
 ) -> napi::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
-    let p = participant.engine()?;
-    let t = track.handle.get()?;
     let o = options.unwrap_or(NativePublishOptions { source: None, dtx: None, red: None, stream: None });
     let opts = PublishOptions {
         source: o.source.map(source_from).unwrap_or(TrackSource::Microphone),
@@ -257,13 +256,15 @@ pub fn publish_local_track<'env>(
         red: o.red.unwrap_or(true),
         stream: o.stream.unwrap_or_default(),
     };
-    env.spawn_future(guarded(async move {
-        let publication = p.publish_track(&t, opts).await.map_err(error::engine)?;
+    let published = participant.engine().and_then(|p| Ok(p.publish_track(&track.handle.get()?, opts)));
+    let published = error::replied(published).map(|published| async move {
+        let publication = published.await?;
         Ok(NativeLocalTrackPublication {
             id: publication.id(),
             handle: Handle::new(HandleKind::Publication, "LocalTrackPublication", publication),
         })
-    }))
+    });
+    error::promise(env, published)
 }
 
 /// Unpublishes the track `sid` of `participant`.
@@ -273,8 +274,7 @@ pub fn unpublish_local_track<'env>(
     participant: &NativeLocalParticipant,
     sid: String,
 ) -> napi::Result<PromiseRaw<'env, ()>> {
-    let p = participant.engine()?;
-    env.spawn_future(guarded(async move { p.unpublish_track(&sid).await.map_err(error::engine) }))
+    error::promise(env, error::replied(participant.engine().map(|p| p.unpublish_track(&sid))))
 }
 
 /// Mutes or unmutes the published track `sid` of `participant`.
@@ -285,8 +285,7 @@ pub fn set_local_track_muted<'env>(
     sid: String,
     muted: bool,
 ) -> napi::Result<PromiseRaw<'env, ()>> {
-    let p = participant.engine()?;
-    env.spawn_future(guarded(async move { p.set_track_muted(&sid, muted).await.map_err(error::engine) }))
+    error::promise(env, error::replied(participant.engine().map(|p| p.set_track_muted(&sid, muted))))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -302,7 +301,7 @@ impl NativeAudioStream {
     #[napi(constructor, catch_unwind)]
     pub fn new(track: &NativeRemoteTrack, sample_rate: u32, channels: u32, frame_ms: u32) -> napi::Result<Self> {
         let t = track.engine()?;
-        let s = rt(|| t.audio_stream(sample_rate, channels, frame_ms)).map_err(error::engine)?;
+        let s = rt(|| t.audio_stream(sample_rate, channels, frame_ms))?.map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::AudioStream, "AudioStream", std::sync::Arc::new(s)) })
     }
 

@@ -165,10 +165,13 @@ impl NativeDevServer {
 impl Drop for NativeDevServer {
     fn drop(&mut self) {
         // Garbage-collected without close(): stop it in the background.
-        if let Some(server) = self.take() {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                napi::bindgen_prelude::spawn(async move { server.shutdown().await });
-            }));
-        }
+        // At process exit no runtime is left: the server goes with the process.
+        let mut server = self.take();
+        let _ = crate::runtime::enter(|| {
+            if let Some(server) = server.take() {
+                tokio::spawn(async move { server.shutdown().await });
+            }
+        });
+        std::mem::forget(server);
     }
 }

@@ -13,7 +13,8 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt as _;
 use lkrtc_engine::EngineError;
-use napi::Status;
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::{Env, Status};
 
 /// The object was disposed; only its tombstone getters still answer.
 pub(crate) const ERR_DISPOSED: &str = "ERR_DISPOSED";
@@ -70,4 +71,24 @@ pub(crate) fn guarded_sync<T>(f: impl FnOnce() -> napi::Result<T>) -> napi::Resu
         Ok(r) => r,
         Err(payload) => Err(coded(ERR_PANIC, format!("panic in lkrtc: {}", panic_text(&*payload)))),
     }
+}
+
+/// The promise of a call whose work was queued synchronously (so that calls keep their
+/// order): `prepared` is the outcome of that synchronous part. An error found there
+/// (disposed handle, invalid option) rejects the promise, as it would in an `async`
+/// method, instead of throwing.
+pub(crate) fn promise<'env, T, F>(env: &'env Env, prepared: napi::Result<F>) -> napi::Result<PromiseRaw<'env, T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: Future<Output = napi::Result<T>> + Send + 'static,
+{
+    env.spawn_future(guarded(async move { prepared?.await }))
+}
+
+/// Maps the engine errors of a queued call's future (see [`promise`]).
+pub(crate) fn replied<T, F>(prepared: napi::Result<F>) -> napi::Result<impl Future<Output = napi::Result<T>> + Send>
+where
+    F: Future<Output = lkrtc_engine::Result<T>> + Send,
+{
+    prepared.map(|f| async move { f.await.map_err(engine) })
 }

@@ -177,6 +177,8 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
         }
         E::ParticipantDisconnected { participant } => {
             let mut e = JsRoomEvent::new("participantDisconnected");
+            let reason = participant.disconnect_reason();
+            e.reason = u32::try_from(reason).ok().filter(|r| *r != 0);
             e.participant = Some(refs::participant(reg, participant));
             e
         }
@@ -246,6 +248,7 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
             e.state = Some(connection_state(state));
             e
         }
+        E::RoomUpdated { .. } => JsRoomEvent::new("roomUpdated"),
         E::RoomMetadataChanged { old, new } => {
             let mut e = JsRoomEvent::new("roomMetadataChanged");
             e.old_value = Some(old);

@@ -76,8 +76,9 @@ impl<T> Handle<T> {
         match taken {
             Some(value) => {
                 self.kind.count().fetch_sub(1, Ordering::Relaxed);
-                // Engine objects may own WebRTC state whose destructors expect a runtime.
-                napi::bindgen_prelude::within_runtime_if_available(move || drop(value));
+                // Engine objects may own WebRTC state whose destructors expect a runtime
+                // (none is left at process exit: then the value is leaked, never a panic).
+                crate::runtime::release(value);
                 true
             }
             None => false,

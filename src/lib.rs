@@ -18,6 +18,7 @@ mod publication;
 mod refs;
 mod room;
 mod rpc;
+mod runtime;
 mod streams;
 mod token;
 mod track;

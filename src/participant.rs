@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use lkrtc_engine::{DataOptions, LocalParticipant, RemoteParticipant};
-use napi::bindgen_prelude::Uint8Array;
+use napi::bindgen_prelude::{PromiseRaw, Uint8Array};
+use napi::Env;
 use napi_derive::napi;
 
 use crate::convert::js_id;
-use crate::error::{self, guarded};
+use crate::error;
 use crate::handles::{Handle, HandleKind};
 use crate::publication::NativeRemoteTrackPublication;
 use crate::refs::{self, JsRef, Registry};
@@ -22,8 +23,13 @@ pub struct ParticipantInfo {
     pub name: String,
     pub metadata: String,
     pub attributes: HashMap<String, String>,
-    /// `ParticipantKind` protobuf value (0 standard, 4 agent...).
+    /// `ParticipantKind` as the official SDK numbers it (0 standard, 4 agent, 5 connector,
+    /// 6 bridge).
     pub kind: i32,
+    /// `ParticipantKindDetail` values.
+    pub kind_details: Vec<u32>,
+    /// `DisconnectReason` value once the participant left (null while here or unknown).
+    pub disconnect_reason: Option<u32>,
 }
 
 /// Options of `publishData`.
@@ -72,7 +78,9 @@ impl NativeRemoteParticipant {
             name: p.name(),
             metadata: p.metadata(),
             attributes: p.attributes(),
-            kind: p.kind(),
+            kind: p.kind() as i32,
+            kind_details: p.kind_details(),
+            disconnect_reason: u32::try_from(p.disconnect_reason()).ok().filter(|r| *r != 0),
         })
     }
 
@@ -151,7 +159,9 @@ impl NativeLocalParticipant {
             name: p.name(),
             metadata: p.metadata(),
             attributes: p.attributes(),
-            kind: 0,
+            kind: p.kind() as i32,
+            kind_details: p.kind_details(),
+            disconnect_reason: None,
         })
     }
 
@@ -170,11 +180,15 @@ impl NativeLocalParticipant {
         self.handle.with(|p| p.attributes())
     }
 
-    /// Sends a user data packet.
-    #[napi]
-    pub async fn publish_data(&self, data: Uint8Array, options: Option<NativeDataOptions>) -> napi::Result<()> {
-        let p = self.handle.get()?;
-        let payload = data.to_vec();
+    /// Sends a user data packet. The packet is queued on the call (packets, stream chunks
+    /// and RPC requests go out in call order); the promise resolves once it is sent.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn publish_data<'env>(
+        &self,
+        env: &'env Env,
+        data: Uint8Array,
+        options: Option<NativeDataOptions>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let options =
             options.unwrap_or(NativeDataOptions { reliable: None, destination_identities: None, topic: None });
         let options = DataOptions {
@@ -182,25 +196,27 @@ impl NativeLocalParticipant {
             destination_identities: options.destination_identities.unwrap_or_default(),
             topic: options.topic,
         };
-        guarded(async move { p.publish_data(payload, options).await.map_err(error::engine) }).await
+        let sent = self.handle.get().map(|p| p.publish_data(data.to_vec(), options));
+        error::promise(env, error::replied(sent))
     }
 
-    #[napi]
-    pub async fn set_metadata(&self, metadata: String) -> napi::Result<()> {
-        let p = self.handle.get()?;
-        guarded(async move { p.set_metadata(metadata).await.map_err(error::engine) }).await
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn set_metadata<'env>(&self, env: &'env Env, metadata: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        error::promise(env, error::replied(self.handle.get().map(|p| p.set_metadata(metadata))))
     }
 
-    #[napi]
-    pub async fn set_name(&self, name: String) -> napi::Result<()> {
-        let p = self.handle.get()?;
-        guarded(async move { p.set_name(name).await.map_err(error::engine) }).await
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn set_name<'env>(&self, env: &'env Env, name: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        error::promise(env, error::replied(self.handle.get().map(|p| p.set_name(name))))
     }
 
-    #[napi]
-    pub async fn set_attributes(&self, attributes: HashMap<String, String>) -> napi::Result<()> {
-        let p = self.handle.get()?;
-        guarded(async move { p.set_attributes(attributes).await.map_err(error::engine) }).await
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn set_attributes<'env>(
+        &self,
+        env: &'env Env,
+        attributes: HashMap<String, String>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
+        error::promise(env, error::replied(self.handle.get().map(|p| p.set_attributes(attributes))))
     }
 
     /// Drops the engine object; false if already disposed.

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use lkrtc_engine::{ConnectOptions, IceServer, IceTransportPolicy, Room, RoomEvent};
-use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::{Function, PromiseRaw};
+use napi::Env;
 use napi_derive::napi;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -34,6 +35,35 @@ pub struct NativeConnectOptions {
     pub ice_transport_type: Option<u32>,
     /// `rtcConfig.continualGatheringPolicy` (`ContinualGatheringPolicy`: 0 once, 1 continually).
     pub continual_gathering_policy: Option<u32>,
+    /// `dataStream.maxPayloadByteLength`: incoming streams announcing or carrying more bytes
+    /// are refused (their read fails with `ERR_STREAM`). Absent: no cap.
+    pub max_stream_payload_bytes: Option<f64>,
+}
+
+/// Room fields besides sid, name and metadata (`Room.creationTime`, `numParticipants`...).
+#[napi(object, object_from_js = false)]
+pub struct NativeRoomDetails {
+    /// Milliseconds since the epoch (0 if the server did not say).
+    pub creation_time_ms: f64,
+    pub num_participants: u32,
+    pub num_publishers: u32,
+    /// `isRecording`.
+    pub active_recording: bool,
+    /// Seconds.
+    pub departure_timeout: u32,
+    /// Seconds.
+    pub empty_timeout: u32,
+    /// 0: no limit.
+    pub max_participants: u32,
+}
+
+/// `getRtcStats()`: W3C stats objects (`type`, `id`, `timestamp`, ...) of each connection.
+#[napi(object, object_from_js = false)]
+pub struct NativeRtcStats {
+    #[napi(ts_type = "Array<Record<string, unknown>>")]
+    pub publisher_stats: Vec<serde_json::Value>,
+    #[napi(ts_type = "Array<Record<string, unknown>>")]
+    pub subscriber_stats: Vec<serde_json::Value>,
 }
 
 /// A STUN/TURN server (`IceServer` of @livekit/rtc-node: the credential is `password`).
@@ -59,6 +89,16 @@ fn connect_options(o: NativeConnectOptions) -> napi::Result<ConnectOptions> {
         }
         opts.connect_timeout = Duration::from_millis(ms.into());
     }
+    opts.max_stream_payload_bytes = match o.max_stream_payload_bytes {
+        None => None,
+        Some(n) if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n < 2f64.powi(53) => Some(n as u64),
+        Some(n) => {
+            return Err(error::coded(
+                ERR_INVALID_ARG,
+                format!("dataStream.maxPayloadByteLength {n} must be a non-negative integer"),
+            ))
+        }
+    };
     opts.ice_servers = o
         .ice_servers
         .unwrap_or_default()
@@ -123,13 +163,14 @@ impl Drop for RoomCore {
     fn drop(&mut self) {
         // Safety net: a room dropped while still connected (JavaScript never started its
         // events, or the handle was disposed during connect) leaves the wire too.
-        if let Some(room) = lock(&self.room).take() {
-            napi::bindgen_prelude::within_runtime_if_available(|| {
-                if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                    rt.spawn(async move { room.disconnect().await });
-                }
-            });
-        }
+        let mut room = lock(&self.room).take();
+        let _ = crate::runtime::enter(|| {
+            if let Some(room) = room.take() {
+                tokio::spawn(async move { room.disconnect().await });
+            }
+        });
+        // At process exit no runtime is left to leave with: the room goes with the process.
+        std::mem::forget(room);
     }
 }
 
@@ -198,6 +239,35 @@ impl NativeRoom {
     #[napi(getter, catch_unwind)]
     pub fn metadata(&self) -> napi::Result<Option<String>> {
         Ok(self.handle.with(|c| c.room())?.map(|r| r.metadata()))
+    }
+
+    /// Creation time, counts, recording state and timeouts, once connected (kept up to
+    /// date from the server's room updates; `roomUpdated` events follow each update).
+    #[napi(getter, catch_unwind)]
+    pub fn details(&self) -> napi::Result<Option<NativeRoomDetails>> {
+        Ok(self.handle.with(|c| c.room())?.map(|r| {
+            let d = r.details();
+            NativeRoomDetails {
+                creation_time_ms: d.creation_time_ms as f64,
+                num_participants: d.num_participants,
+                num_publishers: d.num_publishers,
+                active_recording: d.active_recording,
+                departure_timeout: d.departure_timeout,
+                empty_timeout: d.empty_timeout,
+                max_participants: d.max_participants,
+            }
+        }))
+    }
+
+    /// W3C statistics of the publisher and subscriber connections. Rejects with
+    /// `ERR_INVALID_STATE` before connect and `ERR_DISCONNECTED` after disconnect.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeRtcStats>")]
+    pub fn get_rtc_stats<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, NativeRtcStats>> {
+        let stats = self.connected().map(|room| async move {
+            let stats = room.rtc_stats().await.map_err(error::engine)?;
+            Ok(NativeRtcStats { publisher_stats: stats.publisher, subscriber_stats: stats.subscriber })
+        });
+        error::promise(env, stats)
     }
 
     /// `ConnectionState` value (0 before connect).

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use lkrtc_engine::rpc::RpcInvocation;
 use lkrtc_engine::rpc::{RpcCall, RpcError, DEFAULT_RESPONSE_TIMEOUT};
-use lkrtc_engine::TranscriptionSegment;
+use lkrtc_engine::{ChatMessage, TranscriptionSegment};
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, guarded, ERR_INVALID_ARG};
+use crate::error::{self, ERR_INVALID_ARG};
 use crate::event_bridge::{JsChatMessage, JsTranscriptionSegment};
 use crate::participant::NativeLocalParticipant;
 
@@ -52,40 +54,65 @@ pub(crate) fn js_invocation(i: RpcInvocation) -> JsRpcInvocation {
     }
 }
 
+/// A chat message given back by JavaScript (`editChatMessage`'s original).
+#[napi(object)]
+pub struct NativeChatMessageInput {
+    pub id: String,
+    pub message: String,
+    /// Milliseconds since the epoch.
+    pub timestamp: f64,
+    pub edit_timestamp: Option<f64>,
+    pub deleted: Option<bool>,
+    pub generated: Option<bool>,
+}
+
+fn response_timeout(ms: Option<f64>) -> napi::Result<Duration> {
+    match ms {
+        None => Ok(DEFAULT_RESPONSE_TIMEOUT),
+        Some(ms) if ms.is_finite() && ms > 0.0 && ms < 1e10 => Ok(Duration::from_millis(ms as u64)),
+        Some(ms) => Err(error::coded(ERR_INVALID_ARG, format!("responseTimeout {ms} must be a positive number of ms"))),
+    }
+}
+
+fn js_chat(m: ChatMessage) -> JsChatMessage {
+    JsChatMessage {
+        id: m.id,
+        message: m.message,
+        timestamp: m.timestamp as f64,
+        edit_timestamp: m.edit_timestamp.map(|t| t as f64),
+        deleted: m.deleted,
+        generated: m.generated,
+    }
+}
+
 #[napi]
 impl NativeLocalParticipant {
     /// Calls `method` on `destination`; resolves with `{ payload }` or `{ error }` (never
-    /// rejects for RPC failures, so that JavaScript can build an `RpcError`).
-    #[napi]
-    pub async fn perform_rpc(
+    /// rejects for RPC failures, so that JavaScript can build an `RpcError`). The request
+    /// is queued on the call, in order with data packets and streams.
+    #[napi(catch_unwind, ts_return_type = "Promise<JsRpcResult>")]
+    pub fn perform_rpc<'env>(
         &self,
+        env: &'env Env,
         destination: String,
         method: String,
         payload: String,
         response_timeout_ms: Option<f64>,
-    ) -> napi::Result<JsRpcResult> {
-        let p = self.engine()?;
-        let response_timeout = match response_timeout_ms {
-            None => DEFAULT_RESPONSE_TIMEOUT,
-            Some(ms) if ms.is_finite() && ms > 0.0 && ms < 1e10 => Duration::from_millis(ms as u64),
-            Some(ms) => {
-                return Err(error::coded(
-                    ERR_INVALID_ARG,
-                    format!("responseTimeout {ms} must be a positive number of ms"),
-                ))
-            }
-        };
-        let call = RpcCall { destination_identity: destination, method, payload, response_timeout };
-        guarded(async move {
-            Ok(match p.perform_rpc(call).await {
+    ) -> napi::Result<PromiseRaw<'env, JsRpcResult>> {
+        let outcome = response_timeout(response_timeout_ms).and_then(|response_timeout| {
+            let call = RpcCall { destination_identity: destination, method, payload, response_timeout };
+            Ok(self.engine()?.perform_rpc(call))
+        });
+        let outcome = outcome.map(|outcome| async move {
+            Ok(match outcome.await {
                 Ok(payload) => JsRpcResult { payload: Some(payload), error: None },
                 Err(e) => JsRpcResult {
                     payload: None,
                     error: Some(JsRpcError { code: e.code, message: e.message, data: Some(e.data) }),
                 },
             })
-        })
-        .await
+        });
+        error::promise(env, outcome)
     }
 
     /// Accepts calls to `method` (they arrive as `rpcInvocation` events).
@@ -120,43 +147,55 @@ impl NativeLocalParticipant {
     }
 
     /// Sends a chat message; resolves with the message as sent.
-    #[napi]
-    pub async fn send_chat_message(
+    #[napi(catch_unwind, ts_return_type = "Promise<JsChatMessage>")]
+    pub fn send_chat_message<'env>(
         &self,
+        env: &'env Env,
         text: String,
         destinations: Option<Vec<String>>,
-    ) -> napi::Result<JsChatMessage> {
-        let p = self.engine()?;
-        guarded(async move {
-            let m = p.send_chat_message(&text, destinations.unwrap_or_default()).await.map_err(error::engine)?;
-            Ok(JsChatMessage {
-                id: m.id,
-                message: m.message,
-                timestamp: m.timestamp as f64,
-                edit_timestamp: m.edit_timestamp.map(|t| t as f64),
-                deleted: m.deleted,
-                generated: m.generated,
-            })
-        })
-        .await
+    ) -> napi::Result<PromiseRaw<'env, JsChatMessage>> {
+        let sent = self.engine().map(|p| p.send_chat_message(&text, destinations.unwrap_or_default()));
+        error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(js_chat) }))
+    }
+
+    /// Sends an edit of the chat message `original` (as `sendChatMessage` returned it, or as
+    /// received): same id and timestamp, the new text, `editTimestamp` now. Resolves with the
+    /// edited message as sent.
+    #[napi(catch_unwind, ts_return_type = "Promise<JsChatMessage>")]
+    pub fn edit_chat_message<'env>(
+        &self,
+        env: &'env Env,
+        edit_text: String,
+        original: NativeChatMessageInput,
+        destinations: Option<Vec<String>>,
+    ) -> napi::Result<PromiseRaw<'env, JsChatMessage>> {
+        let original = ChatMessage {
+            id: original.id,
+            timestamp: original.timestamp as i64,
+            edit_timestamp: original.edit_timestamp.map(|t| t as i64),
+            message: original.message,
+            deleted: original.deleted.unwrap_or(false),
+            generated: original.generated.unwrap_or(false),
+        };
+        let sent = self.engine().map(|p| p.edit_chat_message(&edit_text, &original, destinations.unwrap_or_default()));
+        error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(js_chat) }))
     }
 
     /// Sends a DTMF tone to the room.
-    #[napi]
-    pub async fn publish_dtmf(&self, code: u32, digit: String) -> napi::Result<()> {
-        let p = self.engine()?;
-        guarded(async move { p.publish_dtmf(code, &digit).await.map_err(error::engine) }).await
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn publish_dtmf<'env>(&self, env: &'env Env, code: u32, digit: String) -> napi::Result<PromiseRaw<'env, ()>> {
+        error::promise(env, error::replied(self.engine().map(|p| p.publish_dtmf(code, &digit))))
     }
 
     /// Publishes transcription segments of `track_sid` (a `TR_` sid).
-    #[napi]
-    pub async fn publish_transcription(
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn publish_transcription<'env>(
         &self,
+        env: &'env Env,
         participant_identity: String,
         track_sid: String,
         segments: Vec<JsTranscriptionSegment>,
-    ) -> napi::Result<()> {
-        let p = self.engine()?;
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
         let segments = segments
             .into_iter()
             .map(|s| TranscriptionSegment {
@@ -168,9 +207,7 @@ impl NativeLocalParticipant {
                 language: s.language,
             })
             .collect();
-        guarded(async move {
-            p.publish_transcription(&participant_identity, &track_sid, segments).await.map_err(error::engine)
-        })
-        .await
+        let sent = self.engine().map(|p| p.publish_transcription(&participant_identity, &track_sid, segments));
+        error::promise(env, error::replied(sent))
     }
 }

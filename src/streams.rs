@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use futures_util::FutureExt as _;
 use lkrtc_engine::streams::{StreamInfo, StreamKind, StreamOptions, StreamReader, StreamWriter};
-use napi::bindgen_prelude::{Buffer, Uint8Array};
+use napi::bindgen_prelude::{Buffer, PromiseRaw, Uint8Array};
+use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{self, guarded, ERR_INVALID_ARG};
@@ -215,26 +216,24 @@ impl NativeStreamWriter {
         js_info(&self.info)
     }
 
-    /// Sends `data` (chunked; text is never cut inside a character).
-    #[napi]
-    pub async fn write(&self, data: Uint8Array) -> napi::Result<()> {
-        let writer = self.handle.get()?;
-        let data = data.to_vec();
-        guarded(async move { writer.write(&data).await.map_err(error::engine) }).await
+    /// Sends `data` (chunked; text is never cut inside a character). The chunks are queued
+    /// on the call, so writes go out in call order; the promise resolves once they are sent.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn write<'env>(&self, env: &'env Env, data: Uint8Array) -> napi::Result<PromiseRaw<'env, ()>> {
+        error::promise(env, error::replied(self.handle.get().map(|w| w.write(&data))))
     }
 
-    /// Sends the trailer (`reason` marks an abnormal end) and releases the writer.
-    #[napi]
-    pub async fn close(&self, reason: Option<String>) -> napi::Result<()> {
+    /// Sends the trailer (`reason` marks an abnormal end; queued after every write made
+    /// before) and releases the writer.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env, reason: Option<String>) -> napi::Result<PromiseRaw<'env, ()>> {
         let handle = self.handle.clone();
-        let writer = handle.get()?;
-        guarded(async move {
-            let result = writer.close(reason).await.map_err(error::engine);
-            drop(writer);
+        let sent = error::replied(handle.get().map(|w| w.close(reason))).map(|sent| async move {
+            let result = sent.await;
             handle.dispose();
             result
-        })
-        .await
+        });
+        error::promise(env, sent)
     }
 
     /// Releases the writer without sending a trailer; false if already released.
@@ -279,37 +278,37 @@ fn stream_options(o: Option<NativeStreamOptions>) -> napi::Result<StreamOptions>
 
 #[napi]
 impl NativeLocalParticipant {
-    /// Opens an outgoing stream of `kind` ("text" or "bytes"); resolves when the header is sent.
-    #[napi]
-    pub async fn open_stream(
+    /// Opens an outgoing stream of `kind` ("text" or "bytes"); the header is queued on the
+    /// call (in order with data packets and RPC); resolves when it is sent.
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeStreamWriter>")]
+    pub fn open_stream<'env>(
         &self,
+        env: &'env Env,
         kind: String,
         options: Option<NativeStreamOptions>,
-    ) -> napi::Result<NativeStreamWriter> {
-        let p = self.engine()?;
-        let kind = kind_of(&kind)?;
-        let options = stream_options(options)?;
-        guarded(async move {
-            let writer = match kind {
-                StreamKind::Text => p.stream_text(options).await,
-                StreamKind::Bytes => p.stream_bytes(options).await,
-            }
-            .map_err(error::engine)?;
+    ) -> napi::Result<PromiseRaw<'env, NativeStreamWriter>> {
+        let opened = (|| Ok(self.engine()?.open_stream_of(kind_of(&kind)?, stream_options(options)?)))();
+        let opened = error::replied(opened).map(|opened| async move {
+            let writer = opened.await?;
             let info = writer.info().clone();
             Ok(NativeStreamWriter {
                 handle: Arc::new(Handle::new(HandleKind::StreamWriter, "stream writer", Arc::new(writer))),
                 info,
             })
-        })
-        .await
+        });
+        error::promise(env, opened)
     }
 
-    /// Sends a whole text as one stream (header, chunks, trailer).
-    #[napi]
-    pub async fn send_text(&self, text: String, options: Option<NativeStreamOptions>) -> napi::Result<JsStreamInfo> {
-        let p = self.engine()?;
-        let options = stream_options(options)?;
-        guarded(async move { p.send_text(&text, options).await.map(|i| js_info(&i)).map_err(error::engine) }).await
+    /// Sends a whole text as one stream (header, chunks, trailer, all queued on the call).
+    #[napi(catch_unwind, ts_return_type = "Promise<JsStreamInfo>")]
+    pub fn send_text<'env>(
+        &self,
+        env: &'env Env,
+        text: String,
+        options: Option<NativeStreamOptions>,
+    ) -> napi::Result<PromiseRaw<'env, JsStreamInfo>> {
+        let sent = (|| Ok(self.engine()?.send_whole(StreamKind::Text, text.as_bytes(), stream_options(options)?)))();
+        error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(|i| js_info(&i)) }))
     }
 }
 

@@ -103,3 +103,24 @@ pub(crate) async fn bounded<T>(
 ) -> Result<T> {
     tokio::time::timeout(dur, fut).await.map_err(|_| EngineError::Timeout { what, ms: dur.as_millis() as u64 })
 }
+
+/// One bound shared by every step of an operation (`connect`): each step gets what is left.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    at: tokio::time::Instant,
+    total: std::time::Duration,
+}
+
+impl Deadline {
+    /// The deadline `total` from now.
+    pub(crate) fn after(total: std::time::Duration) -> Self {
+        Self { at: tokio::time::Instant::now() + total, total }
+    }
+
+    /// Runs `fut` until the deadline; the error names the step (`what`) and the whole bound.
+    pub(crate) async fn bound<T>(&self, what: &'static str, fut: impl std::future::Future<Output = T>) -> Result<T> {
+        tokio::time::timeout_at(self.at, fut)
+            .await
+            .map_err(|_| EngineError::Timeout { what, ms: self.total.as_millis() as u64 })
+    }
+}

@@ -187,6 +187,12 @@ pub enum RoomEvent {
         /// After.
         new: String,
     },
+    /// The server updated the room (`RoomUpdate`): counts, recording state, timeouts or
+    /// metadata; [`Room::details`](crate::Room::details) returns the new values.
+    RoomUpdated {
+        /// The room's details now.
+        details: crate::types::RoomDetails,
+    },
     /// The server sent a new access token (it does so before the current one expires);
     /// [`Room::token`](crate::Room::token) returns it from now on.
     TokenRefreshed {

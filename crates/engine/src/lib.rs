@@ -14,10 +14,12 @@ mod events;
 mod ice;
 mod objects;
 mod pc;
+mod reply;
 mod room;
 pub mod rpc;
 mod signal;
 mod state;
+pub mod stats;
 pub mod streams;
 mod tls;
 mod turn_tunnel;
@@ -30,8 +32,10 @@ pub use objects::{
     LocalParticipant, LocalTrackPublication, Participant, PublishOptions, RemoteParticipant, RemoteTrack,
     RemoteTrackPublication,
 };
+pub use reply::Reply;
 pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{
-    ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, TrackKind, TrackSource,
+    ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, ParticipantKind,
+    RoomDetails, TrackKind, TrackSource,
 };

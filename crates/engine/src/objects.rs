@@ -11,8 +11,9 @@ use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
 
 use crate::error::{EngineError, Result};
+use crate::reply::Reply;
 use crate::room::Command;
-use crate::types::{DataOptions, TrackKind, TrackSource};
+use crate::types::{DataOptions, ParticipantKind, TrackKind, TrackSource};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -28,6 +29,9 @@ pub(crate) struct ParticipantFields {
     pub attributes: HashMap<String, String>,
     pub version: u32,
     pub kind: i32,
+    pub kind_details: Vec<i32>,
+    /// Why it left (`DisconnectReason`), from its `DISCONNECTED` snapshot.
+    pub disconnect_reason: i32,
 }
 
 impl ParticipantFields {
@@ -38,7 +42,17 @@ impl ParticipantFields {
             attributes: info.attributes.clone(),
             version: info.version,
             kind: info.kind,
+            kind_details: info.kind_details.clone(),
+            disconnect_reason: info.disconnect_reason,
         }
+    }
+
+    fn kind(&self) -> ParticipantKind {
+        ParticipantKind::from_proto(self.kind)
+    }
+
+    fn kind_details(&self) -> Vec<u32> {
+        self.kind_details.iter().filter_map(|d| u32::try_from(*d).ok()).collect()
     }
 }
 
@@ -252,9 +266,17 @@ impl RemoteParticipant {
     pub fn attributes(&self) -> HashMap<String, String> {
         self.0.fields.lock().unwrap().attributes.clone()
     }
-    /// Kind (standard, agent, ...) as the protocol enum value.
-    pub fn kind(&self) -> i32 {
-        self.0.fields.lock().unwrap().kind
+    /// Kind (standard, agent, connector...).
+    pub fn kind(&self) -> ParticipantKind {
+        self.0.fields.lock().unwrap().kind()
+    }
+    /// Details of the kind (`ParticipantKindDetail` values: 0 cloud agent, 1 forwarded...).
+    pub fn kind_details(&self) -> Vec<u32> {
+        self.0.fields.lock().unwrap().kind_details()
+    }
+    /// Why it left (`DisconnectReason` value; 0 unknown), once it has.
+    pub fn disconnect_reason(&self) -> i32 {
+        self.0.fields.lock().unwrap().disconnect_reason
     }
     /// Its publications, in publish order.
     pub fn track_publications(&self) -> Vec<RemoteTrackPublication> {
@@ -312,35 +334,43 @@ impl LocalParticipant {
     pub fn attributes(&self) -> HashMap<String, String> {
         self.0.fields.lock().unwrap().attributes.clone()
     }
-
-    async fn request<T>(&self, make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T>>) -> Command) -> Result<T> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.0.cmd.send(make(tx)).map_err(|_| EngineError::Disconnected)?;
-        rx.await.map_err(|_| EngineError::Disconnected)?
+    /// Kind, as the server assigned it in the join response (agent, SIP...).
+    pub fn kind(&self) -> ParticipantKind {
+        self.0.fields.lock().unwrap().kind()
+    }
+    /// Details of the kind (`ParticipantKindDetail` values).
+    pub fn kind_details(&self) -> Vec<u32> {
+        self.0.fields.lock().unwrap().kind_details()
     }
 
-    /// Sends a user data packet to the room (or to `destination_identities`).
-    pub async fn publish_data(&self, payload: Vec<u8>, options: DataOptions) -> Result<()> {
-        self.request(|done| Command::PublishData { payload, options, done }).await
+    /// Queues a command on the room task now; the reply resolves with its outcome.
+    fn request<T>(&self, make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T>>) -> Command) -> Reply<T> {
+        Reply::send(&self.0.cmd, make)
+    }
+
+    /// Sends a user data packet to the room (or to `destination_identities`). The packet is
+    /// queued when this is called: packets go out in call order (see [`Reply`]).
+    pub fn publish_data(&self, payload: Vec<u8>, options: DataOptions) -> Reply<()> {
+        self.request(|done| Command::PublishData { payload, options, done })
     }
 
     /// Sets this participant's metadata (needs `canUpdateOwnMetadata`); resolves when the
     /// server confirmed it.
-    pub async fn set_metadata(&self, metadata: String) -> Result<()> {
+    pub fn set_metadata(&self, metadata: String) -> Reply<()> {
         let update = proto::UpdateParticipantMetadata { metadata, ..Default::default() };
-        self.request(|done| Command::UpdateMetadata { update, done }).await
+        self.request(|done| Command::UpdateMetadata { update, done })
     }
 
     /// Sets this participant's name (needs `canUpdateOwnMetadata`).
-    pub async fn set_name(&self, name: String) -> Result<()> {
+    pub fn set_name(&self, name: String) -> Reply<()> {
         let update = proto::UpdateParticipantMetadata { name, ..Default::default() };
-        self.request(|done| Command::UpdateMetadata { update, done }).await
+        self.request(|done| Command::UpdateMetadata { update, done })
     }
 
     /// Sets (merges) attributes; an empty value deletes a key.
-    pub async fn set_attributes(&self, attributes: HashMap<String, String>) -> Result<()> {
+    pub fn set_attributes(&self, attributes: HashMap<String, String>) -> Reply<()> {
         let update = proto::UpdateParticipantMetadata { attributes, ..Default::default() };
-        self.request(|done| Command::UpdateMetadata { update, done }).await
+        self.request(|done| Command::UpdateMetadata { update, done })
     }
 }
 
@@ -452,25 +482,25 @@ impl Default for PublishOptions {
 
 impl LocalParticipant {
     /// Publishes a local audio track; resolves when the server accepted it.
-    pub async fn publish_track(
+    pub fn publish_track(
         &self,
         track: &crate::audio::LocalAudioTrack,
         options: PublishOptions,
-    ) -> Result<LocalTrackPublication> {
+    ) -> Reply<LocalTrackPublication> {
         let track = track.clone();
-        self.request(|done| Command::PublishTrack { track, options, done }).await
+        self.request(|done| Command::PublishTrack { track, options, done })
     }
 
     /// Unpublishes a track by sid; the publication is gone when this resolves.
-    pub async fn unpublish_track(&self, sid: &str) -> Result<()> {
+    pub fn unpublish_track(&self, sid: &str) -> Reply<()> {
         let sid = sid.to_string();
-        self.request(|done| Command::UnpublishTrack { sid, done }).await
+        self.request(|done| Command::UnpublishTrack { sid, done })
     }
 
     /// Mutes or unmutes a published track (tells the server; peers get mute events).
-    pub async fn set_track_muted(&self, sid: &str, muted: bool) -> Result<()> {
+    pub fn set_track_muted(&self, sid: &str, muted: bool) -> Reply<()> {
         let sid = sid.to_string();
-        self.request(|done| Command::MuteTrack { sid, muted, done }).await
+        self.request(|done| Command::MuteTrack { sid, muted, done })
     }
 
     /// Published tracks.
@@ -495,31 +525,28 @@ impl TrackSource {
 // Data features of the local participant: RPC, chat, DTMF, transcription, streams.
 
 impl LocalParticipant {
-    /// Calls `method` on another participant; resolves with its response payload.
-    pub async fn perform_rpc(&self, call: crate::rpc::RpcCall) -> std::result::Result<String, crate::rpc::RpcError> {
-        use crate::rpc::{RpcError, RpcErrorCode, ACK_TIMEOUT, MAX_PAYLOAD_BYTES};
-        if call.payload.len() > MAX_PAYLOAD_BYTES {
-            return Err(RpcError::built_in(RpcErrorCode::RequestPayloadTooLarge, None));
-        }
-        let response_timeout = call.response_timeout;
+    /// Calls `method` on another participant; resolves with its response payload. The
+    /// request is queued when this is called, in order with data packets and streams.
+    pub fn perform_rpc(
+        &self,
+        call: crate::rpc::RpcCall,
+    ) -> impl std::future::Future<Output = std::result::Result<String, crate::rpc::RpcError>> + Send + 'static {
+        use crate::rpc::{RpcError, RpcErrorCode, MAX_PAYLOAD_BYTES};
+        let too_large = call.payload.len() > MAX_PAYLOAD_BYTES;
         let (ack_tx, ack_rx) = tokio::sync::oneshot::channel();
         let (resp_tx, resp_rx) = tokio::sync::oneshot::channel();
         let (sent_tx, sent_rx) = tokio::sync::oneshot::channel();
-        let disconnected = || RpcError::built_in(RpcErrorCode::RecipientDisconnected, Some("the room is disconnected"));
-        self.0
-            .cmd
-            .send(Command::PerformRpc { call, ack: ack_tx, response: resp_tx, sent: sent_tx })
-            .map_err(|_| RpcError::built_in(RpcErrorCode::SendFailed, Some("the room is disconnected")))?;
-        sent_rx.await.map_err(|_| disconnected())??;
-        match tokio::time::timeout(ACK_TIMEOUT, ack_rx).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return Err(disconnected()),
-            Err(_) => return Err(RpcError::built_in(RpcErrorCode::ConnectionTimeout, None)),
-        }
-        match tokio::time::timeout(response_timeout, resp_rx).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(disconnected()),
-            Err(_) => Err(RpcError::built_in(RpcErrorCode::ResponseTimeout, None)),
+        let response_timeout = call.response_timeout;
+        let queued = !too_large
+            && self.0.cmd.send(Command::PerformRpc { call, ack: ack_tx, response: resp_tx, sent: sent_tx }).is_ok();
+        async move {
+            if too_large {
+                return Err(RpcError::built_in(RpcErrorCode::RequestPayloadTooLarge, None));
+            }
+            if !queued {
+                return Err(RpcError::built_in(RpcErrorCode::SendFailed, Some("the room is disconnected")));
+            }
+            crate::rpc::await_rpc(sent_rx, ack_rx, resp_rx, response_timeout).await
         }
     }
 
@@ -539,7 +566,11 @@ impl LocalParticipant {
     }
 
     /// Sends a chat message; resolves with the message as sent.
-    pub async fn send_chat_message(&self, text: &str, destinations: Vec<String>) -> Result<crate::events::ChatMessage> {
+    pub fn send_chat_message(
+        &self,
+        text: &str,
+        destinations: Vec<String>,
+    ) -> impl std::future::Future<Output = Result<crate::events::ChatMessage>> + Send + 'static {
         let message = crate::events::ChatMessage {
             id: crate::rpc::uuid_v4(),
             timestamp: now_ms(),
@@ -548,35 +579,62 @@ impl LocalParticipant {
             deleted: false,
             generated: false,
         };
+        self.send_chat(message, destinations)
+    }
+
+    /// Sends an edit of `original` (same id and timestamp, the new text, `edit_timestamp`
+    /// now), as the official SDKs do; resolves with the edited message as sent.
+    pub fn edit_chat_message(
+        &self,
+        edit_text: &str,
+        original: &crate::events::ChatMessage,
+        destinations: Vec<String>,
+    ) -> impl std::future::Future<Output = Result<crate::events::ChatMessage>> + Send + 'static {
+        let message = crate::events::ChatMessage {
+            message: edit_text.to_string(),
+            edit_timestamp: Some(now_ms()),
+            ..original.clone()
+        };
+        self.send_chat(message, destinations)
+    }
+
+    fn send_chat(
+        &self,
+        message: crate::events::ChatMessage,
+        destinations: Vec<String>,
+    ) -> impl std::future::Future<Output = Result<crate::events::ChatMessage>> + Send + 'static {
         let value = proto::data_packet::Value::ChatMessage(proto::ChatMessage {
             id: message.id.clone(),
             timestamp: message.timestamp,
-            edit_timestamp: None,
+            edit_timestamp: message.edit_timestamp,
             message: message.message.clone(),
-            deleted: false,
-            generated: false,
+            deleted: message.deleted,
+            generated: message.generated,
         });
-        crate::streams::send_packet(&self.0.cmd, value, destinations).await?;
-        Ok(message)
+        let sent = crate::streams::send_packet(&self.0.cmd, value, destinations);
+        async move {
+            sent.await?;
+            Ok(message)
+        }
     }
 
     /// Sends a DTMF tone.
-    pub async fn publish_dtmf(&self, code: u32, digit: &str) -> Result<()> {
+    pub fn publish_dtmf(&self, code: u32, digit: &str) -> Reply<()> {
         let value = proto::data_packet::Value::SipDtmf(proto::SipDtmf { code, digit: digit.to_string() });
-        crate::streams::send_packet(&self.0.cmd, value, Vec::new()).await
+        crate::streams::send_packet(&self.0.cmd, value, Vec::new())
     }
 
     /// Publishes a transcription of `track_sid` (a `TR_` sid: official clients reject others).
-    pub async fn publish_transcription(
+    pub fn publish_transcription(
         &self,
         participant_identity: &str,
         track_sid: &str,
         segments: Vec<crate::events::TranscriptionSegment>,
-    ) -> Result<()> {
+    ) -> Reply<()> {
         if !track_sid.starts_with("TR_") {
-            return Err(EngineError::InvalidArgument(format!(
+            return Reply::ready(Err(EngineError::InvalidArgument(format!(
                 "trackSid {track_sid:?} is not a track sid (TR_...); other clients would reject the transcription"
-            )));
+            ))));
         }
         let value = proto::data_packet::Value::Transcription(proto::Transcription {
             transcribed_participant_identity: participant_identity.to_string(),
@@ -593,14 +651,15 @@ impl LocalParticipant {
                 })
                 .collect(),
         });
-        crate::streams::send_packet(&self.0.cmd, value, Vec::new()).await
+        crate::streams::send_packet(&self.0.cmd, value, Vec::new())
     }
 
-    async fn open_stream(
+    /// Creates a writer and queues its header now; the reply resolves once it is sent.
+    fn open_stream(
         &self,
         kind: crate::streams::StreamKind,
         options: crate::streams::StreamOptions,
-    ) -> Result<crate::streams::StreamWriter> {
+    ) -> (crate::streams::StreamWriter, Reply<()>) {
         use crate::streams::{StreamInfo, StreamKind, BYTES_MIME, TEXT_MIME};
         let info = StreamInfo {
             stream_id: options.stream_id.unwrap_or_else(crate::rpc::uuid_v4),
@@ -619,44 +678,70 @@ impl LocalParticipant {
             kind,
         };
         let writer = crate::streams::StreamWriter::new(info, options.destination_identities, self.0.cmd.clone());
-        writer.send(proto::data_packet::Value::StreamHeader(writer.info().to_header())).await?;
-        Ok(writer)
+        let header = writer.send(proto::data_packet::Value::StreamHeader(writer.info().to_header()));
+        (writer, header)
+    }
+
+    /// Opens a stream of `kind`: the header is queued now (in order with data packets and
+    /// RPC); the future resolves with the writer once the header is sent.
+    pub fn open_stream_of(
+        &self,
+        kind: crate::streams::StreamKind,
+        options: crate::streams::StreamOptions,
+    ) -> impl std::future::Future<Output = Result<crate::streams::StreamWriter>> + Send + 'static {
+        let (writer, header) = self.open_stream(kind, options);
+        async move {
+            header.await?;
+            Ok(writer)
+        }
     }
 
     /// Opens a text stream; write text, then close.
     pub async fn stream_text(&self, options: crate::streams::StreamOptions) -> Result<crate::streams::StreamWriter> {
-        self.open_stream(crate::streams::StreamKind::Text, options).await
+        self.open_stream_of(crate::streams::StreamKind::Text, options).await
     }
 
     /// Opens a byte stream; write bytes, then close.
     pub async fn stream_bytes(&self, options: crate::streams::StreamOptions) -> Result<crate::streams::StreamWriter> {
-        self.open_stream(crate::streams::StreamKind::Bytes, options).await
+        self.open_stream_of(crate::streams::StreamKind::Bytes, options).await
+    }
+
+    /// Sends `data` as one whole stream of `kind`: header, chunks and trailer are all queued
+    /// now; the future resolves with the stream's header once everything is sent.
+    pub fn send_whole(
+        &self,
+        kind: crate::streams::StreamKind,
+        data: &[u8],
+        mut options: crate::streams::StreamOptions,
+    ) -> impl std::future::Future<Output = Result<crate::streams::StreamInfo>> + Send + 'static {
+        options.total_size = Some(data.len() as u64);
+        let (writer, header) = self.open_stream(kind, options);
+        let chunks = writer.write(data);
+        let trailer = writer.close(None);
+        async move {
+            header.await?;
+            chunks.await?;
+            trailer.await?;
+            Ok(writer.info().clone())
+        }
     }
 
     /// Sends a whole text as one stream.
     pub async fn send_text(
         &self,
         text: &str,
-        mut options: crate::streams::StreamOptions,
+        options: crate::streams::StreamOptions,
     ) -> Result<crate::streams::StreamInfo> {
-        options.total_size = Some(text.len() as u64);
-        let writer = self.stream_text(options).await?;
-        writer.write(text.as_bytes()).await?;
-        writer.close(None).await?;
-        Ok(writer.info().clone())
+        self.send_whole(crate::streams::StreamKind::Text, text.as_bytes(), options).await
     }
 
     /// Sends bytes (a file's content) as one stream.
     pub async fn send_bytes(
         &self,
         data: &[u8],
-        mut options: crate::streams::StreamOptions,
+        options: crate::streams::StreamOptions,
     ) -> Result<crate::streams::StreamInfo> {
-        options.total_size = Some(data.len() as u64);
-        let writer = self.stream_bytes(options).await?;
-        writer.write(data).await?;
-        writer.close(None).await?;
-        Ok(writer.info().clone())
+        self.send_whole(crate::streams::StreamKind::Bytes, data, options).await
     }
 }
 

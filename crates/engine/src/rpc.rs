@@ -163,6 +163,28 @@ fn random_u64() -> u64 {
     h.finish()
 }
 
+/// The caller's side of a queued call: sent, then acknowledged (bounded by
+/// [`ACK_TIMEOUT`]), then answered (bounded by `response_timeout`).
+pub(crate) async fn await_rpc(
+    sent: tokio::sync::oneshot::Receiver<Result<(), RpcError>>,
+    ack: tokio::sync::oneshot::Receiver<()>,
+    response: tokio::sync::oneshot::Receiver<Result<String, RpcError>>,
+    response_timeout: Duration,
+) -> Result<String, RpcError> {
+    let disconnected = || RpcError::built_in(RpcErrorCode::RecipientDisconnected, Some("the room is disconnected"));
+    sent.await.map_err(|_| disconnected())??;
+    match tokio::time::timeout(ACK_TIMEOUT, ack).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return Err(disconnected()),
+        Err(_) => return Err(RpcError::built_in(RpcErrorCode::ConnectionTimeout, None)),
+    }
+    match tokio::time::timeout(response_timeout, response).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(disconnected()),
+        Err(_) => Err(RpcError::built_in(RpcErrorCode::ResponseTimeout, None)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,5 @@
 //! Signal connection: WebSocket + protobuf, join handshake.
 
-use std::time::Duration;
-
 use futures_util::{SinkExt, StreamExt};
 use livekit_protocol as proto;
 use prost::Message as _;
@@ -10,7 +8,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::error::{bounded, EngineError, Result};
+use crate::error::{Deadline, EngineError, Result};
 
 /// The signalling socket.
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -49,7 +47,8 @@ pub fn rtc_url(url: &str, auto_subscribe: bool) -> Result<url::Url> {
 }
 
 /// Opens the socket and waits for the join response.
-pub(crate) async fn connect(url: &url::Url, token: &str, timeout: Duration) -> Result<(Ws, proto::JoinResponse)> {
+/// Both steps share `deadline` (the caller's whole connect bound).
+pub(crate) async fn connect(url: &url::Url, token: &str, deadline: Deadline) -> Result<(Ws, proto::JoinResponse)> {
     let display = {
         let mut u = url.clone();
         u.set_query(None);
@@ -63,23 +62,26 @@ pub(crate) async fn connect(url: &url::Url, token: &str, timeout: Duration) -> R
         .parse()
         .map_err(|_| EngineError::InvalidArgument("the token contains characters not allowed in a header".into()))?;
     req.headers_mut().insert("Authorization", bearer);
-    let (mut ws, _) = open(req, url, &display, timeout).await?;
-    let join = bounded("the join response", timeout, async {
-        loop {
-            match recv(&mut ws).await? {
-                Some(proto::signal_response::Message::Join(j)) => return Ok(j),
-                Some(proto::signal_response::Message::Leave(l)) => {
-                    return Err(EngineError::Rejected(format!(
-                        "server sent leave (reason {}) instead of join",
-                        l.reason
-                    )))
+    let (mut ws, _) = open(req, url, &display, deadline).await?;
+    let join = deadline
+        .bound("the join response", async {
+            loop {
+                match recv(&mut ws).await? {
+                    Some(proto::signal_response::Message::Join(j)) => return Ok(j),
+                    Some(proto::signal_response::Message::Leave(l)) => {
+                        return Err(EngineError::Rejected(format!(
+                            "server sent leave (reason {}) instead of join",
+                            l.reason
+                        )))
+                    }
+                    Some(_) => continue,
+                    None => {
+                        return Err(EngineError::Protocol("the server closed the connection before joining".into()))
+                    }
                 }
-                Some(_) => continue,
-                None => return Err(EngineError::Protocol("the server closed the connection before joining".into())),
             }
-        }
-    })
-    .await??;
+        })
+        .await??;
     validate_join(&join)?;
     Ok((ws, join))
 }
@@ -89,7 +91,7 @@ async fn open(
     req: tungstenite::handshake::client::Request,
     url: &url::Url,
     display: &str,
-    timeout: Duration,
+    deadline: Deadline,
 ) -> Result<(Ws, tungstenite::handshake::client::Response)> {
     let trust = if url.scheme() == "wss" {
         let t = crate::tls::trust().map_err(|reason| EngineError::Connect { url: display.into(), reason })?;
@@ -102,7 +104,7 @@ async fn open(
         .max_message_size(Some(MAX_SIGNAL_MESSAGE))
         .max_frame_size(Some(MAX_SIGNAL_MESSAGE));
     let connecting = tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, connector);
-    match bounded("the signal connection", timeout, connecting).await? {
+    match deadline.bound("the signal connection", connecting).await? {
         Ok(ok) => Ok(ok),
         Err(tungstenite::Error::Http(resp)) => {
             let status = resp.status().as_u16();

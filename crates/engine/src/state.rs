@@ -42,6 +42,7 @@ pub(crate) fn apply_fields(fields: &Mutex<ParticipantFields>, info: &proto::Part
     f.attributes = info.attributes.clone();
     f.version = f.version.max(info.version);
     f.kind = info.kind;
+    f.kind_details = info.kind_details.clone();
     changes
 }
 
@@ -92,6 +93,7 @@ pub(crate) fn apply_remote_info(shared: &Shared, info: proto::ParticipantInfo, a
         // Same identity under a new sid: the old session is gone.
         let stale = shared.remotes.lock().unwrap().iter().find(|p| p.identity() == info.identity).cloned();
         if let Some(old) = stale {
+            old.0.fields.lock().unwrap().disconnect_reason = proto::DisconnectReason::DuplicateIdentity as i32;
             out.extend(disconnect(shared, &old));
         }
         let p = RemoteParticipant::new(&info);
@@ -109,6 +111,7 @@ pub(crate) fn apply_remote_info(shared: &Shared, info: proto::ParticipantInfo, a
         return Vec::new(); // stale snapshot
     }
     if info.state == State::Disconnected as i32 {
+        p.0.fields.lock().unwrap().disconnect_reason = info.disconnect_reason;
         return disconnect(shared, &p);
     }
     let mut out = field_events(Participant::Remote(p.clone()), apply_fields(&p.0.fields, &info));

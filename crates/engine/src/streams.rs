@@ -5,9 +5,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use livekit_protocol as proto;
-use tokio::sync::{mpsc, oneshot, Notify};
+use std::future::Future;
+
+use tokio::sync::{mpsc, Notify};
 
 use crate::error::{EngineError, Result};
+use crate::reply::{self, Reply};
 use crate::room::Command;
 
 /// Largest chunk payload, in bytes.
@@ -204,6 +207,19 @@ impl StreamReader {
         self.0.ready.notify_one();
     }
 
+    /// Ends the stream with `why`, dropping what is buffered and unread (a refused stream
+    /// keeps no memory; the next read fails).
+    pub(crate) fn reject(&self, why: String) {
+        let mut st = self.0.state.lock().unwrap();
+        st.chunks.clear();
+        st.buffered = 0;
+        if st.end.is_none() {
+            st.end = Some(Err(why));
+        }
+        drop(st);
+        self.0.ready.notify_one();
+    }
+
     pub(crate) fn received(&self) -> u64 {
         self.0.state.lock().unwrap().received
     }
@@ -261,17 +277,18 @@ struct WriterState {
     closed: bool,
 }
 
-/// An outgoing stream: `write` sends chunks, `close` sends the trailer.
+/// An outgoing stream: `write` sends chunks, `close` sends the trailer. Both queue their
+/// packets when called, so writes go out in call order even if not awaited one by one.
 pub struct StreamWriter {
     info: StreamInfo,
     destinations: Vec<String>,
     cmd: mpsc::UnboundedSender<Command>,
-    state: tokio::sync::Mutex<WriterState>,
+    state: Mutex<WriterState>,
 }
 
 impl StreamWriter {
     pub(crate) fn new(info: StreamInfo, destinations: Vec<String>, cmd: mpsc::UnboundedSender<Command>) -> Self {
-        Self { info, destinations, cmd, state: tokio::sync::Mutex::new(WriterState { next_index: 0, closed: false }) }
+        Self { info, destinations, cmd, state: Mutex::new(WriterState { next_index: 0, closed: false }) }
     }
 
     /// The header's information.
@@ -279,13 +296,23 @@ impl StreamWriter {
         &self.info
     }
 
-    pub(crate) async fn send(&self, value: proto::data_packet::Value) -> Result<()> {
-        send_packet(&self.cmd, value, self.destinations.clone()).await
+    pub(crate) fn send(&self, value: proto::data_packet::Value) -> Reply<()> {
+        send_packet(&self.cmd, value, self.destinations.clone())
     }
 
-    /// Sends `data` (split into chunks; text is never split inside a character).
-    pub async fn write(&self, data: &[u8]) -> Result<()> {
-        let mut st = self.state.lock().await;
+    fn lock(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends `data` (split into chunks; text is never split inside a character). The chunks
+    /// are queued now; the future resolves once they are all sent.
+    pub fn write(&self, data: &[u8]) -> impl Future<Output = Result<()>> + Send + 'static {
+        let replies = self.queue_chunks(data);
+        async move { reply::all(replies?).await }
+    }
+
+    fn queue_chunks(&self, data: &[u8]) -> Result<Vec<Reply<()>>> {
+        let mut st = self.lock();
         if st.closed {
             return Err(EngineError::Disposed("the stream writer is closed".into()));
         }
@@ -297,6 +324,7 @@ impl StreamWriter {
             }
             StreamKind::Bytes => data.chunks(CHUNK_SIZE).collect(),
         };
+        let mut replies = Vec::with_capacity(pieces.len());
         for piece in pieces {
             let chunk = proto::data_stream::Chunk {
                 stream_id: self.info.stream_id.clone(),
@@ -304,17 +332,18 @@ impl StreamWriter {
                 content: piece.to_vec(),
                 ..Default::default()
             };
-            self.send(proto::data_packet::Value::StreamChunk(chunk)).await?;
+            replies.push(self.send(proto::data_packet::Value::StreamChunk(chunk)));
             st.next_index += 1;
         }
-        Ok(())
+        Ok(replies)
     }
 
-    /// Ends the stream; a `reason` marks an abnormal end (receivers see an error).
-    pub async fn close(&self, reason: Option<String>) -> Result<()> {
-        let mut st = self.state.lock().await;
+    /// Ends the stream; a `reason` marks an abnormal end (receivers see an error). The
+    /// trailer is queued now, after every chunk already written.
+    pub fn close(&self, reason: Option<String>) -> Reply<()> {
+        let mut st = self.lock();
         if st.closed {
-            return Ok(());
+            return Reply::ready(Ok(()));
         }
         st.closed = true;
         let trailer = proto::data_stream::Trailer {
@@ -322,19 +351,17 @@ impl StreamWriter {
             reason: reason.unwrap_or_default(),
             attributes: HashMap::new(),
         };
-        self.send(proto::data_packet::Value::StreamTrailer(trailer)).await
+        self.send(proto::data_packet::Value::StreamTrailer(trailer))
     }
 }
 
-/// Sends a data packet of any kind (reliable) through the room task.
-pub(crate) async fn send_packet(
+/// Queues a data packet of any kind (reliable) on the room task now.
+pub(crate) fn send_packet(
     cmd: &mpsc::UnboundedSender<Command>,
     value: proto::data_packet::Value,
     destinations: Vec<String>,
-) -> Result<()> {
-    let (tx, rx) = oneshot::channel();
-    cmd.send(Command::SendPacket { value, destinations, done: tx }).map_err(|_| EngineError::Disconnected)?;
-    rx.await.map_err(|_| EngineError::Disconnected)?
+) -> Reply<()> {
+    Reply::send(cmd, |done| Command::SendPacket { value, destinations, done })
 }
 
 #[cfg(test)]

@@ -21,6 +21,10 @@ pub struct ConnectOptions {
     /// Which candidates ICE may use. The server can force relay-only through its client
     /// configuration.
     pub ice_transport_policy: IceTransportPolicy,
+    /// Largest incoming data stream accepted, in bytes (`RoomOptions.dataStream.
+    /// maxPayloadByteLength`). A stream announcing more, or carrying more, is failed and
+    /// its memory released. `None` (the default): no cap beyond the unread-buffer limit.
+    pub max_stream_payload_bytes: Option<u64>,
 }
 
 impl Default for ConnectOptions {
@@ -31,6 +35,7 @@ impl Default for ConnectOptions {
             bind_ip: None,
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
+            max_stream_payload_bytes: None,
         }
     }
 }
@@ -132,5 +137,105 @@ impl TrackSource {
             proto::TrackSource::ScreenShareAudio => TrackSource::ScreenShareAudio,
             _ => TrackSource::Unknown,
         }
+    }
+}
+
+/// What the server says about the room besides its name, sid and metadata (the proto
+/// `Room`), kept up to date from `RoomUpdate`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoomDetails {
+    /// When the room was created, in milliseconds since the epoch (0 if the server did
+    /// not say).
+    pub creation_time_ms: i64,
+    /// Participants in the room, this client included (as the server counts them).
+    pub num_participants: u32,
+    /// Participants publishing at least one track.
+    pub num_publishers: u32,
+    /// Whether the room is being recorded.
+    pub active_recording: bool,
+    /// Seconds the room stays open after the last participant left.
+    pub departure_timeout: u32,
+    /// Seconds an empty room stays open.
+    pub empty_timeout: u32,
+    /// Participant limit (0: none).
+    pub max_participants: u32,
+}
+
+impl RoomDetails {
+    /// From the protocol's `Room`; `creation_time_ms` falls back to `creation_time` (seconds).
+    pub fn from_proto(room: &proto::Room) -> Self {
+        let creation_time_ms =
+            if room.creation_time_ms > 0 { room.creation_time_ms } else { room.creation_time * 1000 };
+        Self {
+            creation_time_ms,
+            num_participants: room.num_participants,
+            num_publishers: room.num_publishers,
+            active_recording: room.active_recording,
+            departure_timeout: room.departure_timeout,
+            empty_timeout: room.empty_timeout,
+            max_participants: room.max_participants,
+        }
+    }
+}
+
+/// What a participant is, numbered as the official SDKs number `ParticipantKind` (the
+/// wire numbers connector and bridge 7 and 8; the SDKs 5 and 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParticipantKind {
+    /// A regular client.
+    Standard = 0,
+    /// An ingress (stream ingestion).
+    Ingress = 1,
+    /// An egress (recording, streaming out).
+    Egress = 2,
+    /// A SIP call.
+    Sip = 3,
+    /// An agent.
+    Agent = 4,
+    /// A connector (WhatsApp, Twilio...).
+    Connector = 5,
+    /// A bridge (RTSP...).
+    Bridge = 6,
+}
+
+impl ParticipantKind {
+    /// From the wire value (`ParticipantInfo.Kind`); unknown values are `Standard`.
+    pub fn from_proto(kind: i32) -> Self {
+        use proto::participant_info::Kind;
+        match Kind::try_from(kind) {
+            Ok(Kind::Ingress) => Self::Ingress,
+            Ok(Kind::Egress) => Self::Egress,
+            Ok(Kind::Sip) => Self::Sip,
+            Ok(Kind::Agent) => Self::Agent,
+            Ok(Kind::Connector) => Self::Connector,
+            Ok(Kind::Bridge) => Self::Bridge,
+            _ => Self::Standard,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_use_the_sdk_numbering() {
+        use proto::participant_info::Kind;
+        let sdk = |k: Kind| ParticipantKind::from_proto(k as i32) as i32;
+        assert_eq!((sdk(Kind::Standard), sdk(Kind::Agent), sdk(Kind::Sip)), (0, 4, 3));
+        assert_eq!((sdk(Kind::Connector), sdk(Kind::Bridge)), (5, 6), "wire 7 and 8");
+        assert_eq!(ParticipantKind::from_proto(99), ParticipantKind::Standard);
+    }
+
+    #[test]
+    fn creation_time_falls_back_to_seconds() {
+        let seconds = proto::Room { creation_time: 1_700_000_000, ..Default::default() };
+        assert_eq!(RoomDetails::from_proto(&seconds).creation_time_ms, 1_700_000_000_000);
+        let both =
+            proto::Room { creation_time: 1_700_000_000, creation_time_ms: 1_700_000_000_123, ..Default::default() };
+        assert_eq!(RoomDetails::from_proto(&both).creation_time_ms, 1_700_000_000_123);
+        let d =
+            RoomDetails::from_proto(&proto::Room { num_participants: 3, active_recording: true, ..Default::default() });
+        assert_eq!((d.num_participants, d.active_recording), (3, true));
     }
 }

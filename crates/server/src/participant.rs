@@ -113,7 +113,7 @@ impl Participant {
                 agent: g.agent,
                 ..Default::default()
             }),
-            kind: if g.agent { proto::participant_info::Kind::Agent as i32 } else { 0 },
+            kind: kind_of(&g.kind, g.agent) as i32,
             attributes: g.attributes.clone(),
             client_protocol: params.client_protocol,
             ..Default::default()
@@ -269,5 +269,21 @@ impl Participant {
     /// Bumps the version after a track changed (mute).
     pub fn touch(&self) -> proto::ParticipantInfo {
         self.update_info(|_| {})
+    }
+}
+
+/// The `kind` claim as livekit-server maps it ("sip" → SIP...); an agent grant makes an
+/// agent; anything unknown is a standard participant.
+fn kind_of(claim: &str, agent: bool) -> proto::participant_info::Kind {
+    use proto::participant_info::Kind;
+    match claim {
+        "ingress" => Kind::Ingress,
+        "egress" => Kind::Egress,
+        "sip" => Kind::Sip,
+        "agent" => Kind::Agent,
+        "connector" => Kind::Connector,
+        "bridge" => Kind::Bridge,
+        _ if agent => Kind::Agent,
+        _ => Kind::Standard,
     }
 }

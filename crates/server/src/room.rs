@@ -80,17 +80,22 @@ struct RoomState {
     metadata: String,
     /// Participant sids currently announced as speaking.
     speaking: Vec<String>,
+    /// The participant or publisher count changed since the last `RoomUpdate`.
+    counts_dirty: bool,
 }
 
 /// How often speaker changes are computed and announced.
 const SPEAKER_INTERVAL: std::time::Duration = std::time::Duration::from_millis(300);
 
-/// Announces speaker changes (deltas, as LiveKit servers do) until the room is gone.
+/// Announces speaker changes (deltas, as LiveKit servers do) and changed participant and
+/// publisher counts (a `RoomUpdate`, batched as livekit-server batches them, here over one
+/// speaker interval) until the room is gone.
 async fn speakers_loop(room: std::sync::Weak<Room>) {
     let mut tick = tokio::time::interval(SPEAKER_INTERVAL);
     loop {
         tick.tick().await;
         let Some(room) = room.upgrade() else { break };
+        room.announce_counts();
         if let Some(changed) = room.speaker_changes(std::time::Instant::now()) {
             let msg = proto::signal_response::Message::SpeakersChanged(proto::SpeakersChanged { speakers: changed });
             for p in room.participants() {
@@ -126,6 +131,29 @@ impl Room {
             num_publishers,
             ..Default::default()
         }
+    }
+
+    /// Sends a `RoomUpdate` to everyone if the counts changed since the last one.
+    fn announce_counts(&self) {
+        let room = {
+            let mut st = self.state.lock().unwrap();
+            if !std::mem::take(&mut st.counts_dirty) {
+                return;
+            }
+            self.proto_locked(&st)
+        };
+        self.send_room_update(room);
+    }
+
+    fn send_room_update(&self, room: proto::Room) {
+        let update = proto::signal_response::Message::RoomUpdate(proto::RoomUpdate { room: Some(room) });
+        for p in self.participants() {
+            p.send(update.clone());
+        }
+    }
+
+    fn mark_counts_dirty(&self) {
+        self.state.lock().unwrap().counts_dirty = true;
     }
 
     /// Speakers that started or stopped speaking since the last call, loudest first.
@@ -188,8 +216,10 @@ impl Room {
             self.remove(old, proto::DisconnectReason::DuplicateIdentity);
         }
         let mut st = self.state.lock().unwrap();
-        send_join(self.proto_locked(&st), &st.participants);
         st.participants.push(p.clone());
+        let room = self.proto_locked(&st); // the count includes the joiner, as livekit-server's does
+        send_join(room, &st.participants[..st.participants.len() - 1]);
+        st.counts_dirty = true;
         old
     }
 
@@ -198,7 +228,9 @@ impl Room {
         let mut st = self.state.lock().unwrap();
         let before = st.participants.len();
         st.participants.retain(|o| o.sid != p.sid);
-        st.participants.len() != before
+        let removed = st.participants.len() != before;
+        st.counts_dirty |= removed;
+        removed
     }
 
     /// Sends `info` (a snapshot of `from`) to every other participant that can see it.
@@ -214,6 +246,7 @@ impl Room {
 
     /// A track of `publisher` started carrying media: announce it and auto-subscribe others.
     pub fn track_live(&self, publisher: &Arc<Participant>, track: Arc<PublishedTrack>) {
+        self.mark_counts_dirty();
         self.broadcast_info(publisher, publisher.info());
         for other in self.others(&publisher.sid) {
             if other.auto_subscribe && other.grant.can_subscribe {
@@ -228,6 +261,7 @@ impl Room {
             other.command(Cmd::Unsubscribe(track.sid.clone()));
         }
         track.close();
+        self.mark_counts_dirty();
         self.broadcast_info(publisher, publisher.info());
     }
 
@@ -254,10 +288,7 @@ impl Room {
     pub fn set_metadata(&self, metadata: String) -> proto::Room {
         self.state.lock().unwrap().metadata = metadata;
         let room = self.to_proto();
-        let update = proto::signal_response::Message::RoomUpdate(proto::RoomUpdate { room: Some(room.clone()) });
-        for p in self.participants() {
-            p.send(update.clone());
-        }
+        self.send_room_update(room.clone());
         room
     }
 

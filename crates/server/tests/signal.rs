@@ -36,7 +36,27 @@ async fn connect(server: &Server, jwt: &str) -> Result<Ws, tokio_tungstenite::tu
 }
 
 /// Next signal response, skipping WebRTC traffic (offers, trickles) unless asked for.
+/// The next signal response, skipping offers, trickles and the batched room updates
+/// (those are checked by `next_room_update`).
 async fn next(ws: &mut Ws) -> Resp {
+    loop {
+        let msg = next_any(ws).await;
+        if !matches!(msg, Resp::RoomUpdate(_)) {
+            return msg;
+        }
+    }
+}
+
+/// The next `RoomUpdate`, skipping everything else.
+async fn next_room_update(ws: &mut Ws) -> proto::Room {
+    loop {
+        if let Resp::RoomUpdate(u) = next_any(ws).await {
+            return u.room.expect("a room update carries the room");
+        }
+    }
+}
+
+async fn next_any(ws: &mut Ws) -> Resp {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
@@ -314,4 +334,32 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     (status, body)
+}
+
+#[tokio::test]
+async fn room_counts_are_in_the_join_and_updated_when_they_change() {
+    let server = server().await;
+    let (mut a, ja) = join(&server, "alice", "counts", VideoGrants::default()).await;
+    let room = ja.room.unwrap();
+    assert_eq!(room.num_participants, 1, "the joiner is counted");
+    assert!(room.creation_time_ms > 0 && room.creation_time == room.creation_time_ms / 1000);
+    assert_eq!((room.departure_timeout, room.empty_timeout), (20, 300));
+    let (mut b, jb) = join(&server, "bob", "counts", VideoGrants::default()).await;
+    assert_eq!(jb.room.unwrap().num_participants, 2);
+    // Alice hears of the new count (perhaps after an update still counting only her).
+    let mut seen = next_room_update(&mut a).await;
+    while seen.num_participants != 2 {
+        seen = next_room_update(&mut a).await;
+    }
+    assert_eq!(seen.num_publishers, 0);
+    send(
+        &mut b,
+        Req::Leave(proto::LeaveRequest {
+            reason: proto::DisconnectReason::ClientInitiated as i32,
+            ..Default::default()
+        }),
+    )
+    .await;
+    while next_room_update(&mut a).await.num_participants != 1 {}
+    server.shutdown().await;
 }

@@ -239,7 +239,12 @@ impl RoomTask {
             return; // no handler for the topic: dropped, as the official clients do
         }
         let reader = StreamReader::new(info);
-        if let Some(inline) = h.inline_content {
+        let announced = reader.info().total_size.unwrap_or(0);
+        let inline_len = h.inline_content.as_ref().map_or(0, |c| c.len() as u64);
+        if let Some(why) = self.over_cap(announced.max(inline_len)) {
+            // Refused before any data is kept: the handler's read fails with the reason.
+            reader.reject(why);
+        } else if let Some(inline) = h.inline_content {
             reader.push(inline);
             reader.finish(Ok(()));
         } else {
@@ -270,6 +275,11 @@ impl RoomTask {
             self.incoming.remove(&c.stream_id);
             return;
         }
+        if let Some(why) = self.over_cap(reader.received() + c.content.len() as u64) {
+            reader.reject(why);
+            self.incoming.remove(&c.stream_id);
+            return;
+        }
         if let Some(total) = reader.info().total_size {
             if reader.received() + c.content.len() as u64 > total {
                 fail(&reader, format!("more data than the announced {total} bytes"));
@@ -280,6 +290,13 @@ impl RoomTask {
         if !reader.push(c.content) {
             self.incoming.remove(&c.stream_id);
         }
+    }
+
+    /// Why a stream of `bytes` is refused, if it exceeds `max_stream_payload_bytes`.
+    fn over_cap(&self, bytes: u64) -> Option<String> {
+        let cap = self.max_stream_bytes?;
+        (bytes > cap)
+            .then(|| format!("the stream's payload ({bytes} bytes so far) exceeds maxPayloadByteLength ({cap} bytes)"))
     }
 
     fn on_stream_trailer(&mut self, t: proto::data_stream::Trailer) {

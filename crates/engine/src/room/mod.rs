@@ -3,7 +3,6 @@
 //! one task, so events come out in the order things happened.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use livekit_protocol as proto;
 use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
 use tokio::sync::{mpsc, oneshot, watch};
-use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
 
@@ -26,12 +25,13 @@ use crate::objects::{
 use crate::pc::{self, PcEvent, Target};
 use crate::rpc::{RpcCall, RpcError};
 use crate::signal::{self, Ws};
-use crate::state;
 use crate::streams::{Incoming, StreamKind};
-use crate::types::{ConnectOptions, ConnectionState, DataKind, DataOptions};
+use crate::types::{ConnectionState, DataKind, DataOptions, RoomDetails};
 
+mod connect;
 mod data;
 mod publish;
+mod updates;
 
 /// Largest data packet the engine sends (LiveKit clients cap SCTP messages at 64000).
 pub const MAX_DATA_PACKET: usize = 64_000;
@@ -90,6 +90,9 @@ pub(crate) enum Command {
     Disconnect {
         done: oneshot::Sender<()>,
     },
+    GetStats {
+        done: oneshot::Sender<crate::stats::RtcStats>,
+    },
 }
 
 /// A call we made, waiting for its acknowledgement and response.
@@ -106,6 +109,8 @@ pub(crate) struct Shared {
     /// The newest access token (the server refreshes it; reconnects use it).
     pub token: Mutex<String>,
     pub metadata: Mutex<String>,
+    /// Counts, timeouts, recording, creation time (kept up to date from `RoomUpdate`).
+    pub details: Mutex<RoomDetails>,
     pub state: Mutex<ConnectionState>,
     pub local: LocalParticipant,
     pub remotes: Mutex<Vec<RemoteParticipant>>,
@@ -121,116 +126,6 @@ pub struct Room {
 }
 
 impl Room {
-    /// Joins the room at `url` with `token`. Resolves once signalling is up and both peer
-    /// connections are connected; returns the room and its event stream.
-    pub async fn connect(
-        url: &str,
-        token: &str,
-        options: ConnectOptions,
-    ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>)> {
-        if token.trim().is_empty() {
-            return Err(EngineError::InvalidArgument("the token is empty".into()));
-        }
-        let rtc_url = signal::rtc_url(url, options.auto_subscribe)?;
-        let started = Instant::now();
-        let (ws, join) = signal::connect(&rtc_url, token, options.connect_timeout).await?;
-        let ice = ice::plan(&options.ice_servers, options.ice_transport_policy, &join)?;
-        let ip = options.bind_ip.unwrap_or_else(|| default_ip(&rtc_url));
-        let (pc_tx, pc_rx) = mpsc::unbounded_channel();
-        let publisher = pc::create(ip, Target::Publisher, &ice, pc_tx.clone()).await?;
-        let subscriber = match pc::create(ip, Target::Subscriber, &ice, pc_tx.clone()).await {
-            Ok(pc) => pc,
-            Err(e) => {
-                let _ = publisher.close().await;
-                return Err(e);
-            }
-        };
-        let reliable =
-            publisher.create_data_channel("_reliable", Some(dc_init(true))).await.map_err(EngineError::rtc)?;
-        let lossy = publisher.create_data_channel("_lossy", Some(dc_init(false))).await.map_err(EngineError::rtc)?;
-
-        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-        let me = join.participant.clone().unwrap_or_default();
-        let room_info = join.room.clone().unwrap_or_default();
-        let shared = Arc::new(Shared {
-            sid: Mutex::new(room_info.sid.clone()),
-            name: Mutex::new(room_info.name.clone()),
-            token: Mutex::new(token.to_string()),
-            metadata: Mutex::new(room_info.metadata.clone()),
-            state: Mutex::new(ConnectionState::Connected),
-            local: LocalParticipant::new(&me, cmd_tx.clone()),
-            remotes: Mutex::new(Vec::new()),
-            cmd: cmd_tx,
-            stream_topics: Mutex::default(),
-        });
-        for info in &join.other_participants {
-            let p = RemoteParticipant::new(info);
-            for t in &info.tracks {
-                let publication =
-                    RemoteTrackPublication::new(&info.sid, t.clone(), options.auto_subscribe, shared.cmd.clone());
-                p.0.publications.lock().unwrap().push(publication);
-            }
-            shared.remotes.lock().unwrap().push(p);
-        }
-
-        let (ready_tx, ready_rx) = oneshot::channel();
-        let task = RoomTask {
-            shared: shared.clone(),
-            ws,
-            events: ev_tx,
-            publisher,
-            subscriber,
-            pub_dcs: [watch_dc(reliable.clone()), watch_dc(lossy.clone())],
-            reliable,
-            lossy,
-            pub_remote_set: false,
-            sub_remote_set: false,
-            pub_pending: Vec::new(),
-            sub_pending: Vec::new(),
-            pub_local_pending: Vec::new(),
-            pub_mid: String::new(),
-            sub_mid: String::new(),
-            pub_offer_id: 0,
-            pub_outstanding: false,
-            pub_dirty: false,
-            pending_publishes: HashMap::new(),
-            pub_connected: false,
-            sub_connected: false,
-            relay_gathered: [None, None],
-            ice: ice.clone(),
-            ready: Some(ready_tx),
-            requests: HashMap::new(),
-            next_request: 1,
-            sequence: 0,
-            unmatched_tracks: HashMap::new(),
-            ping_interval: Duration::from_secs(join.ping_interval.max(1) as u64),
-            ping_timeout: Duration::from_secs(join.ping_timeout.max(2) as u64),
-            last_recv: Instant::now(),
-            auto_subscribe: options.auto_subscribe,
-            speakers: Vec::new(),
-            rpc_calls: HashMap::new(),
-            rpc_invocations: HashMap::new(),
-            incoming: HashMap::new(),
-        };
-        let (data_tx, data_rx) = mpsc::channel(1024);
-        tokio::spawn(task.run(cmd_rx, pc_rx, data_tx, data_rx));
-        let room = Room { shared };
-        let remaining = options.connect_timeout.saturating_sub(started.elapsed());
-        match bounded("the peer connections to connect", remaining, ready_rx).await {
-            Ok(Ok(Ok(()))) => Ok((room, ev_rx)),
-            Ok(Ok(Err(e))) => {
-                room.disconnect().await;
-                Err(e)
-            }
-            Ok(Err(_)) => Err(EngineError::Disconnected),
-            Err(e) => {
-                room.disconnect().await;
-                Err(relay_hint(&ice, e))
-            }
-        }
-    }
-
     /// Room sid (`RM_`).
     pub fn sid(&self) -> String {
         self.shared.sid.lock().unwrap().clone()
@@ -246,6 +141,11 @@ impl Room {
     /// Room metadata.
     pub fn metadata(&self) -> String {
         self.shared.metadata.lock().unwrap().clone()
+    }
+    /// Creation time, participant and publisher counts, recording state and timeouts, as
+    /// the server last reported them (join response, then every `RoomUpdate`).
+    pub fn details(&self) -> RoomDetails {
+        self.shared.details.lock().unwrap().clone()
     }
     /// Connection state.
     pub fn connection_state(&self) -> ConnectionState {
@@ -276,6 +176,13 @@ impl Room {
         self.shared.stream_topics.lock().unwrap().remove(&(kind, topic.to_string()));
     }
 
+    /// W3C statistics of both peer connections; `Disconnected` once the room is gone.
+    pub async fn rtc_stats(&self) -> Result<crate::stats::RtcStats> {
+        let (tx, rx) = oneshot::channel();
+        self.shared.cmd.send(Command::GetStats { done: tx }).map_err(|_| EngineError::Disconnected)?;
+        rx.await.map_err(|_| EngineError::Disconnected)
+    }
+
     /// Leaves the room (idempotent). When it returns, `Disconnected` has been emitted and
     /// the event stream has ended.
     pub async fn disconnect(&self) {
@@ -283,43 +190,6 @@ impl Room {
         if self.shared.cmd.send(Command::Disconnect { done: tx }).is_ok() {
             let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
         }
-    }
-}
-
-/// A connect that timed out under relay-only ICE most often means no TURN allocation
-/// succeeded: say so, with the servers tried.
-fn relay_hint(ice: &ice::IcePlan, e: EngineError) -> EngineError {
-    match (&e, ice.policy) {
-        (EngineError::Timeout { ms, .. }, crate::types::IceTransportPolicy::Relay) => EngineError::IceConfig(format!(
-            "relay-only connection not established within {ms} ms through {}: check that the TURN server is \
-             reachable over UDP and that its credentials are right",
-            ice.usable_turn_urls().join(", ")
-        )),
-        _ => e,
-    }
-}
-
-fn default_ip(url: &url::Url) -> IpAddr {
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if loopback {
-        IpAddr::from([127, 0, 0, 1])
-    } else {
-        IpAddr::from([0, 0, 0, 0])
-    }
-}
-
-fn dc_init(reliable: bool) -> RTCDataChannelInit {
-    RTCDataChannelInit {
-        ordered: reliable,
-        max_packet_life_time: None,
-        max_retransmits: if reliable { None } else { Some(0) },
-        protocol: String::new(),
-        negotiated: None,
     }
 }
 
@@ -399,6 +269,8 @@ struct RoomTask {
     ping_timeout: Duration,
     last_recv: Instant,
     auto_subscribe: bool,
+    /// Largest incoming stream accepted, in bytes (`None`: no cap).
+    max_stream_bytes: Option<u64>,
     /// Active speakers by participant sid, with their level.
     speakers: Vec<(String, f32)>,
     /// RPC calls we made, by request id.
@@ -621,13 +493,7 @@ impl RoomTask {
             Resp::RoomMoved(moved) => self.on_room_moved(moved),
             Resp::RoomUpdate(u) => {
                 if let Some(room) = u.room {
-                    if !room.sid.is_empty() {
-                        *self.shared.sid.lock().unwrap() = room.sid.clone();
-                    }
-                    let old = std::mem::replace(&mut *self.shared.metadata.lock().unwrap(), room.metadata.clone());
-                    if old != room.metadata {
-                        self.emit(RoomEvent::RoomMetadataChanged { old, new: room.metadata });
-                    }
+                    self.on_room_update(room);
                 }
             }
             Resp::Leave(l) => {
@@ -693,80 +559,6 @@ impl RoomTask {
         signal::send(&mut self.ws, Req::Answer(answer)).await
     }
 
-    /// Applies speaker deltas and reports the new list, loudest first.
-    fn on_speakers(&mut self, changes: Vec<proto::SpeakerInfo>) {
-        for s in changes {
-            self.speakers.retain(|(sid, _)| *sid != s.sid);
-            if s.active {
-                self.speakers.push((s.sid, s.level));
-            }
-        }
-        self.speakers.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let local = self.shared.local.clone();
-        let remotes = self.shared.remotes.lock().unwrap().clone();
-        let speakers = self
-            .speakers
-            .iter()
-            .filter_map(|(sid, _)| {
-                if *sid == local.sid() {
-                    Some(crate::Participant::Local(local.clone()))
-                } else {
-                    remotes.iter().find(|p| p.sid() == *sid).map(|p| crate::Participant::Remote(p.clone()))
-                }
-            })
-            .collect();
-        self.emit(RoomEvent::ActiveSpeakersChanged { speakers });
-    }
-
-    fn on_participant_info(&mut self, info: proto::ParticipantInfo) {
-        if info.sid == self.shared.local.sid() {
-            let changes = state::apply_fields(&self.shared.local.0.fields, &info);
-            for ev in state::field_events(crate::Participant::Local(self.shared.local.clone()), changes) {
-                self.emit(ev);
-            }
-            return;
-        }
-        let events = state::apply_remote_info(&self.shared, info, self.auto_subscribe);
-        for ev in events {
-            if let RoomEvent::TrackPublished { participant, publication } = &ev {
-                let track = self.unmatched_tracks.remove(&publication.sid());
-                self.emit(ev.clone());
-                if let Some(rtp) = track {
-                    self.attach_track(participant.clone(), publication.clone(), rtp);
-                }
-            } else {
-                if let RoomEvent::ParticipantDisconnected { participant } = &ev {
-                    self.forget_participant(&participant.identity());
-                }
-                self.emit(ev);
-            }
-        }
-    }
-
-    /// The server moved us to another room: adopt its token and room, let everyone of the
-    /// old room leave (the usual leave sequence), then take the new room's participants.
-    fn on_room_moved(&mut self, moved: proto::RoomMovedResponse) {
-        if !moved.token.is_empty() {
-            *self.shared.token.lock().unwrap() = moved.token.clone();
-            self.emit(RoomEvent::TokenRefreshed { token: moved.token });
-        }
-        let room = moved.room.unwrap_or_default();
-        *self.shared.sid.lock().unwrap() = room.sid.clone();
-        *self.shared.name.lock().unwrap() = room.name.clone();
-        let old_meta = std::mem::replace(&mut *self.shared.metadata.lock().unwrap(), room.metadata.clone());
-        let remotes = self.shared.remotes.lock().unwrap().clone();
-        for info in state::moved_updates(&remotes, moved.other_participants) {
-            self.on_participant_info(info);
-        }
-        if let Some(me) = moved.participant.filter(|me| me.sid == self.shared.local.sid()) {
-            self.on_participant_info(me);
-        }
-        self.emit(RoomEvent::Moved { name: room.name, sid: room.sid });
-        if old_meta != room.metadata {
-            self.emit(RoomEvent::RoomMetadataChanged { old: old_meta, new: room.metadata });
-        }
-    }
-
     fn attach_track(
         &mut self,
         participant: RemoteParticipant,
@@ -784,6 +576,12 @@ impl RoomTask {
     async fn on_command(&mut self, cmd: Command) -> Option<Stop> {
         match cmd {
             Command::Disconnect { done } => return Some(Stop::Local(done)),
+            Command::GetStats { done } => {
+                let (publisher, subscriber) = (self.publisher.clone(), self.subscriber.clone());
+                tokio::spawn(async move {
+                    let _ = done.send(crate::stats::gather(publisher, subscriber).await);
+                });
+            }
             Command::PublishData { payload, options, done } => {
                 let result = self.publish_data(payload, options).await;
                 let _ = done.send(result);

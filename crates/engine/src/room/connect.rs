@@ -1,0 +1,255 @@
+//! `Room::connect`: signalling, both peer connections, the room task, and the wait for
+//! the connections, all under one deadline (`ConnectOptions::connect_timeout`).
+//!
+//! Every step gets what is left of the bound: opening the socket, the join response,
+//! creating the peer connections and data channels, and the peer connections connecting.
+//! A failed or timed-out connect returns at once; whatever was already built is torn
+//! down in the background, so cleaning up never adds to the bound.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
+use webrtc::peer_connection::PeerConnection;
+
+use super::{watch_dc, Command, Room, RoomTask, Shared};
+use crate::error::{Deadline, EngineError, Result};
+use crate::events::RoomEvent;
+use crate::ice::{self, IcePlan};
+use crate::objects::{LocalParticipant, RemoteParticipant, RemoteTrackPublication};
+use crate::pc::{self, PcEvent, Target};
+use crate::signal::{self, Ws};
+use crate::types::{ConnectOptions, ConnectionState, RoomDetails};
+
+/// The publisher and subscriber peer connections with the publisher's data channels.
+struct Pcs {
+    publisher: Arc<dyn PeerConnection>,
+    subscriber: Arc<dyn PeerConnection>,
+    reliable: Arc<dyn DataChannel>,
+    lossy: Arc<dyn DataChannel>,
+}
+
+impl Room {
+    /// Joins the room at `url` with `token`. Resolves once signalling is up and both peer
+    /// connections are connected; returns the room and its event stream. The whole connect
+    /// is bounded by `options.connect_timeout`.
+    pub async fn connect(
+        url: &str,
+        token: &str,
+        options: ConnectOptions,
+    ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>)> {
+        if token.trim().is_empty() {
+            return Err(EngineError::InvalidArgument("the token is empty".into()));
+        }
+        let deadline = Deadline::after(options.connect_timeout);
+        let rtc_url = signal::rtc_url(url, options.auto_subscribe)?;
+        let (ws, join) = signal::connect(&rtc_url, token, deadline).await?;
+        let ice = ice::plan(&options.ice_servers, options.ice_transport_policy, &join)?;
+        let ip = options.bind_ip.unwrap_or_else(|| default_ip(&rtc_url));
+        let (pc_tx, pc_rx) = mpsc::unbounded_channel();
+        let pcs = create_pcs_until(deadline, ip, &ice, pc_tx).await?;
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+        let shared = shared_state(&join, token, &options, cmd_tx);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let task = RoomTask::new(shared.clone(), ws, ev_tx, pcs, ice.clone(), &join, &options, ready_tx);
+        let (data_tx, data_rx) = mpsc::channel(1024);
+        tokio::spawn(task.run(cmd_rx, pc_rx, data_tx, data_rx));
+        let room = Room { shared };
+        let outcome = match deadline.bound("the peer connections to connect", ready_rx).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(EngineError::Disconnected),
+            Err(e) => Err(relay_hint(&ice, e)),
+        };
+        match outcome {
+            Ok(()) => Ok((room, ev_rx)),
+            Err(e) => {
+                room.leave_in_background();
+                Err(e)
+            }
+        }
+    }
+
+    /// Asks the room task to leave without waiting for it (a failed connect returns now).
+    fn leave_in_background(&self) {
+        let (done, _) = oneshot::channel();
+        let _ = self.shared.cmd.send(Command::Disconnect { done });
+    }
+}
+
+/// Creates the peer connections on a task of their own: if the deadline passes first, the
+/// connect fails at once and that task closes whatever it built when it finishes.
+async fn create_pcs_until(
+    deadline: Deadline,
+    ip: IpAddr,
+    ice: &IcePlan,
+    pc_tx: mpsc::UnboundedSender<PcEvent>,
+) -> Result<Pcs> {
+    let mut creating = tokio::spawn(create_pcs(ip, ice.clone(), pc_tx));
+    match deadline.bound("the peer connections to be created", &mut creating).await {
+        Ok(Ok(pcs)) => pcs,
+        Ok(Err(e)) => Err(EngineError::Rtc(format!("creating the peer connections failed: {e}"))),
+        Err(timeout) => {
+            tokio::spawn(async move {
+                if let Ok(Ok(pcs)) = creating.await {
+                    let _ = pcs.publisher.close().await;
+                    let _ = pcs.subscriber.close().await;
+                }
+            });
+            Err(timeout)
+        }
+    }
+}
+
+async fn create_pcs(ip: IpAddr, ice: IcePlan, pc_tx: mpsc::UnboundedSender<PcEvent>) -> Result<Pcs> {
+    let publisher = pc::create(ip, Target::Publisher, &ice, pc_tx.clone()).await?;
+    let rest = async {
+        let subscriber = pc::create(ip, Target::Subscriber, &ice, pc_tx).await?;
+        let channels = async {
+            let reliable = publisher.create_data_channel("_reliable", Some(dc_init(true))).await;
+            let lossy = publisher.create_data_channel("_lossy", Some(dc_init(false))).await;
+            Ok((reliable.map_err(EngineError::rtc)?, lossy.map_err(EngineError::rtc)?))
+        };
+        match channels.await {
+            Ok((reliable, lossy)) => Ok((subscriber, reliable, lossy)),
+            Err(e) => {
+                let _ = subscriber.close().await;
+                Err(e)
+            }
+        }
+    };
+    match rest.await {
+        Ok((subscriber, reliable, lossy)) => Ok(Pcs { publisher, subscriber, reliable, lossy }),
+        Err(e) => {
+            let _ = publisher.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// The state shared with the public handles, from the join response.
+fn shared_state(
+    join: &livekit_protocol::JoinResponse,
+    token: &str,
+    options: &ConnectOptions,
+    cmd: mpsc::UnboundedSender<Command>,
+) -> Arc<Shared> {
+    let me = join.participant.clone().unwrap_or_default();
+    let room_info = join.room.clone().unwrap_or_default();
+    let shared = Arc::new(Shared {
+        sid: Mutex::new(room_info.sid.clone()),
+        name: Mutex::new(room_info.name.clone()),
+        token: Mutex::new(token.to_string()),
+        metadata: Mutex::new(room_info.metadata.clone()),
+        details: Mutex::new(RoomDetails::from_proto(&room_info)),
+        state: Mutex::new(ConnectionState::Connected),
+        local: LocalParticipant::new(&me, cmd.clone()),
+        remotes: Mutex::new(Vec::new()),
+        cmd,
+        stream_topics: Mutex::default(),
+    });
+    for info in &join.other_participants {
+        let p = RemoteParticipant::new(info);
+        for t in &info.tracks {
+            let publication =
+                RemoteTrackPublication::new(&info.sid, t.clone(), options.auto_subscribe, shared.cmd.clone());
+            p.0.publications.lock().unwrap().push(publication);
+        }
+        shared.remotes.lock().unwrap().push(p);
+    }
+    shared
+}
+
+impl RoomTask {
+    #[allow(clippy::too_many_arguments)] // one call site, all of it connect's state
+    fn new(
+        shared: Arc<Shared>,
+        ws: Ws,
+        events: mpsc::UnboundedSender<RoomEvent>,
+        pcs: Pcs,
+        ice: IcePlan,
+        join: &livekit_protocol::JoinResponse,
+        options: &ConnectOptions,
+        ready: oneshot::Sender<Result<()>>,
+    ) -> Self {
+        RoomTask {
+            shared,
+            ws,
+            events,
+            pub_dcs: [watch_dc(pcs.reliable.clone()), watch_dc(pcs.lossy.clone())],
+            publisher: pcs.publisher,
+            subscriber: pcs.subscriber,
+            reliable: pcs.reliable,
+            lossy: pcs.lossy,
+            pub_remote_set: false,
+            sub_remote_set: false,
+            pub_pending: Vec::new(),
+            sub_pending: Vec::new(),
+            pub_local_pending: Vec::new(),
+            pub_mid: String::new(),
+            sub_mid: String::new(),
+            pub_offer_id: 0,
+            pub_outstanding: false,
+            pub_dirty: false,
+            pending_publishes: HashMap::new(),
+            pub_connected: false,
+            sub_connected: false,
+            relay_gathered: [None, None],
+            ice,
+            ready: Some(ready),
+            requests: HashMap::new(),
+            next_request: 1,
+            sequence: 0,
+            unmatched_tracks: HashMap::new(),
+            ping_interval: Duration::from_secs(join.ping_interval.max(1) as u64),
+            ping_timeout: Duration::from_secs(join.ping_timeout.max(2) as u64),
+            last_recv: Instant::now(),
+            auto_subscribe: options.auto_subscribe,
+            max_stream_bytes: options.max_stream_payload_bytes,
+            speakers: Vec::new(),
+            rpc_calls: HashMap::new(),
+            rpc_invocations: HashMap::new(),
+            incoming: HashMap::new(),
+        }
+    }
+}
+
+/// A connect that timed out under relay-only ICE most often means no TURN allocation
+/// succeeded: say so, with the servers tried.
+fn relay_hint(ice: &ice::IcePlan, e: EngineError) -> EngineError {
+    match (&e, ice.policy) {
+        (EngineError::Timeout { ms, .. }, crate::types::IceTransportPolicy::Relay) => EngineError::IceConfig(format!(
+            "relay-only connection not established within {ms} ms through {}: check that the TURN server is \
+             reachable over UDP and that its credentials are right",
+            ice.usable_turn_urls().join(", ")
+        )),
+        _ => e,
+    }
+}
+
+fn default_ip(url: &url::Url) -> IpAddr {
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if loopback {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        IpAddr::from([0, 0, 0, 0])
+    }
+}
+
+fn dc_init(reliable: bool) -> RTCDataChannelInit {
+    RTCDataChannelInit {
+        ordered: reliable,
+        max_packet_life_time: None,
+        max_retransmits: if reliable { None } else { Some(0) },
+        protocol: String::new(),
+        negotiated: None,
+    }
+}
