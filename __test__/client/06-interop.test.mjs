@@ -46,7 +46,8 @@ describe('interop with @livekit/rtc-node', () => {
     expect(meSeenByThem.sid).toBe(mine.localParticipant.sid);
     expect(await mine.getSid()).toBe(await theirs.getSid());
     expect(mine.name).toBe(roomName);
-    expect(mine.numParticipants).toBe(2);
+    // The server's count, as its RoomUpdate after the second join says (both SDKs read it).
+    await waitUntil(() => mine.numParticipants === 2, { what: 'numParticipants 2 (RoomUpdate)' });
     expect(mine.isConnected).toBe(true);
 
     // lkrtc -> official, reliable, with a topic.

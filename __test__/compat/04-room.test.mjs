@@ -32,9 +32,9 @@ describe.each(SDKS)('room (%s)', (name, sdk) => {
     expect.soft(first.isRecording, 'isRecording').toBe(false);
     // Field checks are soft: one run reports every field that differs.
     // numParticipants / numPublishers are the server's RoomInfo as last received (the join
-    // response, then RoomUpdates), not a local count: lkrtc-server's join response counts
-    // the participants present before the joiner, and the official SDK reports exactly that.
-    expect.soft(first.numParticipants, "numParticipants seen by the first participant (server's join response)").toBe(0);
+    // response, then RoomUpdates), not a local count. lkrtc-server's join response counts
+    // the joiner too, as livekit-server's does, and both SDKs report exactly that.
+    expect.soft(first.numParticipants, "numParticipants seen by the first participant (server's join response)").toBe(1);
     expect.soft(first.numPublishers, 'numPublishers before anyone published').toBe(0);
     expect.soft(typeof first.departureTimeout, 'departureTimeout is a number').toBe('number');
     expect.soft(typeof first.emptyTimeout, 'emptyTimeout is a number').toBe('number');
@@ -45,7 +45,7 @@ describe.each(SDKS)('room (%s)', (name, sdk) => {
     expect.soft(second.name).toBe(roomName);
     expect.soft(await withTimeout(second.getSid(), 10_000, "the second room's getSid()")).toBe(sid);
     expect.soft(second.creationTime?.getTime?.(), 'both see the same creationTime').toBe(created);
-    expect.soft(second.numParticipants, "numParticipants seen by the second participant (server's join response)").toBe(1);
+    expect.soft(second.numParticipants, "numParticipants seen by the second participant (server's join response)").toBe(2);
     expect.soft(second.numPublishers, 'numPublishers seen by the second participant').toBe(1);
     expect.soft(second.isRecording, 'isRecording at the second participant').toBe(false);
 

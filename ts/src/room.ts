@@ -16,8 +16,17 @@ import {
   type SimulateScenarioKind,
   TrackKind,
 } from './enums.js';
-import { ConnectError, ErrorCode, nativeCall, toLkError, unsupported } from './errors.js';
-import { native, type JsRoomEvent, type NativeRemoteParticipant, type NativeRemoteTrack, type NativeRemoteTrackPublication, type NativeRoom } from './native.js';
+import { ConnectError, ErrorCode, nativeAwait, nativeCall, toLkError, unsupported } from './errors.js';
+import {
+  native,
+  type JsRoomEvent,
+  type NativeRemoteParticipant,
+  type NativeRemoteTrack,
+  type NativeRemoteTrackPublication,
+  type NativeRoom,
+  type NativeRoomDetails,
+  type NativeRtcStats,
+} from './native.js';
 import {
   LocalParticipant,
   type Participant,
@@ -130,13 +139,6 @@ type Ref = number | NativeRemoteParticipant | NativeRemoteTrackPublication | Nat
 
 /** Room fields the native side may provide (read when present). */
 type OptionalRoomFields = {
-  creationTime?: number | null;
-  isRecording?: boolean | null;
-  departureTimeout?: number | null;
-  emptyTimeout?: number | null;
-  numPublishers?: number | null;
-  numParticipants?: number | null;
-  getRtcStats?: () => Promise<unknown>;
   simulateScenario?: (scenario: number) => Promise<void>;
 };
 
@@ -200,6 +202,7 @@ export class Room extends RoomBase {
   #closed: Closed | undefined = undefined;
   #connecting: Promise<void> | undefined = undefined;
   #token: string | undefined = undefined;
+  #lastDetails: NativeRoomDetails | undefined = undefined;
   #url: string | undefined = undefined;
   readonly #streams = new StreamReceiver();
 
@@ -232,48 +235,42 @@ export class Room extends RoomBase {
   get serverUrl(): string | undefined {
     return this.#url;
   }
-  /** Participants in the room, this client included (the server's count when it sends one). */
+  /** Participants in the room as the server last counted them (join response, room updates). */
   get numParticipants(): number {
-    const n = this.#optional().numParticipants;
-    return typeof n === 'number' ? n : this.remoteParticipants.size + (this.isConnected ? 1 : 0);
+    return this.#details()?.numParticipants ?? 0;
   }
-  /** Participants publishing at least one track (the server's count when it sends one). */
+  /** Participants publishing at least one track, as the server last counted them. */
   get numPublishers(): number {
-    const n = this.#optional().numPublishers;
-    if (typeof n === 'number') return n;
-    let count = this.isConnected && (this.localParticipant?.trackPublications.size ?? 0) > 0 ? 1 : 0;
-    for (const p of this.remoteParticipants.values()) if (p.trackPublications.size > 0) count++;
-    return count;
+    return this.#details()?.numPublishers ?? 0;
   }
-  /** When the server created the room (the epoch until the native side reports it). */
+  /** When the server created the room (the epoch before connecting). */
   get creationTime(): Date {
-    const t = this.#optional().creationTime;
-    return new Date(typeof t === 'number' ? t : 0);
+    return new Date(this.#details()?.creationTimeMs ?? 0);
   }
   /** Whether the room is being recorded. */
   get isRecording(): boolean {
-    return this.#optional().isRecording === true;
+    return this.#details()?.activeRecording === true;
   }
   /** Seconds the room stays open after the last participant left. */
   get departureTimeout(): number {
-    const t = this.#optional().departureTimeout;
-    return typeof t === 'number' ? t : 0;
+    return this.#details()?.departureTimeout ?? 0;
   }
   /** Seconds an empty room stays open. */
   get emptyTimeout(): number {
-    const t = this.#optional().emptyTimeout;
-    return typeof t === 'number' ? t : 0;
+    return this.#details()?.emptyTimeout ?? 0;
   }
   /** The room sid; '' before the first connection. */
   async getSid(): Promise<string> {
     return this.#info.sid ?? '';
   }
 
-  /** Connection statistics (rejects with `ERR_UNSUPPORTED` until the native side has them). */
-  async getRtcStats(): Promise<unknown> {
-    const o = this.#optional();
-    if (typeof o.getRtcStats !== 'function') throw unsupported('Room.getRtcStats', 'the native binding has no statistics yet');
-    return o.getRtcStats.call(this.#native);
+  /**
+   * W3C statistics of the publisher and subscriber connections (`{ publisherStats,
+   * subscriberStats }`, arrays of stats dictionaries). Rejects with `ERR_INVALID_STATE`
+   * before connecting and `ERR_DISCONNECTED` after.
+   */
+  async getRtcStats(): Promise<NativeRtcStats> {
+    return nativeAwait(nativeCall(() => this.#native.getRtcStats()));
   }
 
   /** Test hook of the official SDK (rejects with `ERR_UNSUPPORTED` until the native side has it). */
@@ -281,6 +278,18 @@ export class Room extends RoomBase {
     const o = this.#optional();
     if (typeof o.simulateScenario !== 'function') throw unsupported('Room.simulateScenario', 'the native binding cannot simulate scenarios');
     await o.simulateScenario.call(this.#native, scenario);
+  }
+
+  /** The server's room details while connected (the last ones seen afterwards). */
+  #details(): NativeRoomDetails | undefined {
+    if (this.#phase === 'connected') {
+      try {
+        this.#lastDetails = this.#native.details ?? this.#lastDetails;
+      } catch {
+        // disposed underneath: answer from the cache
+      }
+    }
+    return this.#lastDetails;
   }
 
   #optional(): OptionalRoomFields {
@@ -352,6 +361,7 @@ export class Room extends RoomBase {
         await nat.connect(url, token, {
           autoSubscribe: options.autoSubscribe === undefined ? true : Boolean(options.autoSubscribe),
           connectTimeoutMs: timeout,
+          maxStreamPayloadBytes: maxBytes,
           ...rtcConfig,
         });
       } catch (e) {
