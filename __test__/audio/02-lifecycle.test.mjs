@@ -33,6 +33,7 @@ describe('local audio lifecycle', () => {
     const localPublished = waitForEvent(a, RoomEvent.LocalTrackPublished, { what: 'localTrackPublished' });
     const localSubscribed = waitForEvent(a, RoomEvent.LocalTrackSubscribed, { timeoutMs: 20_000, what: 'localTrackSubscribed' });
     const remotePublished = waitForEvent(b, RoomEvent.TrackPublished, { what: 'trackPublished on the peer' });
+    const remoteSubscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed on the peer' });
     const sine = await publishSineWith(lk, a, { scope, name: 'mic' });
     const pub = sine.publication;
     expect(pub).toBeInstanceOf(lk.LocalTrackPublication);
@@ -66,6 +67,9 @@ describe('local audio lifecycle', () => {
     await sine.track.unmute();
     await unmuted;
 
+    // The server tells the publisher about the first subscription before the subscriber
+    // necessarily has the track: count once the peer has it too.
+    await remoteSubscribed;
     const h = lk.liveHandles();
     expect(h.audioSource).toBe(1);
     expect(h.publication).toBe(2); // local + remote
