@@ -1,9 +1,9 @@
 // Issue 8, audio items 3 and 5: a track published before its first frame reaches
 // subscribers (the source sends silence while idle), every rate/channel count the official
 // SDK accepts, AudioResampler flush() and quality, queueSize checks. Handles end at zero.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Scope, uniqueRoomName, waitForEvent, waitUntil } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, expectLkError, lk, startDevServer, totalHandles, ZERO } from '../client/lk.mjs';
+import { describe, expect, it } from 'vitest';
+import { uniqueRoomName, waitForEvent } from '../helpers/rtc.mjs';
+import { connectLk, expectLkError, lk, useLkEnv } from '../client/lk.mjs';
 import { expectTone } from './audio-helpers.mjs';
 import { readToneWith } from '../helpers/rtc.mjs';
 
@@ -28,30 +28,15 @@ function sine(rate, ch, freq, n, t0 = 0) {
 }
 
 describe('idle sources and audio formats', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    await waitUntil(() => totalHandles() === 0, { timeoutMs: 5_000, what: 'handles to drop to 0' }).catch(() => {});
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv(undefined, { settleMs: 5_000 });
 
   it('a track published before its first frame is subscribed, then its audio arrives', async () => {
     const roomName = uniqueRoomName('idle');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const source = new AudioSource(48_000, 1);
     const track = LocalAudioTrack.createAudioTrack('idle', source);
-    scope.defer(() => source.close());
+    env.scope.defer(() => source.close());
     const subscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 15_000, what: 'trackSubscribed before any frame' });
     const options = new lk.TrackPublishOptions({ source: lk.TrackSource.SOURCE_MICROPHONE, dtx: true, red: true });
     const pub = await a.localParticipant.publishTrack(track, options);

@@ -5,33 +5,18 @@
 // releases the stream; maxPayloadByteLength caps incoming streams; AudioStream runs frames
 // through a FrameProcessor; AudioMixer mixes; the unsupported classes throw ERR_UNSUPPORTED.
 // Every scenario ends with liveHandles() at zero.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Scope, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
+import { describe, expect, it } from 'vitest';
+import { uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 import { publishSineWith } from '../audio/audio-helpers.mjs';
-import { connectLk, expectHandles, expectLkError, lk, rejection, startDevServer, totalHandles, ZERO } from './lk.mjs';
+import { connectLk, expectLkError, lk, rejection, useLkEnv } from './lk.mjs';
 
 const { RoomEvent, AudioSource, AudioFrame, AudioStream, AudioMixer, LocalAudioTrack, FrameProcessor, ErrorCode } = lk;
 
 describe('JS behaviour', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    await waitUntil(() => totalHandles() === 0, { timeoutMs: 5_000, what: 'handles to drop to 0' }).catch(() => {});
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv(undefined, { settleMs: 5_000 });
 
   it('disconnect() removes every listener, after `disconnected` was delivered', async () => {
-    const room = await connectLk(scope, dev, 'a', uniqueRoomName('listeners'));
+    const room = await connectLk(env.scope, env.dev, 'a', uniqueRoomName('listeners'));
     const seen = [];
     room.on(RoomEvent.Disconnected, (reason) => seen.push(['disconnected', reason, room.listenerCount(RoomEvent.Disconnected)]));
     room.on(RoomEvent.ParticipantConnected, () => {});
@@ -62,10 +47,10 @@ describe('JS behaviour', () => {
   // unpublished with stopOnUnpublish false (issue 8 report); this checks the JS contract.
   it('unpublishTrack(sid, false) keeps the track usable: it is published again with a new sid', async () => {
     const roomName = uniqueRoomName('republish');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const first = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'the first trackSubscribed' });
-    const sine = await publishSineWith(lk, a, { scope, name: 'mic' });
+    const sine = await publishSineWith(lk, a, { scope: env.scope, name: 'mic' });
     const [, firstPub] = await first;
     const gone = waitForEvent(b, RoomEvent.TrackUnpublished, { what: 'trackUnpublished' });
     await a.localParticipant.unpublishTrack(sine.publication.sid, false);
@@ -92,19 +77,19 @@ describe('JS behaviour', () => {
     expectLkError(await rejection(room.connect(42, 'token')), ErrorCode.ERR_INVALID_URL);
     expect(lk.liveHandles().room).toBe(before);
     const room2 = new lk.Room();
-    const e = await rejection(room2.connect(dev.url, 'token', { encryption: { keyProviderOptions: {} } }));
+    const e = await rejection(room2.connect(env.dev.url, 'token', { encryption: { keyProviderOptions: {} } }));
     expectLkError(e, ErrorCode.ERR_UNSUPPORTED);
     expect(e).toBeInstanceOf(lk.ConnectError);
     expect(lk.liveHandles().room).toBe(before);
-    expectLkError(await rejection(room2.connect(dev.url, 'token', { dataStream: { maxPayloadByteLength: -1 } })), ErrorCode.ERR_INVALID_ARG);
+    expectLkError(await rejection(room2.connect(env.dev.url, 'token', { dataStream: { maxPayloadByteLength: -1 } })), ErrorCode.ERR_INVALID_ARG);
     // The room is still usable: a valid connect makes a new native room.
-    scope.rooms.push(room2);
-    await withTimeout(room2.connect(dev.url, await dev.token('r2', uniqueRoomName('reuse'))), 20_000, 'connect after refusals');
+    env.scope.rooms.push(room2);
+    await withTimeout(room2.connect(env.dev.url, await env.dev.token('r2', uniqueRoomName('reuse'))), 20_000, 'connect after refusals');
     expect(room2.isConnected).toBe(true);
   });
 
   it('publishData option errors are LkErrors with ERR_INVALID_ARG', async () => {
-    const room = await connectLk(scope, dev, 'a', uniqueRoomName('pubdata'));
+    const room = await connectLk(env.scope, env.dev, 'a', uniqueRoomName('pubdata'));
     const lp = room.localParticipant;
     const data = new Uint8Array([1]);
     for (const options of [null, { destination_identities: 'bob' }, { destination_identities: [1, 2] }, { topic: 5 }, { destinationIdentities: 'x' }]) {
@@ -116,8 +101,8 @@ describe('JS behaviour', () => {
 
   it('an onProgress that throws rejects the read with its error and releases the stream', async () => {
     const roomName = uniqueRoomName('progress');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const boom = new Error('boom from onProgress');
     const outcome = new Promise((resolve) => {
       b.registerTextStreamHandler('p', (reader) => {
@@ -138,8 +123,8 @@ describe('JS behaviour', () => {
 
   it('RoomOptions.dataStream.maxPayloadByteLength caps incoming streams', async () => {
     const roomName = uniqueRoomName('maxpayload');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName, { options: { dataStream: { maxPayloadByteLength: 1024 } } });
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName, { options: { dataStream: { maxPayloadByteLength: 1024 } } });
     const results = [];
     const done = new Promise((resolve) => {
       b.registerTextStreamHandler('cap', (reader) => {
@@ -163,10 +148,10 @@ describe('JS behaviour', () => {
 
   it("AudioStream's noiseCancellation FrameProcessor processes every frame and is closed at the end", async () => {
     const roomName = uniqueRoomName('processor');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const subscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed' });
-    const sine = await publishSineWith(lk, a, { scope, name: 'mic' });
+    const sine = await publishSineWith(lk, a, { scope: env.scope, name: 'mic' });
     const [track, pub] = await subscribed;
     class Marker extends FrameProcessor {
       calls = 0;
@@ -195,7 +180,7 @@ describe('JS behaviour', () => {
     expect(lk.isFrameProcessor(proc)).toBe(true);
     const stream = new AudioStream(track, { sampleRate: 48000, numChannels: 1, noiseCancellation: proc });
     expect(proc.info).toEqual({ roomName, participantIdentity: 'a', publicationSid: pub.sid });
-    expect(proc.credentials?.url).toBe(dev.url);
+    expect(proc.credentials?.url).toBe(env.dev.url);
     let frames = 0;
     for await (const frame of stream) {
       expect(frame.data.every((v) => v === 1234)).toBe(true);

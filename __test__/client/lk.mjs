@@ -2,9 +2,9 @@
 // ../helpers/rtc.mjs (Scope, publishSine, waitForEvent, waitUntil, withTimeout).
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { REPO_ROOT } from '../helpers/paths.mjs';
-import { withTimeout } from '../helpers/rtc.mjs';
+import { Scope, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 
 const require = createRequire(import.meta.url);
 /** The public lkrtc API (index.js). */
@@ -79,4 +79,31 @@ export function expectLkError(e, code) {
 export function totalHandles() {
   const h = lk.liveHandles();
   return Object.values(h).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Registers the hooks most lkrtc test files share: an in-process DevServer for the file
+ * (`options` as DevServer.start's), a fresh Scope per test, and after each test the scope
+ * closed and every handle count back to zero (after up to `settleMs` for counts that drop
+ * asynchronously; 0 asserts at once). Returns `{ dev, scope }`, valid inside tests.
+ */
+export function useLkEnv(options, { settleMs = 0 } = {}) {
+  const env = { dev: undefined, scope: undefined };
+  beforeAll(async () => {
+    env.dev = await startDevServer(options);
+  });
+  afterAll(async () => {
+    await env.dev?.close();
+  });
+  beforeEach(() => {
+    env.scope = new Scope();
+  });
+  afterEach(async () => {
+    await env.scope.close();
+    if (settleMs > 0) {
+      await waitUntil(() => totalHandles() === 0, { timeoutMs: settleMs, what: 'handles to drop to 0' }).catch(() => {});
+    }
+    expectHandles(ZERO);
+  });
+  return env;
 }

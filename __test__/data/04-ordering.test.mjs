@@ -1,9 +1,9 @@
 // Issue 8, item 9: reliable means in call order. 10,000 publishData(..., { reliable: true })
 // calls issued without awaiting each (500 in flight) arrive in call order, none lost or
 // duplicated; so do RPC requests issued at once. Handle counts are back at zero after.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Scope, uniqueRoomName, withTimeout } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, lk, startDevServer } from '../client/lk.mjs';
+import { describe, expect, it } from 'vitest';
+import { uniqueRoomName, withTimeout } from '../helpers/rtc.mjs';
+import { connectLk, lk, useLkEnv } from '../client/lk.mjs';
 
 const { RoomEvent } = lk;
 const PACKETS = 10_000;
@@ -17,26 +17,12 @@ function outOfOrder(seen) {
 }
 
 describe('reliable ordering', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    expectHandles({});
-  });
+  const env = useLkEnv(undefined);
 
   it('10,000 pipelined reliable publishData calls arrive in call order', async () => {
     const name = uniqueRoomName('order');
-    const sender = await connectLk(scope, dev, 'sender', name);
-    const receiver = await connectLk(scope, dev, 'receiver', name);
+    const sender = await connectLk(env.scope, env.dev, 'sender', name);
+    const receiver = await connectLk(env.scope, env.dev, 'receiver', name);
     const seen = [];
     const all = new Promise((resolve) => {
       receiver.on(RoomEvent.DataReceived, (payload) => {
@@ -64,8 +50,8 @@ describe('reliable ordering', () => {
 
   it('RPC requests issued at once reach the callee in call order', async () => {
     const name = uniqueRoomName('order-rpc');
-    const caller = await connectLk(scope, dev, 'caller', name);
-    const callee = await connectLk(scope, dev, 'callee', name);
+    const caller = await connectLk(env.scope, env.dev, 'caller', name);
+    const callee = await connectLk(env.scope, env.dev, 'callee', name);
     const order = [];
     callee.localParticipant.registerRpcMethod('seq', async (d) => {
       order.push(Number(d.payload));
