@@ -1,6 +1,16 @@
 //! Engine errors. Each variant has a stable code (`code()`) that the binding exposes to
 //! JavaScript as `LkError.code`.
 
+/// "cannot connect to URL: " or, when the URL is not known (the signal connection was
+/// already up and then failed), "the signal connection failed: ".
+fn connect_prefix(url: &str) -> String {
+    if url.is_empty() {
+        "the signal connection failed: ".to_string()
+    } else {
+        format!("cannot connect to {url}: ")
+    }
+}
+
 /// What went wrong in an engine call.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
@@ -24,9 +34,9 @@ pub enum EngineError {
         message: String,
     },
     /// The server could not be reached or the signal connection failed.
-    #[error("cannot connect to {url}: {reason}")]
+    #[error("{}{reason}", connect_prefix(url))]
     Connect {
-        /// Where we tried to connect.
+        /// Where we tried to connect (empty when an established signal connection failed).
         url: String,
         /// Why it failed.
         reason: String,
@@ -122,5 +132,18 @@ impl Deadline {
         tokio::time::timeout_at(self.at, fut)
             .await
             .map_err(|_| EngineError::Timeout { what, ms: self.total.as_millis() as u64 })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EngineError;
+
+    #[test]
+    fn connect_error_never_shows_an_empty_url() {
+        let lost = EngineError::Connect { url: String::new(), reason: "Connection reset without closing handshake".into() };
+        assert_eq!(lost.to_string(), "the signal connection failed: Connection reset without closing handshake");
+        let refused = EngineError::Connect { url: "ws://127.0.0.1:1".into(), reason: "refused".into() };
+        assert_eq!(refused.to_string(), "cannot connect to ws://127.0.0.1:1: refused");
     }
 }

@@ -21,6 +21,7 @@ pub mod auth;
 mod data;
 mod http;
 pub mod ids;
+pub mod limits;
 mod participant;
 mod room;
 mod rtc;
