@@ -141,7 +141,8 @@ mod tests {
 
     #[test]
     fn connect_error_never_shows_an_empty_url() {
-        let lost = EngineError::Connect { url: String::new(), reason: "Connection reset without closing handshake".into() };
+        let lost =
+            EngineError::Connect { url: String::new(), reason: "Connection reset without closing handshake".into() };
         assert_eq!(lost.to_string(), "the signal connection failed: Connection reset without closing handshake");
         let refused = EngineError::Connect { url: "ws://127.0.0.1:1".into(), reason: "refused".into() };
         assert_eq!(refused.to_string(), "cannot connect to ws://127.0.0.1:1: refused");

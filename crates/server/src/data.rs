@@ -97,7 +97,7 @@ pub async fn read_loop(_shared: Arc<ServerShared>, room: Arc<Room>, p: Arc<Parti
             Ok(Some(r)) => r,
             Ok(None) => continue,
             Err(e) => {
-                tracing::debug!(identity = %p.identity(), error = %e, "malformed data packet dropped");
+                tracing::debug!(identity = %p.identity(), error = %crate::limits::clip(&e.to_string()), "malformed data packet dropped");
                 continue;
             }
         };

@@ -18,8 +18,7 @@ use crate::auth::{self, AuthError};
 use crate::participant::{Cmd, JoinParams};
 use crate::{session, ServerShared};
 
-/// Largest signal message accepted from a client.
-pub const MAX_SIGNAL_MESSAGE: usize = 1 << 20;
+use crate::limits::{self, MAX_SIGNAL_MESSAGE};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -51,7 +50,7 @@ fn token<'a>(headers: &'a HeaderMap, query: &'a HashMap<String, String>) -> Opti
 
 fn refuse(e: &AuthError) -> Response {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    tracing::info!(%e, "join refused");
+    tracing::info!(e = %limits::clip(&e.to_string()), "join refused");
     (status, e.to_string()).into_response()
 }
 
@@ -85,6 +84,10 @@ async fn rtc(
         Ok(p) => p,
         Err(e) => return refuse(&e),
     };
+    if let Err(e) = limits::check_join(&params.grant) {
+        tracing::info!(%e, "join refused");
+        return (StatusCode::BAD_REQUEST, e).into_response();
+    }
     if q.get("reconnect").map(String::as_str) == Some("1") {
         // Resuming is not supported: tell the client to do a full reconnect.
         return upgrade.on_upgrade(session::refuse_resume);
@@ -102,7 +105,10 @@ async fn stats(State(shared): State<Arc<ServerShared>>) -> Response {
 
 async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Query(q): Params) -> Response {
     let mut resp = match join_params(&shared, &headers, &q) {
-        Ok(_) => (StatusCode::OK, "success").into_response(),
+        Ok(p) => match limits::check_join(&p.grant) {
+            Ok(()) => (StatusCode::OK, "success").into_response(),
+            Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+        },
         Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.to_string()).into_response(),
     };
     resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
@@ -112,6 +118,11 @@ async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Q
 fn twirp_error(status: StatusCode, code: &str, msg: &str) -> Response {
     let body = serde_json::json!({ "code": code, "msg": msg }).to_string();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A value over one of the participant-info limits, as livekit-server answers it.
+fn over_limit(limit: limits::InfoLimit) -> Response {
+    twirp_error(StatusCode::BAD_REQUEST, "invalid_argument", &limit.to_string())
 }
 
 /// A Twirp method body, decoded from JSON or protobuf per the content type.
@@ -248,6 +259,9 @@ fn admin(
             if !allowed(&r.room) {
                 return denied();
             }
+            if r.metadata.len() > limits::MAX_METADATA_SIZE {
+                return over_limit(limits::InfoLimit::Metadata);
+            }
             let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
             encode(json, &room.set_metadata(r.metadata))
         }
@@ -258,6 +272,12 @@ fn admin(
             }
             let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
             let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
+            let checked = limits::check_info(&r.name, &r.metadata, &r.attributes)
+                .and_then(|()| limits::merge_attributes(&p.info().attributes, &r.attributes));
+            let attributes = match checked {
+                Ok(a) => a,
+                Err(limit) => return over_limit(limit),
+            };
             let info = p.update_info(|i| {
                 if !r.metadata.is_empty() {
                     i.metadata = r.metadata.clone();
@@ -265,13 +285,7 @@ fn admin(
                 if !r.name.is_empty() {
                     i.name = r.name.clone();
                 }
-                for (k, v) in &r.attributes {
-                    if v.is_empty() {
-                        i.attributes.remove(k);
-                    } else {
-                        i.attributes.insert(k.clone(), v.clone());
-                    }
-                }
+                i.attributes = attributes;
             });
             p.send(proto::signal_response::Message::Update(proto::ParticipantUpdate {
                 participants: vec![info.clone()],

@@ -25,6 +25,7 @@ pub mod limits;
 mod participant;
 mod room;
 mod rtc;
+mod serve;
 mod session;
 mod tls;
 mod track;
@@ -155,25 +156,10 @@ impl Server {
             shutdown: shutdown_rx.clone(),
         });
         let app = http::router(shared.clone());
-        let mut stop = shutdown_rx;
-        let stopped = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
         let is_tls = tls.is_some();
         let task = match tls {
-            None => tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
-                    tracing::error!(error = %e, "server stopped");
-                }
-            }),
-            Some(config) => {
-                let listener = tls::TlsListener::new(listener, config)?;
-                tokio::spawn(async move {
-                    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
-                        tracing::error!(error = %e, "server stopped");
-                    }
-                })
-            }
+            None => tokio::spawn(serve::serve(listener, app, shutdown_rx)),
+            Some(config) => tokio::spawn(serve::serve(tls::TlsListener::new(listener, config)?, app, shutdown_rx)),
         };
         tracing::info!(%addr, tls = is_tls, "lkrtc-server started");
         Ok(Server { addr, tls: is_tls, shared, shutdown_tx, task })

@@ -160,6 +160,20 @@ pub fn merge_attributes(
     Ok(merged)
 }
 
+/// Checks a joining participant's token claims: identity, room name, name, metadata and
+/// attributes (livekit-server checks identity and room name in `ValidateConnectRequest`,
+/// metadata and attributes in `StartSession`; lkrtc also checks the name). The error is
+/// the text of the HTTP 400 answer.
+pub fn check_join(grant: &crate::auth::JoinGrant) -> Result<(), String> {
+    if grant.identity.len() > MAX_PARTICIPANT_IDENTITY_LENGTH {
+        return Err(format!("participant identity length exceeds limits ({MAX_PARTICIPANT_IDENTITY_LENGTH} bytes)"));
+    }
+    if grant.room.len() > MAX_ROOM_NAME_LENGTH {
+        return Err(format!("room name length exceeds limits ({MAX_ROOM_NAME_LENGTH} bytes)"));
+    }
+    check_info(&grant.name, &grant.metadata, &grant.attributes).map_err(|l| l.to_string())
+}
+
 /// Splits a signal message the server built so that each part encodes to at most
 /// [`MAX_SIGNAL_RESPONSE`] bytes: a join response keeps the other participants that fit
 /// and the rest follow as participant updates; a participant update is split into

@@ -2,6 +2,7 @@
 //! channels that reach its session task (signal frames out, commands in).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::JoinGrant;
 use crate::ids;
+use crate::limits::{MAX_PENDING_TRACKS, MAX_SIGNAL_QUEUE_BYTES};
 use crate::track::PublishedTrack;
 
 /// Work for a participant's session task, sent by the room or by other sessions.
@@ -25,8 +27,9 @@ pub enum Cmd {
 
 /// A frame for the WebSocket writer.
 pub enum Outbound {
-    /// A signal response (boxed: join responses are large, the other frames small).
-    Signal(Box<proto::signal_response::Message>),
+    /// A signal response (boxed: join responses are large, the other frames small) and
+    /// the bytes it counts against the queue limit.
+    Signal(Box<proto::signal_response::Message>, usize),
     /// Close the socket after everything queued before it.
     Close,
     /// Close with a WebSocket close code and a reason the client can show.
@@ -51,6 +54,10 @@ pub struct Participant {
     /// Whether the server subscribes it to everything automatically.
     pub auto_subscribe: bool,
     out: mpsc::UnboundedSender<Outbound>,
+    /// Bytes of signal responses queued for the WebSocket writer ([`MAX_SIGNAL_QUEUE_BYTES`]).
+    queued: Arc<AtomicUsize>,
+    /// The queue overflowed: the session was told to end and nothing more is queued.
+    overflowed: AtomicBool,
     cmd: mpsc::UnboundedSender<Cmd>,
     data: mpsc::Sender<(DataKind, Bytes)>,
     state: Mutex<State>,
@@ -78,6 +85,8 @@ pub struct JoinParams {
 pub struct Channels {
     /// Frames for the WebSocket.
     pub out: mpsc::UnboundedReceiver<Outbound>,
+    /// Bytes queued in `out`; the writer subtracts what it sent.
+    pub queued: Arc<AtomicUsize>,
     /// Commands for the session.
     pub cmd: mpsc::UnboundedReceiver<Cmd>,
     /// Data packets to deliver on this participant's subscriber data channels.
@@ -93,6 +102,7 @@ impl Participant {
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (data_tx, data_rx) = mpsc::channel(DATA_QUEUE);
+        let queued = Arc::new(AtomicUsize::new(0));
         let g = &params.grant;
         let now = ids::now_ms();
         let info = proto::ParticipantInfo {
@@ -123,11 +133,13 @@ impl Participant {
             grant: params.grant,
             auto_subscribe: params.auto_subscribe,
             out: out_tx,
+            queued: queued.clone(),
+            overflowed: AtomicBool::new(false),
             cmd: cmd_tx,
             data: data_tx,
             state: Mutex::new(State { info, live: Vec::new(), pending: HashMap::new() }),
         });
-        (p, Channels { out: out_rx, cmd: cmd_rx, data: data_rx })
+        (p, Channels { out: out_rx, queued, cmd: cmd_rx, data: data_rx })
     }
 
     /// Identity from the token.
@@ -135,9 +147,27 @@ impl Participant {
         &self.grant.identity
     }
 
-    /// Queues a signal response for the client (dropped if the session is gone).
+    /// Queues a signal response for the client (dropped if the session is gone). A client
+    /// that does not read fills its queue; past [`MAX_SIGNAL_QUEUE_BYTES`] its session is
+    /// ended (the others see it leave) and nothing more is queued.
     pub fn send(&self, msg: proto::signal_response::Message) {
-        let _ = self.out.send(Outbound::Signal(Box::new(msg)));
+        if self.overflowed.load(Ordering::Relaxed) {
+            return;
+        }
+        let resp = proto::SignalResponse { message: Some(msg) };
+        let size = prost::Message::encoded_len(&resp) + 16;
+        let queued = self.queued.fetch_add(size, Ordering::AcqRel) + size;
+        if queued > MAX_SIGNAL_QUEUE_BYTES {
+            self.queued.fetch_sub(size, Ordering::AcqRel);
+            if !self.overflowed.swap(true, Ordering::AcqRel) {
+                tracing::warn!(identity = %self.identity(), queued, "signal queue full (the client does not read): dropping it");
+                self.command(Cmd::Kick(proto::DisconnectReason::SignalClose));
+            }
+            return;
+        }
+        if let Some(msg) = resp.message {
+            let _ = self.out.send(Outbound::Signal(Box::new(msg), size));
+        }
     }
 
     /// Asks the WebSocket writer to close after what is queued.
@@ -210,6 +240,11 @@ impl Participant {
     /// Whether it publishes anything.
     pub fn has_published(&self) -> bool {
         !self.state.lock().unwrap().live.is_empty()
+    }
+
+    /// Whether [`MAX_PENDING_TRACKS`] `add_track` requests already wait for media.
+    pub fn pending_full(&self) -> bool {
+        self.state.lock().unwrap().pending.len() >= MAX_PENDING_TRACKS
     }
 
     /// Records an `add_track` request awaiting media. Returns false if `cid` is pending.

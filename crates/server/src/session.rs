@@ -23,6 +23,7 @@ use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnec
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::data;
+use crate::limits::{self, clip};
 use crate::participant::{Channels, Cmd, DataKind, JoinParams, Outbound, Participant};
 use crate::room::Room;
 use crate::rtc::{self, PcEvent, Target};
@@ -81,8 +82,8 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
     let (sink, stream) = ws.split();
     let room = shared.rooms.get_or_create(&params.grant.room);
     let (p, channels) = Participant::new(params);
-    let Channels { out, cmd, data } = channels;
-    let writer = tokio::spawn(write_loop(sink, out));
+    let Channels { out, queued, cmd, data } = channels;
+    let writer = tokio::spawn(write_loop(sink, out, queued));
 
     let (pc_tx, pc_rx) = mpsc::unbounded_channel();
     let subscriber = match shared.pcs.create(Target::Subscriber, pc_tx.clone()).await {
@@ -136,7 +137,11 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
     }
     let _ = s.subscriber.close().await;
     s.p.close_socket();
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    // A client that does not read can block the writer forever: give it 2 s.
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(2), writer).await.is_err() {
+        abort.abort();
+    }
     if let Some(t) = data_task {
         t.abort();
     }
@@ -162,12 +167,27 @@ fn leave(reason: Reason) -> proto::LeaveRequest {
     }
 }
 
-async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut out: mpsc::UnboundedReceiver<Outbound>) {
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut out: mpsc::UnboundedReceiver<Outbound>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+) {
     while let Some(msg) = out.recv().await {
-        let frame = match msg {
-            Outbound::Signal(m) => {
-                let resp = proto::SignalResponse { message: Some(*m) };
-                Message::Binary(Bytes::from(resp.encode_to_vec()))
+        match msg {
+            Outbound::Signal(m, size) => {
+                // Messages over the cap (large participant lists) go out in several parts.
+                let mut failed = false;
+                for part in limits::split(*m) {
+                    let resp = proto::SignalResponse { message: Some(part) };
+                    if sink.send(Message::Binary(Bytes::from(resp.encode_to_vec()))).await.is_err() {
+                        failed = true;
+                        break;
+                    }
+                }
+                queued.fetch_sub(size, std::sync::atomic::Ordering::AcqRel);
+                if failed {
+                    break;
+                }
             }
             Outbound::Close => {
                 let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
@@ -177,9 +197,6 @@ async fn write_loop(mut sink: SplitSink<WebSocket, Message>, mut out: mpsc::Unbo
                 let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                 break;
             }
-        };
-        if sink.send(frame).await.is_err() {
-            break;
         }
     }
     let _ = sink.close().await;
@@ -251,7 +268,16 @@ impl Session {
         loop {
             tokio::select! {
                 frame = stream.next() => {
-                    let Some(Ok(frame)) = frame else { return Reason::SignalClose };
+                    let frame = match frame {
+                        Some(Ok(frame)) => frame,
+                        Some(Err(e)) => {
+                            if too_big(e) {
+                                self.p.close_with(1009, format!("signal message larger than {} bytes", limits::MAX_SIGNAL_MESSAGE));
+                            }
+                            return Reason::SignalClose;
+                        }
+                        None => return Reason::SignalClose,
+                    };
                     self.last_seen = Instant::now();
                     match frame {
                         Message::Binary(bytes) => match proto::SignalRequest::decode(bytes) {
@@ -261,7 +287,7 @@ impl Session {
                                 }
                             }
                             Err(e) => {
-                                tracing::warn!(identity = %self.p.identity(), error = %e, "malformed signal frame");
+                                tracing::warn!(identity = %self.p.identity(), error = %clip(&e.to_string()), "malformed signal frame");
                                 self.p.close_with(1007, format!("malformed SignalRequest: {e}"));
                                 return Reason::SignalClose;
                             }
@@ -322,7 +348,7 @@ impl Session {
         match msg {
             Req::Offer(sd) => return self.on_publisher_offer(sd).await,
             Req::Answer(sd) => return self.on_subscriber_answer(sd).await,
-            Req::Trickle(t) => self.on_trickle(t).await,
+            Req::Trickle(t) => return self.on_trickle(t).await,
             Req::AddTrack(t) => self.on_add_track(t),
             Req::Mute(m) => self.on_mute(m),
             Req::Subscription(s) => self.on_subscription(s),
@@ -365,7 +391,7 @@ impl Session {
             let answer = pc.create_answer(None).await.map_err(|e| format!("cannot answer offer: {e}"))?;
             pc.set_local_description(answer).await.map_err(|e| format!("cannot apply answer: {e}"))?;
             let local = pc.local_description().await.ok_or("no local description after answer")?;
-            tracing::trace!(offer = %sd.sdp, answer = %local.sdp, "publisher negotiated");
+            tracing::trace!(offer = %clip(&sd.sdp), answer = %clip(&local.sdp), "publisher negotiated");
             Ok(local.sdp)
         }
         .await;
@@ -393,7 +419,7 @@ impl Session {
                 None
             }
             Err(msg) => {
-                tracing::warn!(identity = %self.p.identity(), %msg, "publisher offer failed");
+                tracing::warn!(identity = %self.p.identity(), msg = %clip(&msg), "publisher offer failed");
                 self.p.close_with(1007, msg);
                 Some(Reason::StateMismatch)
             }
@@ -410,7 +436,7 @@ impl Session {
             Err(e) => Err(format!("answer SDP does not parse: {e}")),
         };
         if let Err(msg) = applied {
-            tracing::warn!(identity = %self.p.identity(), %msg, "subscriber answer failed");
+            tracing::warn!(identity = %self.p.identity(), msg = %clip(&msg), "subscriber answer failed");
             self.p.close_with(1007, msg);
             return Some(Reason::StateMismatch);
         }
@@ -425,26 +451,40 @@ impl Session {
         None
     }
 
-    async fn on_trickle(&mut self, t: proto::TrickleRequest) {
+    async fn on_trickle(&mut self, t: proto::TrickleRequest) -> Option<Reason> {
+        if t.candidate_init.len() > limits::MAX_CANDIDATE_SIZE {
+            tracing::warn!(identity = %self.p.identity(), bytes = t.candidate_init.len(), "oversized ICE candidate");
+            self.p.close_with(1009, format!("ICE candidate larger than {} bytes", limits::MAX_CANDIDATE_SIZE));
+            return Some(Reason::SignalClose);
+        }
         let cand = match rtc::parse_candidate(&t.candidate_init) {
             Ok(c) if !c.candidate.is_empty() => c,
-            Ok(_) => return, // end-of-candidates
+            Ok(_) => return None, // end-of-candidates
             Err(e) => {
-                tracing::debug!(identity = %self.p.identity(), error = %e, "bad trickle ignored");
-                return;
+                tracing::debug!(identity = %self.p.identity(), error = %clip(&e), "bad trickle ignored");
+                return None;
             }
         };
-        if t.target == Target::Subscriber as i32 {
+        let pending = if t.target == Target::Subscriber as i32 {
             if self.sub_remote_set {
                 let _ = self.subscriber.add_ice_candidate(cand).await;
-            } else {
-                self.sub_pending.push(cand);
+                return None;
             }
+            &mut self.sub_pending
         } else if let (Some(pc), true) = (&self.publisher, self.pub_remote_set) {
             let _ = pc.add_ice_candidate(cand).await;
+            return None;
         } else {
-            self.pub_pending.push(cand);
+            &mut self.pub_pending
+        };
+        if pending.len() >= limits::MAX_PENDING_CANDIDATES {
+            tracing::warn!(identity = %self.p.identity(), "too many ICE candidates before the remote description");
+            let reason = format!("more than {} ICE candidates before the offer/answer", limits::MAX_PENDING_CANDIDATES);
+            self.p.close_with(1008, reason);
+            return Some(Reason::SignalClose);
         }
+        pending.push(cand);
+        None
     }
 
     fn on_add_track(&mut self, req: proto::AddTrackRequest) {
@@ -478,6 +518,11 @@ impl Session {
             audio_features: req.audio_features.clone(),
             ..Default::default()
         };
+        if self.p.pending_full() {
+            let msg = format!("too many pending tracks (at most {})", limits::MAX_PENDING_TRACKS);
+            refuse(proto::request_response::Reason::LimitExceeded, &msg);
+            return;
+        }
         if !self.p.add_pending(&req.cid, info.clone()) {
             refuse(proto::request_response::Reason::Queued, "a track with this cid is already pending");
             return;
@@ -528,6 +573,15 @@ impl Session {
             respond(proto::request_response::Reason::NotAllowed, "the token does not allow canUpdateOwnMetadata");
             return;
         }
+        let checked = limits::check_info(&m.name, &m.metadata, &m.attributes)
+            .and_then(|()| limits::merge_attributes(&self.p.info().attributes, &m.attributes));
+        let attributes = match checked {
+            Ok(a) => a,
+            Err(limit) => {
+                respond(proto::request_response::Reason::LimitExceeded, limit.message());
+                return;
+            }
+        };
         let info = self.p.update_info(|i| {
             if !m.name.is_empty() {
                 i.name = m.name.clone();
@@ -535,13 +589,7 @@ impl Session {
             if !m.metadata.is_empty() {
                 i.metadata = m.metadata.clone();
             }
-            for (k, v) in &m.attributes {
-                if v.is_empty() {
-                    i.attributes.remove(k);
-                } else {
-                    i.attributes.insert(k.clone(), v.clone());
-                }
-            }
+            i.attributes = attributes;
         });
         self.p.send(Resp::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }));
         self.room.broadcast_info(&self.p, info);
@@ -702,6 +750,11 @@ impl Session {
         tokio::spawn(track.clone().forward_from(remote));
         self.room.track_live(&self.p, track);
     }
+}
+
+/// Whether a read error is a message over [`limits::MAX_SIGNAL_MESSAGE`].
+fn too_big(e: axum::Error) -> bool {
+    matches!(e.into_inner().downcast::<tungstenite::Error>().map(|e| *e), Ok(tungstenite::Error::Capacity(_)))
 }
 
 /// Reads `DataChannelEvent`s until the channel closes, returning each message.

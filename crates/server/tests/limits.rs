@@ -174,10 +174,20 @@ async fn participant_info_limits_are_enforced() {
     let server = server().await;
     let (mut a, _) = join(&server, "alice", "r1").await;
     let big = |n: usize| "x".repeat(n);
-    let r = update(&mut a, 1, proto::UpdateParticipantMetadata { metadata: big(limits::MAX_METADATA_SIZE + 1), ..Default::default() }).await;
+    let r = update(
+        &mut a,
+        1,
+        proto::UpdateParticipantMetadata { metadata: big(limits::MAX_METADATA_SIZE + 1), ..Default::default() },
+    )
+    .await;
     assert_eq!(r.reason, Reason::LimitExceeded as i32, "{r:?}");
     assert_eq!(r.message, "exceeds metadata size limit");
-    let r = update(&mut a, 2, proto::UpdateParticipantMetadata { name: big(limits::MAX_PARTICIPANT_NAME_LENGTH + 1), ..Default::default() }).await;
+    let r = update(
+        &mut a,
+        2,
+        proto::UpdateParticipantMetadata { name: big(limits::MAX_PARTICIPANT_NAME_LENGTH + 1), ..Default::default() },
+    )
+    .await;
     assert_eq!(r.reason, Reason::LimitExceeded as i32, "{r:?}");
     // Attributes do not accumulate past the limit across updates.
     let half = limits::MAX_ATTRIBUTES_SIZE / 2 + 16;
@@ -260,7 +270,8 @@ async fn participant_that_never_reads_is_dropped() {
     let mut id = 0;
     'outer: while Instant::now() < deadline {
         id += 1;
-        let m = proto::UpdateParticipantMetadata { metadata: format!("{id}{}", "z".repeat(400_000)), ..Default::default() };
+        let m =
+            proto::UpdateParticipantMetadata { metadata: format!("{id}{}", "z".repeat(400_000)), ..Default::default() };
         assert_eq!(update(&mut talker, id, m).await.reason, Reason::Ok as i32);
         // Drain what the watcher got; look for the sleeper leaving.
         while let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_millis(1), watcher.next()).await {
