@@ -84,7 +84,6 @@ fn data_packets() -> Vec<Vec<u8>> {
                 message: "x".into(),
                 data: String::new(),
             })),
-            ..Default::default()
         })),
         packet(Value::ChatMessage(proto::ChatMessage { id: "c".into(), message: "m".into(), ..Default::default() })),
     ];
