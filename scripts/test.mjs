@@ -8,6 +8,9 @@
 //   5. cargo test --workspace                 (Rust unit + integration tests)
 //   6. vitest run, inside scripts/netns.sh    (integration tests with the official client,
 //                                              packaging, jest and type tests)
+//   7. scripts/fuzz.sh                         (every fuzz target for LKRTC_FUZZ_SECONDS,
+//                                              default 60 s each; a passing target counts as
+//                                              one pass, a crashing one as one failure)
 //
 // Counts come from cargo's `test result:` lines and vitest's JSON report. A step
 // that errors without producing counts (build failure, crash, missing report)
@@ -15,7 +18,8 @@
 // Exit status: 0 only if every step ran and nothing failed.
 //
 // Extra arguments are passed to vitest (e.g. `npm test -- __test__/01-join.test.mjs`).
-// LKRTC_SKIP_CARGO_TEST=1 skips step 5 (for quick local iterations only).
+// LKRTC_SKIP_CARGO_TEST=1 skips step 5, LKRTC_FUZZ_SECONDS=0 skips step 7 (for quick
+// local iterations only).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -180,6 +184,33 @@ async function vitest() {
   if (p + f === 0) stepError('vitest', 'ran no test');
 }
 
+async function fuzz() {
+  const secs = process.env.LKRTC_FUZZ_SECONDS ?? '60';
+  if (secs === '0') {
+    banner('scripts/fuzz.sh: SKIPPED (LKRTC_FUZZ_SECONDS=0)');
+    problems.push('fuzzing skipped by LKRTC_FUZZ_SECONDS=0');
+    return;
+  }
+  banner(`scripts/fuzz.sh ${secs}`);
+  const r = await run('bash', [resolve(ROOT, 'scripts', 'fuzz.sh'), secs], { capture: true });
+  const re = /^fuzz (\S+): (ok|CRASH)/gm;
+  let m;
+  let p = 0;
+  let f = 0;
+  while ((m = re.exec(r.output))) {
+    if (m[2] === 'ok') p++;
+    else {
+      f++;
+      problems.push(`fuzz target ${m[1]} crashed (input in fuzz/artifacts/${m[1]}/)`);
+    }
+  }
+  passed += p;
+  failed += f;
+  console.log(`\nfuzz: ${p} targets clean, ${f} crashed`);
+  if (r.code !== 0 && f === 0) stepError('scripts/fuzz.sh', `${describeExit(r)} with no crashing target counted`);
+  if (p + f === 0 && r.code === 0) stepError('scripts/fuzz.sh', 'ran no target');
+}
+
 async function main() {
   const built = await cargoBuildServer();
   await napiBuild();
@@ -188,6 +219,7 @@ async function main() {
   await cargoTest();
   if (built && tsBuilt) await vitest();
   else problems.push('vitest not run: the server or the TypeScript API did not build');
+  await fuzz();
 
   console.log('');
   for (const p of problems) console.log(`note: ${p}`);

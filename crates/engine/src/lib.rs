@@ -11,6 +11,8 @@
 pub mod audio;
 mod error;
 mod events;
+#[doc(hidden)]
+pub mod fuzz;
 mod ice;
 mod objects;
 mod pc;

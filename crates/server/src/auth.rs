@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use livekit_api::access_token::{AccessTokenError, Claims, TokenVerifier};
+use livekit_protocol as proto;
 
 /// Why a token was refused. Each variant names what the caller has to fix.
 #[derive(Debug, thiserror::Error)]
@@ -19,16 +20,22 @@ pub enum AuthError {
     /// Signature, algorithm, `exp` or `nbf` check failed.
     #[error("invalid access token: {0}")]
     Invalid(String),
-    /// The token is valid but lacks a grant that joining requires.
+    /// The token is valid but lacks a grant that joining requires (HTTP 401, as
+    /// livekit-server answers `permissions denied`).
     #[error("token not allowed to join: {0}")]
     Grant(&'static str),
+    /// The join request is incomplete: no identity, or no room in the token nor in the
+    /// `room` query parameter (HTTP 400).
+    #[error("bad join request: {0}")]
+    Request(&'static str),
 }
 
 impl AuthError {
-    /// HTTP status for this refusal (401 for bad tokens, 403 for missing grants).
+    /// HTTP status for this refusal, as livekit-server answers it: 400 for an incomplete
+    /// join request, 401 for a bad token or a missing grant.
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::Grant(_) => 403,
+            AuthError::Request(_) => 400,
             _ => 401,
         }
     }
@@ -83,10 +90,12 @@ impl KeyStore {
         Ok(claims)
     }
 
-    /// Verifies the token and checks the grants joining a room requires.
-    pub fn verify_join(&self, token: &str) -> Result<JoinGrant, AuthError> {
+    /// Verifies the token and checks the grants joining a room requires. `room_param` is
+    /// the `room` query parameter, used only when the token names no room (as
+    /// livekit-server does).
+    pub fn verify_join(&self, token: &str, room_param: Option<&str>) -> Result<JoinGrant, AuthError> {
         let claims = self.verify(token)?;
-        JoinGrant::from_claims(claims, token)
+        JoinGrant::from_claims(claims, token, room_param.unwrap_or_default())
     }
 }
 
@@ -111,6 +120,8 @@ pub struct JoinGrant {
     pub can_subscribe: bool,
     /// May send data packets.
     pub can_publish_data: bool,
+    /// Track sources it may publish (`canPublishSources`); empty: every source.
+    pub can_publish_sources: Vec<proto::TrackSource>,
     /// May update its own name/metadata/attributes.
     pub can_update_metadata: bool,
     /// Invisible to other participants.
@@ -122,34 +133,51 @@ pub struct JoinGrant {
 }
 
 impl JoinGrant {
-    fn from_claims(claims: Claims, token: &str) -> Result<Self, AuthError> {
+    fn from_claims(claims: Claims, token: &str, room_param: &str) -> Result<Self, AuthError> {
         let v = &claims.video;
         if !v.room_join {
             return Err(AuthError::Grant("the token has no `roomJoin` grant"));
         }
-        if v.room.is_empty() {
-            return Err(AuthError::Grant("the token names no `room`"));
-        }
         let identity = if claims.sub.is_empty() { jti(token).unwrap_or_default() } else { claims.sub.clone() };
         if identity.is_empty() {
-            return Err(AuthError::Grant("the token has no identity (`sub`)"));
+            return Err(AuthError::Request("the token has no identity (`sub`)"));
         }
+        // livekit-server: the token's room wins; the query parameter only fills a gap.
+        let room = if v.room.is_empty() { room_param.to_string() } else { v.room.clone() };
+        if room.is_empty() {
+            return Err(AuthError::Request("no room: the token names none and there is no `room` parameter"));
+        }
+        let can_publish = v.can_publish.unwrap_or(true);
         Ok(Self {
             identity,
             name: claims.name.clone(),
-            room: v.room.clone(),
+            room,
             metadata: claims.metadata.clone(),
             attributes: claims.attributes.clone(),
             kind: claims.kind.clone(),
-            can_publish: v.can_publish.unwrap_or(true),
+            can_publish,
             can_subscribe: v.can_subscribe.unwrap_or(true),
-            can_publish_data: v.can_publish_data.unwrap_or(true),
+            // Unset `canPublishData` follows `canPublish` (livekit's `GetCanPublishData`).
+            can_publish_data: v.can_publish_data.unwrap_or(can_publish),
+            can_publish_sources: v.can_publish_sources.iter().map(|s| source_from_grant(s)).collect(),
             can_update_metadata: v.can_update_own_metadata.unwrap_or(false),
             hidden: v.hidden,
             agent: v.agent || claims.kind == "agent",
             claims,
         })
     }
+
+    /// Whether a track from `source` may be published: `canPublish`, and `source` among
+    /// `canPublishSources` when that list is not empty.
+    pub fn can_publish_source(&self, source: proto::TrackSource) -> bool {
+        self.can_publish && (self.can_publish_sources.is_empty() || self.can_publish_sources.contains(&source))
+    }
+}
+
+/// A `canPublishSources` entry ("camera", "microphone", "screen_share",
+/// "screen_share_audio") as a track source; anything else is `Unknown`.
+fn source_from_grant(name: &str) -> proto::TrackSource {
+    proto::TrackSource::from_str_name(&name.to_ascii_uppercase()).unwrap_or(proto::TrackSource::Unknown)
 }
 
 impl KeyStore {
@@ -180,9 +208,30 @@ fn jti(token: &str) -> Option<String> {
     v.get("jti")?.as_str().map(str::to_string)
 }
 
-/// Whether a verified token may call the room service (`ListRooms` and friends).
-pub fn can_list_rooms(claims: &Claims) -> bool {
-    claims.video.room_list || claims.video.room_admin || claims.video.room_create
+/// What a room-service (Twirp) method requires of the caller's token. The rules are
+/// livekit-server's (`EnsureListPermission`, `EnsureCreatePermission`,
+/// `EnsureAdminPermission`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceGrant<'a> {
+    /// `roomList` (`ListRooms`).
+    List,
+    /// `roomCreate` (`CreateRoom`, `DeleteRoom`; any room).
+    Create,
+    /// `roomAdmin` *and* the token's `room` equal to this one (every participant- or
+    /// room-scoped call). A `roomAdmin` token without a room reaches no room.
+    Admin(&'a str),
+}
+
+impl ServiceGrant<'_> {
+    /// Whether `claims` (already verified) carry this grant.
+    pub fn allows(self, claims: &Claims) -> bool {
+        let v = &claims.video;
+        match self {
+            ServiceGrant::List => v.room_list,
+            ServiceGrant::Create => v.room_create,
+            ServiceGrant::Admin(room) => v.room_admin && v.room == room,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -211,17 +260,19 @@ mod tests {
 
     #[test]
     fn accepts_valid_token_for_each_key() {
-        let g = store().verify_join(&token("devkey", "secret", join_grants(), Duration::from_secs(60))).unwrap();
+        let g = store().verify_join(&token("devkey", "secret", join_grants(), Duration::from_secs(60)), None).unwrap();
         assert_eq!((g.identity.as_str(), g.room.as_str()), ("alice", "r1"));
         assert!(g.can_publish && g.can_subscribe && g.can_publish_data && !g.can_update_metadata);
-        store().verify_join(&token("other", "othersecret", join_grants(), Duration::from_secs(60))).unwrap();
+        store().verify_join(&token("other", "othersecret", join_grants(), Duration::from_secs(60)), None).unwrap();
     }
 
     #[test]
     fn rejects_wrong_secret_and_unknown_key() {
-        let err = store().verify_join(&token("devkey", "nope", join_grants(), Duration::from_secs(60))).unwrap_err();
+        let err =
+            store().verify_join(&token("devkey", "nope", join_grants(), Duration::from_secs(60)), None).unwrap_err();
         assert!(matches!(err, AuthError::Invalid(_)), "{err}");
-        let err = store().verify_join(&token("ghost", "secret", join_grants(), Duration::from_secs(60))).unwrap_err();
+        let err =
+            store().verify_join(&token("ghost", "secret", join_grants(), Duration::from_secs(60)), None).unwrap_err();
         assert!(matches!(err, AuthError::UnknownKey(ref k) if k == "ghost"), "{err}");
     }
 
@@ -243,26 +294,30 @@ mod tests {
             format!(r#"{{"iss":"devkey","sub":"a","nbf":{nbf},"exp":{exp},"video":{{"roomJoin":true,"room":"r1"}}}}"#)
         };
         // Sanity: the hand-made token is accepted when its times are right.
-        store().verify_join(&sign(header, &claims(now - 10, now + 600), "secret")).unwrap();
+        store().verify_join(&sign(header, &claims(now - 10, now + 600), "secret"), None).unwrap();
         let expired = sign(header, &claims(now - 7200, now - 3600), "secret");
-        assert!(matches!(store().verify_join(&expired).unwrap_err(), AuthError::Invalid(_)));
+        assert!(matches!(store().verify_join(&expired, None).unwrap_err(), AuthError::Invalid(_)));
         let early = sign(header, &claims(now + 3600, now + 7200), "secret");
-        assert!(matches!(store().verify_join(&early).unwrap_err(), AuthError::Invalid(_)));
+        assert!(matches!(store().verify_join(&early, None).unwrap_err(), AuthError::Invalid(_)));
         let no_exp = sign(header, r#"{"iss":"devkey","sub":"a","video":{"roomJoin":true,"room":"r1"}}"#, "secret");
-        assert!(store().verify_join(&no_exp).is_err(), "exp is required");
+        assert!(store().verify_join(&no_exp, None).is_err(), "exp is required");
     }
 
     #[test]
     fn rejects_missing_grants() {
         let no_join = VideoGrants { room: "r1".into(), ..Default::default() };
-        let err = store().verify_join(&token("devkey", "secret", no_join, Duration::from_secs(60))).unwrap_err();
-        assert!(matches!(err, AuthError::Grant(_)));
+        let err = store().verify_join(&token("devkey", "secret", no_join, Duration::from_secs(60)), None).unwrap_err();
+        assert!(matches!(err, AuthError::Grant(_)) && err.status() == 401, "{err}");
         let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
         let header = r#"{"alg":"HS256","typ":"JWT"}"#;
         let no_room = format!(r#"{{"iss":"devkey","sub":"a","exp":{exp},"video":{{"roomJoin":true}}}}"#);
-        assert!(matches!(store().verify_join(&sign(header, &no_room, "secret")).unwrap_err(), AuthError::Grant(_)));
+        let err = store().verify_join(&sign(header, &no_room, "secret"), None).unwrap_err();
+        assert!(matches!(err, AuthError::Request(_)) && err.status() == 400, "{err}");
+        // livekit-server takes the room from the `room` parameter when the token names none.
+        assert_eq!(store().verify_join(&sign(header, &no_room, "secret"), Some("r9")).unwrap().room, "r9");
         let no_identity = format!(r#"{{"iss":"devkey","exp":{exp},"video":{{"roomJoin":true,"room":"r1"}}}}"#);
-        assert!(matches!(store().verify_join(&sign(header, &no_identity, "secret")).unwrap_err(), AuthError::Grant(_)));
+        let err = store().verify_join(&sign(header, &no_identity, "secret"), None).unwrap_err();
+        assert!(matches!(err, AuthError::Request(_)) && err.status() == 400, "{err}");
     }
 
     #[test]
@@ -273,9 +328,9 @@ mod tests {
             b64(&format!(r#"{{"iss":"devkey","sub":"mallory","exp":{exp},"video":{{"roomJoin":true,"room":"r1"}}}}"#));
         for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"HS512","typ":"JWT"}"#] {
             let jwt = format!("{}.{}.", b64(header), payload);
-            assert!(store().verify_join(&jwt).is_err(), "{header} accepted");
+            assert!(store().verify_join(&jwt, None).is_err(), "{header} accepted");
         }
-        assert!(matches!(store().verify_join("not-a-jwt").unwrap_err(), AuthError::Malformed(_)));
+        assert!(matches!(store().verify_join("not-a-jwt", None).unwrap_err(), AuthError::Malformed(_)));
     }
 
     #[test]
@@ -287,8 +342,55 @@ mod tests {
             hidden: true,
             ..join_grants()
         };
-        let g = store().verify_join(&token("devkey", "secret", g, Duration::from_secs(60))).unwrap();
+        let g = store().verify_join(&token("devkey", "secret", g, Duration::from_secs(60)), None).unwrap();
         assert!(!g.can_publish && !g.can_publish_data && g.can_update_metadata && g.hidden && g.can_subscribe);
+    }
+
+    #[test]
+    fn token_room_wins_over_the_room_parameter() {
+        let g = store().verify_join(&token("devkey", "secret", join_grants(), Duration::from_secs(60)), Some("other"));
+        assert_eq!(g.unwrap().room, "r1");
+    }
+
+    #[test]
+    fn publish_data_follows_publish_when_unset() {
+        let g = VideoGrants { can_publish: Some(false), ..join_grants() };
+        let g = store().verify_join(&token("devkey", "secret", g, Duration::from_secs(60)), None).unwrap();
+        assert!(!g.can_publish_data, "unset canPublishData follows canPublish, as livekit's GetCanPublishData");
+        let g = VideoGrants { can_publish: Some(false), can_publish_data: Some(true), ..join_grants() };
+        assert!(
+            store().verify_join(&token("devkey", "secret", g, Duration::from_secs(60)), None).unwrap().can_publish_data
+        );
+    }
+
+    #[test]
+    fn publish_sources_limit_what_may_be_published() {
+        use proto::TrackSource as S;
+        let g = store().verify_join(&token("devkey", "secret", join_grants(), Duration::from_secs(60)), None).unwrap();
+        assert!([S::Camera, S::Microphone, S::ScreenShare, S::Unknown].iter().all(|s| g.can_publish_source(*s)));
+        let g = VideoGrants { can_publish_sources: vec!["microphone".into(), "screen_share".into()], ..join_grants() };
+        let g = store().verify_join(&token("devkey", "secret", g, Duration::from_secs(60)), None).unwrap();
+        assert!(g.can_publish_source(S::Microphone) && g.can_publish_source(S::ScreenShare));
+        assert!(!g.can_publish_source(S::Camera) && !g.can_publish_source(S::ScreenShareAudio));
+        assert!(!g.can_publish_source(S::Unknown));
+        let g = VideoGrants { can_publish: Some(false), ..join_grants() };
+        let g = store().verify_join(&token("devkey", "secret", g, Duration::from_secs(60)), None).unwrap();
+        assert!(!g.can_publish_source(S::Microphone));
+    }
+
+    #[test]
+    fn service_grants_are_livekits() {
+        let claims = |v: VideoGrants| store().verify(&token("devkey", "secret", v, Duration::from_secs(60))).unwrap();
+        let admin_r1 = claims(VideoGrants { room_admin: true, room: "r1".into(), ..Default::default() });
+        assert!(ServiceGrant::Admin("r1").allows(&admin_r1));
+        assert!(!ServiceGrant::Admin("r2").allows(&admin_r1));
+        assert!(!ServiceGrant::List.allows(&admin_r1) && !ServiceGrant::Create.allows(&admin_r1));
+        let admin_any = claims(VideoGrants { room_admin: true, ..Default::default() });
+        assert!(!ServiceGrant::Admin("r1").allows(&admin_any), "roomAdmin without a room reaches no room");
+        let create = claims(VideoGrants { room_create: true, ..Default::default() });
+        assert!(ServiceGrant::Create.allows(&create) && !ServiceGrant::List.allows(&create));
+        let list = claims(VideoGrants { room_list: true, ..Default::default() });
+        assert!(ServiceGrant::List.allows(&list) && !ServiceGrant::Admin("r1").allows(&list));
     }
 
     #[test]

@@ -168,6 +168,7 @@ mod tests {
             can_publish: true,
             can_subscribe: true,
             can_publish_data,
+            can_publish_sources: Vec::new(),
             can_update_metadata: false,
             hidden,
             agent: false,

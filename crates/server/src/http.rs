@@ -14,7 +14,7 @@ use axum::Router;
 use livekit_protocol as proto;
 use prost::Message;
 
-use crate::auth::{self, AuthError};
+use crate::auth::{AuthError, ServiceGrant};
 use crate::participant::{Cmd, JoinParams};
 use crate::{session, ServerShared};
 
@@ -60,7 +60,7 @@ fn join_params(
     q: &HashMap<String, String>,
 ) -> Result<JoinParams, AuthError> {
     let token = token(headers, q).ok_or(AuthError::Missing)?;
-    let grant = shared.keys.verify_join(token)?;
+    let grant = shared.keys.verify_join(token, q.get("room").map(String::as_str))?;
     let flag = |name: &str, default: bool| match q.get(name).map(String::as_str) {
         Some("1") | Some("true") => true,
         Some("0") | Some("false") => false,
@@ -162,60 +162,20 @@ async fn twirp(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.starts_with("application/json"))
         .unwrap_or(true);
-    match method.as_str() {
-        "ListRooms" => {
-            if !auth::can_list_rooms(&claims) {
-                return twirp_error(StatusCode::FORBIDDEN, "permission_denied", "the token has no roomList grant");
-            }
-            let req: proto::ListRoomsRequest = match decode(json, &body) {
-                Ok(r) => r,
-                Err(e) => return twirp_error(StatusCode::BAD_REQUEST, "malformed", &e),
-            };
-            let rooms = shared
-                .rooms
-                .list()
-                .into_iter()
-                .filter(|r| req.names.is_empty() || req.names.contains(&r.name))
-                .collect();
-            encode(json, &proto::ListRoomsResponse { rooms })
-        }
-        "ListParticipants" => {
-            let req: proto::ListParticipantsRequest = match decode(json, &body) {
-                Ok(r) => r,
-                Err(e) => return twirp_error(StatusCode::BAD_REQUEST, "malformed", &e),
-            };
-            if !(claims.video.room_admin && claims.video.room == req.room) {
-                return twirp_error(
-                    StatusCode::FORBIDDEN,
-                    "permission_denied",
-                    "the token has no roomAdmin grant for this room",
-                );
-            }
-            let participants = shared.rooms.get(&req.room).map(|r| r.participants()).unwrap_or_default();
-            encode(
-                json,
-                &proto::ListParticipantsResponse { participants: participants.iter().map(|p| p.info()).collect() },
-            )
-        }
-        "RemoveParticipant" | "DeleteRoom" | "UpdateRoomMetadata" | "UpdateParticipant" => {
-            admin(&shared, &claims, &method, json, &body)
-        }
-        _ => twirp_error(
-            StatusCode::NOT_FOUND,
-            "bad_route",
-            &format!("method {method} is not implemented by lkrtc-server"),
-        ),
-    }
+    room_service(&shared, &claims, &method, json, &body)
 }
 
-/// Room-admin methods; the token needs `roomAdmin` for the room named in the request.
-fn admin(
+/// One room-service call. As in livekit-server, the body is decoded first, then the
+/// token's grant for the method is checked (see [`ServiceGrant`]); a missing grant is
+/// Twirp `unauthenticated` (HTTP 401) "permissions denied", what livekit-server answers.
+fn room_service(
     shared: &ServerShared,
     claims: &livekit_api::access_token::Claims,
     method: &str,
     json: bool,
     body: &[u8],
 ) -> Response {
+    use ServiceGrant::{Admin, Create, List};
     macro_rules! req {
         ($t:ty) => {
             match decode::<$t>(json, body) {
@@ -224,52 +184,81 @@ fn admin(
             }
         };
     }
-    let allowed = |room: &str| claims.video.room_admin && (claims.video.room.is_empty() || claims.video.room == room);
-    let denied =
-        || twirp_error(StatusCode::FORBIDDEN, "permission_denied", "the token has no roomAdmin grant for this room");
+    macro_rules! ensure {
+        ($grant:expr) => {
+            if !$grant.allows(claims) {
+                tracing::info!(method, grant = ?$grant, "room service call refused");
+                return twirp_error(StatusCode::UNAUTHORIZED, "unauthenticated", "permissions denied");
+            }
+        };
+    }
     let no_room =
         |room: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("room {room:?} does not exist"));
     let no_participant =
         |who: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("participant {who:?} is not in the room"));
+    let unimplemented = || {
+        twirp_error(StatusCode::NOT_IMPLEMENTED, "unimplemented", &format!("lkrtc-server does not implement {method}"))
+    };
     match method {
+        "CreateRoom" => {
+            req!(proto::CreateRoomRequest);
+            ensure!(Create);
+            unimplemented()
+        }
+        "ListRooms" => {
+            let req = req!(proto::ListRoomsRequest);
+            ensure!(List);
+            let rooms = shared
+                .rooms
+                .list()
+                .into_iter()
+                .filter(|r| req.names.is_empty() || req.names.contains(&r.name))
+                .collect();
+            encode(json, &proto::ListRoomsResponse { rooms })
+        }
+        "DeleteRoom" => {
+            let r = req!(proto::DeleteRoomRequest);
+            ensure!(Create);
+            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
+            for p in room.participants() {
+                p.command(Cmd::Kick(proto::DisconnectReason::RoomDeleted));
+            }
+            encode(json, &proto::DeleteRoomResponse {})
+        }
+        "ListParticipants" => {
+            let r = req!(proto::ListParticipantsRequest);
+            ensure!(Admin(&r.room));
+            let participants = shared.rooms.get(&r.room).map(|r| r.participants()).unwrap_or_default();
+            let participants = participants.iter().map(|p| p.info()).collect();
+            encode(json, &proto::ListParticipantsResponse { participants })
+        }
+        "GetParticipant" => {
+            let r = req!(proto::RoomParticipantIdentity);
+            ensure!(Admin(&r.room));
+            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
+            let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
+            encode(json, &p.info())
+        }
         "RemoveParticipant" => {
             let r = req!(proto::RoomParticipantIdentity);
-            if !allowed(&r.room) {
-                return denied();
-            }
+            ensure!(Admin(&r.room));
             let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
             let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
             p.command(Cmd::Kick(proto::DisconnectReason::ParticipantRemoved));
             encode(json, &proto::RemoveParticipantResponse {})
         }
-        "DeleteRoom" => {
-            let r = req!(proto::DeleteRoomRequest);
-            if !allowed(&r.room) {
-                return denied();
-            }
-            if let Some(room) = shared.rooms.get(&r.room) {
-                for p in room.participants() {
-                    p.command(Cmd::Kick(proto::DisconnectReason::RoomDeleted));
-                }
-            }
-            encode(json, &proto::DeleteRoomResponse {})
-        }
         "UpdateRoomMetadata" => {
             let r = req!(proto::UpdateRoomMetadataRequest);
-            if !allowed(&r.room) {
-                return denied();
-            }
+            ensure!(Admin(&r.room));
             if r.metadata.len() > limits::MAX_METADATA_SIZE {
                 return over_limit(limits::InfoLimit::Metadata);
             }
             let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
             encode(json, &room.set_metadata(r.metadata))
         }
-        _ => {
+        "UpdateParticipant" => {
             let r = req!(proto::UpdateParticipantRequest);
-            if !allowed(&r.room) {
-                return denied();
-            }
+            ensure!(Admin(&r.room));
             let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
             let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
             let checked = limits::check_info(&r.name, &r.metadata, &r.attributes)
@@ -293,5 +282,40 @@ fn admin(
             room.broadcast_info(&p, info.clone());
             encode(json, &info)
         }
+        "MutePublishedTrack" => {
+            let r = req!(proto::MuteRoomTrackRequest);
+            ensure!(Admin(&r.room));
+            unimplemented()
+        }
+        "UpdateSubscriptions" => {
+            let r = req!(proto::UpdateSubscriptionsRequest);
+            ensure!(Admin(&r.room));
+            unimplemented()
+        }
+        "SendData" => {
+            let r = req!(proto::SendDataRequest);
+            ensure!(Admin(&r.room));
+            unimplemented()
+        }
+        "PerformRpc" => {
+            let r = req!(proto::PerformRpcRequest);
+            ensure!(Admin(&r.room));
+            unimplemented()
+        }
+        "ForwardParticipant" | "MoveParticipant" => {
+            // Both carry (room, identity, destination_room) at the same tags.
+            let r = req!(proto::MoveParticipantRequest);
+            ensure!(Admin(&r.room));
+            // livekit's EnsureDestRoomPermission: the destination must be the token's too.
+            if claims.video.destination_room != r.destination_room {
+                return twirp_error(StatusCode::UNAUTHORIZED, "unauthenticated", "permissions denied");
+            }
+            unimplemented()
+        }
+        _ => twirp_error(
+            StatusCode::NOT_FOUND,
+            "bad_route",
+            &format!("method {method} is not implemented by lkrtc-server"),
+        ),
     }
 }

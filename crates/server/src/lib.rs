@@ -19,6 +19,8 @@
 
 pub mod auth;
 mod data;
+#[doc(hidden)]
+pub mod fuzz;
 mod http;
 pub mod ids;
 pub mod limits;

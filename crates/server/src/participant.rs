@@ -118,6 +118,7 @@ impl Participant {
                 can_subscribe: g.can_subscribe,
                 can_publish: g.can_publish,
                 can_publish_data: g.can_publish_data,
+                can_publish_sources: g.can_publish_sources.iter().map(|s| *s as i32).collect(),
                 hidden: g.hidden,
                 can_update_metadata: g.can_update_metadata,
                 agent: g.agent,

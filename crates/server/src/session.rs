@@ -500,6 +500,14 @@ impl Session {
             refuse(proto::request_response::Reason::NotAllowed, "the token does not allow publishing (canPublish)");
             return;
         }
+        let source = proto::TrackSource::try_from(req.source).unwrap_or(proto::TrackSource::Unknown);
+        if !self.p.grant.can_publish_source(source) {
+            refuse(
+                proto::request_response::Reason::NotAllowed,
+                "the token does not allow this source (canPublishSources)",
+            );
+            return;
+        }
         if req.r#type != proto::TrackType::Audio as i32 {
             refuse(proto::request_response::Reason::UnsupportedType, "lkrtc-server forwards audio tracks only");
             return;

@@ -1,0 +1,82 @@
+//! Entry points for the fuzz targets in `fuzz/` (not an API). Each takes bytes as they
+//! arrive from the network and runs the server's real decoders on them; none may panic.
+
+use std::sync::{Arc, OnceLock};
+
+use livekit_protocol as proto;
+use prost::Message;
+
+use crate::auth::JoinGrant;
+use crate::participant::{DataKind, JoinParams, Participant};
+
+/// One WebSocket binary frame: `SignalRequest` decode, then the parsers the request
+/// dispatch runs on what it carries (SDP of offers and answers, trickle candidate JSON,
+/// add-track sources). The async session itself is not driven.
+pub fn signal_frame(bytes: &[u8]) {
+    let Ok(req) = proto::SignalRequest::decode(bytes) else { return };
+    use proto::signal_request::Message as Req;
+    match req.message {
+        Some(Req::Offer(sd)) | Some(Req::Answer(sd)) => sdp(sd.sdp.as_bytes()),
+        Some(Req::Trickle(t)) => trickle_json(t.candidate_init.as_bytes()),
+        Some(Req::AddTrack(t)) => {
+            let source = proto::TrackSource::try_from(t.source).unwrap_or(proto::TrackSource::Unknown);
+            let _ = participant().grant.can_publish_source(source);
+        }
+        _ => {}
+    }
+}
+
+/// SDP text as the server reads it from offers and answers.
+pub fn sdp(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let _ = crate::rtc::first_mid(&text);
+    let _ = crate::rtc::audio_level_id(&text);
+    let _ = crate::rtc::sending_track_ids(&text);
+}
+
+/// A trickle `candidateInit` JSON string.
+pub fn trickle_json(bytes: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let _ = crate::rtc::parse_candidate(text);
+    }
+}
+
+/// A data-channel message from a publisher: decode and the server's rewrite (sender
+/// stamping, destinations, sequence check), on both channel kinds. Any packet kind,
+/// stream headers, chunks and trailers included.
+pub fn data_packet(bytes: &[u8]) {
+    let p = participant();
+    let mut state = crate::data::SenderState::default();
+    for kind in [DataKind::Reliable, DataKind::Lossy] {
+        if let Ok(Some(routed)) = crate::data::route(p, kind, bytes, &mut state) {
+            // What the server forwards must decode again.
+            assert!(proto::DataPacket::decode(routed.bytes).is_ok(), "the server re-encoded an undecodable packet");
+        }
+    }
+}
+
+fn participant() -> &'static Arc<Participant> {
+    static P: OnceLock<Arc<Participant>> = OnceLock::new();
+    P.get_or_init(|| {
+        let grant = JoinGrant {
+            identity: "fuzz".into(),
+            name: String::new(),
+            room: "fuzz".into(),
+            metadata: String::new(),
+            attributes: Default::default(),
+            kind: String::new(),
+            can_publish: true,
+            can_subscribe: true,
+            can_publish_data: true,
+            can_publish_sources: vec![proto::TrackSource::Microphone],
+            can_update_metadata: false,
+            hidden: false,
+            agent: false,
+            claims: Default::default(),
+        };
+        let (p, channels) = Participant::new(JoinParams { grant, auto_subscribe: false, client_protocol: 0 });
+        // The receiving ends are not needed; dropping them makes sends no-ops.
+        drop(channels);
+        p
+    })
+}
