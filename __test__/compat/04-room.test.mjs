@@ -7,7 +7,7 @@
 // Written once, run with @livekit/rtc-node and with lkrtc (see compat.mjs).
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { describe, expect, it } from 'vitest';
-import { SDKS, publishSignal, sine, uniqueRoomName, useCompat, waitForEvent, withTimeout } from './compat.mjs';
+import { SDKS, publishSignal, sine, uniqueRoomName, useCompat, waitForEvent, waitUntil, withTimeout } from './compat.mjs';
 
 describe.each(SDKS)('room (%s)', (name, sdk) => {
   const env = useCompat(name, sdk);
@@ -39,8 +39,10 @@ describe.each(SDKS)('room (%s)', (name, sdk) => {
     expect.soft(typeof first.departureTimeout, 'departureTimeout is a number').toBe('number');
     expect.soft(typeof first.emptyTimeout, 'emptyTimeout is a number').toBe('number');
 
-    // A publisher, then a second participant: its join response counts the publisher.
+    // A publisher, then a second participant: its join response counts the publisher. The
+    // server counts a publisher once its media flows, and tells the room (RoomUpdate).
     await publishSignal(sdk, first, { signal: sine(440, 0.3), scope, name: 'fields-tone' });
+    await waitUntil(() => first.numPublishers === 1, { timeoutMs: 10_000, what: 'the RoomUpdate counting the publisher' });
     const second = await scope.connect('second', roomName);
     expect.soft(second.name).toBe(roomName);
     expect.soft(await withTimeout(second.getSid(), 10_000, "the second room's getSid()")).toBe(sid);
