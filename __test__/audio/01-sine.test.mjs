@@ -3,9 +3,9 @@
 // receiver's frames have the asked format, the frequency found by autocorrelation is the
 // one sent, and almost no frame of the tone is silent. Handle counts end at zero.
 import * as official from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
-import { Scope, uniqueRoomName, waitForEvent, waitUntil } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, lk, startDevServer, totalHandles, ZERO } from '../client/lk.mjs';
+import { describe, it } from 'vitest';
+import { uniqueRoomName, waitForEvent } from '../helpers/rtc.mjs';
+import { connectLk, lk, useLkEnv } from '../client/lk.mjs';
 import { expectTone, publishSineWith, readToneWith } from './audio-helpers.mjs';
 
 const FORMATS = [
@@ -17,27 +17,12 @@ const FORMATS = [
 const FREQ = 440;
 
 describe('sine transfer through lkrtc-server', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    await waitUntil(() => totalHandles() === 0, { timeoutMs: 5_000, what: 'handles to drop to 0' }).catch(() => {});
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv(undefined, { settleMs: 5_000 });
 
   /** Publisher `pubMod` in `pubRoom` sends; subscriber `subMod` in `subRoom` checks the tone. */
   async function transfer(pubMod, pubRoom, subMod, subRoom, sampleRate, numChannels) {
     const subscribed = waitForEvent(subRoom, 'trackSubscribed', { timeoutMs: 20_000, what: 'trackSubscribed' });
-    await publishSineWith(pubMod, pubRoom, { freq: FREQ, sampleRate, channels: numChannels, scope });
+    await publishSineWith(pubMod, pubRoom, { freq: FREQ, sampleRate, channels: numChannels, scope: env.scope });
     const [track] = await subscribed;
     const tone = await readToneWith(subMod, track, { sampleRate, numChannels, frames: 100 });
     // At most 5 % silent frames in every direction. (official -> lkrtc caught libwebrtc's
@@ -48,22 +33,22 @@ describe('sine transfer through lkrtc-server', () => {
   for (const [rate, ch] of FORMATS) {
     it(`lkrtc -> lkrtc at ${rate} Hz, ${ch} ch`, async () => {
       const roomName = uniqueRoomName('sine-ll');
-      const a = await connectLk(scope, dev, 'lk-pub', roomName);
-      const b = await connectLk(scope, dev, 'lk-sub', roomName);
+      const a = await connectLk(env.scope, env.dev, 'lk-pub', roomName);
+      const b = await connectLk(env.scope, env.dev, 'lk-sub', roomName);
       await transfer(lk, a, lk, b, rate, ch);
     });
 
     it(`lkrtc -> official at ${rate} Hz, ${ch} ch`, async () => {
       const roomName = uniqueRoomName('sine-lo');
-      const a = await connectLk(scope, dev, 'lk-pub', roomName);
-      const b = await scope.connect(dev, 'official-sub', roomName);
+      const a = await connectLk(env.scope, env.dev, 'lk-pub', roomName);
+      const b = await env.scope.connect(env.dev, 'official-sub', roomName);
       await transfer(lk, a, official, b, rate, ch);
     });
 
     it(`official -> lkrtc at ${rate} Hz, ${ch} ch`, async () => {
       const roomName = uniqueRoomName('sine-ol');
-      const a = await scope.connect(dev, 'official-pub', roomName);
-      const b = await connectLk(scope, dev, 'lk-sub', roomName);
+      const a = await env.scope.connect(env.dev, 'official-pub', roomName);
+      const b = await connectLk(env.scope, env.dev, 'lk-sub', roomName);
       await transfer(official, a, lk, b, rate, ch);
     });
   }

@@ -1,40 +1,25 @@
 // Issue 4: the lifecycle of local audio (publish, unpublish, disconnect sweep), AudioStream
 // ending, captureFrame errors, a publisher that goes quiet, and the pure helpers
 // (AudioFrame, combineAudioFrames, AudioResampler). Handle counts end at zero every time.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { delay, detectFrequency, Scope, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, expectLkError, lk, rejection, startDevServer, totalHandles, ZERO } from '../client/lk.mjs';
+import { describe, expect, it } from 'vitest';
+import { delay, detectFrequency, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
+import { connectLk, expectHandles, expectLkError, lk, rejection, ZERO, useLkEnv } from '../client/lk.mjs';
 import { publishSineWith } from './audio-helpers.mjs';
 
 const { RoomEvent, AudioFrame, AudioSource, LocalAudioTrack, AudioStream, TrackKind, TrackSource } = lk;
 
 describe('local audio lifecycle', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    await waitUntil(() => totalHandles() === 0, { timeoutMs: 5_000, what: 'handles to drop to 0' }).catch(() => {});
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv(undefined, { settleMs: 5_000 });
 
   it('publish: localTrackPublished, peer trackPublished, publication fields, waitForSubscription, localTrackSubscribed', async () => {
     const roomName = uniqueRoomName('pub');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const localPublished = waitForEvent(a, RoomEvent.LocalTrackPublished, { what: 'localTrackPublished' });
     const localSubscribed = waitForEvent(a, RoomEvent.LocalTrackSubscribed, { timeoutMs: 20_000, what: 'localTrackSubscribed' });
     const remotePublished = waitForEvent(b, RoomEvent.TrackPublished, { what: 'trackPublished on the peer' });
     const remoteSubscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed on the peer' });
-    const sine = await publishSineWith(lk, a, { scope, name: 'mic' });
+    const sine = await publishSineWith(lk, a, { scope: env.scope, name: 'mic' });
     const pub = sine.publication;
     expect(pub).toBeInstanceOf(lk.LocalTrackPublication);
     expect(pub.sid).toMatch(/^TR_/);
@@ -78,10 +63,10 @@ describe('local audio lifecycle', () => {
 
   it('unpublish: peer gets trackUnsubscribed then trackUnpublished, its AudioStream completes, counts drop on both sides', async () => {
     const roomName = uniqueRoomName('unpub');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const subscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed' });
-    const sine = await publishSineWith(lk, a, { scope });
+    const sine = await publishSineWith(lk, a, { scope: env.scope });
     const [track] = await subscribed;
     const stream = new AudioStream(track, 48_000);
     expect(lk.liveHandles().audioStream).toBe(1);
@@ -121,10 +106,10 @@ describe('local audio lifecycle', () => {
 
   it('disconnect sweeps local publications, tracks and streams', async () => {
     const roomName = uniqueRoomName('sweep');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const subscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed' });
-    const sine = await publishSineWith(lk, a, { scope });
+    const sine = await publishSineWith(lk, a, { scope: env.scope });
     const [track] = await subscribed;
     const reader = new AudioStream(track, { sampleRate: 16_000, numChannels: 1, frameSizeMs: 20 }).getReader();
     const first = await withTimeout(reader.read(), 10_000, 'a first frame');
@@ -144,10 +129,10 @@ describe('local audio lifecycle', () => {
 
   it('a publisher that stops sending: the stream waits, never errors, and ends on unpublish', async () => {
     const roomName = uniqueRoomName('quiet');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const subscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed' });
-    const sine = await publishSineWith(lk, a, { scope });
+    const sine = await publishSineWith(lk, a, { scope: env.scope });
     const [track] = await subscribed;
     let frames = 0;
     let error = null;

@@ -2,37 +2,22 @@
 // gets trackUnsubscribed then trackUnpublished and its AudioStream iteration completes.
 // An lkrtc publisher unpublishes: the official subscriber sees the track go. Counts end at 0.
 import * as official from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Scope, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, lk, startDevServer, totalHandles, ZERO } from '../client/lk.mjs';
+import { describe, expect, it } from 'vitest';
+import { uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
+import { connectLk, expectHandles, lk, useLkEnv } from '../client/lk.mjs';
 import { publishSineWith } from './audio-helpers.mjs';
 
 const { RoomEvent, AudioStream } = lk;
 
 describe('unpublish across SDKs', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    await waitUntil(() => totalHandles() === 0, { timeoutMs: 5_000, what: 'handles to drop to 0' }).catch(() => {});
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv(undefined, { settleMs: 5_000 });
 
   it('official publisher unpublishes: lkrtc subscriber events in order, stream completes', async () => {
     const roomName = uniqueRoomName('x-unpub');
-    const pubRoom = await scope.connect(dev, 'official-pub', roomName);
-    const subRoom = await connectLk(scope, dev, 'lk-sub', roomName);
+    const pubRoom = await env.scope.connect(env.dev, 'official-pub', roomName);
+    const subRoom = await connectLk(env.scope, env.dev, 'lk-sub', roomName);
     const subscribed = waitForEvent(subRoom, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed' });
-    const sine = await publishSineWith(official, pubRoom, { scope });
+    const sine = await publishSineWith(official, pubRoom, { scope: env.scope });
     const [track, rpub] = await subscribed;
     let frames = 0;
     const iteration = (async () => {
@@ -55,10 +40,10 @@ describe('unpublish across SDKs', () => {
 
   it('lkrtc publisher unpublishes: the official subscriber sees trackUnpublished', async () => {
     const roomName = uniqueRoomName('x-unpub2');
-    const pubRoom = await connectLk(scope, dev, 'lk-pub', roomName);
-    const subRoom = await scope.connect(dev, 'official-sub', roomName);
+    const pubRoom = await connectLk(env.scope, env.dev, 'lk-pub', roomName);
+    const subRoom = await env.scope.connect(env.dev, 'official-sub', roomName);
     const subscribed = waitForEvent(subRoom, official.RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed' });
-    const sine = await publishSineWith(lk, pubRoom, { scope });
+    const sine = await publishSineWith(lk, pubRoom, { scope: env.scope });
     await subscribed;
     const gone = waitForEvent(subRoom, official.RoomEvent.TrackUnpublished, { timeoutMs: 20_000, what: 'trackUnpublished' });
     await pubRoom.localParticipant.unpublishTrack(sine.publication.sid);

@@ -1,37 +1,23 @@
 // Issue 3, test 2: four participants, each with a published track, disconnect at once;
 // every count returns to zero.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { publishSine, Scope, uniqueRoomName, waitUntil, withTimeout } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, lk, recordLifecycle, startDevServer, ZERO } from './lk.mjs';
+import { describe, expect, it } from 'vitest';
+import { publishSine, uniqueRoomName, waitUntil, withTimeout } from '../helpers/rtc.mjs';
+import { connectLk, expectHandles, lk, recordLifecycle, ZERO, useLkEnv } from './lk.mjs';
 
 const { RoomEvent, DisconnectReason } = lk;
 const IDS = ['p0', 'p1', 'p2', 'p3'];
 
 describe('mass disconnect', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv();
 
   it('four remote publishers leave at once: the lkrtc watcher releases everything they held', async () => {
     const roomName = uniqueRoomName('mass');
-    const watcher = await connectLk(scope, dev, 'watcher', roomName);
+    const watcher = await connectLk(env.scope, env.dev, 'watcher', roomName);
     const logs = new Map(IDS.map((id) => [id, recordLifecycle(watcher, id)]));
     const peers = [];
     for (const [i, id] of IDS.entries()) {
-      const peer = await scope.connect(dev, id, roomName);
-      await publishSine(peer, { name: `mic-${id}`, freq: 300 + 50 * i, scope });
+      const peer = await env.scope.connect(env.dev, id, roomName);
+      await publishSine(peer, { name: `mic-${id}`, freq: 300 + 50 * i, scope: env.scope });
       peers.push(peer);
     }
     await waitUntil(() => IDS.every((id) => logs.get(id).some((e) => e.startsWith('trackSubscribed'))), {
@@ -65,10 +51,10 @@ describe('mass disconnect', () => {
 
   it('four lkrtc rooms, each holding a remote publication, disconnect at once', async () => {
     const roomName = uniqueRoomName('mass-lk');
-    const peer = await scope.connect(dev, 'publisher', roomName);
-    await publishSine(peer, { name: 'mic', scope });
+    const peer = await env.scope.connect(env.dev, 'publisher', roomName);
+    await publishSine(peer, { name: 'mic', scope: env.scope });
     const rooms = [];
-    for (const id of IDS) rooms.push(await connectLk(scope, dev, id, roomName));
+    for (const id of IDS) rooms.push(await connectLk(env.scope, env.dev, id, roomName));
     await waitUntil(
       () =>
         rooms.every((r) => r.remoteParticipants.size === 4) &&

@@ -1,30 +1,16 @@
 // Issue 3, test 8: an lkrtc Room and an official @livekit/rtc-node Room in one room see
 // each other, exchange data both ways, and see each other's metadata/name/attributes.
 import * as official from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { publishSine, Scope, uniqueRoomName, waitForEvent, waitUntil } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, lk, startDevServer, ZERO } from './lk.mjs';
+import { describe, expect, it } from 'vitest';
+import { publishSine, uniqueRoomName, waitForEvent, waitUntil } from '../helpers/rtc.mjs';
+import { connectLk, expectHandles, lk, ZERO, useLkEnv } from './lk.mjs';
 
 const { RoomEvent, DataPacketKind, TrackKind, TrackSource } = lk;
 const enc = (s) => new TextEncoder().encode(s);
 const dec = (b) => new TextDecoder().decode(b);
 
 describe('interop with @livekit/rtc-node', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv();
 
   it('the enums and event names match the official ones', () => {
     for (const [k, v] of Object.entries(official.RoomEvent)) expect(lk.RoomEvent[k], k).toBe(v);
@@ -35,8 +21,8 @@ describe('interop with @livekit/rtc-node', () => {
 
   it('see each other and exchange data both ways', async () => {
     const roomName = uniqueRoomName('interop');
-    const mine = await connectLk(scope, dev, 'lk', roomName);
-    const theirs = await scope.connect(dev, 'official', roomName);
+    const mine = await connectLk(env.scope, env.dev, 'lk', roomName);
+    const theirs = await env.scope.connect(env.dev, 'official', roomName);
     await waitUntil(() => mine.remoteParticipants.get('official') && theirs.remoteParticipants.get('lk'), {
       what: 'both sides to see each other',
     });
@@ -146,7 +132,7 @@ describe('interop with @livekit/rtc-node', () => {
 
     // The official client's track reaches lkrtc with the official enum values.
     const sub = waitForEvent(mine, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'lkrtc to subscribe' });
-    const sine = await publishSine(theirs, { name: 'tone', scope });
+    const sine = await publishSine(theirs, { name: 'tone', scope: env.scope });
     const [track, pub, p] = await sub;
     expect(p).toBe(themSeenByMe);
     expect(pub.sid).toBe(sine.publication.sid);
@@ -170,8 +156,8 @@ describe('interop with @livekit/rtc-node', () => {
 
   it('chat messages from the official client arrive as chatMessage', async () => {
     const roomName = uniqueRoomName('chat');
-    const mine = await connectLk(scope, dev, 'lk', roomName);
-    const theirs = await scope.connect(dev, 'official', roomName);
+    const mine = await connectLk(env.scope, env.dev, 'lk', roomName);
+    const theirs = await env.scope.connect(env.dev, 'official', roomName);
     await waitUntil(() => mine.remoteParticipants.get('official') && theirs.remoteParticipants.get('lk'), {
       what: 'both sides to see each other',
     });
@@ -188,10 +174,10 @@ describe('interop with @livekit/rtc-node', () => {
 
   it('setSubscribed(false) then setSubscribed(true) from lkrtc', async () => {
     const roomName = uniqueRoomName('resub');
-    const mine = await connectLk(scope, dev, 'lk', roomName);
-    const theirs = await scope.connect(dev, 'official', roomName);
+    const mine = await connectLk(env.scope, env.dev, 'lk', roomName);
+    const theirs = await env.scope.connect(env.dev, 'official', roomName);
     const sub = waitForEvent(mine, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'lkrtc to subscribe' });
-    await publishSine(theirs, { name: 'tone', scope });
+    await publishSine(theirs, { name: 'tone', scope: env.scope });
     const [track, pub] = await sub;
     expectHandles({ room: 1, participant: 2, publication: 1, track: 1 });
 

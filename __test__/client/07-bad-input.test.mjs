@@ -1,9 +1,9 @@
 // Issue 3, test 9: bad input gives typed errors (LkError with a code) and leaves nothing
 // behind: no handle, no pending timer.
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { publishSine, Scope, uniqueRoomName, waitForEvent } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, expectLkError, lk, rejection, startDevServer, ZERO } from './lk.mjs';
+import { describe, expect, it } from 'vitest';
+import { publishSine, uniqueRoomName, waitForEvent } from '../helpers/rtc.mjs';
+import { connectLk, expectHandles, expectLkError, lk, rejection, ZERO, useLkEnv } from './lk.mjs';
 
 const { Room, RoomEvent, ConnectError } = lk;
 
@@ -15,27 +15,13 @@ function activeResources() {
 }
 
 describe('bad input', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv();
 
   /** Connects a fresh Room expecting a ConnectError with `code`; checks nothing is left. */
   async function failingConnect(url, token, code, opts, { ignore = [] } = {}) {
     const before = activeResources();
     const room = new Room();
-    scope.rooms.push(room); // disconnected by scope.close() should it connect after all
+    env.scope.rooms.push(room); // disconnected by env.scope.close() should it connect after all
     expectHandles({ room: 1 });
     const t0 = Date.now();
     const e = await rejection(room.connect(url, token, opts));
@@ -57,14 +43,14 @@ describe('bad input', () => {
   }
 
   it('malformed URLs: ERR_INVALID_URL', async () => {
-    const token = dev.createToken({ identity: 'x', room: 'r' });
+    const token = env.dev.createToken({ identity: 'x', room: 'r' });
     for (const url of ['not a url', 'ftp://127.0.0.1:7880', '', 'ws://']) {
       await failingConnect(url, token, 'ERR_INVALID_URL');
     }
     const room = new Room();
     expectLkError(await rejection(room.connect(42, token)), 'ERR_INVALID_URL');
-    expectLkError(await rejection(room.connect(dev.url, undefined)), 'ERR_INVALID_ARG');
-    expectLkError(await rejection(room.connect(dev.url, token, { connectTimeout: -1 })), 'ERR_INVALID_ARG');
+    expectLkError(await rejection(room.connect(env.dev.url, undefined)), 'ERR_INVALID_ARG');
+    expectLkError(await rejection(room.connect(env.dev.url, token, { connectTimeout: -1 })), 'ERR_INVALID_ARG');
     await room.disconnect();
   });
 
@@ -76,7 +62,7 @@ describe('bad input', () => {
         s.close(() => res(p));
       });
     });
-    const { ms } = await failingConnect(`ws://127.0.0.1:${port}`, dev.createToken({ identity: 'x', room: 'r' }), 'ERR_CONNECT');
+    const { ms } = await failingConnect(`ws://127.0.0.1:${port}`, env.dev.createToken({ identity: 'x', room: 'r' }), 'ERR_CONNECT');
     expect(ms).toBeLessThan(5_000);
   });
 
@@ -88,7 +74,7 @@ describe('bad input', () => {
       const url = `ws://127.0.0.1:${silent.address().port}`;
       const { ms } = await failingConnect(
         url,
-        dev.createToken({ identity: 'x', room: 'r' }),
+        env.dev.createToken({ identity: 'x', room: 'r' }),
         'ERR_TIMEOUT',
         { connectTimeout: 1_000 },
         { ignore: ['TCPSocketWrap'] }, // the silent server's own accepted socket
@@ -105,14 +91,14 @@ describe('bad input', () => {
     const other = await lk.DevServer.start({ keys: { otherkey: 'othersecret' } });
     try {
       const wrongKey = other.createToken({ identity: 'x', room: 'r' });
-      await failingConnect(dev.url, wrongKey, 'ERR_UNAUTHORIZED');
+      await failingConnect(env.dev.url, wrongKey, 'ERR_UNAUTHORIZED');
     } finally {
       await other.close();
     }
-    await failingConnect(dev.url, 'garbage.not.jwt', 'ERR_UNAUTHORIZED');
-    const noJoin = dev.createToken({ identity: 'x', room: 'r', grants: { roomJoin: false } });
-    await failingConnect(dev.url, noJoin, 'ERR_UNAUTHORIZED');
-    const e = await rejection(new Room().connect(dev.url, ''));
+    await failingConnect(env.dev.url, 'garbage.not.jwt', 'ERR_UNAUTHORIZED');
+    const noJoin = env.dev.createToken({ identity: 'x', room: 'r', grants: { roomJoin: false } });
+    await failingConnect(env.dev.url, noJoin, 'ERR_UNAUTHORIZED');
+    const e = await rejection(new Room().connect(env.dev.url, ''));
     expectLkError(e, 'ERR_INVALID_ARG');
     expectHandles(ZERO);
   });
@@ -120,15 +106,15 @@ describe('bad input', () => {
   it('connect twice: ERR_INVALID_STATE; a Room connects again after disconnect', async () => {
     const roomName = uniqueRoomName('twice');
     const room = new Room();
-    scope.rooms.push(room);
-    const token = dev.createToken({ identity: 'twice', room: roomName });
-    const first = room.connect(dev.url, token);
-    expectLkError(await rejection(room.connect(dev.url, token)), 'ERR_INVALID_STATE');
+    env.scope.rooms.push(room);
+    const token = env.dev.createToken({ identity: 'twice', room: roomName });
+    const first = room.connect(env.dev.url, token);
+    expectLkError(await rejection(room.connect(env.dev.url, token)), 'ERR_INVALID_STATE');
     await first;
-    expectLkError(await rejection(room.connect(dev.url, token)), 'ERR_INVALID_STATE');
+    expectLkError(await rejection(room.connect(env.dev.url, token)), 'ERR_INVALID_STATE');
     await room.disconnect();
     expectHandles(ZERO);
-    await room.connect(dev.url, token);
+    await room.connect(env.dev.url, token);
     expect(room.isConnected).toBe(true);
     expectHandles({ room: 1, participant: 1 });
     await room.disconnect();
@@ -137,10 +123,10 @@ describe('bad input', () => {
 
   it('methods after disconnect: ERR_DISPOSED, getters still answer', async () => {
     const roomName = uniqueRoomName('after');
-    const room = await connectLk(scope, dev, 'after', roomName);
-    const peer = await scope.connect(dev, 'peer', roomName);
+    const room = await connectLk(env.scope, env.dev, 'after', roomName);
+    const peer = await env.scope.connect(env.dev, 'peer', roomName);
     const sub = waitForEvent(room, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'subscription' });
-    await publishSine(peer, { scope });
+    await publishSine(peer, { scope: env.scope });
     const [track, pub, remote] = await sub;
     const local = room.localParticipant;
     await room.disconnect();
@@ -165,7 +151,7 @@ describe('bad input', () => {
   });
 
   it('bad arguments while connected: ERR_INVALID_ARG, the room stays usable', async () => {
-    const room = await connectLk(scope, dev, 'args', uniqueRoomName('args'));
+    const room = await connectLk(env.scope, env.dev, 'args', uniqueRoomName('args'));
     const lp = room.localParticipant;
     expectLkError(await rejection(lp.publishData('not bytes')), 'ERR_INVALID_ARG');
     expectLkError(await rejection(lp.updateMetadata(42)), 'ERR_INVALID_ARG');
@@ -175,26 +161,26 @@ describe('bad input', () => {
     expectLkError(await rejection(lp.publishData(big, { reliable: true })), 'ERR_INVALID_ARG');
     await lp.publishData(new Uint8Array([1, 2, 3]), { reliable: true });
     // Own metadata refused by the server without the grant.
-    const denied = await connectLk(scope, dev, 'denied', uniqueRoomName('denied'), { grants: { canUpdateOwnMetadata: false } });
+    const denied = await connectLk(env.scope, env.dev, 'denied', uniqueRoomName('denied'), { grants: { canUpdateOwnMetadata: false } });
     const e = await rejection(denied.localParticipant.updateMetadata('nope'));
     expect(['ERR_REJECTED', 'ERR_UNAUTHORIZED']).toContain(e.code);
     expect(room.isConnected).toBe(true);
   });
 
   it('DevServer and token misuse: typed errors', async () => {
-    expectLkError(await rejection(lk.DevServer.start({ port: dev.port })), 'ERR_SERVER');
+    expectLkError(await rejection(lk.DevServer.start({ port: env.dev.port })), 'ERR_SERVER');
     expectLkError(await rejection(lk.DevServer.start({ bind: 'nonsense' })), 'ERR_INVALID_ARG');
     expectLkError(await rejection(lk.DevServer.start({ port: 70_000 })), 'ERR_INVALID_ARG');
     expectLkError(await rejection(lk.DevServer.start({ keys: 'nocolon' })), 'ERR_INVALID_ARG');
     let thrown;
     try {
-      dev.createToken({ room: 'r' });
+      env.dev.createToken({ room: 'r' });
     } catch (err) {
       thrown = err;
     }
     expectLkError(thrown, 'ERR_INVALID_ARG');
     try {
-      dev.createToken({ identity: 'x', ttl: 'soon' });
+      env.dev.createToken({ identity: 'x', ttl: 'soon' });
     } catch (err) {
       thrown = err;
     }

@@ -3,35 +3,21 @@
 // the local participant), room metadata, chat, DTMF, transcriptions, mute events and active
 // speakers. Handle counts are back at zero after each scenario.
 import * as official from '@livekit/rtc-node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import { publishSine, Scope, uniqueRoomName, waitForEvent, waitUntil } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, lk, rejection, startDevServer, ZERO } from '../client/lk.mjs';
+import { publishSine, uniqueRoomName, waitForEvent, waitUntil } from '../helpers/rtc.mjs';
+import { connectLk, lk, rejection, useLkEnv } from '../client/lk.mjs';
 
 const { RoomEvent } = lk;
 
 describe('participant state and messages', () => {
-  let dev;
-  let scope;
-  beforeAll(async () => {
-    dev = await startDevServer();
-  });
-  afterAll(async () => {
-    await dev?.close();
-  });
-  beforeEach(() => {
-    scope = new Scope();
-  });
-  afterEach(async () => {
-    await scope.close();
-    expectHandles(ZERO);
-  });
+  const env = useLkEnv();
 
   async function trio(prefix) {
     const roomName = uniqueRoomName(prefix);
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const b = await connectLk(scope, dev, 'b', roomName);
-    const o = await scope.connect(dev, 'o', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const b = await connectLk(env.scope, env.dev, 'b', roomName);
+    const o = await env.scope.connect(env.dev, 'o', roomName);
     await waitUntil(
       () => a.remoteParticipants.size === 2 && b.remoteParticipants.size === 2 && o.remoteParticipants.size === 2,
       { what: 'everyone to see everyone' },
@@ -102,7 +88,7 @@ describe('participant state and messages', () => {
 
   it('room metadata set through the server API reaches both SDKs', async () => {
     const { roomName, a, o } = await trio('room-meta');
-    const svc = new RoomServiceClient(dev.url.replace(/^ws/, 'http'), dev.apiKey, dev.apiSecret);
+    const svc = new RoomServiceClient(env.dev.url.replace(/^ws/, 'http'), env.dev.apiKey, env.dev.apiSecret);
     const atA = waitForEvent(a, RoomEvent.RoomMetadataChanged, { what: 'roomMetadataChanged at lkrtc' });
     const atO = waitForEvent(o, official.RoomEvent.RoomMetadataChanged, { what: 'roomMetadataChanged at official' });
     await svc.updateRoomMetadata(roomName, 'room-meta-1');
@@ -158,13 +144,13 @@ describe('participant state and messages', () => {
 
   it('trackMuted / trackUnmuted when the official client mutes its track; activeSpeakersChanged', async () => {
     const roomName = uniqueRoomName('mute');
-    const a = await connectLk(scope, dev, 'a', roomName);
-    const o = await scope.connect(dev, 'o', roomName);
+    const a = await connectLk(env.scope, env.dev, 'a', roomName);
+    const o = await env.scope.connect(env.dev, 'o', roomName);
     await waitUntil(() => a.remoteParticipants.get('o'), { what: 'a to see o' });
     const speakers = [];
     a.on(RoomEvent.ActiveSpeakersChanged, (s) => speakers.push(s.map((p) => p.identity)));
     const published = waitForEvent(a, RoomEvent.TrackPublished, { what: 'the official track at lkrtc' });
-    const sine = await publishSine(o, { scope, amplitude: 0.8 });
+    const sine = await publishSine(o, { scope: env.scope, amplitude: 0.8 });
     const [pub, who] = await published;
     expect(who.identity).toBe('o');
     expect(pub.muted).toBe(false);
