@@ -4,24 +4,19 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use lkrtc_server::proto::{self, signal_request::Message as Req, signal_response::Message as Resp};
-use lkrtc_server::{KeyStore, Server, ServerConfig};
+use lkrtc_server::Server;
 use prost::Message as _;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod common;
 
-async fn server() -> Server {
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
-    Server::start(config).await.unwrap()
-}
+use common::{server, Ws};
 
 fn jwt(identity: &str, grants: VideoGrants) -> String {
     AccessToken::with_api_key("devkey", "secret").with_identity(identity).with_grants(grants).to_jwt().unwrap()
@@ -81,27 +76,12 @@ fn assert_denied((status, body): (u16, Value), what: &str) {
 }
 
 async fn connect(server: &Server, token: &str, query: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let url = format!("{}/rtc?protocol=17&sdk=rust{query}", server.url());
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("Authorization", format!("Bearer {token}").parse().unwrap());
-    Ok(tokio_tungstenite::connect_async(req).await?.0)
+    common::connect_with(server, token, query, None).await
 }
 
 /// The next signal response that is not WebRTC negotiation or a room update.
 async fn next(ws: &mut Ws) -> Resp {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("timed out waiting for a signal response")
-            .expect("socket ended")
-            .expect("socket error");
-        if let Message::Binary(b) = frame {
-            let msg = proto::SignalResponse::decode(b).unwrap().message.unwrap();
-            if !matches!(msg, Resp::Offer(_) | Resp::Trickle(_) | Resp::RoomUpdate(_)) {
-                return msg;
-            }
-        }
-    }
+    common::next_where(ws, Duration::from_secs(5), |m| matches!(m, Resp::RoomUpdate(_)), None).await
 }
 
 async fn join(server: &Server, identity: &str, grants: VideoGrants, query: &str) -> (Ws, proto::JoinResponse) {

@@ -8,22 +8,18 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use lkrtc_server::proto::{self, signal_request::Message as Req, signal_response::Message as Resp};
-use lkrtc_server::{limits, KeyStore, Server, ServerConfig};
+use lkrtc_server::{limits, Server};
 use prost::Message as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod common;
+
+use common::{send, server, Ws};
+
 type Reason = proto::request_response::Reason;
-
-async fn server() -> Server {
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
-    Server::start(config).await.unwrap()
-}
 
 fn token_with(identity: &str, room: &str, edit: impl FnOnce(AccessToken) -> AccessToken) -> String {
     let t = AccessToken::with_api_key("devkey", "secret").with_identity(identity).with_grants(VideoGrants {
@@ -36,31 +32,16 @@ fn token_with(identity: &str, room: &str, edit: impl FnOnce(AccessToken) -> Acce
 }
 
 async fn connect(server: &Server, jwt: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let url = format!("{}/rtc?protocol=17&auto_subscribe=1&sdk=rust", server.url());
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("Authorization", format!("Bearer {jwt}").parse().unwrap());
     // The official Rust client's limit; the test checks the server never needs more.
     let config = WebSocketConfig::default().max_message_size(Some(64 << 20)).max_frame_size(Some(64 << 20));
-    Ok(tokio_tungstenite::connect_async_with_config(req, Some(config), false).await?.0)
+    common::connect_with(server, jwt, "&auto_subscribe=1", Some(config)).await
 }
 
 /// The next signal response other than offers, trickles and room updates; also checks
 /// that no frame the server sends exceeds its own limit.
 async fn next(ws: &mut Ws) -> Resp {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("timed out waiting for a signal response")
-            .expect("socket ended")
-            .expect("socket error");
-        if let Message::Binary(b) = frame {
-            assert!(b.len() <= limits::MAX_SIGNAL_RESPONSE, "a {} byte frame exceeds the response cap", b.len());
-            let msg = proto::SignalResponse::decode(b).expect("server sent a bad frame").message.unwrap();
-            if !matches!(msg, Resp::Offer(_) | Resp::Trickle(_) | Resp::RoomUpdate(_)) {
-                return msg;
-            }
-        }
-    }
+    let room_update = |m: &Resp| matches!(m, Resp::RoomUpdate(_));
+    common::next_where(ws, Duration::from_secs(10), room_update, Some(limits::MAX_SIGNAL_RESPONSE)).await
 }
 
 /// Waits for the close frame and returns its code.
@@ -75,11 +56,6 @@ async fn close_code(ws: &mut Ws) -> u16 {
             Some(Err(e)) => panic!("socket error instead of a close frame: {e}"),
         }
     }
-}
-
-async fn send(ws: &mut Ws, msg: Req) {
-    let bytes = proto::SignalRequest { message: Some(msg) }.encode_to_vec();
-    ws.send(Message::Binary(bytes.into())).await.unwrap();
 }
 
 async fn join(server: &Server, identity: &str, room: &str) -> (Ws, proto::JoinResponse) {

@@ -6,19 +6,13 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use lkrtc_server::proto::{self, signal_request::Message as Req, signal_response::Message as Resp};
-use lkrtc_server::{KeyStore, Server, ServerConfig};
-use prost::Message as _;
+use lkrtc_server::Server;
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod common;
 
-async fn server() -> Server {
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
-    Server::start(config).await.unwrap()
-}
+use common::{send, server, Ws};
 
 fn token(identity: &str, room: &str, grants: VideoGrants) -> String {
     AccessToken::with_api_key("devkey", "secret")
@@ -29,10 +23,7 @@ fn token(identity: &str, room: &str, grants: VideoGrants) -> String {
 }
 
 async fn connect(server: &Server, jwt: &str) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let url = format!("{}/rtc?protocol=17&auto_subscribe=1&sdk=rust", server.url());
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("Authorization", format!("Bearer {jwt}").parse().unwrap());
-    Ok(tokio_tungstenite::connect_async(req).await?.0)
+    common::connect_with(server, jwt, "&auto_subscribe=1", None).await
 }
 
 /// Next signal response, skipping WebRTC traffic (offers, trickles) unless asked for.
@@ -57,24 +48,7 @@ async fn next_room_update(ws: &mut Ws) -> proto::Room {
 }
 
 async fn next_any(ws: &mut Ws) -> Resp {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("timed out waiting for a signal response")
-            .expect("socket ended")
-            .expect("socket error");
-        if let Message::Binary(b) = frame {
-            let msg = proto::SignalResponse::decode(b).expect("server sent a bad frame").message.unwrap();
-            if !matches!(msg, Resp::Offer(_) | Resp::Trickle(_)) {
-                return msg;
-            }
-        }
-    }
-}
-
-async fn send(ws: &mut Ws, msg: Req) {
-    let bytes = proto::SignalRequest { message: Some(msg) }.encode_to_vec();
-    ws.send(Message::Binary(bytes.into())).await.unwrap();
+    common::next_where(ws, Duration::from_secs(5), |_| false, None).await
 }
 
 async fn join(server: &Server, identity: &str, room: &str, grants: VideoGrants) -> (Ws, proto::JoinResponse) {

@@ -1,0 +1,64 @@
+//! Shared by the server's integration tests: an in-process server with the dev key, raw
+//! signalling WebSockets, and reading signal responses with a bound.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use lkrtc_server::proto::{self, signal_request::Message as Req, signal_response::Message as Resp};
+use lkrtc_server::{KeyStore, Server, ServerConfig};
+use prost::Message as _;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A raw signalling socket.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A server on a free loopback port with the key devkey:secret.
+pub async fn server() -> Server {
+    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
+    Server::start(config).await.unwrap()
+}
+
+/// Opens `/rtc` with `jwt` as a Bearer token; `query` is appended to the v0 parameters.
+pub async fn connect_with(
+    server: &Server,
+    jwt: &str,
+    query: &str,
+    config: Option<WebSocketConfig>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let url = format!("{}/rtc?protocol=17&sdk=rust{query}", server.url());
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("Authorization", format!("Bearer {jwt}").parse().unwrap());
+    Ok(tokio_tungstenite::connect_async_with_config(req, config, false).await?.0)
+}
+
+/// Sends one signal request.
+pub async fn send(ws: &mut Ws, msg: Req) {
+    let bytes = proto::SignalRequest { message: Some(msg) }.encode_to_vec();
+    ws.send(Message::Binary(bytes.into())).await.unwrap();
+}
+
+/// The next signal response within `wait`, skipping WebRTC negotiation (offers, trickles)
+/// and whatever `skip` matches. `max_frame` (if set) is asserted of every binary frame.
+pub async fn next_where(ws: &mut Ws, wait: Duration, skip: impl Fn(&Resp) -> bool, max_frame: Option<usize>) -> Resp {
+    loop {
+        let frame = tokio::time::timeout(wait, ws.next())
+            .await
+            .expect("timed out waiting for a signal response")
+            .expect("socket ended")
+            .expect("socket error");
+        if let Message::Binary(b) = frame {
+            if let Some(max) = max_frame {
+                assert!(b.len() <= max, "a {} byte frame exceeds the response cap", b.len());
+            }
+            let msg = proto::SignalResponse::decode(b).expect("server sent a bad frame").message.unwrap();
+            if !matches!(msg, Resp::Offer(_) | Resp::Trickle(_)) && !skip(&msg) {
+                return msg;
+            }
+        }
+    }
+}
