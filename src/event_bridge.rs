@@ -291,14 +291,7 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
         E::ChatMessage { message, participant } => {
             let mut e = JsRoomEvent::new("chatMessage");
             e.participant = Some(refs::participant(reg, participant));
-            e.message = Some(JsChatMessage {
-                id: message.id,
-                message: message.message,
-                timestamp: message.timestamp as f64,
-                edit_timestamp: message.edit_timestamp.map(|t| t as f64),
-                deleted: message.deleted,
-                generated: message.generated,
-            });
+            e.message = Some(crate::rpc::js_chat(message));
             e
         }
         E::DtmfReceived { code, digit, participant } => {

@@ -74,7 +74,7 @@ fn response_timeout(ms: Option<f64>) -> napi::Result<Duration> {
     }
 }
 
-fn js_chat(m: ChatMessage) -> JsChatMessage {
+pub(crate) fn js_chat(m: ChatMessage) -> JsChatMessage {
     JsChatMessage {
         id: m.id,
         message: m.message,

@@ -197,7 +197,6 @@ impl RoomTask {
             pending_publishes: HashMap::new(),
             pub_connected: false,
             sub_connected: false,
-            relay_gathered: [None, None],
             ice,
             ready: Some(ready),
             requests: HashMap::new(),

@@ -256,8 +256,6 @@ struct RoomTask {
     pending_publishes: HashMap<String, (LocalAudioTrack, oneshot::Sender<Result<LocalTrackPublication>>)>,
     pub_connected: bool,
     sub_connected: bool,
-    /// Relay candidates gathered per PC (publisher, subscriber), once gathering completed.
-    relay_gathered: [Option<u32>; 2],
     ice: ice::IcePlan,
     ready: Option<oneshot::Sender<Result<()>>>,
     requests: HashMap<u32, oneshot::Sender<Result<()>>>,
@@ -698,7 +696,6 @@ impl RoomTask {
                 }
             }
             PcEvent::Gathered { target, relay } => {
-                self.relay_gathered[(target == Target::Subscriber) as usize] = Some(relay);
                 if self.ice.policy == crate::types::IceTransportPolicy::Relay && relay == 0 {
                     let e = EngineError::IceConfig(format!(
                         "no relay candidate could be gathered from {} (wrong credentials, or the TURN server is \
