@@ -4,6 +4,9 @@
 //! libopus is loaded at run time from `libopus.so.0` (Debian: `apt-get install libopus0`),
 //! so lkrtc itself never links it. Run: `bench/audio/codec.sh`.
 
+// The one place that calls C: libopus, loaded at run time to compare against.
+#![allow(unsafe_code)]
+
 use std::time::Instant;
 
 use lkrtc_engine::audio::{OpusDecoder, OpusEncoder};
@@ -65,11 +68,11 @@ fn bench_libopus(lib: &libloading::Library, pcm: &[i16], ch: usize) -> Cost {
     // SAFETY: symbols and signatures are libopus's public C API (opus.h); buffers are sized
     // for 960-sample frames and 1500-byte packets.
     unsafe {
-        let create: libloading::Symbol<Create> = lib.get(b"opus_encoder_create").unwrap();
-        let ctl: libloading::Symbol<Ctl> = lib.get(b"opus_encoder_ctl").unwrap();
-        let encode: libloading::Symbol<Encode> = lib.get(b"opus_encode").unwrap();
-        let dcreate: libloading::Symbol<DecCreate> = lib.get(b"opus_decoder_create").unwrap();
-        let decode: libloading::Symbol<Decode> = lib.get(b"opus_decode").unwrap();
+        let create: libloading::Symbol<'_, Create> = lib.get(b"opus_encoder_create").unwrap();
+        let ctl: libloading::Symbol<'_, Ctl> = lib.get(b"opus_encoder_ctl").unwrap();
+        let encode: libloading::Symbol<'_, Encode> = lib.get(b"opus_encode").unwrap();
+        let dcreate: libloading::Symbol<'_, DecCreate> = lib.get(b"opus_decoder_create").unwrap();
+        let decode: libloading::Symbol<'_, Decode> = lib.get(b"opus_decode").unwrap();
         let mut err = 0;
         let enc = create(48_000, ch as i32, 2048 /* VOIP */, &mut err);
         ctl(enc, 4002 /* SET_BITRATE */, 32_000 * ch as i32);

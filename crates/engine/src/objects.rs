@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use livekit_protocol as proto;
 use tokio::sync::mpsc;
@@ -115,10 +117,10 @@ impl RemoteTrack {
     }
     /// Whether the publisher muted it.
     pub fn muted(&self) -> bool {
-        *self.0.muted.lock().unwrap()
+        *self.0.muted.lock()
     }
     pub(crate) fn set_muted(&self, m: bool) {
-        *self.0.muted.lock().unwrap() = m;
+        *self.0.muted.lock() = m;
     }
     /// The underlying RTP receiver (for decoders).
     pub fn rtp(&self) -> Arc<dyn TrackRemote> {
@@ -176,35 +178,35 @@ impl RemoteTrackPublication {
     }
     /// Track name.
     pub fn name(&self) -> String {
-        self.0.state.lock().unwrap().info.name.clone()
+        self.0.state.lock().info.name.clone()
     }
     /// Audio or video.
     pub fn kind(&self) -> TrackKind {
-        TrackKind::from_proto(self.0.state.lock().unwrap().info.r#type)
+        TrackKind::from_proto(self.0.state.lock().info.r#type)
     }
     /// Source (microphone, camera...).
     pub fn source(&self) -> TrackSource {
-        TrackSource::from_proto(self.0.state.lock().unwrap().info.source)
+        TrackSource::from_proto(self.0.state.lock().info.source)
     }
     /// Codec mime type.
     pub fn mime_type(&self) -> String {
-        self.0.state.lock().unwrap().info.mime_type.clone()
+        self.0.state.lock().info.mime_type.clone()
     }
     /// Whether the publisher muted it.
     pub fn muted(&self) -> bool {
-        self.0.state.lock().unwrap().info.muted
+        self.0.state.lock().info.muted
     }
     /// Whether media is flowing to us.
     pub fn subscribed(&self) -> bool {
-        self.0.state.lock().unwrap().track.is_some()
+        self.0.state.lock().track.is_some()
     }
     /// The track, while subscribed.
     pub fn track(&self) -> Option<RemoteTrack> {
-        self.0.state.lock().unwrap().track.clone()
+        self.0.state.lock().track.clone()
     }
     /// Snapshot of the wire info.
     pub fn info(&self) -> proto::TrackInfo {
-        self.0.state.lock().unwrap().info.clone()
+        self.0.state.lock().info.clone()
     }
     /// Subscribes or unsubscribes (sent to the server; events follow).
     pub async fn set_subscribed(&self, subscribe: bool) -> Result<()> {
@@ -256,34 +258,34 @@ impl RemoteParticipant {
     }
     /// Display name.
     pub fn name(&self) -> String {
-        self.0.fields.lock().unwrap().name.clone()
+        self.0.fields.lock().name.clone()
     }
     /// Metadata.
     pub fn metadata(&self) -> String {
-        self.0.fields.lock().unwrap().metadata.clone()
+        self.0.fields.lock().metadata.clone()
     }
     /// Attributes.
     pub fn attributes(&self) -> HashMap<String, String> {
-        self.0.fields.lock().unwrap().attributes.clone()
+        self.0.fields.lock().attributes.clone()
     }
     /// Kind (standard, agent, connector...).
     pub fn kind(&self) -> ParticipantKind {
-        self.0.fields.lock().unwrap().kind()
+        self.0.fields.lock().kind()
     }
     /// Details of the kind (`ParticipantKindDetail` values: 0 cloud agent, 1 forwarded...).
     pub fn kind_details(&self) -> Vec<u32> {
-        self.0.fields.lock().unwrap().kind_details()
+        self.0.fields.lock().kind_details()
     }
     /// Why it left (`DisconnectReason` value; 0 unknown), once it has.
     pub fn disconnect_reason(&self) -> i32 {
-        self.0.fields.lock().unwrap().disconnect_reason
+        self.0.fields.lock().disconnect_reason
     }
     /// Its publications, in publish order.
     pub fn track_publications(&self) -> Vec<RemoteTrackPublication> {
-        self.0.publications.lock().unwrap().clone()
+        self.0.publications.lock().clone()
     }
     pub(crate) fn publication(&self, sid: &str) -> Option<RemoteTrackPublication> {
-        self.0.publications.lock().unwrap().iter().find(|p| p.0.sid == sid).cloned()
+        self.0.publications.lock().iter().find(|p| p.0.sid == sid).cloned()
     }
 }
 
@@ -324,23 +326,23 @@ impl LocalParticipant {
     }
     /// Display name.
     pub fn name(&self) -> String {
-        self.0.fields.lock().unwrap().name.clone()
+        self.0.fields.lock().name.clone()
     }
     /// Metadata.
     pub fn metadata(&self) -> String {
-        self.0.fields.lock().unwrap().metadata.clone()
+        self.0.fields.lock().metadata.clone()
     }
     /// Attributes.
     pub fn attributes(&self) -> HashMap<String, String> {
-        self.0.fields.lock().unwrap().attributes.clone()
+        self.0.fields.lock().attributes.clone()
     }
     /// Kind, as the server assigned it in the join response (agent, SIP...).
     pub fn kind(&self) -> ParticipantKind {
-        self.0.fields.lock().unwrap().kind()
+        self.0.fields.lock().kind()
     }
     /// Details of the kind (`ParticipantKindDetail` values).
     pub fn kind_details(&self) -> Vec<u32> {
-        self.0.fields.lock().unwrap().kind_details()
+        self.0.fields.lock().kind_details()
     }
 
     /// Queues a command on the room task now; the reply resolves with its outcome.
@@ -424,23 +426,23 @@ impl LocalTrackPublication {
     }
     /// Track name.
     pub fn name(&self) -> String {
-        self.0.info.lock().unwrap().name.clone()
+        self.0.info.lock().name.clone()
     }
     /// Audio or video.
     pub fn kind(&self) -> TrackKind {
-        TrackKind::from_proto(self.0.info.lock().unwrap().r#type)
+        TrackKind::from_proto(self.0.info.lock().r#type)
     }
     /// Source (microphone...).
     pub fn source(&self) -> TrackSource {
-        TrackSource::from_proto(self.0.info.lock().unwrap().source)
+        TrackSource::from_proto(self.0.info.lock().source)
     }
     /// Codec mime type.
     pub fn mime_type(&self) -> String {
-        self.0.info.lock().unwrap().mime_type.clone()
+        self.0.info.lock().mime_type.clone()
     }
     /// Whether it is muted.
     pub fn muted(&self) -> bool {
-        self.0.info.lock().unwrap().muted
+        self.0.info.lock().muted
     }
     /// The published track.
     pub fn track(&self) -> crate::audio::LocalAudioTrack {
@@ -505,7 +507,7 @@ impl LocalParticipant {
 
     /// Published tracks.
     pub fn track_publications(&self) -> Vec<LocalTrackPublication> {
-        self.0.publications.lock().unwrap().clone()
+        self.0.publications.lock().clone()
     }
 }
 
@@ -552,12 +554,12 @@ impl LocalParticipant {
 
     /// Accepts calls to `method` (they arrive as `RoomEvent::RpcInvocation`).
     pub fn register_rpc_method(&self, method: &str) {
-        self.0.rpc_methods.lock().unwrap().insert(method.to_string());
+        self.0.rpc_methods.lock().insert(method.to_string());
     }
 
     /// Stops accepting calls to `method` (callers then get "unsupported method").
     pub fn unregister_rpc_method(&self, method: &str) {
-        self.0.rpc_methods.lock().unwrap().remove(method);
+        self.0.rpc_methods.lock().remove(method);
     }
 
     /// Answers an invocation.

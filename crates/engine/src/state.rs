@@ -2,8 +2,8 @@
 //! appeared or vanished, what changed. Pure functions over the shared state; they return
 //! the events to emit, in order.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use livekit_protocol as proto;
 use proto::participant_info::State;
@@ -21,7 +21,7 @@ pub(crate) struct FieldChanges {
 
 /// Applies `info`'s name/metadata/attributes to `fields`, returning what changed.
 pub(crate) fn apply_fields(fields: &Mutex<ParticipantFields>, info: &proto::ParticipantInfo) -> FieldChanges {
-    let mut f = fields.lock().unwrap();
+    let mut f = fields.lock();
     let mut changes = FieldChanges { name: None, metadata: None, attributes: HashMap::new() };
     if f.name != info.name {
         changes.name = Some((std::mem::replace(&mut f.name, info.name.clone()), info.name.clone()));
@@ -62,7 +62,7 @@ pub(crate) fn field_events(participant: Participant, c: FieldChanges) -> Vec<Roo
 }
 
 fn unpublish(p: &RemoteParticipant, publication: RemoteTrackPublication, out: &mut Vec<RoomEvent>) {
-    let track = publication.0.state.lock().unwrap().track.take();
+    let track = publication.0.state.lock().track.take();
     if let Some(track) = track {
         track.end();
         out.push(RoomEvent::TrackUnsubscribed { participant: p.clone(), publication: publication.clone(), track });
@@ -73,45 +73,45 @@ fn unpublish(p: &RemoteParticipant, publication: RemoteTrackPublication, out: &m
 /// Removes `p`: per track unsubscribed → unpublished, then disconnected.
 pub(crate) fn disconnect(shared: &Shared, p: &RemoteParticipant) -> Vec<RoomEvent> {
     let mut out = Vec::new();
-    let publications = std::mem::take(&mut *p.0.publications.lock().unwrap());
+    let publications = std::mem::take(&mut *p.0.publications.lock());
     for publication in publications {
         unpublish(p, publication, &mut out);
     }
-    shared.remotes.lock().unwrap().retain(|o| o.id() != p.id());
+    shared.remotes.lock().retain(|o| o.id() != p.id());
     out.push(RoomEvent::ParticipantDisconnected { participant: p.clone() });
     out
 }
 
 /// Applies a remote participant's snapshot; returns the events, in order.
 pub(crate) fn apply_remote_info(shared: &Shared, info: proto::ParticipantInfo, auto: bool) -> Vec<RoomEvent> {
-    let existing = shared.remotes.lock().unwrap().iter().find(|p| p.sid() == info.sid).cloned();
+    let existing = shared.remotes.lock().iter().find(|p| p.sid() == info.sid).cloned();
     let Some(p) = existing else {
         if info.state == State::Disconnected as i32 {
             return Vec::new();
         }
         let mut out = Vec::new();
         // Same identity under a new sid: the old session is gone.
-        let stale = shared.remotes.lock().unwrap().iter().find(|p| p.identity() == info.identity).cloned();
+        let stale = shared.remotes.lock().iter().find(|p| p.identity() == info.identity).cloned();
         if let Some(old) = stale {
-            old.0.fields.lock().unwrap().disconnect_reason = proto::DisconnectReason::DuplicateIdentity as i32;
+            old.0.fields.lock().disconnect_reason = proto::DisconnectReason::DuplicateIdentity as i32;
             out.extend(disconnect(shared, &old));
         }
         let p = RemoteParticipant::new(&info);
-        shared.remotes.lock().unwrap().push(p.clone());
+        shared.remotes.lock().push(p.clone());
         out.push(RoomEvent::ParticipantConnected { participant: p.clone() });
         for t in info.tracks {
             let publication = RemoteTrackPublication::new(&info.sid, t, auto, shared.cmd.clone());
-            p.0.publications.lock().unwrap().push(publication.clone());
+            p.0.publications.lock().push(publication.clone());
             out.push(RoomEvent::TrackPublished { participant: p.clone(), publication });
         }
         return out;
     };
-    let current = p.0.fields.lock().unwrap().version;
+    let current = p.0.fields.lock().version;
     if info.version != 0 && info.version <= current && info.state != State::Disconnected as i32 {
         return Vec::new(); // stale snapshot
     }
     if info.state == State::Disconnected as i32 {
-        p.0.fields.lock().unwrap().disconnect_reason = info.disconnect_reason;
+        p.0.fields.lock().disconnect_reason = info.disconnect_reason;
         return disconnect(shared, &p);
     }
     let mut out = field_events(Participant::Remote(p.clone()), apply_fields(&p.0.fields, &info));
@@ -121,7 +121,7 @@ pub(crate) fn apply_remote_info(shared: &Shared, info: proto::ParticipantInfo, a
         match p.publication(&t.sid) {
             Some(publication) => {
                 let was_muted = {
-                    let mut st = publication.0.state.lock().unwrap();
+                    let mut st = publication.0.state.lock();
                     let was = st.info.muted;
                     st.info = t.clone();
                     if let Some(track) = &st.track {
@@ -141,14 +141,14 @@ pub(crate) fn apply_remote_info(shared: &Shared, info: proto::ParticipantInfo, a
             }
             None => {
                 let publication = RemoteTrackPublication::new(&p.sid(), t.clone(), auto, shared.cmd.clone());
-                p.0.publications.lock().unwrap().push(publication.clone());
+                p.0.publications.lock().push(publication.clone());
                 out.push(RoomEvent::TrackPublished { participant: p.clone(), publication });
                 keep.push(t.sid);
             }
         }
     }
     let gone: Vec<_> = {
-        let mut pubs = p.0.publications.lock().unwrap();
+        let mut pubs = p.0.publications.lock();
         let (stay, gone): (Vec<_>, Vec<_>) = pubs.drain(..).partition(|x| keep.contains(&x.sid()));
         *pubs = stay;
         gone

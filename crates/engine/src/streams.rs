@@ -2,7 +2,9 @@
 //! clients send them to a peer that advertises client protocol 0: chunked, uncompressed.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use livekit_protocol as proto;
 use std::future::Future;
@@ -138,7 +140,7 @@ impl StreamReader {
 
     /// Bytes received so far and the announced total.
     pub fn progress(&self) -> (u64, Option<u64>) {
-        (self.0.state.lock().unwrap().received, self.0.info.total_size)
+        (self.0.state.lock().received, self.0.info.total_size)
     }
 
     /// The next chunk; `None` at a normal end; an error if the stream ended abnormally.
@@ -146,7 +148,7 @@ impl StreamReader {
         loop {
             let notified = self.0.ready.notified();
             {
-                let mut st = self.0.state.lock().unwrap();
+                let mut st = self.0.state.lock();
                 if let Some(c) = st.chunks.pop_front() {
                     st.buffered -= c.len();
                     return Some(Ok(c));
@@ -163,7 +165,7 @@ impl StreamReader {
 
     /// Stops reading: buffered data is dropped and further chunks are ignored.
     pub fn close(&self) {
-        let mut st = self.0.state.lock().unwrap();
+        let mut st = self.0.state.lock();
         st.closed_by_reader = true;
         st.chunks.clear();
         st.buffered = 0;
@@ -176,7 +178,7 @@ impl StreamReader {
 
     /// Adds a chunk. Returns false when the reader no longer wants data.
     pub(crate) fn push(&self, data: Vec<u8>) -> bool {
-        let mut st = self.0.state.lock().unwrap();
+        let mut st = self.0.state.lock();
         if st.closed_by_reader || st.end.is_some() {
             return false;
         }
@@ -199,7 +201,7 @@ impl StreamReader {
     }
 
     pub(crate) fn finish(&self, result: std::result::Result<(), String>) {
-        let mut st = self.0.state.lock().unwrap();
+        let mut st = self.0.state.lock();
         if st.end.is_none() {
             st.end = Some(result);
         }
@@ -210,7 +212,7 @@ impl StreamReader {
     /// Ends the stream with `why`, dropping what is buffered and unread (a refused stream
     /// keeps no memory; the next read fails).
     pub(crate) fn reject(&self, why: String) {
-        let mut st = self.0.state.lock().unwrap();
+        let mut st = self.0.state.lock();
         st.chunks.clear();
         st.buffered = 0;
         if st.end.is_none() {
@@ -221,7 +223,7 @@ impl StreamReader {
     }
 
     pub(crate) fn received(&self) -> u64 {
-        self.0.state.lock().unwrap().received
+        self.0.state.lock().received
     }
 }
 
@@ -300,8 +302,8 @@ impl StreamWriter {
         send_packet(&self.cmd, value, self.destinations.clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, WriterState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, WriterState> {
+        self.state.lock()
     }
 
     /// Sends `data` (split into chunks; text is never split inside a character). The chunks

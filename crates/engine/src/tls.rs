@@ -8,7 +8,9 @@
 //! The built configuration is cached and rebuilt only when one of those variables changes.
 //! Certificate failures are turned into an explanation that names the problem and the fix.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -32,7 +34,7 @@ static CACHE: Mutex<Cached> = Mutex::new(None);
 /// The TLS configuration for the current environment.
 pub(crate) fn trust() -> Result<Trust, String> {
     let key: Vec<Option<String>> = TRUST_VARS.iter().map(|v| std::env::var(v).ok()).collect();
-    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cache = CACHE.lock();
     if let Some((k, t)) = cache.as_ref() {
         if *k == key {
             return Ok(t.clone());

@@ -15,7 +15,9 @@ use std::future::Future;
 use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -102,7 +104,7 @@ impl Runtime for TunnelRuntime {
         Box::pin(async move {
             let addrs = self.inner.resolve_host(host).await?;
             if let Some(server) = self.servers.iter().find(|s| same_host_port(host, s)) {
-                let mut map = self.tunnelled.lock().unwrap_or_else(|p| p.into_inner());
+                let mut map = self.tunnelled.lock();
                 for addr in &addrs {
                     map.insert(*addr, server.clone());
                 }
@@ -146,13 +148,13 @@ struct Inbound {
 impl Inbound {
     fn push(&self, from: SocketAddr, datagram: Vec<u8>) {
         {
-            let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let mut q = self.queue.lock();
             if q.len() >= INBOUND_QUEUE {
                 q.pop_front();
             }
             q.push_back((from, datagram));
         }
-        if let Some(w) = self.waker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(w) = self.waker.lock().take() {
             w.wake();
         }
     }
@@ -180,7 +182,7 @@ impl fmt::Debug for TunnelSocket {
 
 impl Drop for TunnelSocket {
     fn drop(&mut self) {
-        for (_, t) in self.tunnels.lock().unwrap_or_else(|p| p.into_inner()).drain() {
+        for (_, t) in self.tunnels.lock().drain() {
             t.task.abort();
         }
     }
@@ -188,12 +190,12 @@ impl Drop for TunnelSocket {
 
 impl TunnelSocket {
     fn server_for(&self, addr: &SocketAddr) -> Option<StreamTurn> {
-        self.tunnelled.lock().unwrap_or_else(|p| p.into_inner()).get(addr).cloned()
+        self.tunnelled.lock().get(addr).cloned()
     }
 
     /// Queues `datagram` for the tunnel to `to`, opening the tunnel on first use.
     fn send_through(&self, to: SocketAddr, server: StreamTurn, datagram: &[u8]) {
-        let mut tunnels = self.tunnels.lock().unwrap_or_else(|p| p.into_inner());
+        let mut tunnels = self.tunnels.lock();
         if tunnels.get(&to).is_some_and(|t| t.tx.is_closed()) {
             tunnels.remove(&to); // the connection ended: the next datagram opens a new one
         }
@@ -238,9 +240,9 @@ impl AsyncUdpSocket for TunnelSocket {
         // Register before looking, so a datagram pushed in between still wakes us. Probes
         // with a no-op waker must not replace the driver's real one.
         if !cx.waker().will_wake(Waker::noop()) {
-            *self.inbound.waker.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+            *self.inbound.waker.lock() = Some(cx.waker().clone());
         }
-        let next = self.inbound.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        let next = self.inbound.queue.lock().pop_front();
         if let (Some((from, datagram)), Some(buf), Some(m)) = (next, bufs.first_mut(), meta.first_mut()) {
             let n = datagram.len().min(buf.len());
             buf[..n].copy_from_slice(&datagram[..n]);

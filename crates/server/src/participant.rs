@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use bytes::Bytes;
 use livekit_protocol as proto;
@@ -206,7 +208,7 @@ impl Participant {
 
     /// Snapshot of the participant info, with its live tracks.
     pub fn info(&self) -> proto::ParticipantInfo {
-        let st = self.state.lock().unwrap();
+        let st = self.state.lock();
         let mut info = st.info.clone();
         info.tracks = st.live.iter().map(|t| t.info()).collect();
         info.is_publisher = !st.live.is_empty();
@@ -216,7 +218,7 @@ impl Participant {
     /// Applies `f` to the info, bumps its version, and returns the new snapshot.
     pub fn update_info(&self, f: impl FnOnce(&mut proto::ParticipantInfo)) -> proto::ParticipantInfo {
         {
-            let mut st = self.state.lock().unwrap();
+            let mut st = self.state.lock();
             f(&mut st.info);
             st.info.version += 1;
         }
@@ -240,17 +242,17 @@ impl Participant {
 
     /// Whether it publishes anything.
     pub fn has_published(&self) -> bool {
-        !self.state.lock().unwrap().live.is_empty()
+        !self.state.lock().live.is_empty()
     }
 
     /// Whether [`MAX_PENDING_TRACKS`] `add_track` requests already wait for media.
     pub fn pending_full(&self) -> bool {
-        self.state.lock().unwrap().pending.len() >= MAX_PENDING_TRACKS
+        self.state.lock().pending.len() >= MAX_PENDING_TRACKS
     }
 
     /// Records an `add_track` request awaiting media. Returns false if `cid` is pending.
     pub fn add_pending(&self, cid: &str, info: proto::TrackInfo) -> bool {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         if st.pending.contains_key(cid) {
             return false;
         }
@@ -261,7 +263,7 @@ impl Participant {
     /// Finds the pending track that incoming media belongs to: msid track id == cid,
     /// else the first pending track of the same kind.
     pub fn take_pending(&self, track_id: &str, kind: proto::TrackType) -> Option<(String, proto::TrackInfo)> {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         if let Some(info) = st.pending.remove(track_id) {
             return Some((track_id.to_string(), info));
         }
@@ -271,14 +273,14 @@ impl Participant {
 
     /// Makes `track` live (it carries media) and bumps the version.
     pub fn add_live(&self, track: Arc<PublishedTrack>) {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         st.live.push(track);
         st.info.version += 1;
     }
 
     /// Removes a live (or pending) track by sid; bumps the version.
     pub fn remove_track(&self, sid: &str) -> Option<Arc<PublishedTrack>> {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         st.pending.retain(|_, t| t.sid != sid);
         let pos = st.live.iter().position(|t| t.sid == sid)?;
         st.info.version += 1;
@@ -287,17 +289,17 @@ impl Participant {
 
     /// A live track by sid.
     pub fn track(&self, sid: &str) -> Option<Arc<PublishedTrack>> {
-        self.state.lock().unwrap().live.iter().find(|t| t.sid == sid).cloned()
+        self.state.lock().live.iter().find(|t| t.sid == sid).cloned()
     }
 
     /// Every live track.
     pub fn tracks(&self) -> Vec<Arc<PublishedTrack>> {
-        self.state.lock().unwrap().live.clone()
+        self.state.lock().live.clone()
     }
 
     /// Takes every live and pending track (the participant is leaving).
     pub fn take_tracks(&self) -> Vec<Arc<PublishedTrack>> {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         st.pending.clear();
         std::mem::take(&mut st.live)
     }

@@ -5,7 +5,9 @@
 //! [`Cmd`](crate::participant::Cmd).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use livekit_protocol as proto;
 use proto::participant_info::State as PState;
@@ -23,7 +25,7 @@ pub struct RoomManager {
 impl RoomManager {
     /// The room called `name`, created if it does not exist.
     pub fn get_or_create(&self, name: &str) -> Arc<Room> {
-        let mut rooms = self.rooms.lock().unwrap();
+        let mut rooms = self.rooms.lock();
         rooms
             .entry(name.to_string())
             .or_insert_with(|| {
@@ -36,7 +38,7 @@ impl RoomManager {
 
     /// Drops `room` if nobody is left in it.
     pub fn remove_if_empty(&self, room: &Arc<Room>) {
-        let mut rooms = self.rooms.lock().unwrap();
+        let mut rooms = self.rooms.lock();
         if room.is_empty() {
             if let Some(current) = rooms.get(&room.name) {
                 if Arc::ptr_eq(current, room) {
@@ -49,18 +51,18 @@ impl RoomManager {
 
     /// Snapshot of every live room, for the room service.
     pub fn list(&self) -> Vec<proto::Room> {
-        let rooms: Vec<_> = self.rooms.lock().unwrap().values().cloned().collect();
+        let rooms: Vec<_> = self.rooms.lock().values().cloned().collect();
         rooms.iter().map(|r| r.to_proto()).collect()
     }
 
     /// The room called `name`, if it exists.
     pub fn get(&self, name: &str) -> Option<Arc<Room>> {
-        self.rooms.lock().unwrap().get(name).cloned()
+        self.rooms.lock().get(name).cloned()
     }
 
     /// Every live room.
     pub fn all(&self) -> Vec<Arc<Room>> {
-        self.rooms.lock().unwrap().values().cloned().collect()
+        self.rooms.lock().values().cloned().collect()
     }
 }
 
@@ -114,7 +116,7 @@ impl Room {
 
     /// The room as clients see it.
     pub fn to_proto(&self) -> proto::Room {
-        self.proto_locked(&self.state.lock().unwrap())
+        self.proto_locked(&self.state.lock())
     }
 
     fn proto_locked(&self, st: &RoomState) -> proto::Room {
@@ -136,7 +138,7 @@ impl Room {
     /// Sends a `RoomUpdate` to everyone if the counts changed since the last one.
     fn announce_counts(&self) {
         let room = {
-            let mut st = self.state.lock().unwrap();
+            let mut st = self.state.lock();
             if !std::mem::take(&mut st.counts_dirty) {
                 return;
             }
@@ -153,7 +155,7 @@ impl Room {
     }
 
     fn mark_counts_dirty(&self) {
-        self.state.lock().unwrap().counts_dirty = true;
+        self.state.lock().counts_dirty = true;
     }
 
     /// Speakers that started or stopped speaking since the last call, loudest first.
@@ -172,7 +174,7 @@ impl Room {
             })
             .collect();
         levels.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         let now_speaking: Vec<String> = levels.iter().map(|(s, _)| s.clone()).collect();
         let mut changed: Vec<proto::SpeakerInfo> = levels
             .iter()
@@ -190,17 +192,17 @@ impl Room {
 
     /// Whether nobody is in the room.
     pub fn is_empty(&self) -> bool {
-        self.state.lock().unwrap().participants.is_empty()
+        self.state.lock().participants.is_empty()
     }
 
     /// Participants other than `except`.
     pub fn others(&self, except: &str) -> Vec<Arc<Participant>> {
-        self.state.lock().unwrap().participants.iter().filter(|p| p.sid != except).cloned().collect()
+        self.state.lock().participants.iter().filter(|p| p.sid != except).cloned().collect()
     }
 
     /// Every participant.
     pub fn participants(&self) -> Vec<Arc<Participant>> {
-        self.state.lock().unwrap().participants.clone()
+        self.state.lock().participants.clone()
     }
 
     /// Adds `p`. An older session with the same identity is removed first (and returned,
@@ -211,11 +213,11 @@ impl Room {
         p: &Arc<Participant>,
         send_join: impl FnOnce(proto::Room, &[Arc<Participant>]),
     ) -> Option<Arc<Participant>> {
-        let old = self.state.lock().unwrap().participants.iter().find(|o| o.identity() == p.identity()).cloned();
+        let old = self.state.lock().participants.iter().find(|o| o.identity() == p.identity()).cloned();
         if let Some(old) = &old {
             self.remove(old, proto::DisconnectReason::DuplicateIdentity);
         }
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         st.participants.push(p.clone());
         let room = self.proto_locked(&st); // the count includes the joiner, as livekit-server's does
         send_join(room, &st.participants[..st.participants.len() - 1]);
@@ -225,7 +227,7 @@ impl Room {
 
     /// Takes `p` out of the room. Returns false if it was not in it (already removed).
     fn take(&self, p: &Participant) -> bool {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         let before = st.participants.len();
         st.participants.retain(|o| o.sid != p.sid);
         let removed = st.participants.len() != before;
@@ -286,7 +288,7 @@ impl Room {
 
     /// Sets room metadata and tells everyone.
     pub fn set_metadata(&self, metadata: String) -> proto::Room {
-        self.state.lock().unwrap().metadata = metadata;
+        self.state.lock().metadata = metadata;
         let room = self.to_proto();
         self.send_room_update(room.clone());
         room

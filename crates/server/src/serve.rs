@@ -4,7 +4,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use axum::serve::Listener;
 use axum::Router;
@@ -25,7 +27,7 @@ impl Pending {
     fn add(&self) -> (u64, Arc<Notify>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let evict = Arc::new(Notify::new());
-        let mut q = self.queue.lock().unwrap();
+        let mut q = self.queue.lock();
         q.push_back((id, evict.clone()));
         while q.len() > MAX_PENDING_CONNECTIONS {
             if let Some((_, oldest)) = q.pop_front() {
@@ -37,7 +39,7 @@ impl Pending {
 
     /// The connection sent a request head (or ended).
     fn remove(&self, id: u64) {
-        self.queue.lock().unwrap().retain(|(i, _)| *i != id);
+        self.queue.lock().retain(|(i, _)| *i != id);
     }
 }
 

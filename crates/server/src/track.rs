@@ -1,7 +1,9 @@
 //! Published tracks and RTP forwarding from a publisher to its subscribers.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Instant;
 
 use livekit_protocol as proto;
@@ -71,22 +73,22 @@ impl PublishedTrack {
 
     /// Snapshot of the track info.
     pub fn info(&self) -> proto::TrackInfo {
-        self.info.lock().unwrap().clone()
+        self.info.lock().clone()
     }
 
     /// Changes the track info in place.
     pub fn update_info(&self, f: impl FnOnce(&mut proto::TrackInfo)) {
-        f(&mut self.info.lock().unwrap());
+        f(&mut self.info.lock());
     }
 
     /// Kind of media.
     pub fn kind(&self) -> proto::TrackType {
-        proto::TrackType::try_from(self.info.lock().unwrap().r#type).unwrap_or(proto::TrackType::Audio)
+        proto::TrackType::try_from(self.info.lock().r#type).unwrap_or(proto::TrackType::Audio)
     }
 
     /// Starts forwarding to `down`. Returns true on the first subscription ever.
     pub fn add_downtrack(&self, down: Arc<DownTrack>) -> bool {
-        let mut guard = self.downtracks.lock().unwrap();
+        let mut guard = self.downtracks.lock();
         let mut list: Vec<_> = guard.iter().filter(|d| d.subscriber_sid != down.subscriber_sid).cloned().collect();
         list.push(down);
         *guard = Arc::new(list);
@@ -95,7 +97,7 @@ impl PublishedTrack {
 
     /// Stops forwarding to `subscriber_sid`.
     pub fn remove_downtrack(&self, subscriber_sid: &str) {
-        let mut guard = self.downtracks.lock().unwrap();
+        let mut guard = self.downtracks.lock();
         let list: Vec<_> = guard.iter().filter(|d| d.subscriber_sid != subscriber_sid).cloned().collect();
         *guard = Arc::new(list);
     }
@@ -108,20 +110,20 @@ impl PublishedTrack {
     /// Ends forwarding (unpublish or publisher gone).
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        *self.downtracks.lock().unwrap() = Arc::new(Vec::new());
+        *self.downtracks.lock() = Arc::new(Vec::new());
         self.stop.notify_waiters();
         self.stop.notify_one();
     }
 
     /// Speaking level in 0..1 if the track is speaking now (recent loud packets).
     pub fn speaking_level(&self, now: Instant) -> Option<f32> {
-        let l = self.level.lock().unwrap();
+        let l = self.level.lock();
         let fresh = l.updated.is_some_and(|t| now.duration_since(t).as_millis() < 1_000);
         (fresh && l.smoothed < SPEAKING_DBOV).then(|| 10f32.powf(-l.smoothed / 20.0).min(1.0))
     }
 
     fn record_level(&self, dbov: u8) {
-        let mut l = self.level.lock().unwrap();
+        let mut l = self.level.lock();
         // Attack fast, release slowly, so words do not flicker between packets.
         let v = dbov as f32;
         l.smoothed = if v < l.smoothed { v * 0.6 + l.smoothed * 0.4 } else { v * 0.1 + l.smoothed * 0.9 };
@@ -154,7 +156,7 @@ impl PublishedTrack {
                     packet.header.extensions.clear();
                     packet.header.extension = false;
                     packet.header.extension_profile = 0;
-                    let downs = self.downtracks.lock().unwrap().clone();
+                    let downs = self.downtracks.lock().clone();
                     PACKETS_IN.fetch_add(1, Ordering::Relaxed);
                     PACKETS_OUT.fetch_add(downs.len() as u64, Ordering::Relaxed);
                     for down in downs.iter() {

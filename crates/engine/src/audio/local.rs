@@ -1,7 +1,9 @@
 //! `LocalAudioTrack`: a named track fed by an [`AudioSource`], publishable to a room.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::MediaStreamTrack;
@@ -71,12 +73,12 @@ impl LocalAudioTrack {
     }
 
     fn sink(&self) -> Arc<Sink> {
-        self.0.wire.lock().unwrap().sink.clone()
+        self.0.wire.lock().sink.clone()
     }
 
     /// Client id (the msid track id in SDP).
     pub fn cid(&self) -> String {
-        self.0.wire.lock().unwrap().cid.clone()
+        self.0.wire.lock().cid.clone()
     }
     /// Track name.
     pub fn name(&self) -> String {
@@ -84,7 +86,7 @@ impl LocalAudioTrack {
     }
     /// Server sid once published.
     pub fn sid(&self) -> Option<String> {
-        self.0.sid.lock().unwrap().clone()
+        self.0.sid.lock().clone()
     }
     /// The source feeding it.
     pub fn source(&self) -> AudioSource {
@@ -108,7 +110,7 @@ impl LocalAudioTrack {
             return;
         }
         let fresh = new_wire(&self.0.name, &self.0.source, self.0.sid.clone());
-        let mut wire = self.0.wire.lock().unwrap();
+        let mut wire = self.0.wire.lock();
         fresh.sink.muted.store(wire.sink.muted.load(Ordering::Relaxed), Ordering::Relaxed);
         self.0.source.remove_sink(&wire.sink);
         self.0.source.add_sink(fresh.sink.clone());
@@ -117,7 +119,7 @@ impl LocalAudioTrack {
     /// The server accepted the track: record its sid and start sending (silence until the
     /// app feeds audio).
     pub(crate) fn set_published(&self, sid: String) {
-        *self.0.sid.lock().unwrap() = Some(sid);
+        *self.0.sid.lock() = Some(sid);
         self.0.source.ensure_pacer();
     }
     /// Stops feeding this track from its source.

@@ -31,8 +31,8 @@ fn wants(sink: &Sink) -> bool {
 /// published track waits, or `None` to stop (source closed, or idle with nothing published).
 fn next_frame(src: &SourceInner) -> Option<Vec<i16>> {
     let n = FRAME_48K * src.enc_channels as usize;
-    let mut st = src.state.lock().unwrap();
-    if !st.closed && st.queue.is_empty() && src.sinks.lock().unwrap().iter().any(|s| s.is_published()) {
+    let mut st = src.state.lock();
+    if !st.closed && st.queue.is_empty() && src.sinks.lock().iter().any(|s| s.is_published()) {
         return Some(vec![0; n]);
     }
     if st.closed || st.queue.is_empty() {
@@ -53,7 +53,7 @@ struct Pacer {
 impl Pacer {
     /// Encodes `pcm` if any track wants it and writes it to each.
     async fn send(&mut self, src: &SourceInner, pcm: &[i16], timestamp: u32) {
-        let sinks = src.sinks.lock().unwrap().clone();
+        let sinks = src.sinks.lock().clone();
         let (targets, idle): (Vec<Arc<Sink>>, Vec<Arc<Sink>>) = sinks.into_iter().partition(|s| wants(s));
         idle.iter().for_each(|s| s.gap.store(true, Ordering::Relaxed));
         if targets.is_empty() {

@@ -5,7 +5,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Instant;
 
 use tokio::sync::Notify;
@@ -55,7 +57,7 @@ impl Sink {
 
     /// Published (has a sid).
     pub(super) fn is_published(&self) -> bool {
-        self.sid.lock().unwrap().is_some()
+        self.sid.lock().is_some()
     }
 }
 
@@ -148,7 +150,7 @@ impl AudioSource {
             )));
         }
         let pcm = {
-            let mut st = self.0.state.lock().unwrap();
+            let mut st = self.0.state.lock();
             if st.closed {
                 return Err(EngineError::Disposed("the AudioSource is closed".into()));
             }
@@ -164,7 +166,7 @@ impl AudioSource {
         loop {
             let notified = self.0.changed.notified();
             {
-                let mut st = self.0.state.lock().unwrap();
+                let mut st = self.0.state.lock();
                 if st.closed {
                     return Err(EngineError::Disposed("the AudioSource is closed".into()));
                 }
@@ -180,13 +182,13 @@ impl AudioSource {
 
     /// Audio queued and not yet sent, in milliseconds.
     pub fn queued_duration_ms(&self) -> f64 {
-        let st = self.0.state.lock().unwrap();
+        let st = self.0.state.lock();
         st.queue.len() as f64 / (48.0 * self.0.enc_channels as f64)
     }
 
     /// Drops everything queued.
     pub fn clear_queue(&self) {
-        let mut st = self.0.state.lock().unwrap();
+        let mut st = self.0.state.lock();
         st.queue.clear();
         st.resampler.reset();
         drop(st);
@@ -198,7 +200,7 @@ impl AudioSource {
         loop {
             let notified = self.0.changed.notified();
             {
-                let st = self.0.state.lock().unwrap();
+                let st = self.0.state.lock();
                 if st.queue.is_empty() || st.closed {
                     return;
                 }
@@ -209,17 +211,17 @@ impl AudioSource {
 
     /// Closes the source: queued audio is dropped, pending captures fail, tracks go silent.
     pub fn close(&self) {
-        let mut st = self.0.state.lock().unwrap();
+        let mut st = self.0.state.lock();
         st.closed = true;
         st.queue.clear();
         drop(st);
-        self.0.sinks.lock().unwrap().clear();
+        self.0.sinks.lock().clear();
         self.0.changed.notify_waiters();
     }
 
     /// Whether `close()` was called.
     pub fn is_closed(&self) -> bool {
-        self.0.state.lock().unwrap().closed
+        self.0.state.lock().closed
     }
 
     /// 20 ms frames sent so far (to any track).
@@ -228,22 +230,22 @@ impl AudioSource {
     }
 
     pub(crate) fn add_sink(&self, sink: Arc<Sink>) {
-        self.0.sinks.lock().unwrap().push(sink);
+        self.0.sinks.lock().push(sink);
     }
 
     pub(crate) fn remove_sink(&self, sink: &Arc<Sink>) {
-        self.0.sinks.lock().unwrap().retain(|s| !Arc::ptr_eq(s, sink));
+        self.0.sinks.lock().retain(|s| !Arc::ptr_eq(s, sink));
     }
 
     /// Whether the pacer task runs (it stops when the source is closed, or idle with no
     /// published track).
     pub fn is_pacing(&self) -> bool {
-        self.0.state.lock().unwrap().pacer_started
+        self.0.state.lock().pacer_started
     }
 
     /// A track fed by this source was published: start sending (silence while idle).
     pub(crate) fn ensure_pacer(&self) {
-        let mut st = self.0.state.lock().unwrap();
+        let mut st = self.0.state.lock();
         self.start_pacer(&mut st);
     }
 

@@ -4,7 +4,9 @@
 //! and buffers a bounded amount: a slow reader loses the oldest audio, memory stays flat.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
 
 use tokio::sync::{watch, Notify};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
@@ -38,7 +40,7 @@ struct StreamState {
 impl StreamShared {
     /// Adds decoded 48 kHz stereo PCM.
     fn push(&self, pcm: &[i16]) {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.lock();
         if st.ended {
             return;
         }
@@ -63,7 +65,7 @@ impl StreamShared {
     }
 
     fn end(&self) {
-        self.state.lock().unwrap().ended = true;
+        self.state.lock().ended = true;
         self.ready.notify_one();
     }
 }
@@ -86,7 +88,7 @@ impl Receiver {
     /// The track stopped (unsubscribed, unpublished, disconnected): streams end.
     pub(crate) fn end(&self) {
         let _ = self.ended.send(true);
-        for s in self.streams.lock().unwrap().drain(..) {
+        for s in self.streams.lock().drain(..) {
             if let Some(s) = s.upgrade() {
                 s.end();
             }
@@ -98,7 +100,7 @@ impl Receiver {
     }
 
     fn listeners(&self) -> Vec<Arc<StreamShared>> {
-        let mut streams = self.streams.lock().unwrap();
+        let mut streams = self.streams.lock();
         streams.retain(|s| s.strong_count() > 0);
         streams.iter().filter_map(Weak::upgrade).collect()
     }
@@ -206,7 +208,7 @@ impl AudioStream {
             }),
             ready: Notify::new(),
         });
-        receiver.streams.lock().unwrap().push(Arc::downgrade(&shared));
+        receiver.streams.lock().push(Arc::downgrade(&shared));
         Ok(Self { shared })
     }
 
@@ -215,7 +217,7 @@ impl AudioStream {
         loop {
             let notified = self.shared.ready.notified();
             {
-                let mut st = self.shared.state.lock().unwrap();
+                let mut st = self.shared.state.lock();
                 if let Some(f) = st.frames.pop_front() {
                     return Some(f);
                 }
@@ -234,6 +236,6 @@ impl AudioStream {
 
     /// Frames dropped because the reader was too slow.
     pub fn dropped_frames(&self) -> u64 {
-        self.shared.state.lock().unwrap().dropped
+        self.shared.state.lock().dropped
     }
 }

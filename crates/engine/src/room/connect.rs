@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -156,9 +158,9 @@ fn shared_state(
         for t in &info.tracks {
             let publication =
                 RemoteTrackPublication::new(&info.sid, t.clone(), options.auto_subscribe, shared.cmd.clone());
-            p.0.publications.lock().unwrap().push(publication);
+            p.0.publications.lock().push(publication);
         }
-        shared.remotes.lock().unwrap().push(p);
+        shared.remotes.lock().push(p);
     }
     shared
 }

@@ -71,7 +71,7 @@ impl RoomTask {
         if identity.is_empty() {
             return None;
         }
-        self.shared.remotes.lock().unwrap().iter().find(|p| p.identity() == identity).cloned()
+        self.shared.remotes.lock().iter().find(|p| p.identity() == identity).cloned()
     }
 
     pub(super) async fn on_data(&mut self, kind: DataKind, bytes: &[u8]) {
@@ -89,7 +89,7 @@ impl RoomTask {
             _ => packet.participant_identity.clone(),
         };
         let sender = self.remote_by_identity(&identity).or_else(|| {
-            let remotes = self.shared.remotes.lock().unwrap();
+            let remotes = self.shared.remotes.lock();
             remotes.iter().find(|p| !packet.participant_sid.is_empty() && p.sid() == packet.participant_sid).cloned()
         });
         match value {
@@ -181,7 +181,7 @@ impl RoomTask {
         }
         let refusal = if r.version != VERSION {
             Some(RpcError::built_in(RpcErrorCode::UnsupportedVersion, None))
-        } else if !self.shared.local.0.rpc_methods.lock().unwrap().contains(&r.method) {
+        } else if !self.shared.local.0.rpc_methods.lock().contains(&r.method) {
             Some(RpcError::built_in(RpcErrorCode::UnsupportedMethod, None))
         } else {
             None
@@ -234,7 +234,7 @@ impl RoomTask {
         if self.incoming.contains_key(&info.stream_id) {
             return; // duplicate stream id: the first one wins
         }
-        let wanted = self.shared.stream_topics.lock().unwrap().contains(&(info.kind, info.topic.clone()));
+        let wanted = self.shared.stream_topics.lock().contains(&(info.kind, info.topic.clone()));
         if !wanted {
             return; // no handler for the topic: dropped, as the official clients do
         }

@@ -3,7 +3,9 @@
 //! one task, so events come out in the order things happened.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -128,28 +130,28 @@ pub struct Room {
 impl Room {
     /// Room sid (`RM_`).
     pub fn sid(&self) -> String {
-        self.shared.sid.lock().unwrap().clone()
+        self.shared.sid.lock().clone()
     }
     /// Room name.
     pub fn name(&self) -> String {
-        self.shared.name.lock().unwrap().clone()
+        self.shared.name.lock().clone()
     }
     /// The newest access token: the one connected with, or a newer one the server sent.
     pub fn token(&self) -> String {
-        self.shared.token.lock().unwrap().clone()
+        self.shared.token.lock().clone()
     }
     /// Room metadata.
     pub fn metadata(&self) -> String {
-        self.shared.metadata.lock().unwrap().clone()
+        self.shared.metadata.lock().clone()
     }
     /// Creation time, participant and publisher counts, recording state and timeouts, as
     /// the server last reported them (join response, then every `RoomUpdate`).
     pub fn details(&self) -> RoomDetails {
-        self.shared.details.lock().unwrap().clone()
+        self.shared.details.lock().clone()
     }
     /// Connection state.
     pub fn connection_state(&self) -> ConnectionState {
-        *self.shared.state.lock().unwrap()
+        *self.shared.state.lock()
     }
     /// This client's participant.
     pub fn local_participant(&self) -> LocalParticipant {
@@ -157,12 +159,12 @@ impl Room {
     }
     /// Everyone else, in join order.
     pub fn remote_participants(&self) -> Vec<RemoteParticipant> {
-        self.shared.remotes.lock().unwrap().clone()
+        self.shared.remotes.lock().clone()
     }
     /// Accepts streams of `kind` on `topic` (they arrive as `StreamOpened`). Errors if the
     /// topic already has a handler.
     pub fn register_stream_topic(&self, kind: StreamKind, topic: &str) -> Result<()> {
-        if !self.shared.stream_topics.lock().unwrap().insert((kind, topic.to_string())) {
+        if !self.shared.stream_topics.lock().insert((kind, topic.to_string())) {
             let what = if kind == StreamKind::Text { "text" } else { "byte" };
             return Err(EngineError::InvalidArgument(format!(
                 "a {what} stream handler for topic \"{topic}\" has already been set"
@@ -173,7 +175,7 @@ impl Room {
 
     /// Stops accepting streams of `kind` on `topic`.
     pub fn unregister_stream_topic(&self, kind: StreamKind, topic: &str) {
-        self.shared.stream_topics.lock().unwrap().remove(&(kind, topic.to_string()));
+        self.shared.stream_topics.lock().remove(&(kind, topic.to_string()));
     }
 
     /// W3C statistics of both peer connections; `Disconnected` once the room is gone.
@@ -369,22 +371,22 @@ impl RoomTask {
         let _ = bounded("socket close", Duration::from_secs(1), self.ws.close(None)).await;
         let _ = self.publisher.close().await;
         let _ = self.subscriber.close().await;
-        *self.shared.state.lock().unwrap() = ConnectionState::Disconnected;
+        *self.shared.state.lock() = ConnectionState::Disconnected;
         self.fail_ready(EngineError::Disconnected);
         self.requests.clear();
         self.unmatched_tracks.clear();
         // The room no longer holds anyone; callers' handles are all that is left.
-        let remotes = std::mem::take(&mut *self.shared.remotes.lock().unwrap());
+        let remotes = std::mem::take(&mut *self.shared.remotes.lock());
         for p in &remotes {
-            for publication in p.0.publications.lock().unwrap().drain(..) {
-                if let Some(track) = publication.0.state.lock().unwrap().track.take() {
+            for publication in p.0.publications.lock().drain(..) {
+                if let Some(track) = publication.0.state.lock().track.take() {
                     track.end();
                 }
             }
         }
-        for publication in self.shared.local.0.publications.lock().unwrap().drain(..) {
-            *publication.0.sender.lock().unwrap() = None;
-            *publication.0.track.0.sid.lock().unwrap() = None;
+        for publication in self.shared.local.0.publications.lock().drain(..) {
+            *publication.0.sender.lock() = None;
+            *publication.0.track.0.sid.lock() = None;
         }
         self.rpc_calls.clear(); // callers see the room go (their channels close)
         self.rpc_invocations.clear();
@@ -485,7 +487,7 @@ impl RoomTask {
                 }
             }
             Resp::RefreshToken(token) => {
-                *self.shared.token.lock().unwrap() = token.clone();
+                *self.shared.token.lock() = token.clone();
                 self.emit(RoomEvent::TokenRefreshed { token });
             }
             Resp::RoomMoved(moved) => self.on_room_moved(moved),
@@ -565,7 +567,7 @@ impl RoomTask {
     ) {
         let info = publication.info();
         let track = RemoteTrack::new(&info.sid, &info.name, publication.kind(), info.muted, rtp);
-        publication.0.state.lock().unwrap().track = Some(track.clone());
+        publication.0.state.lock().track = Some(track.clone());
         self.emit(RoomEvent::TrackSubscribed { participant, publication, track });
     }
 
@@ -648,7 +650,7 @@ impl RoomTask {
                     None => Err(EngineError::InvalidArgument(format!("no published track {sid}"))),
                     Some(p) => {
                         p.0.track.set_muted_flag(muted);
-                        p.0.info.lock().unwrap().muted = muted;
+                        p.0.info.lock().muted = muted;
                         signal::send(&mut self.ws, Req::Mute(proto::MuteTrackRequest { sid, muted })).await
                     }
                 };
@@ -658,17 +660,11 @@ impl RoomTask {
                 let sid = publication.sid();
                 let req = proto::UpdateSubscription { track_sids: vec![sid.clone()], subscribe, ..Default::default() };
                 let result = signal::send(&mut self.ws, Req::Subscription(req)).await;
-                publication.0.state.lock().unwrap().desired = subscribe;
+                publication.0.state.lock().desired = subscribe;
                 if result.is_ok() && !subscribe {
-                    let track = publication.0.state.lock().unwrap().track.take();
-                    let owner = self
-                        .shared
-                        .remotes
-                        .lock()
-                        .unwrap()
-                        .iter()
-                        .find(|p| p.sid() == publication.participant_sid())
-                        .cloned();
+                    let track = publication.0.state.lock().track.take();
+                    let owner =
+                        self.shared.remotes.lock().iter().find(|p| p.sid() == publication.participant_sid()).cloned();
                     if let (Some(track), Some(participant)) = (track, owner) {
                         track.end();
                         self.emit(RoomEvent::TrackUnsubscribed { participant, publication, track });
@@ -741,7 +737,7 @@ impl RoomTask {
             tracing::warn!(%stream_id, "remote track without a PA|TR stream id ignored");
             return;
         };
-        let owner = self.shared.remotes.lock().unwrap().iter().find(|p| p.sid() == participant_sid).cloned();
+        let owner = self.shared.remotes.lock().iter().find(|p| p.sid() == participant_sid).cloned();
         let publication = owner.as_ref().and_then(|p| p.publication(track_sid));
         match (owner, publication) {
             (Some(p), Some(publication)) => self.attach_track(p, publication, rtp),

@@ -92,7 +92,7 @@ impl RoomTask {
         };
         track.set_published(info.sid.clone());
         let publication = LocalTrackPublication::new(info, track, sender);
-        self.shared.local.0.publications.lock().unwrap().push(publication.clone());
+        self.shared.local.0.publications.lock().push(publication.clone());
         if let Err(e) = self.negotiate_publisher().await {
             tracing::warn!(error = %e, "publisher renegotiation failed");
         }
@@ -102,18 +102,18 @@ impl RoomTask {
 
     pub(super) async fn unpublish_track(&mut self, sid: &str) -> Result<()> {
         let publication = {
-            let mut pubs = self.shared.local.0.publications.lock().unwrap();
+            let mut pubs = self.shared.local.0.publications.lock();
             let pos = pubs.iter().position(|p| p.sid() == sid);
             pos.map(|i| pubs.remove(i))
         };
         let Some(publication) = publication else {
             return Err(EngineError::InvalidArgument(format!("no published track with sid {sid}")));
         };
-        let sender = publication.0.sender.lock().unwrap().take();
+        let sender = publication.0.sender.lock().take();
         if let Some(sender) = sender {
             self.publisher.remove_track(&sender).await.map_err(EngineError::rtc)?;
         }
-        *publication.0.track.0.sid.lock().unwrap() = None;
+        *publication.0.track.0.sid.lock() = None;
         self.negotiate_publisher().await?;
         self.emit(RoomEvent::LocalTrackUnpublished { publication });
         Ok(())

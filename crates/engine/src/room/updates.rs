@@ -13,11 +13,11 @@ impl RoomTask {
     /// `RoomUpdated` (the official SDKs emit it for every `RoomUpdate`).
     pub(super) fn on_room_update(&mut self, room: proto::Room) {
         if !room.sid.is_empty() {
-            *self.shared.sid.lock().unwrap() = room.sid.clone();
+            *self.shared.sid.lock() = room.sid.clone();
         }
         let details = RoomDetails::from_proto(&room);
-        *self.shared.details.lock().unwrap() = details.clone();
-        let old = std::mem::replace(&mut *self.shared.metadata.lock().unwrap(), room.metadata.clone());
+        *self.shared.details.lock() = details.clone();
+        let old = std::mem::replace(&mut *self.shared.metadata.lock(), room.metadata.clone());
         if old != room.metadata {
             self.emit(RoomEvent::RoomMetadataChanged { old, new: room.metadata });
         }
@@ -28,15 +28,15 @@ impl RoomTask {
     /// old room leave (the usual leave sequence), then take the new room's participants.
     pub(super) fn on_room_moved(&mut self, moved: proto::RoomMovedResponse) {
         if !moved.token.is_empty() {
-            *self.shared.token.lock().unwrap() = moved.token.clone();
+            *self.shared.token.lock() = moved.token.clone();
             self.emit(RoomEvent::TokenRefreshed { token: moved.token });
         }
         let room = moved.room.unwrap_or_default();
-        *self.shared.sid.lock().unwrap() = room.sid.clone();
-        *self.shared.name.lock().unwrap() = room.name.clone();
-        *self.shared.details.lock().unwrap() = RoomDetails::from_proto(&room);
-        let old_meta = std::mem::replace(&mut *self.shared.metadata.lock().unwrap(), room.metadata.clone());
-        let remotes = self.shared.remotes.lock().unwrap().clone();
+        *self.shared.sid.lock() = room.sid.clone();
+        *self.shared.name.lock() = room.name.clone();
+        *self.shared.details.lock() = RoomDetails::from_proto(&room);
+        let old_meta = std::mem::replace(&mut *self.shared.metadata.lock(), room.metadata.clone());
+        let remotes = self.shared.remotes.lock().clone();
         for info in state::moved_updates(&remotes, moved.other_participants) {
             self.on_participant_info(info);
         }
@@ -59,7 +59,7 @@ impl RoomTask {
         }
         self.speakers.sort_by(|a, b| b.1.total_cmp(&a.1));
         let local = self.shared.local.clone();
-        let remotes = self.shared.remotes.lock().unwrap().clone();
+        let remotes = self.shared.remotes.lock().clone();
         let speakers = self
             .speakers
             .iter()
