@@ -6,7 +6,17 @@ import globals from 'globals';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'target/**', 'node_modules/**', 'native.js', 'native.d.ts', 'index.js', 'crates/**', 'bench/**', '__test__/types/**'],
+    ignores: [
+      'dist/**',
+      'target/**',
+      'node_modules/**',
+      'native.js',
+      'native.d.ts',
+      'index.js',
+      'crates/**',
+      'bench/**',
+      '__test__/types/**',
+    ],
   },
   {
     files: ['ts/src/**/*.ts'],

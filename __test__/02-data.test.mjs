@@ -75,7 +75,7 @@ describe('data packets', () => {
     await d2.localParticipant.publishData(enc.encode('fence2'), { reliable: true, topic: 'fence' });
     await waitUntil(() => gotB2.some((p) => p.text === 'fence2'), {
       timeoutMs: 10_000,
-      what: 'room2 bob to receive dave\'s fence packet',
+      what: "room2 bob to receive dave's fence packet",
     });
     await delay(300);
     expect(gotB2.map((p) => p.text)).toEqual(['fence2']);

@@ -3,14 +3,7 @@
 // AudioStream, and the frequency detected by autocorrelation matches.
 import { RoomEvent, TrackKind } from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
-import {
-  detectFrequency,
-  publishSine,
-  readTone,
-  uniqueRoomName,
-  waitForEvent,
-  waitUntil,
-} from './helpers/rtc.mjs';
+import { detectFrequency, publishSine, readTone, uniqueRoomName, waitForEvent, waitUntil } from './helpers/rtc.mjs';
 import { useServer } from './helpers/server.mjs';
 
 const FREQ = 440;

@@ -36,11 +36,7 @@ describe('mass disconnect', () => {
     const listed = (await env.server.listRooms()).find((r) => r.name === roomName);
     expect(listed, 'room listed while in use').toBeTruthy();
 
-    await withTimeout(
-      Promise.all(rooms.map((r) => r.disconnect())),
-      20_000,
-      'all four room.disconnect() calls',
-    );
+    await withTimeout(Promise.all(rooms.map((r) => r.disconnect())), 20_000, 'all four room.disconnect() calls');
     for (const room of rooms) {
       expect(room.isConnected).toBe(false);
       expect(room.connectionState).toBe(ConnectionState.CONN_DISCONNECTED);
@@ -55,7 +51,8 @@ describe('mass disconnect', () => {
       {
         timeoutMs: 15_000,
         intervalMs: 250,
-        what: () => `room ${roomName} to disappear from ListRooms (still: ${JSON.stringify(last.map((r) => [r.name, r.numParticipants]))})`,
+        what: () =>
+          `room ${roomName} to disappear from ListRooms (still: ${JSON.stringify(last.map((r) => [r.name, r.numParticipants]))})`,
       },
     );
     // The server is still healthy: a new participant can join a new room.

@@ -78,7 +78,11 @@ describe('tokens and grants', () => {
       env.scope.rooms.push(room);
       let error;
       try {
-        await withTimeout(room.connect(env.server.url, jwt, { autoSubscribe: true, dynacast: false }), 30_000, 'connect() to fail');
+        await withTimeout(
+          room.connect(env.server.url, jwt, { autoSubscribe: true, dynacast: false }),
+          30_000,
+          'connect() to fail',
+        );
       } catch (e) {
         error = e;
       }

@@ -98,9 +98,9 @@ describe('killed client', () => {
     // The two survivors still see each other and the room lives on.
     expect(a.remoteParticipants.has('stayer-b')).toBe(true);
     expect(b.remoteParticipants.has('stayer-a')).toBe(true);
-    await waitUntil(
-      async () => (await env.server.listRooms()).find((r) => r.name === roomName),
-      { timeoutMs: 5_000, what: 'the room to be still listed' },
-    );
+    await waitUntil(async () => (await env.server.listRooms()).find((r) => r.name === roomName), {
+      timeoutMs: 5_000,
+      what: 'the room to be still listed',
+    });
   });
 });

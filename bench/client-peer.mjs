@@ -38,7 +38,9 @@ if (role === 'sender') {
         // Round-robin over the rooms so that every room receives at the same rate; a
         // bounded number of sends in flight.
         for (let k = 0; k < m.packets; k++) {
-          await Promise.all(rooms.map((r) => r.localParticipant.publishData(payload, { reliable: true, topic: 'bench' })));
+          await Promise.all(
+            rooms.map((r) => r.localParticipant.publishData(payload, { reliable: true, topic: 'bench' })),
+          );
         }
         send({ type: 'sent', ms: performance.now() - t0 });
       } else if (m.type === 'exit') {

@@ -139,7 +139,15 @@ async function connect() {
     await room.disconnect();
   }
   await finish(sdk);
-  result({ median: median(times), mean: times.reduce((a, b) => a + b, 0) / times.length, p90: quantile(times, 0.9), min: Math.min(...times), max: Math.max(...times), n: times.length, times });
+  result({
+    median: median(times),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+    p90: quantile(times, 0.9),
+    min: Math.min(...times),
+    max: Math.max(...times),
+    n: times.length,
+    times,
+  });
 }
 
 async function events() {
@@ -239,13 +247,27 @@ async function churn() {
     const roomName = `${prefix}-${i}`;
     const watcher = new sdk.Room();
     try {
-      await withTimeout(watcher.connect(cfg.url, await token('watcher', roomName), OPTS), 20_000, `watcher connect ${i}`);
+      await withTimeout(
+        watcher.connect(cfg.url, await token('watcher', roomName), OPTS),
+        20_000,
+        `watcher connect ${i}`,
+      );
       const subscribed = once(watcher, 'trackSubscribed', () => true, `cycle ${i}: trackSubscribed`);
-      const data = once(watcher, 'dataReceived', (_p, _who, _k, topic) => topic === 'churn', `cycle ${i}: dataReceived`);
+      const data = once(
+        watcher,
+        'dataReceived',
+        (_p, _who, _k, topic) => topic === 'churn',
+        `cycle ${i}: dataReceived`,
+      );
       await peer.request({ type: 'join', id: i, url: cfg.url, token: await token('peer', roomName) }, 'published');
       await Promise.all([subscribed, data]);
       const unpublished = once(watcher, 'trackUnpublished', () => true, `cycle ${i}: trackUnpublished`);
-      const left = once(watcher, 'participantDisconnected', (p) => p.identity === 'peer', `cycle ${i}: participantDisconnected`);
+      const left = once(
+        watcher,
+        'participantDisconnected',
+        (p) => p.identity === 'peer',
+        `cycle ${i}: participantDisconnected`,
+      );
       await peer.request({ type: 'leave', id: i }, 'left');
       await Promise.all([unpublished, left]);
     } finally {
@@ -270,7 +292,18 @@ async function churn() {
   const handles = sdkName === 'lkrtc' ? sdk.liveHandles() : null;
   await peer.exit();
   await finish(sdk);
-  result({ cycles, lanes, warmup, seconds, rssStart, rssWarm, rssEnd, growth: rssEnd - rssWarm, growthFromStart: rssEnd - rssStart, handles });
+  result({
+    cycles,
+    lanes,
+    warmup,
+    seconds,
+    rssStart,
+    rssWarm,
+    rssEnd,
+    growth: rssEnd - rssWarm,
+    growthFromStart: rssEnd - rssStart,
+    handles,
+  });
 }
 
 const tasks = { load, connect, events, churn };

@@ -79,22 +79,39 @@ const rows = []; // [figure, lkrtc, official, ratio, target, met]
 const row = (figure, a, b, fmt, target) => {
   const r = b > 0 ? a / b : NaN;
   const met = target == null ? '' : r <= target ? 'yes' : 'NO';
-  rows.push([figure, fmt(a), fmt(b), Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a', target == null ? '' : `≤ ${target}×`, met]);
+  rows.push([
+    figure,
+    fmt(a),
+    fmt(b),
+    Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a',
+    target == null ? '' : `≤ ${target}×`,
+    met,
+  ]);
 };
 
 const server = await startServer({ name: 'bench-client' });
 const base = { url: server.url, apiKey: server.apiKey, apiSecret: server.apiSecret };
 const t0 = Date.now();
-console.log(`lkrtc-server at ${server.url}; cycles ${CYCLES} (${LANES} at a time), joins ${JOINS}, rooms ${ROOMS} × ${PACKETS} packets of ${BYTES} B`);
+console.log(
+  `lkrtc-server at ${server.url}; cycles ${CYCLES} (${LANES} at a time), joins ${JOINS}, rooms ${ROOMS} × ${PACKETS} packets of ${BYTES} B`,
+);
 const res = {};
 try {
   if (ONLY.has('load')) {
     for (const sdk of SDKS) {
       const at = new AccessToken(server.apiKey, server.apiSecret, { identity: `load-${sdk}`, ttl: '1h' });
-      at.addGrant({ roomJoin: true, room: `load-${sdk}-${Date.now()}`, canPublish: true, canSubscribe: true, canPublishData: true });
+      at.addGrant({
+        roomJoin: true,
+        room: `load-${sdk}-${Date.now()}`,
+        canPublish: true,
+        canSubscribe: true,
+        canPublishData: true,
+      });
       res[`load-${sdk}`] = await runWorker('load', sdk, { ...base, token: await at.toJwt() });
       const r = res[`load-${sdk}`];
-      console.log(`load ${sdk}: base ${MB(r.rssBase)}, +require ${MB(r.rssLoaded - r.rssBase)} (${ms(r.loadMs)}), +connect ${MB(r.rssConnected - r.rssLoaded)}`);
+      console.log(
+        `load ${sdk}: base ${MB(r.rssBase)}, +require ${MB(r.rssLoaded - r.rssBase)} (${ms(r.loadMs)}), +connect ${MB(r.rssConnected - r.rssLoaded)}`,
+      );
     }
     const [a, b] = SDKS.map((s) => res[`load-${s}`]);
     row('RSS of node before loading (baseline)', a.rssBase, b.rssBase, MB);
@@ -109,8 +126,15 @@ try {
     for (const sdk of SDKS) {
       res[`connect-${sdk}`] = await runWorker('connect', sdk, { ...base, joins: JOINS });
       const r = res[`connect-${sdk}`];
-      console.log(`connect ${sdk}: median ${ms(r.median)}, mean ${ms(r.mean)}, p90 ${ms(r.p90)}, min ${ms(r.min)}, max ${ms(r.max)} (n=${r.n})`);
-      console.log(`  sorted: ${[...r.times].sort((x, y) => x - y).map((t) => t.toFixed(0)).join(' ')}`);
+      console.log(
+        `connect ${sdk}: median ${ms(r.median)}, mean ${ms(r.mean)}, p90 ${ms(r.p90)}, min ${ms(r.min)}, max ${ms(r.max)} (n=${r.n})`,
+      );
+      console.log(
+        `  sorted: ${[...r.times]
+          .sort((x, y) => x - y)
+          .map((t) => t.toFixed(0))
+          .join(' ')}`,
+      );
     }
     const [a, b] = SDKS.map((s) => res[`connect-${s}`]);
     row(`connect time, median of ${JOINS}`, a.median, b.median, ms, 0.5);
@@ -147,7 +171,14 @@ try {
     const h = a.handles;
     const total = h ? Object.values(h).reduce((x, y) => x + y, 0) : NaN;
     const shown = total === 0 ? `0 (all ${Object.keys(h).length} kinds)` : JSON.stringify(h);
-    rows.push([`churn: liveHandles() after ${CYCLES} cycles`, shown, 'not observable', '', 'exactly 0', total === 0 ? 'yes' : 'NO']);
+    rows.push([
+      `churn: liveHandles() after ${CYCLES} cycles`,
+      shown,
+      'not observable',
+      '',
+      'exactly 0',
+      total === 0 ? 'yes' : 'NO',
+    ]);
   }
 } finally {
   await server.kill();

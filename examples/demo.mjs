@@ -68,8 +68,15 @@ try {
   await withTimeout(gotData, 5_000, 'data');
 
   // RPC: bob answers, alice calls.
-  bob.localParticipant.registerRpcMethod('greet', async (data) => `hi ${data.callerIdentity}, you said ${data.payload}`);
-  const answer = await alice.localParticipant.performRpc({ destinationIdentity: 'bob', method: 'greet', payload: 'ping' });
+  bob.localParticipant.registerRpcMethod(
+    'greet',
+    async (data) => `hi ${data.callerIdentity}, you said ${data.payload}`,
+  );
+  const answer = await alice.localParticipant.performRpc({
+    destinationIdentity: 'bob',
+    method: 'greet',
+    payload: 'ping',
+  });
   console.log(`alice's RPC answer: ${answer}`);
 
   // Audio: alice publishes a 440 Hz tone, bob listens and measures it.

@@ -161,7 +161,9 @@ try {
     all.set(d, o);
     o += d.length;
   }
-  console.log(`bob:     heard ${(total / RATE).toFixed(2)} s of audio at ~${zeroCrossingHz(all, RATE).toFixed(0)} Hz (sent ${FREQ} Hz)`);
+  console.log(
+    `bob:     heard ${(total / RATE).toFixed(2)} s of audio at ~${zeroCrossingHz(all, RATE).toFixed(0)} Hz (sent ${FREQ} Hz)`,
+  );
 
   // A few data messages.
   const enc = new TextEncoder();

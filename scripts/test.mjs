@@ -4,7 +4,8 @@
 //   1. cargo build -p lkrtc-server          (dev build; the binary the JS tests spawn)
 //   2. napi build (dev)                       (the addon: native.js / native.d.ts / .node)
 //   3. build:ts (tsc -> dist/esm, dist/cjs)   (the public API, so index.js loads)
-//   4. lint (eslint + typescript-eslint)      (a lint error counts as one failure)
+//   4. lint (eslint + typescript-eslint) and format (prettier --check); each failing check
+//      counts as one failure
 //   5. cargo test --workspace                 (Rust unit + integration tests)
 //   6. vitest run, inside scripts/netns.sh    (integration tests with the official client,
 //                                              packaging, jest and type tests)
@@ -28,6 +29,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'vitest-results.json');
 const vitestArgs = process.argv.slice(2);
+/** What prettier formats (`npm run format` writes, `npm test` checks). */
+const FORMATTED = ['ts', '__test__', 'scripts', 'bench', 'examples', '*.mjs', '*.js'];
 
 let passed = 0;
 let failed = 0;
@@ -110,6 +113,14 @@ async function lint() {
   const r = await run(process.execPath, [resolve(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
   if (r.code !== 0) stepError('lint', describeExit(r));
   else passed += 1;
+  banner('format (prettier --check)');
+  const f = await run(process.execPath, [
+    resolve(ROOT, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    '--check',
+    ...FORMATTED,
+  ]);
+  if (f.code !== 0) stepError('format', `${describeExit(f)} (run \`npm run format\`)`);
+  else passed += 1;
 }
 
 async function cargoTest() {
@@ -169,8 +180,7 @@ async function vitest() {
   const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   // A file that failed to load or whose hooks failed has no failed test in it.
   const brokenFiles = (report.testResults ?? []).filter(
-    (file) =>
-      file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'),
+    (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((t) => t.status === 'failed'),
   );
   for (const file of brokenFiles) {
     problems.push(`vitest: ${file.name} failed outside any test: ${(file.message ?? '').split('\n')[0]}`);

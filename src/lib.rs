@@ -7,6 +7,13 @@
 //! public API is the hand-written `index.js`. Binding code only converts types and maps
 //! errors; protocol behaviour lives in `lkrtc-engine`.
 
+// napi-derive expands every `#[napi]` item into registration code that uses `unsafe`
+// (the N-API C calls); the hand-written code here has none.
+#![allow(unsafe_code)]
+// In the lib test target napi-derive emits no load-time registration, so the exported
+// functions look unused there.
+#![cfg_attr(test, allow(dead_code))]
+
 mod audio;
 mod convert;
 mod dev_server;

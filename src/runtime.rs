@@ -24,7 +24,7 @@ static LIVE_ENVS: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs at every load of the addon: counts the environment until its teardown.
 #[napi(module_exports)]
-pub fn track_environment(_exports: Object, env: Env) -> napi::Result<()> {
+pub fn track_environment(_exports: Object<'_>, env: Env) -> napi::Result<()> {
     LIVE_ENVS.fetch_add(1, Ordering::AcqRel);
     env.add_env_cleanup_hook((), |()| {
         LIVE_ENVS.fetch_sub(1, Ordering::AcqRel);

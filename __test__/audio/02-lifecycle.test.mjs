@@ -16,9 +16,15 @@ describe('local audio lifecycle', () => {
     const a = await connectLk(env.scope, env.dev, 'a', roomName);
     const b = await connectLk(env.scope, env.dev, 'b', roomName);
     const localPublished = waitForEvent(a, RoomEvent.LocalTrackPublished, { what: 'localTrackPublished' });
-    const localSubscribed = waitForEvent(a, RoomEvent.LocalTrackSubscribed, { timeoutMs: 20_000, what: 'localTrackSubscribed' });
+    const localSubscribed = waitForEvent(a, RoomEvent.LocalTrackSubscribed, {
+      timeoutMs: 20_000,
+      what: 'localTrackSubscribed',
+    });
     const remotePublished = waitForEvent(b, RoomEvent.TrackPublished, { what: 'trackPublished on the peer' });
-    const remoteSubscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed on the peer' });
+    const remoteSubscribed = waitForEvent(b, RoomEvent.TrackSubscribed, {
+      timeoutMs: 20_000,
+      what: 'trackSubscribed on the peer',
+    });
     const sine = await publishSineWith(lk, a, { scope: env.scope, name: 'mic' });
     const pub = sine.publication;
     expect(pub).toBeInstanceOf(lk.LocalTrackPublication);
@@ -158,7 +164,10 @@ describe('local audio lifecycle', () => {
     const source = new AudioSource(48_000, 1);
     expect(lk.liveHandles().audioSource).toBe(1);
     // wrong size: data length disagrees with samplesPerChannel * channels
-    expectLkError(await rejection(source.captureFrame(new AudioFrame(new Int16Array(100), 48_000, 1, 480))), 'ERR_INVALID_ARG');
+    expectLkError(
+      await rejection(source.captureFrame(new AudioFrame(new Int16Array(100), 48_000, 1, 480))),
+      'ERR_INVALID_ARG',
+    );
     // wrong rate
     expectLkError(await rejection(source.captureFrame(AudioFrame.create(16_000, 1, 160))), 'ERR_INVALID_ARG');
     // wrong channel count
@@ -200,7 +209,12 @@ describe('AudioFrame, combineAudioFrames, AudioResampler', () => {
     expect(a.data).toBeInstanceOf(Int16Array);
     expect(a.data.length).toBe(960);
     a.data[0] = 7;
-    const b = new AudioFrame(Int16Array.from({ length: 960 }, (_, i) => i), 48_000, 2, 480);
+    const b = new AudioFrame(
+      Int16Array.from({ length: 960 }, (_, i) => i),
+      48_000,
+      2,
+      480,
+    );
     const c = lk.combineAudioFrames([a, b]);
     expect(c.samplesPerChannel).toBe(960);
     expect(c.data.length).toBe(1920);

@@ -42,10 +42,16 @@ describe('unpublish across SDKs', () => {
     const roomName = uniqueRoomName('x-unpub2');
     const pubRoom = await connectLk(env.scope, env.dev, 'lk-pub', roomName);
     const subRoom = await env.scope.connect(env.dev, 'official-sub', roomName);
-    const subscribed = waitForEvent(subRoom, official.RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'trackSubscribed' });
+    const subscribed = waitForEvent(subRoom, official.RoomEvent.TrackSubscribed, {
+      timeoutMs: 20_000,
+      what: 'trackSubscribed',
+    });
     const sine = await publishSineWith(lk, pubRoom, { scope: env.scope });
     await subscribed;
-    const gone = waitForEvent(subRoom, official.RoomEvent.TrackUnpublished, { timeoutMs: 20_000, what: 'trackUnpublished' });
+    const gone = waitForEvent(subRoom, official.RoomEvent.TrackUnpublished, {
+      timeoutMs: 20_000,
+      what: 'trackUnpublished',
+    });
     await pubRoom.localParticipant.unpublishTrack(sine.publication.sid);
     const [opub] = await gone;
     expect(opub.sid).toBe(sine.publication.sid);

@@ -37,7 +37,10 @@ describe('idle sources and audio formats', () => {
     const source = new AudioSource(48_000, 1);
     const track = LocalAudioTrack.createAudioTrack('idle', source);
     env.scope.defer(() => source.close());
-    const subscribed = waitForEvent(b, RoomEvent.TrackSubscribed, { timeoutMs: 15_000, what: 'trackSubscribed before any frame' });
+    const subscribed = waitForEvent(b, RoomEvent.TrackSubscribed, {
+      timeoutMs: 15_000,
+      what: 'trackSubscribed before any frame',
+    });
     const options = new lk.TrackPublishOptions({ source: lk.TrackSource.SOURCE_MICROPHONE, dtx: true, red: true });
     const pub = await a.localParticipant.publishTrack(track, options);
     const [remoteTrack] = await subscribed;
@@ -65,9 +68,15 @@ describe('idle sources and audio formats', () => {
       }
     }
     for (const bad of [NaN, -1, Infinity, -Infinity]) {
-      expectLkError(thrown(() => new AudioSource(48_000, 1, bad)), 'ERR_INVALID_ARG');
+      expectLkError(
+        thrown(() => new AudioSource(48_000, 1, bad)),
+        'ERR_INVALID_ARG',
+      );
     }
-    expectLkError(thrown(() => new AudioSource(48_000, 9)), 'ERR_INVALID_ARG');
+    expectLkError(
+      thrown(() => new AudioSource(48_000, 9)),
+      'ERR_INVALID_ARG',
+    );
   });
 
   it('AudioResampler: flush() returns the tail, 4 channels and 22.05/32 kHz work', () => {
@@ -108,6 +117,9 @@ describe('idle sources and audio formats', () => {
     const best = level(AudioResamplerQuality.VERY_HIGH);
     expect(quick).toBeGreaterThan(5_000);
     expect(best).toBeLessThan(50);
-    expectLkError(thrown(() => new AudioResampler(48_000, 16_000, 1, 7)), 'ERR_INVALID_ARG');
+    expectLkError(
+      thrown(() => new AudioResampler(48_000, 16_000, 1, 7)),
+      'ERR_INVALID_ARG',
+    );
   });
 });

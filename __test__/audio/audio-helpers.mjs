@@ -10,7 +10,10 @@ export { publishSineWith, readToneWith } from '../helpers/rtc.mjs';
 /** Asserts a received tone: format, frequency of every channel within 2 %, at most `maxSilent` silent frames. */
 export function expectTone(tone, { freq = 440, sampleRate, numChannels, frames = 100, maxSilent = 0.05 }) {
   expect(tone.formats).toEqual([`${sampleRate}/${numChannels}`]);
-  expect(tone.silentFrames / frames, `silent fraction (${tone.silentFrames}/${frames}, at ${tone.silentAt})`).toBeLessThanOrEqual(maxSilent);
+  expect(
+    tone.silentFrames / frames,
+    `silent fraction (${tone.silentFrames}/${frames}, at ${tone.silentAt})`,
+  ).toBeLessThanOrEqual(maxSilent);
   for (let c = 0; c < numChannels; c++) {
     const f = detectFrequency(tone.channels[c], sampleRate);
     expect(Math.abs(f - freq) / freq, `channel ${c}: detected ${f.toFixed(1)} Hz, want ${freq}`).toBeLessThan(0.02);

@@ -3,7 +3,16 @@
 import v8 from 'node:v8';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { publishSine, Scope, uniqueRoomName, waitForEvent, waitUntil } from '../helpers/rtc.mjs';
-import { connectLk, expectHandles, expectLkError, lk, recordLifecycle, rejection, startDevServer, ZERO } from './lk.mjs';
+import {
+  connectLk,
+  expectHandles,
+  expectLkError,
+  lk,
+  recordLifecycle,
+  rejection,
+  startDevServer,
+  ZERO,
+} from './lk.mjs';
 
 const { RoomEvent, TrackKind, TrackSource } = lk;
 
@@ -66,7 +75,11 @@ describe('remote participant leaves (lkrtc watcher, official publisher)', () => 
     const log = recordLifecycle(watcher, 'peer');
 
     const sines = [];
-    for (const [name, freq] of [['one', 300], ['two', 400]]) sines.push(await publishSine(peer, { name, freq, scope }));
+    for (const [name, freq] of [
+      ['one', 300],
+      ['two', 400],
+    ])
+      sines.push(await publishSine(peer, { name, freq, scope }));
     const sids = sines.map((s) => s.publication.sid);
     await waitUntil(() => sids.every((sid) => log.includes(`trackSubscribed ${sid}`)), {
       timeoutMs: 20_000,
@@ -110,7 +123,9 @@ describe('remote participant leaves (lkrtc watcher, official publisher)', () => 
     await peer.localParticipant.unpublishTrack(goneSid);
     await unpublished;
 
-    const goneEvents = log.filter((e) => e.endsWith(goneSid) && !e.startsWith('trackPublished') && !e.startsWith('trackSubscribed'));
+    const goneEvents = log.filter(
+      (e) => e.endsWith(goneSid) && !e.startsWith('trackPublished') && !e.startsWith('trackSubscribed'),
+    );
     expect(goneEvents).toEqual([`trackUnsubscribed ${goneSid}`, `trackUnpublished ${goneSid}`]);
     // In the listeners the objects were live and counted...
     expect(during.unsubscribed).toEqual({
@@ -173,7 +188,11 @@ describe('remote participant leaves (lkrtc watcher, official publisher)', () => 
     await peer.disconnect();
     await left;
 
-    expect(log.slice(-3)).toEqual([`trackUnsubscribed ${keptSid}`, `trackUnpublished ${keptSid}`, 'participantDisconnected']);
+    expect(log.slice(-3)).toEqual([
+      `trackUnsubscribed ${keptSid}`,
+      `trackUnpublished ${keptSid}`,
+      'participantDisconnected',
+    ]);
     expect(during.left).toEqual({
       same: true,
       disposed: false,
@@ -181,7 +200,10 @@ describe('remote participant leaves (lkrtc watcher, official publisher)', () => 
       handles: { ...ZERO, room: 1, participant: 2, publication: 0, track: 0 },
       stillListed: false,
     });
-    expect(during.afterLeft).toEqual({ disposed: true, handles: { ...ZERO, room: 1, participant: 1, publication: 0, track: 0 } });
+    expect(during.afterLeft).toEqual({
+      disposed: true,
+      handles: { ...ZERO, room: 1, participant: 1, publication: 0, track: 0 },
+    });
     expect(remote.identity).toBe('peer');
     expect(remote.sid).toMatch(/^PA_/);
     expect(remote.name).toBe('peer');
@@ -205,7 +227,8 @@ describe('remote participant leaves (lkrtc watcher, official publisher)', () => 
 
     const peer = await scope.connect(dev, 'peer', roomName);
     const sines = [];
-    for (const [i, name] of ['a', 'b', 'c'].entries()) sines.push(await publishSine(peer, { name, freq: 300 + 100 * i, scope }));
+    for (const [i, name] of ['a', 'b', 'c'].entries())
+      sines.push(await publishSine(peer, { name, freq: 300 + 100 * i, scope }));
     await waitUntil(() => subscribed.size === 3, { timeoutMs: 20_000, what: 'watcher to subscribe to 3 tracks' });
     expect(kept.length).toBe(3);
     expectHandles({ room: 1, participant: 2, publication: 3, track: 3 });

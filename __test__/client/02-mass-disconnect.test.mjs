@@ -22,7 +22,8 @@ describe('mass disconnect', () => {
     }
     await waitUntil(() => IDS.every((id) => logs.get(id).some((e) => e.startsWith('trackSubscribed'))), {
       timeoutMs: 30_000,
-      what: () => `watcher to subscribe to the 4 tracks (${IDS.map((id) => `${id}: ${logs.get(id).join(',')}`).join('; ')})`,
+      what: () =>
+        `watcher to subscribe to the 4 tracks (${IDS.map((id) => `${id}: ${logs.get(id).join(',')}`).join('; ')})`,
     });
     expectHandles({ room: 1, participant: 5, publication: 4, track: 4 });
     const remotes = IDS.map((id) => watcher.remoteParticipants.get(id));
@@ -36,11 +37,10 @@ describe('mass disconnect', () => {
     expectHandles({ room: 1, participant: 1 });
     for (const id of IDS) {
       const log = logs.get(id);
-      expect(log.slice(-3).map((e) => e.split(' ')[0]), `${id}: ${log.join(', ')}`).toEqual([
-        'trackUnsubscribed',
-        'trackUnpublished',
-        'participantDisconnected',
-      ]);
+      expect(
+        log.slice(-3).map((e) => e.split(' ')[0]),
+        `${id}: ${log.join(', ')}`,
+      ).toEqual(['trackUnsubscribed', 'trackUnpublished', 'participantDisconnected']);
     }
     for (const p of remotes) expect(p.isDisposed).toBe(true);
     for (const pub of pubs) expect(pub.isDisposed).toBe(true);
@@ -58,7 +58,9 @@ describe('mass disconnect', () => {
     await waitUntil(
       () =>
         rooms.every((r) => r.remoteParticipants.size === 4) &&
-        rooms.every((r) => [...(r.remoteParticipants.get('publisher')?.trackPublications.values() ?? [])].some((p) => p.subscribed)),
+        rooms.every((r) =>
+          [...(r.remoteParticipants.get('publisher')?.trackPublications.values() ?? [])].some((p) => p.subscribed),
+        ),
       { timeoutMs: 30_000, what: () => `every lkrtc room to subscribe (handles ${JSON.stringify(lk.liveHandles())})` },
     );
     // Each room: itself, its local participant, 3 other lkrtc rooms + the publisher, one publication, one track.

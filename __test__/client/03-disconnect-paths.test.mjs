@@ -11,7 +11,10 @@ const { RoomEvent, ConnectionState, DisconnectReason } = lk;
 /** Connects lkrtc `identity` and an official publisher; resolves once lkrtc is subscribed. */
 async function watcherWithPublisher(scope, server, roomName, identity = 'watcher') {
   const room = await connectLk(scope, server, identity, roomName);
-  const subscribed = waitForEvent(room, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: `${identity} to subscribe` });
+  const subscribed = waitForEvent(room, RoomEvent.TrackSubscribed, {
+    timeoutMs: 20_000,
+    what: `${identity} to subscribe`,
+  });
   const peer = await scope.connect(server, `peer-of-${identity}`, roomName);
   await publishSine(peer, { name: 'mic', scope });
   await subscribed;
@@ -82,16 +85,25 @@ describe('disconnect paths (in-process DevServer)', () => {
     const roomName = uniqueRoomName('dup');
     const { room } = await watcherWithPublisher(scope, dev, roomName, 'dup');
     const log = recordEnd(room);
-    const ended = waitForEvent(room, RoomEvent.Disconnected, { timeoutMs: 15_000, what: 'the evicted room to disconnect' });
+    const ended = waitForEvent(room, RoomEvent.Disconnected, {
+      timeoutMs: 15_000,
+      what: 'the evicted room to disconnect',
+    });
     const usurper = await connectLk(scope, dev, 'dup', roomName);
     await ended;
     expect(log.at(-1)).toBe('disconnected DUPLICATE_IDENTITY');
     expectEnded(room);
     // What is left is exactly the new room's: itself, its local participant, the peer.
-    await waitUntil(() => [...(usurper.remoteParticipants.get('peer-of-dup')?.trackPublications.values() ?? [])].some((p) => p.subscribed), {
-      timeoutMs: 20_000,
-      what: 'the new room to subscribe to the peer',
-    });
+    await waitUntil(
+      () =>
+        [...(usurper.remoteParticipants.get('peer-of-dup')?.trackPublications.values() ?? [])].some(
+          (p) => p.subscribed,
+        ),
+      {
+        timeoutMs: 20_000,
+        what: 'the new room to subscribe to the peer',
+      },
+    );
     expectHandles({ room: 1, participant: 2, publication: 1, track: 1 });
     await usurper.disconnect();
     expectHandles(ZERO);
@@ -110,10 +122,16 @@ describe('disconnect paths (in-process DevServer)', () => {
     await again;
     expect(room.isConnected).toBe(true);
     expect(room.localParticipant).not.toBe(first);
-    await waitUntil(() => [...(room.remoteParticipants.get('peer-of-watcher')?.trackPublications.values() ?? [])].some((p) => p.subscribed), {
-      timeoutMs: 20_000,
-      what: 'the reconnected room to subscribe again',
-    });
+    await waitUntil(
+      () =>
+        [...(room.remoteParticipants.get('peer-of-watcher')?.trackPublications.values() ?? [])].some(
+          (p) => p.subscribed,
+        ),
+      {
+        timeoutMs: 20_000,
+        what: 'the reconnected room to subscribe again',
+      },
+    );
     expectHandles({ room: 1, participant: 2, publication: 1, track: 1 });
     await room.disconnect();
     expectHandles(ZERO);
@@ -124,7 +142,10 @@ describe('disconnect paths (in-process DevServer)', () => {
     try {
       const { room } = await watcherWithPublisher(scope, own, uniqueRoomName('shutdown'));
       const log = recordEnd(room);
-      const ended = waitForEvent(room, RoomEvent.Disconnected, { timeoutMs: 15_000, what: 'disconnected after server close' });
+      const ended = waitForEvent(room, RoomEvent.Disconnected, {
+        timeoutMs: 15_000,
+        what: 'disconnected after server close',
+      });
       await own.close();
       await ended;
       expect(log.at(-1)).toBe('disconnected SERVER_SHUTDOWN');

@@ -49,7 +49,11 @@ function runChild(script, args, { nodeArgs = [] } = {}) {
     waitFor(event, ms = 20_000) {
       const seen = lines.find((l) => l.event === event);
       if (seen) return Promise.resolve(seen);
-      return withTimeout(new Promise((res) => waiters.push({ event, resolve: res })), ms, () => `child line "${event}" (${describe()})`);
+      return withTimeout(
+        new Promise((res) => waiters.push({ event, resolve: res })),
+        ms,
+        () => `child line "${event}" (${describe()})`,
+      );
     },
     kill() {
       proc.kill('SIGKILL');
@@ -67,7 +71,11 @@ describe('child processes', () => {
   });
 
   it('connect + disconnect, nothing else: the process exits by itself within 2 s', async () => {
-    const child = runChild('exit-child.mjs', ['connect-disconnect', dev.url, dev.createToken({ identity: 'exiter', room: uniqueRoomName('exit') })]);
+    const child = runChild('exit-child.mjs', [
+      'connect-disconnect',
+      dev.url,
+      dev.createToken({ identity: 'exiter', room: uniqueRoomName('exit') }),
+    ]);
     try {
       const done = await child.waitFor('disconnected');
       expect(done.data.handles).toEqual(ZERO);
@@ -97,7 +105,11 @@ describe('child processes', () => {
 
   it('evicted by the server (no disconnect() call): exits by itself within 2 s of `disconnected`', async () => {
     const roomName = uniqueRoomName('evict');
-    const child = runChild('exit-child.mjs', ['wait-for-leave', dev.url, dev.createToken({ identity: 'twin', room: roomName })]);
+    const child = runChild('exit-child.mjs', [
+      'wait-for-leave',
+      dev.url,
+      dev.createToken({ identity: 'twin', room: roomName }),
+    ]);
     const scope = { rooms: [] };
     try {
       await child.waitFor('connected');
@@ -118,7 +130,11 @@ describe('child processes', () => {
   });
 
   it('a connected room keeps the process alive (like a socket) until it disconnects', async () => {
-    const child = runChild('exit-child.mjs', ['stay-connected', dev.url, dev.createToken({ identity: 'stayer', room: uniqueRoomName('stay') })]);
+    const child = runChild('exit-child.mjs', [
+      'stay-connected',
+      dev.url,
+      dev.createToken({ identity: 'stayer', room: uniqueRoomName('stay') }),
+    ]);
     try {
       await child.waitFor('connected');
       const early = await Promise.race([child.exited, new Promise((r) => setTimeout(r, 1_500, 'alive'))]);

@@ -14,7 +14,14 @@ describe('interop with @livekit/rtc-node', () => {
 
   it('the enums and event names match the official ones', () => {
     for (const [k, v] of Object.entries(official.RoomEvent)) expect(lk.RoomEvent[k], k).toBe(v);
-    for (const name of ['TrackKind', 'TrackSource', 'ConnectionState', 'DataPacketKind', 'DisconnectReason', 'ParticipantKind']) {
+    for (const name of [
+      'TrackKind',
+      'TrackSource',
+      'ConnectionState',
+      'DataPacketKind',
+      'DisconnectReason',
+      'ParticipantKind',
+    ]) {
       for (const [k, v] of Object.entries(official[name])) expect(lk[name][k], `${name}.${k}`).toBe(v);
     }
   });
@@ -182,14 +189,20 @@ describe('interop with @livekit/rtc-node', () => {
     expectHandles({ room: 1, participant: 2, publication: 1, track: 1 });
 
     // Unsubscribe and subscribe again from lkrtc.
-    const unsub = waitForEvent(mine, RoomEvent.TrackUnsubscribed, { timeoutMs: 10_000, what: 'trackUnsubscribed after setSubscribed(false)' });
+    const unsub = waitForEvent(mine, RoomEvent.TrackUnsubscribed, {
+      timeoutMs: 10_000,
+      what: 'trackUnsubscribed after setSubscribed(false)',
+    });
     await pub.setSubscribed(false);
     const [oldTrack] = await unsub;
     expect(oldTrack).toBe(track);
     expect(track.isDisposed).toBe(true);
     expect(pub.subscribed).toBe(false);
     expectHandles({ room: 1, participant: 2, publication: 1, track: 0 });
-    const resub = waitForEvent(mine, RoomEvent.TrackSubscribed, { timeoutMs: 10_000, what: 'trackSubscribed after setSubscribed(true)' });
+    const resub = waitForEvent(mine, RoomEvent.TrackSubscribed, {
+      timeoutMs: 10_000,
+      what: 'trackSubscribed after setSubscribed(true)',
+    });
     await pub.setSubscribed(true);
     const [newTrack, samePub] = await resub;
     expect(samePub).toBe(pub);

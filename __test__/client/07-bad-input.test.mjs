@@ -36,7 +36,10 @@ describe('bad input', () => {
     const after = activeResources();
     for (const [type, n] of Object.entries(after)) {
       if (ignore.includes(type)) continue;
-      expect(n, `${type} left pending after a failed connect (${JSON.stringify(before)} -> ${JSON.stringify(after)})`).toBeLessThanOrEqual(before[type] ?? 0);
+      expect(
+        n,
+        `${type} left pending after a failed connect (${JSON.stringify(before)} -> ${JSON.stringify(after)})`,
+      ).toBeLessThanOrEqual(before[type] ?? 0);
     }
     await room.disconnect(); // harmless on a room that never connected
     return { e, ms };
@@ -62,7 +65,11 @@ describe('bad input', () => {
         s.close(() => res(p));
       });
     });
-    const { ms } = await failingConnect(`ws://127.0.0.1:${port}`, env.dev.createToken({ identity: 'x', room: 'r' }), 'ERR_CONNECT');
+    const { ms } = await failingConnect(
+      `ws://127.0.0.1:${port}`,
+      env.dev.createToken({ identity: 'x', room: 'r' }),
+      'ERR_CONNECT',
+    );
     expect(ms).toBeLessThan(5_000);
   });
 
@@ -161,7 +168,9 @@ describe('bad input', () => {
     expectLkError(await rejection(lp.publishData(big, { reliable: true })), 'ERR_INVALID_ARG');
     await lp.publishData(new Uint8Array([1, 2, 3]), { reliable: true });
     // Own metadata refused by the server without the grant.
-    const denied = await connectLk(env.scope, env.dev, 'denied', uniqueRoomName('denied'), { grants: { canUpdateOwnMetadata: false } });
+    const denied = await connectLk(env.scope, env.dev, 'denied', uniqueRoomName('denied'), {
+      grants: { canUpdateOwnMetadata: false },
+    });
     const e = await rejection(denied.localParticipant.updateMetadata('nope'));
     expect(['ERR_REJECTED', 'ERR_UNAUTHORIZED']).toContain(e.code);
     expect(room.isConnected).toBe(true);

@@ -18,7 +18,9 @@ describe('JS behaviour', () => {
   it('disconnect() removes every listener, after `disconnected` was delivered', async () => {
     const room = await connectLk(env.scope, env.dev, 'a', uniqueRoomName('listeners'));
     const seen = [];
-    room.on(RoomEvent.Disconnected, (reason) => seen.push(['disconnected', reason, room.listenerCount(RoomEvent.Disconnected)]));
+    room.on(RoomEvent.Disconnected, (reason) =>
+      seen.push(['disconnected', reason, room.listenerCount(RoomEvent.Disconnected)]),
+    );
     room.on(RoomEvent.ParticipantConnected, () => {});
     expect(room.eventNames().length).toBeGreaterThanOrEqual(2);
     await room.disconnect();
@@ -58,7 +60,11 @@ describe('JS behaviour', () => {
     expect(sine.publication.isDisposed).toBe(true);
     expect(sine.track.isDisposed).toBe(false);
     const second = waitForEvent(b, RoomEvent.TrackPublished, { timeoutMs: 20_000, what: 'the second trackPublished' });
-    const pub2 = await withTimeout(a.localParticipant.publishTrack(sine.track, { source: lk.TrackSource.SOURCE_MICROPHONE }), 20_000, 'republish');
+    const pub2 = await withTimeout(
+      a.localParticipant.publishTrack(sine.track, { source: lk.TrackSource.SOURCE_MICROPHONE }),
+      20_000,
+      'republish',
+    );
     expect(pub2.sid).toMatch(/^TR_/);
     expect(pub2.sid).not.toBe(firstPub.sid);
     expect(sine.track.sid).toBe(pub2.sid);
@@ -81,10 +87,17 @@ describe('JS behaviour', () => {
     expectLkError(e, ErrorCode.ERR_UNSUPPORTED);
     expect(e).toBeInstanceOf(lk.ConnectError);
     expect(lk.liveHandles().room).toBe(before);
-    expectLkError(await rejection(room2.connect(env.dev.url, 'token', { dataStream: { maxPayloadByteLength: -1 } })), ErrorCode.ERR_INVALID_ARG);
+    expectLkError(
+      await rejection(room2.connect(env.dev.url, 'token', { dataStream: { maxPayloadByteLength: -1 } })),
+      ErrorCode.ERR_INVALID_ARG,
+    );
     // The room is still usable: a valid connect makes a new native room.
     env.scope.rooms.push(room2);
-    await withTimeout(room2.connect(env.dev.url, await env.dev.token('r2', uniqueRoomName('reuse'))), 20_000, 'connect after refusals');
+    await withTimeout(
+      room2.connect(env.dev.url, await env.dev.token('r2', uniqueRoomName('reuse'))),
+      20_000,
+      'connect after refusals',
+    );
     expect(room2.isConnected).toBe(true);
   });
 
@@ -92,7 +105,13 @@ describe('JS behaviour', () => {
     const room = await connectLk(env.scope, env.dev, 'a', uniqueRoomName('pubdata'));
     const lp = room.localParticipant;
     const data = new Uint8Array([1]);
-    for (const options of [null, { destination_identities: 'bob' }, { destination_identities: [1, 2] }, { topic: 5 }, { destinationIdentities: 'x' }]) {
+    for (const options of [
+      null,
+      { destination_identities: 'bob' },
+      { destination_identities: [1, 2] },
+      { topic: 5 },
+      { destinationIdentities: 'x' },
+    ]) {
       const e = await rejection(lp.publishData(data, options));
       expectLkError(e, ErrorCode.ERR_INVALID_ARG);
     }
@@ -124,15 +143,20 @@ describe('JS behaviour', () => {
   it('RoomOptions.dataStream.maxPayloadByteLength caps incoming streams', async () => {
     const roomName = uniqueRoomName('maxpayload');
     const a = await connectLk(env.scope, env.dev, 'a', roomName);
-    const b = await connectLk(env.scope, env.dev, 'b', roomName, { options: { dataStream: { maxPayloadByteLength: 1024 } } });
+    const b = await connectLk(env.scope, env.dev, 'b', roomName, {
+      options: { dataStream: { maxPayloadByteLength: 1024 } },
+    });
     const results = [];
     const done = new Promise((resolve) => {
       b.registerTextStreamHandler('cap', (reader) => {
         const announced = reader.info.totalSize;
-        reader.readAll().then(
-          (text) => results.push({ announced, size: text.length }),
-          (error) => results.push({ announced, error }),
-        ).finally(() => results.length === 2 && resolve());
+        reader
+          .readAll()
+          .then(
+            (text) => results.push({ announced, size: text.length }),
+            (error) => results.push({ announced, error }),
+          )
+          .finally(() => results.length === 2 && resolve());
       });
     });
     await a.localParticipant.sendText('s'.repeat(500), { topic: 'cap' });
@@ -143,7 +167,10 @@ describe('JS behaviour', () => {
     expect(results[1].announced).toBe(5_000);
     expectLkError(results[1].error, ErrorCode.ERR_STREAM);
     expect(results[1].error.message).toMatch(/maxPayloadByteLength/);
-    await waitUntil(() => lk.liveHandles().streamReader === 0, { timeoutMs: 5_000, what: 'the readers to be released' });
+    await waitUntil(() => lk.liveHandles().streamReader === 0, {
+      timeoutMs: 5_000,
+      what: 'the readers to be released',
+    });
   });
 
   it("AudioStream's noiseCancellation FrameProcessor processes every frame and is closed at the end", async () => {
@@ -170,7 +197,12 @@ describe('JS behaviour', () => {
       }
       process(frame) {
         this.calls++;
-        return new AudioFrame(new Int16Array(frame.data.length).fill(1234), frame.sampleRate, frame.channels, frame.samplesPerChannel);
+        return new AudioFrame(
+          new Int16Array(frame.data.length).fill(1234),
+          frame.sampleRate,
+          frame.channels,
+          frame.samplesPerChannel,
+        );
       }
       close() {
         this.closed++;
@@ -215,7 +247,16 @@ describe('JS behaviour', () => {
   });
 
   it('the video, E2EE and FFI-plugin classes load but throw ERR_UNSUPPORTED', () => {
-    for (const name of ['VideoFrame', 'VideoSource', 'VideoStream', 'LocalVideoTrack', 'E2EEManager', 'KeyProvider', 'FrameCryptor', 'AudioFilter']) {
+    for (const name of [
+      'VideoFrame',
+      'VideoSource',
+      'VideoStream',
+      'LocalVideoTrack',
+      'E2EEManager',
+      'KeyProvider',
+      'FrameCryptor',
+      'AudioFilter',
+    ]) {
       let error;
       try {
         new lk[name]();

@@ -40,7 +40,13 @@ describe('native room and participant surface', () => {
     const d = a.nat.details;
     expect(d.creationTimeMs).toBeGreaterThanOrEqual(before - 1000);
     expect(d.creationTimeMs).toBeLessThanOrEqual(Date.now());
-    expect(d).toMatchObject({ numParticipants: 1, numPublishers: 0, activeRecording: false, departureTimeout: 20, emptyTimeout: 300 });
+    expect(d).toMatchObject({
+      numParticipants: 1,
+      numPublishers: 0,
+      activeRecording: false,
+      departureTimeout: 20,
+      emptyTimeout: 300,
+    });
     expect(a.lp.info().kind).toBe(4); // ParticipantKind.AGENT, from the join response
 
     const b = await connect(dev, 'bob', room);
@@ -51,7 +57,9 @@ describe('native room and participant surface', () => {
     const edited = await b.lp.editChatMessage('hello', sent);
     expect(edited).toMatchObject({ id: sent.id, timestamp: sent.timestamp, message: 'hello' });
     expect(edited.editTimestamp).toBeGreaterThanOrEqual(sent.timestamp);
-    await waitUntil(() => a.events.filter((e) => e.type === 'chatMessage').length === 2, { what: 'both chat messages' });
+    await waitUntil(() => a.events.filter((e) => e.type === 'chatMessage').length === 2, {
+      what: 'both chat messages',
+    });
     expect(a.events.filter((e) => e.type === 'chatMessage').map((e) => e.message.message)).toEqual(['helo', 'hello']);
 
     const stats = await a.nat.getRtcStats();
@@ -71,7 +79,10 @@ describe('native room and participant surface', () => {
       r.lp.dispose();
       r.nat.dispose();
     }
-    expect(Object.values(lk.liveHandles()).every((n) => n === 0), JSON.stringify(lk.liveHandles())).toBe(true);
+    expect(
+      Object.values(lk.liveHandles()).every((n) => n === 0),
+      JSON.stringify(lk.liveHandles()),
+    ).toBe(true);
   });
 
   it('maxStreamPayloadBytes refuses a 5 KB text under a 1 KB cap; a small one passes', async () => {
@@ -96,6 +107,9 @@ describe('native room and participant surface', () => {
       r.lp.dispose();
       r.nat.dispose();
     }
-    expect(Object.values(lk.liveHandles()).every((n) => n === 0), JSON.stringify(lk.liveHandles())).toBe(true);
+    expect(
+      Object.values(lk.liveHandles()).every((n) => n === 0),
+      JSON.stringify(lk.liveHandles()),
+    ).toBe(true);
   });
 });

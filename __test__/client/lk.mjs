@@ -101,7 +101,9 @@ export function useLkEnv(options, { settleMs = 0 } = {}) {
   afterEach(async () => {
     await env.scope.close();
     if (settleMs > 0) {
-      await waitUntil(() => totalHandles() === 0, { timeoutMs: settleMs, what: 'handles to drop to 0' }).catch(() => {});
+      await waitUntil(() => totalHandles() === 0, { timeoutMs: settleMs, what: 'handles to drop to 0' }).catch(
+        () => {},
+      );
     }
     expectHandles(ZERO);
   });

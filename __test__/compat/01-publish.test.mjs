@@ -6,7 +6,16 @@
 //     LocalAudioTrack again works and the remote side subscribes to it again.
 import { describe, expect, it } from 'vitest';
 import { detectFrequency } from '../helpers/rtc.mjs';
-import { SDKS, publishSignal, readSeconds, sine, uniqueRoomName, useCompat, waitForEvent, withTimeout } from './compat.mjs';
+import {
+  SDKS,
+  publishSignal,
+  readSeconds,
+  sine,
+  uniqueRoomName,
+  useCompat,
+  waitForEvent,
+  withTimeout,
+} from './compat.mjs';
 
 describe.each(SDKS)('publish (%s)', (name, sdk) => {
   const env = useCompat(name, sdk);
@@ -22,7 +31,12 @@ describe.each(SDKS)('publish (%s)', (name, sdk) => {
       filter: (_t, _pub, p) => p.identity === 'publisher',
       what: "the subscriber's trackSubscribed for a track published before its first frame (no audio fed yet)",
     });
-    const pub = await publishSignal(sdk, pubRoom, { signal: sine(440, 0.3), start: false, scope, name: 'idle-at-publish' });
+    const pub = await publishSignal(sdk, pubRoom, {
+      signal: sine(440, 0.3),
+      start: false,
+      scope,
+      name: 'idle-at-publish',
+    });
     const [track, rpub] = await subscribed;
     expect(pub.framesSent, 'no frame was fed before trackSubscribed').toBe(0);
     expect(rpub.sid).toBe(pub.publication.sid);
@@ -41,7 +55,11 @@ describe.each(SDKS)('publish (%s)', (name, sdk) => {
     const subRoom = await scope.connect('subscriber', roomName);
     const isPublisher = (_t, _pub, p) => p.identity === 'publisher';
 
-    const first = waitForEvent(subRoom, RoomEvent.TrackSubscribed, { timeoutMs: 15_000, filter: isPublisher, what: 'the first trackSubscribed' });
+    const first = waitForEvent(subRoom, RoomEvent.TrackSubscribed, {
+      timeoutMs: 15_000,
+      filter: isPublisher,
+      what: 'the first trackSubscribed',
+    });
     const pub = await publishSignal(sdk, pubRoom, { signal: sine(440, 0.3), scope, name: 'republished' });
     const [, rpub1] = await first;
     expect(rpub1.sid).toBe(pub.publication.sid);
@@ -51,9 +69,16 @@ describe.each(SDKS)('publish (%s)', (name, sdk) => {
       filter: (p) => p.sid === rpub1.sid,
       what: 'trackUnpublished after unpublishTrack(sid, false)',
     });
-    await withTimeout(pubRoom.localParticipant.unpublishTrack(pub.publication.sid, false), 10_000, 'unpublishTrack(sid, false)');
+    await withTimeout(
+      pubRoom.localParticipant.unpublishTrack(pub.publication.sid, false),
+      10_000,
+      'unpublishTrack(sid, false)',
+    );
     await gone;
-    expect(pubRoom.localParticipant.trackPublications.has(pub.publication.sid), 'the local publication is removed').toBe(false);
+    expect(
+      pubRoom.localParticipant.trackPublications.has(pub.publication.sid),
+      'the local publication is removed',
+    ).toBe(false);
 
     const again = waitForEvent(subRoom, RoomEvent.TrackSubscribed, {
       timeoutMs: 15_000,

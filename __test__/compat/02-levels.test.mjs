@@ -89,13 +89,17 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
       for (let c = 0; c < channels; c++) {
         const levels = perSecondDbfs(got.channels[c], RX_RATE);
         const label = `${fmt} ${s.name} ch${c}`;
-        report.push(`${label}: sent ${sent.toFixed(1)} dBFS, received per second [${levels.map((l) => l.toFixed(1)).join(', ')}]`);
+        report.push(
+          `${label}: sent ${sent.toFixed(1)} dBFS, received per second [${levels.map((l) => l.toFixed(1)).join(', ')}]`,
+        );
         if (Math.abs(levels[0] - sent) > MAX_LEVEL_ERROR_DB) {
           problems.push(`${label}: first second at ${levels[0].toFixed(1)} dBFS, sent at ${sent.toFixed(1)} dBFS`);
         }
         levels.forEach((l, sec) => {
           if (!(Math.abs(l - levels[0]) <= MAX_DRIFT_DB)) {
-            problems.push(`${label}: second ${sec} at ${l.toFixed(1)} dBFS, ${(l - levels[0]).toFixed(1)} dB from the first second`);
+            problems.push(
+              `${label}: second ${sec} at ${l.toFixed(1)} dBFS, ${(l - levels[0]).toFixed(1)} dB from the first second`,
+            );
           }
         });
         if (s.freq) {
@@ -104,7 +108,8 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
             const at = sec * RX_RATE + 0.45 * RX_RATE;
             const part = got.channels[c].subarray(at, at + RX_RATE / 10);
             const f = detectFrequency(part, RX_RATE);
-            if (!(Math.abs(f - s.freq) / s.freq < 0.02)) problems.push(`${label}: second ${sec} at ${f.toFixed(1)} Hz, want ${s.freq}`);
+            if (!(Math.abs(f - s.freq) / s.freq < 0.02))
+              problems.push(`${label}: second ${sec} at ${f.toFixed(1)} Hz, want ${s.freq}`);
           }
         }
       }
@@ -122,7 +127,10 @@ describe.each(SDKS)('levels (%s)', (name, sdk) => {
     [48_000, 2],
     [24_000, 2],
     [16_000, 2],
-  ])('%i Hz, %i channel(s), resampled by the sender: tone and speech-like keep their level for 3 s', async (sampleRate, channels) => {
-    await levelsScenario(sampleRate, channels, 3);
-  });
+  ])(
+    '%i Hz, %i channel(s), resampled by the sender: tone and speech-like keep their level for 3 s',
+    async (sampleRate, channels) => {
+      await levelsScenario(sampleRate, channels, 3);
+    },
+  );
 });

@@ -4,7 +4,16 @@
 // publisher's trackPublications is empty afterwards. Then four publishers leave at once.
 // Written once, run with @livekit/rtc-node and with lkrtc (see compat.mjs).
 import { describe, expect, it } from 'vitest';
-import { SDKS, publishSignal, recordLifecycle, sine, uniqueRoomName, useCompat, waitUntil, withTimeout } from './compat.mjs';
+import {
+  SDKS,
+  publishSignal,
+  recordLifecycle,
+  sine,
+  uniqueRoomName,
+  useCompat,
+  waitUntil,
+  withTimeout,
+} from './compat.mjs';
 
 describe.each(SDKS)('publisher leaves (%s)', (name, sdk) => {
   const env = useCompat(name, sdk);
@@ -31,15 +40,21 @@ describe.each(SDKS)('publisher leaves (%s)', (name, sdk) => {
         publishers.set(id, { room, sid: pub.publication.sid });
       }),
     );
-    await waitUntil(() => identities.every((id) => logs.get(id).includes(`trackSubscribed ${publishers.get(id).sid}`)), {
-      timeoutMs: 20_000,
-      what: () => `the observer to subscribe to every publisher's track (logs: ${JSON.stringify(Object.fromEntries(logs))})`,
-    });
+    await waitUntil(
+      () => identities.every((id) => logs.get(id).includes(`trackSubscribed ${publishers.get(id).sid}`)),
+      {
+        timeoutMs: 20_000,
+        what: () =>
+          `the observer to subscribe to every publisher's track (logs: ${JSON.stringify(Object.fromEntries(logs))})`,
+      },
+    );
     const remotes = new Map(identities.map((id) => [id, observer.remoteParticipants.get(id)]));
     for (const id of identities) {
       const remote = remotes.get(id);
       expect(remote, `observer.remoteParticipants has ${id}`).toBeTruthy();
-      expect([...remote.trackPublications.keys()], `observer's view of ${id}'s publications`).toEqual([publishers.get(id).sid]);
+      expect([...remote.trackPublications.keys()], `observer's view of ${id}'s publications`).toEqual([
+        publishers.get(id).sid,
+      ]);
     }
     return { observer, logs, publishers, remotes };
   }
@@ -53,22 +68,28 @@ describe.each(SDKS)('publisher leaves (%s)', (name, sdk) => {
       `trackUnpublished ${sid}`,
       'participantDisconnected',
     ]);
-    expect([...remotes.get(id).trackPublications.keys()], `observer's view of ${id}'s trackPublications after it left`).toEqual([]);
+    expect(
+      [...remotes.get(id).trackPublications.keys()],
+      `observer's view of ${id}'s trackPublications after it left`,
+    ).toEqual([]);
     expect(observer.remoteParticipants.has(id), `observer.remoteParticipants still has ${id}`).toBe(false);
   }
 
   it.each([
     ['fed with a tone', true],
     ['never fed a frame', false],
-  ])('the publisher of a track %s disconnects: trackUnsubscribed → trackUnpublished → participantDisconnected, publications empty', async (_what, feed) => {
-    const s = await setup(['publisher'], { feed });
-    await withTimeout(s.publishers.get('publisher').room.disconnect(), 10_000, "the publisher's disconnect()");
-    await waitUntil(() => s.logs.get('publisher').includes('participantDisconnected'), {
-      timeoutMs: 15_000,
-      what: () => `the observer's participantDisconnected (log: ${JSON.stringify(s.logs.get('publisher'))})`,
-    });
-    expectLeft(s, 'publisher');
-  });
+  ])(
+    'the publisher of a track %s disconnects: trackUnsubscribed → trackUnpublished → participantDisconnected, publications empty',
+    async (_what, feed) => {
+      const s = await setup(['publisher'], { feed });
+      await withTimeout(s.publishers.get('publisher').room.disconnect(), 10_000, "the publisher's disconnect()");
+      await waitUntil(() => s.logs.get('publisher').includes('participantDisconnected'), {
+        timeoutMs: 15_000,
+        what: () => `the observer's participantDisconnected (log: ${JSON.stringify(s.logs.get('publisher'))})`,
+      });
+      expectLeft(s, 'publisher');
+    },
+  );
 
   it('four publishers disconnect at once: each one in order, every view empty', async () => {
     const ids = ['pub-a', 'pub-b', 'pub-c', 'pub-d'];

@@ -67,10 +67,18 @@ describe.each(SDKS)('data (%s)', (name, sdk) => {
   /** Sends `payload` (string for text, Uint8Array for bytes) as one stream on `topic`. */
   async function sendStream(room, kind, topic, payload) {
     if (kind === 'text') {
-      await withTimeout(room.localParticipant.sendText(payload, { topic }), 10_000, `sendText of ${payload.length} chars`);
+      await withTimeout(
+        room.localParticipant.sendText(payload, { topic }),
+        10_000,
+        `sendText of ${payload.length} chars`,
+      );
       return;
     }
-    const writer = await withTimeout(room.localParticipant.streamBytes({ topic, totalSize: payload.byteLength }), 10_000, 'streamBytes()');
+    const writer = await withTimeout(
+      room.localParticipant.streamBytes({ topic, totalSize: payload.byteLength }),
+      10_000,
+      'streamBytes()',
+    );
     await withTimeout(writer.write(payload), 10_000, `writing ${payload.byteLength} bytes`);
     await withTimeout(writer.close(), 10_000, 'closing the byte stream');
   }
@@ -87,7 +95,8 @@ describe.each(SDKS)('data (%s)', (name, sdk) => {
     const WINDOW = 500;
     const got = [];
     receiver.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
-      if (topic === 'order' && participant?.identity === 'sender') got.push(new DataView(payload.buffer, payload.byteOffset).getUint32(0));
+      if (topic === 'order' && participant?.identity === 'sender')
+        got.push(new DataView(payload.buffer, payload.byteOffset).getUint32(0));
     });
     // One packet first: the data path is up before the burst.
     const ready = waitForEvent(receiver, RoomEvent.DataReceived, {
@@ -95,7 +104,11 @@ describe.each(SDKS)('data (%s)', (name, sdk) => {
       filter: (_p, _from, _k, topic) => topic === 'ready',
       what: 'the first reliable packet',
     });
-    await withTimeout(sender.localParticipant.publishData(encoder.encode('ready'), { reliable: true, topic: 'ready' }), 10_000, 'publishData(ready)');
+    await withTimeout(
+      sender.localParticipant.publishData(encoder.encode('ready'), { reliable: true, topic: 'ready' }),
+      10_000,
+      'publishData(ready)',
+    );
     await ready;
 
     const inFlight = new Set();
@@ -133,51 +146,59 @@ describe.each(SDKS)('data (%s)', (name, sdk) => {
     }
     expect(
       { received: got.length, distinct: seen.size, outOfPlace: disorder },
-      firstDisorder >= 0 ? `first out of place at position ${firstDisorder}: ${got.slice(Math.max(0, firstDisorder - 2), firstDisorder + 3)}` : 'order',
+      firstDisorder >= 0
+        ? `first out of place at position ${firstDisorder}: ${got.slice(Math.max(0, firstDisorder - 2), firstDisorder + 3)}`
+        : 'order',
     ).toEqual({ received: N, distinct: N, outOfPlace: 0 });
   });
 
-  it.each(['text', 'byte'])('dataStream.maxPayloadByteLength 1 KB: a small %s stream passes, a 5 KB one is rejected at the receiver', async (kind) => {
-    const { sender, receiver } = await pair('c-cap', { dataStream: { maxPayloadByteLength: 1024 } });
-    const next = readers(receiver, kind, 'capped');
+  it.each(['text', 'byte'])(
+    'dataStream.maxPayloadByteLength 1 KB: a small %s stream passes, a 5 KB one is rejected at the receiver',
+    async (kind) => {
+      const { sender, receiver } = await pair('c-cap', { dataStream: { maxPayloadByteLength: 1024 } });
+      const next = readers(receiver, kind, 'capped');
 
-    const small = kind === 'text' ? noisyText(500) : noisyBytes(500);
-    const smallReader = next('the small stream');
-    await sendStream(sender, kind, 'capped', small);
-    const { reader: r1 } = await smallReader;
-    const v1 = await withTimeout(r1.readAll(), 10_000, 'readAll() of the small stream');
-    expect(joined(kind, v1), 'the small stream arrives whole').toEqual(kind === 'text' ? small : Buffer.from(small));
+      const small = kind === 'text' ? noisyText(500) : noisyBytes(500);
+      const smallReader = next('the small stream');
+      await sendStream(sender, kind, 'capped', small);
+      const { reader: r1 } = await smallReader;
+      const v1 = await withTimeout(r1.readAll(), 10_000, 'readAll() of the small stream');
+      expect(joined(kind, v1), 'the small stream arrives whole').toEqual(kind === 'text' ? small : Buffer.from(small));
 
-    const big = kind === 'text' ? noisyText(5_000, 3) : noisyBytes(5_000, 5);
-    const bigReader = next('the 5 KB stream');
-    await sendStream(sender, kind, 'capped', big);
-    const { reader: r2 } = await bigReader;
-    const err = await rejectionOf(r2.readAll(), 10_000, 'readAll() of a 5 KB stream over a 1 KB cap');
-    expect(err, `the read rejects with an Error (got ${err})`).toBeInstanceOf(Error);
-  });
+      const big = kind === 'text' ? noisyText(5_000, 3) : noisyBytes(5_000, 5);
+      const bigReader = next('the 5 KB stream');
+      await sendStream(sender, kind, 'capped', big);
+      const { reader: r2 } = await bigReader;
+      const err = await rejectionOf(r2.readAll(), 10_000, 'readAll() of a 5 KB stream over a 1 KB cap');
+      expect(err, `the read rejects with an Error (got ${err})`).toBeInstanceOf(Error);
+    },
+  );
 
-  it.each(['text', 'byte'])('a %s stream reader whose onProgress throws: the read rejects with that error; the next stream reads normally', async (kind) => {
-    const { sender, receiver } = await pair('c-progress');
-    const next = readers(receiver, kind, 'progress');
-    const payload = kind === 'text' ? noisyText(2_000) : noisyBytes(2_000);
+  it.each(['text', 'byte'])(
+    'a %s stream reader whose onProgress throws: the read rejects with that error; the next stream reads normally',
+    async (kind) => {
+      const { sender, receiver } = await pair('c-progress');
+      const next = readers(receiver, kind, 'progress');
+      const payload = kind === 'text' ? noisyText(2_000) : noisyBytes(2_000);
 
-    const first = next('the first stream');
-    await sendStream(sender, kind, 'progress', payload);
-    const { reader } = await first;
-    const boom = new Error('onProgress failed on purpose');
-    let calls = 0;
-    reader.onProgress = () => {
-      calls++;
-      throw boom;
-    };
-    const err = await rejectionOf(reader.readAll(), 10_000, 'readAll() of a reader whose onProgress throws');
-    expect(err, `the read rejects with the error onProgress threw (got ${err?.stack ?? err})`).toBe(boom);
-    expect(calls, 'onProgress was called once, then the reader stopped').toBe(1);
+      const first = next('the first stream');
+      await sendStream(sender, kind, 'progress', payload);
+      const { reader } = await first;
+      const boom = new Error('onProgress failed on purpose');
+      let calls = 0;
+      reader.onProgress = () => {
+        calls++;
+        throw boom;
+      };
+      const err = await rejectionOf(reader.readAll(), 10_000, 'readAll() of a reader whose onProgress throws');
+      expect(err, `the read rejects with the error onProgress threw (got ${err?.stack ?? err})`).toBe(boom);
+      expect(calls, 'onProgress was called once, then the reader stopped').toBe(1);
 
-    const second = next('the second stream');
-    await sendStream(sender, kind, 'progress', payload);
-    const { reader: r2 } = await second;
-    const v2 = await withTimeout(r2.readAll(), 10_000, 'readAll() of the next stream');
-    expect(joined(kind, v2)).toEqual(kind === 'text' ? payload : Buffer.from(payload));
-  });
+      const second = next('the second stream');
+      await sendStream(sender, kind, 'progress', payload);
+      const { reader: r2 } = await second;
+      const v2 = await withTimeout(r2.readAll(), 10_000, 'readAll() of the next stream');
+      expect(joined(kind, v2)).toEqual(kind === 'text' ? payload : Buffer.from(payload));
+    },
+  );
 });

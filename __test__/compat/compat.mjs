@@ -138,7 +138,16 @@ export function dbfs(samples) {
 export async function publishSignal(
   sdk,
   room,
-  { signal = sine(), sampleRate = 48_000, channels = 1, name = 'signal', scope, frameMs = 10, start = true, publishOptions = {} } = {},
+  {
+    signal = sine(),
+    sampleRate = 48_000,
+    channels = 1,
+    name = 'signal',
+    scope,
+    frameMs = 10,
+    start = true,
+    publishOptions = {},
+  } = {},
 ) {
   const source = new sdk.AudioSource(sampleRate, channels);
   const track = sdk.LocalAudioTrack.createAudioTrack(name, source);
@@ -187,7 +196,11 @@ export async function publishSignal(
       .catch(() => {});
   };
   scope?.defer(out.stop);
-  out.publication = await withTimeout(room.localParticipant.publishTrack(track, options), 20_000, `publishTrack(${name})`);
+  out.publication = await withTimeout(
+    room.localParticipant.publishTrack(track, options),
+    20_000,
+    `publishTrack(${name})`,
+  );
   if (start) out.start();
   return out;
 }
@@ -233,7 +246,8 @@ export async function readSeconds(
     await withTimeout(
       work,
       timeoutMs ?? seconds * 1000 + 15_000,
-      () => `${what}: ${seconds} s of audio at the receiver (got ${(got / sampleRate).toFixed(2)} s after ${skippedFrames} silent frames)`,
+      () =>
+        `${what}: ${seconds} s of audio at the receiver (got ${(got / sampleRate).toFixed(2)} s after ${skippedFrames} silent frames)`,
     );
   } finally {
     await Promise.resolve()
@@ -296,7 +310,8 @@ export async function rejectionOf(promise, timeoutMs, what) {
     }),
   ]);
   clearTimeout(timer);
-  if (outcome === TIMEOUT) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} to reject (it neither resolved nor rejected)`);
+  if (outcome === TIMEOUT)
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} to reject (it neither resolved nor rejected)`);
   if (!('error' in outcome)) {
     const v = outcome.value;
     const shown =

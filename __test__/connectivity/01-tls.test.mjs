@@ -52,7 +52,10 @@ describe('wss:// signalling', () => {
     expect(new TextDecoder().decode(payload)).toBe('over tls');
     expect(from.identity).toBe('alice');
 
-    const subscribed = waitForEvent(bob, RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: "bob to subscribe to alice's tone" });
+    const subscribed = waitForEvent(bob, RoomEvent.TrackSubscribed, {
+      timeoutMs: 20_000,
+      what: "bob to subscribe to alice's tone",
+    });
     await publishSineWith(lk, alice, { scope, freq: 440 });
     const [track] = await subscribed;
     const tone = await readToneWith(lk, track, { frames: 50 });
@@ -64,7 +67,10 @@ describe('wss:// signalling', () => {
     const room = new lk.Room();
     scope.rooms.push(room);
     const started = Date.now();
-    const e = await rejection(room.connect(localhostUrl(), dev.createToken({ identity: 'x', room: 'tls-no-ca' })), 10_000);
+    const e = await rejection(
+      room.connect(localhostUrl(), dev.createToken({ identity: 'x', room: 'tls-no-ca' })),
+      10_000,
+    );
     expectLkError(e, 'ERR_TLS_CERTIFICATE');
     expect(e).toBeInstanceOf(lk.ConnectError);
     expect(e.message).toMatch(/unknown authority/);
@@ -76,7 +82,10 @@ describe('wss:// signalling', () => {
     process.env.NODE_EXTRA_CA_CERTS = certs.caPath;
     const room = new lk.Room();
     scope.rooms.push(room);
-    const e = await rejection(room.connect(dev.url, dev.createToken({ identity: 'x', room: 'tls-wrong-name' })), 10_000);
+    const e = await rejection(
+      room.connect(dev.url, dev.createToken({ identity: 'x', room: 'tls-wrong-name' })),
+      10_000,
+    );
     expectLkError(e, 'ERR_TLS_CERTIFICATE');
     expect(e.message).toMatch(/not valid for that name/);
   });
@@ -85,7 +94,10 @@ describe('wss:// signalling', () => {
     process.env.NODE_EXTRA_CA_CERTS = '/nonexistent/lkrtc-ca.pem';
     const room = new lk.Room();
     scope.rooms.push(room);
-    const e = await rejection(room.connect(localhostUrl(), dev.createToken({ identity: 'x', room: 'tls-bad-ca' })), 10_000);
+    const e = await rejection(
+      room.connect(localhostUrl(), dev.createToken({ identity: 'x', room: 'tls-bad-ca' })),
+      10_000,
+    );
     expectLkError(e, 'ERR_TLS_CERTIFICATE');
     expect(e.message).toMatch(/NODE_EXTRA_CA_CERTS=\/nonexistent\/lkrtc-ca.pem could not be read/);
   });
@@ -94,7 +106,10 @@ describe('wss:// signalling', () => {
     process.env.NODE_EXTRA_CA_CERTS = certs.caPath;
     const room = new lk.Room();
     scope.rooms.push(room);
-    await room.connect(`https://localhost:${dev.port}`, dev.createToken({ identity: 'h', room: uniqueRoomName('https') }));
+    await room.connect(
+      `https://localhost:${dev.port}`,
+      dev.createToken({ identity: 'h', room: uniqueRoomName('https') }),
+    );
     expect(room.isConnected).toBe(true);
     await room.disconnect();
   });
@@ -103,7 +118,9 @@ describe('wss:// signalling', () => {
     const room = new lk.Room();
     scope.rooms.push(room);
     const e = await rejection(
-      room.connect(`ws://127.0.0.1:${dev.port}`, dev.createToken({ identity: 'p', room: 'plain' }), { connectTimeout: 5_000 }),
+      room.connect(`ws://127.0.0.1:${dev.port}`, dev.createToken({ identity: 'p', room: 'plain' }), {
+        connectTimeout: 5_000,
+      }),
       10_000,
     );
     expect(['ERR_CONNECT', 'ERR_TIMEOUT']).toContain(e.code);

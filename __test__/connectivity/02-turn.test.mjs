@@ -26,7 +26,9 @@ async function exchange(scope, { from, fromMod, to, toMod, fromIdentity }) {
     filter: (_p, who) => who?.identity === fromIdentity,
     what: `data from ${fromIdentity}`,
   });
-  await from.localParticipant.publishData(new TextEncoder().encode(`via turn from ${fromIdentity}`), { reliable: true });
+  await from.localParticipant.publishData(new TextEncoder().encode(`via turn from ${fromIdentity}`), {
+    reliable: true,
+  });
   const [payload] = await got;
   expect(new TextDecoder().decode(payload)).toBe(`via turn from ${fromIdentity}`);
   const subscribed = waitForEvent(to, toMod.RoomEvent.TrackSubscribed, {
@@ -48,7 +50,9 @@ describe('TURN relay (coturn)', () => {
   beforeAll(async () => {
     turn = await startTurn(USERS);
     dev = await startDevServer();
-    devServerSent = await startDevServer({ iceServers: [{ urls: [turn.url], username: 'server-sent', password: USERS['server-sent'] }] });
+    devServerSent = await startDevServer({
+      iceServers: [{ urls: [turn.url], username: 'server-sent', password: USERS['server-sent'] }],
+    });
   });
   afterAll(async () => {
     await dev?.close();
@@ -68,8 +72,12 @@ describe('TURN relay (coturn)', () => {
     const roomName = uniqueRoomName('turn');
     const a = await connectLk(scope, dev, 'lk-a', roomName, { options: { rtcConfig: relayConfig(turn, 'lk-a') } });
     const b = await connectLk(scope, dev, 'lk-b', roomName, { options: { rtcConfig: relayConfig(turn, 'lk-b') } });
-    const o = await scope.connect(dev, 'official', roomName, { roomOptions: { rtcConfig: relayConfig(turn, 'official', official) } });
-    await waitUntil(() => a.remoteParticipants.size === 2 && o.remoteParticipants.size === 2, { what: 'everyone to see everyone' });
+    const o = await scope.connect(dev, 'official', roomName, {
+      roomOptions: { rtcConfig: relayConfig(turn, 'official', official) },
+    });
+    await waitUntil(() => a.remoteParticipants.size === 2 && o.remoteParticipants.size === 2, {
+      what: 'everyone to see everyone',
+    });
     // Each client allocated on coturn (publisher and subscriber transports).
     for (const user of ['lk-a', 'lk-b', 'official']) {
       expect(turn.allocations(user), `allocations of ${user}`).toBeGreaterThanOrEqual(1);
@@ -83,7 +91,11 @@ describe('TURN relay (coturn)', () => {
     const roomName = uniqueRoomName('turn-server-sent');
     const before = turn.allocations('server-sent');
     const options = {
-      rtcConfig: { iceTransportType: IceTransportType.TRANSPORT_RELAY, continualGatheringPolicy: ContinualGatheringPolicy.GATHER_ONCE, iceServers: [] },
+      rtcConfig: {
+        iceTransportType: IceTransportType.TRANSPORT_RELAY,
+        continualGatheringPolicy: ContinualGatheringPolicy.GATHER_ONCE,
+        iceServers: [],
+      },
     };
     const a = await connectLk(scope, devServerSent, 'lk-c', roomName, { options });
     const b = await connectLk(scope, devServerSent, 'lk-d', roomName, { options });
@@ -95,9 +107,15 @@ describe('TURN relay (coturn)', () => {
   it('wrong TURN credentials fail the connect with ERR_ICE_CONFIG, not a hang', async () => {
     const room = new lk.Room();
     scope.rooms.push(room);
-    const rtcConfig = { ...relayConfig(turn, 'lk-a'), iceServers: [{ urls: [turn.url], username: 'lk-a', password: 'wrong' }] };
+    const rtcConfig = {
+      ...relayConfig(turn, 'lk-a'),
+      iceServers: [{ urls: [turn.url], username: 'lk-a', password: 'wrong' }],
+    };
     const started = Date.now();
-    const e = await rejection(room.connect(dev.url, dev.createToken({ identity: 'bad-creds', room: 'turn-bad' }), { rtcConfig }), 20_000);
+    const e = await rejection(
+      room.connect(dev.url, dev.createToken({ identity: 'bad-creds', room: 'turn-bad' }), { rtcConfig }),
+      20_000,
+    );
     expectLkError(e, 'ERR_ICE_CONFIG');
     expect(e.message).toMatch(/relay/);
     console.log(`wrong credentials refused after ${Date.now() - started} ms: ${e.message}`);
@@ -106,10 +124,16 @@ describe('TURN relay (coturn)', () => {
   it('an unreachable TURN server fails the connect within connectTimeout', async () => {
     const room = new lk.Room();
     scope.rooms.push(room);
-    const rtcConfig = { ...relayConfig(turn, 'lk-a'), iceServers: [{ urls: ['turn:127.0.0.1:9?transport=udp'], username: 'u', password: 'p' }] };
+    const rtcConfig = {
+      ...relayConfig(turn, 'lk-a'),
+      iceServers: [{ urls: ['turn:127.0.0.1:9?transport=udp'], username: 'u', password: 'p' }],
+    };
     const started = Date.now();
     const e = await rejection(
-      room.connect(dev.url, dev.createToken({ identity: 'unreachable', room: 'turn-unreachable' }), { rtcConfig, connectTimeout: 4_000 }),
+      room.connect(dev.url, dev.createToken({ identity: 'unreachable', room: 'turn-unreachable' }), {
+        rtcConfig,
+        connectTimeout: 4_000,
+      }),
       15_000,
     );
     expectLkError(e, 'ERR_ICE_CONFIG');
@@ -154,7 +178,10 @@ describe('TURN over TCP and TLS (coturn)', () => {
   ]) {
     it(`relay-only lkrtc rooms exchange data and audio through TURN over ${name}`, async () => {
       const roomName = uniqueRoomName('turn-stream');
-      const config = (user) => ({ ...relayConfig(turn, user), iceServers: [{ urls: [pick(turn)], username: user, password: USERS[user] }] });
+      const config = (user) => ({
+        ...relayConfig(turn, user),
+        iceServers: [{ urls: [pick(turn)], username: user, password: USERS[user] }],
+      });
       const before = { a: turn.allocations('lk-a'), b: turn.allocations('lk-b'), streams: turn.streamConnections() };
       const a = await connectLk(scope, dev, 'lk-a', roomName, { options: { rtcConfig: config('lk-a') } });
       const b = await connectLk(scope, dev, 'lk-b', roomName, { options: { rtcConfig: config('lk-b') } });
@@ -170,12 +197,24 @@ describe('TURN over TCP and TLS (coturn)', () => {
   it('the official SDK relays over TURN/TCP in the same room as lkrtc over TURN/TLS', async () => {
     const roomName = uniqueRoomName('turn-mixed');
     const a = await connectLk(scope, dev, 'lk-a', roomName, {
-      options: { rtcConfig: { ...relayConfig(turn, 'lk-a'), iceServers: [{ urls: [turn.tlsUrl], username: 'lk-a', password: USERS['lk-a'] }] } },
+      options: {
+        rtcConfig: {
+          ...relayConfig(turn, 'lk-a'),
+          iceServers: [{ urls: [turn.tlsUrl], username: 'lk-a', password: USERS['lk-a'] }],
+        },
+      },
     });
     const o = await scope.connect(dev, 'official', roomName, {
-      roomOptions: { rtcConfig: { ...relayConfig(turn, 'official', official), iceServers: [{ urls: [turn.tcpUrl], username: 'official', password: USERS.official }] } },
+      roomOptions: {
+        rtcConfig: {
+          ...relayConfig(turn, 'official', official),
+          iceServers: [{ urls: [turn.tcpUrl], username: 'official', password: USERS.official }],
+        },
+      },
     });
-    await waitUntil(() => a.remoteParticipants.get('official') && o.remoteParticipants.get('lk-a'), { what: 'both to see each other' });
+    await waitUntil(() => a.remoteParticipants.get('official') && o.remoteParticipants.get('lk-a'), {
+      what: 'both to see each other',
+    });
     await exchange(scope, { from: a, fromMod: lk, to: o, toMod: official, fromIdentity: 'lk-a' });
     await exchange(scope, { from: o, fromMod: official, to: a, toMod: lk, fromIdentity: 'official' });
   });

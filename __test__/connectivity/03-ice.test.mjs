@@ -22,7 +22,10 @@ async function interop(scope, dev, prefix) {
   const atMine = waitForEvent(mine, RoomEvent.DataReceived, { what: 'lkrtc to receive data' });
   await theirs.localParticipant.publishData(new TextEncoder().encode('to lkrtc'), { reliable: true });
   expect(new TextDecoder().decode((await atMine)[0])).toBe('to lkrtc');
-  const subscribed = waitForEvent(theirs, official.RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: "official to get lkrtc's tone" });
+  const subscribed = waitForEvent(theirs, official.RoomEvent.TrackSubscribed, {
+    timeoutMs: 20_000,
+    what: "official to get lkrtc's tone",
+  });
   await publishSineWith(lk, mine, { scope });
   const [track] = await subscribed;
   const tone = await readToneWith(official, track, { frames: 50 });
@@ -118,13 +121,20 @@ describe('bad ICE input', () => {
   const attempt = (rtcConfig) => {
     const room = new lk.Room();
     scope.rooms.push(room);
-    return rejection(room.connect(dev.url, dev.createToken({ identity: 'bad', room: 'bad-ice' }), { rtcConfig }), 10_000);
+    return rejection(
+      room.connect(dev.url, dev.createToken({ identity: 'bad', room: 'bad-ice' }), { rtcConfig }),
+      10_000,
+    );
   };
 
   for (const [what, servers, pattern] of [
     ['a URL that is not STUN/TURN', [{ urls: ['http://turn.example:3478'] }], /not a STUN\/TURN URL/],
     ['a URL with no host', [{ urls: ['turn:'] }], /not a STUN\/TURN URL/],
-    ['an unknown transport', [{ urls: ['turn:127.0.0.1:3478?transport=sctp'], username: 'u', password: 'p' }], /not a STUN\/TURN URL/],
+    [
+      'an unknown transport',
+      [{ urls: ['turn:127.0.0.1:3478?transport=sctp'], username: 'u', password: 'p' }],
+      /not a STUN\/TURN URL/,
+    ],
     ['TURN without credentials', [{ urls: ['turn:127.0.0.1:3478'] }], /needs a username and a credential/],
   ]) {
     it(`${what} is refused with ERR_ICE_CONFIG naming the entry`, async () => {
@@ -137,7 +147,10 @@ describe('bad ICE input', () => {
 
   it('relay-only with only TURN-over-DTLS servers says lkrtc lacks it', async () => {
     const e = await attempt(
-      rtc({ iceTransportType: IceTransportType.TRANSPORT_RELAY, iceServers: [{ urls: ['turns:127.0.0.1:5349?transport=udp'], username: 'u', password: 'p' }] }),
+      rtc({
+        iceTransportType: IceTransportType.TRANSPORT_RELAY,
+        iceServers: [{ urls: ['turns:127.0.0.1:5349?transport=udp'], username: 'u', password: 'p' }],
+      }),
     );
     expectLkError(e, 'ERR_ICE_CONFIG');
     expect(e.message).toMatch(/does not support/);
@@ -156,7 +169,12 @@ describe('bad ICE input', () => {
   });
 
   it('wrongly typed rtcConfig fields are ERR_INVALID_ARG', async () => {
-    for (const bad of [{ iceServers: 'stun:x' }, { iceServers: [{ urls: 5 }] }, { iceServers: [null] }, { iceTransportType: 'relay' }]) {
+    for (const bad of [
+      { iceServers: 'stun:x' },
+      { iceServers: [{ urls: 5 }] },
+      { iceServers: [null] },
+      { iceTransportType: 'relay' },
+    ]) {
       expectLkError(await attempt(rtc(bad)), 'ERR_INVALID_ARG');
     }
   });

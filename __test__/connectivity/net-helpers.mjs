@@ -16,15 +16,45 @@ export function makeCertificates({ names = ['localhost'] } = {}) {
   const at = (f) => join(dir, f);
   const openssl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', at('ca.key'), '-out', at('ca.pem'), '-days', '2', '-subj', '/CN=lkrtc test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    at('ca.key'),
+    '-out',
+    at('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=lkrtc test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   openssl('req', ...ec, '-keyout', at('key.pem'), '-out', at('leaf.csr'), '-subj', `/CN=${names[0]}`);
   writeFileSync(
     at('leaf.ext'),
     `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
   );
-  openssl('x509', '-req', '-in', at('leaf.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial',
-    '-out', at('cert.pem'), '-days', '2', '-extfile', at('leaf.ext'));
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    at('leaf.csr'),
+    '-CA',
+    at('ca.pem'),
+    '-CAkey',
+    at('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    at('cert.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    at('leaf.ext'),
+  );
   const read = (f) => execFileSync('cat', [at(f)]).toString();
   return {
     dir,
@@ -63,10 +93,24 @@ export async function startTurn(users, { tls } = {}) {
     ? [`--tls-listening-port=${tlsPort}`, `--cert=${tls.certPath}`, `--pkey=${tls.keyPath}`]
     : ['--no-tls'];
   const args = [
-    '-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1',
-    '--min-port=40000', '--max-port=45000', '--lt-cred-mech', '--realm=lkrtc.test', '--fingerprint',
-    '--allow-loopback-peers', '--no-dtls', '--no-cli', '--log-file=stdout', '--simple-log', '--verbose',
-    '--no-software-attribute', '--stale-nonce=600', ...tlsArgs,
+    '-n',
+    '--listening-ip=127.0.0.1',
+    `--listening-port=${port}`,
+    '--relay-ip=127.0.0.1',
+    '--min-port=40000',
+    '--max-port=45000',
+    '--lt-cred-mech',
+    '--realm=lkrtc.test',
+    '--fingerprint',
+    '--allow-loopback-peers',
+    '--no-dtls',
+    '--no-cli',
+    '--log-file=stdout',
+    '--simple-log',
+    '--verbose',
+    '--no-software-attribute',
+    '--stale-nonce=600',
+    ...tlsArgs,
     ...Object.entries(users).map(([u, p]) => `--user=${u}:${p}`),
   ];
   const child = spawn('turnserver', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,10 +118,13 @@ export async function startTurn(users, { tls } = {}) {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise((res) => child.once('exit', res));
-  await waitUntil(() => /Total (General|UDP|auth)|listener opened on|IPv4\. UDP listener/i.test(out) || child.exitCode !== null, {
-    timeoutMs: 10_000,
-    what: 'coturn to start',
-  });
+  await waitUntil(
+    () => /Total (General|UDP|auth)|listener opened on|IPv4\. UDP listener/i.test(out) || child.exitCode !== null,
+    {
+      timeoutMs: 10_000,
+      what: 'coturn to start',
+    },
+  );
   if (child.exitCode !== null) throw new Error(`coturn exited at start:\n${out}`);
   // Sessions are logged by id; the username appears on the session's first lines.
   const sessionsOf = (user) => {

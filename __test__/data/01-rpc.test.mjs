@@ -48,9 +48,9 @@ describe('RPC', () => {
   });
   afterEach(async () => {
     await scope.close();
-    await waitUntil(() => Object.values(lk.liveHandles()).every((v) => v === 0), { what: 'handle counts at zero' }).catch(
-      () => {},
-    );
+    await waitUntil(() => Object.values(lk.liveHandles()).every((v) => v === 0), {
+      what: 'handle counts at zero',
+    }).catch(() => {});
     expectHandles(ZERO);
   });
 
@@ -67,7 +67,8 @@ describe('RPC', () => {
     const mine = await connectLk(scope, dev, 'lk', roomName);
     const theirs = await scope.connect(dev, 'official', roomName);
     const log = [];
-    for (const [m, h] of Object.entries(handlers(official.RpcError, log))) theirs.localParticipant.registerRpcMethod(m, h);
+    for (const [m, h] of Object.entries(handlers(official.RpcError, log)))
+      theirs.localParticipant.registerRpcMethod(m, h);
     await waitUntil(() => mine.remoteParticipants.get('official'), { what: 'lkrtc to see the official client' });
     const lp = mine.localParticipant;
 
@@ -79,7 +80,11 @@ describe('RPC', () => {
     // The official default: 15 s total, 8 s on the wire (15 s minus the 7 s ACK allowance).
     expect(log[0].responseTimeout).toBe(8000);
 
-    const e = await expectRpcError(lp.performRpc({ destinationIdentity: 'official', method: 'fail', payload: '' }), 4001, 'custom failure');
+    const e = await expectRpcError(
+      lp.performRpc({ destinationIdentity: 'official', method: 'fail', payload: '' }),
+      4001,
+      'custom failure',
+    );
     expect(e.data).toBe('some data');
     await expectRpcError(lp.performRpc({ destinationIdentity: 'official', method: 'boom', payload: '' }), 1500);
     await expectRpcError(lp.performRpc({ destinationIdentity: 'official', method: 'nope', payload: '' }), 1400);
@@ -92,7 +97,10 @@ describe('RPC', () => {
     // The official callee cuts an oversized response.
     await expectRpcError(lp.performRpc({ destinationIdentity: 'official', method: 'big', payload: '' }), 1504);
     // Oversized request: refused locally, nothing sent.
-    await expectRpcError(lp.performRpc({ destinationIdentity: 'official', method: 'echo', payload: 'y'.repeat(15_361) }), 1402);
+    await expectRpcError(
+      lp.performRpc({ destinationIdentity: 'official', method: 'echo', payload: 'y'.repeat(15_361) }),
+      1402,
+    );
   });
 
   it('the official client calls lkrtc: success, error, crash, unknown method, timeout', async () => {
@@ -108,20 +116,31 @@ describe('RPC', () => {
     expect(await lp.performRpc({ destinationIdentity: 'lk', method: 'echo', payload })).toBe(`echo:${payload}`);
     expect(log[0]).toMatchObject({ callerIdentity: 'official', method: 'echo', payload, responseTimeout: 8000 });
 
-    const e = await expectRpcError(lp.performRpc({ destinationIdentity: 'lk', method: 'fail', payload: '' }), 4001, 'custom failure');
+    const e = await expectRpcError(
+      lp.performRpc({ destinationIdentity: 'lk', method: 'fail', payload: '' }),
+      4001,
+      'custom failure',
+    );
     expect(e.data).toBe('some data');
     const warnings = [];
     const onWarning = (w) => warnings.push(String(w.message));
     process.on('warning', onWarning);
     try {
-      await expectRpcError(lp.performRpc({ destinationIdentity: 'lk', method: 'boom', payload: '' }), 1500, 'Application error in method handler');
+      await expectRpcError(
+        lp.performRpc({ destinationIdentity: 'lk', method: 'boom', payload: '' }),
+        1500,
+        'Application error in method handler',
+      );
     } finally {
       process.off('warning', onWarning);
     }
     await expectRpcError(lp.performRpc({ destinationIdentity: 'lk', method: 'nope', payload: '' }), 1400);
     await expectRpcError(lp.performRpc({ destinationIdentity: 'lk', method: 'big', payload: '' }), 1504);
     const t0 = Date.now();
-    await expectRpcError(lp.performRpc({ destinationIdentity: 'lk', method: 'never', payload: '', responseTimeout: 2000 }), 1502);
+    await expectRpcError(
+      lp.performRpc({ destinationIdentity: 'lk', method: 'never', payload: '', responseTimeout: 2000 }),
+      1502,
+    );
     expect(Date.now() - t0).toBeLessThan(6000);
 
     // Unregistered: refused natively at once.
@@ -148,18 +167,27 @@ describe('RPC', () => {
         return next(inv);
       },
     });
-    expect(await a.localParticipant.performRpc({ destinationIdentity: 'b', method: 'echo', payload: 'p' })).toBe('echo:p+');
+    expect(await a.localParticipant.performRpc({ destinationIdentity: 'b', method: 'echo', payload: 'p' })).toBe(
+      'echo:p+',
+    );
     expect(seen).toEqual(['out:echo', 'in:echo']);
 
     // Many concurrent calls.
     const many = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => a.localParticipant.performRpc({ destinationIdentity: 'b', method: 'echo', payload: String(i) })),
+      Array.from({ length: 50 }, (_, i) =>
+        a.localParticipant.performRpc({ destinationIdentity: 'b', method: 'echo', payload: String(i) }),
+      ),
     );
     expect(many).toEqual(Array.from({ length: 50 }, (_, i) => `echo:${i}+`));
 
-    await expectRpcError(a.localParticipant.performRpc({ destinationIdentity: 'b', method: 'boom', payload: '' }), 1500);
+    await expectRpcError(
+      a.localParticipant.performRpc({ destinationIdentity: 'b', method: 'boom', payload: '' }),
+      1500,
+    );
     await expectRpcError(a.localParticipant.performRpc({ destinationIdentity: 'b', method: 'big', payload: '' }), 1504);
-    const bad = await rejection(a.localParticipant.performRpc({ destinationIdentity: 42, method: 'echo', payload: '' }));
+    const bad = await rejection(
+      a.localParticipant.performRpc({ destinationIdentity: 42, method: 'echo', payload: '' }),
+    );
     expect(bad.code).toBe('ERR_INVALID_ARG');
     expect(() => a.localParticipant.registerRpcMethod('m', 'not a function')).toThrow(lk.LkError);
 
@@ -174,7 +202,10 @@ describe('RPC', () => {
   it('a call to nobody fails with CONNECTION_TIMEOUT after the 7 s ACK wait', async () => {
     const a = await connectLk(scope, dev, 'a', uniqueRoomName('rpc-nobody'));
     const t0 = Date.now();
-    await expectRpcError(a.localParticipant.performRpc({ destinationIdentity: 'ghost', method: 'x', payload: '' }), 1501);
+    await expectRpcError(
+      a.localParticipant.performRpc({ destinationIdentity: 'ghost', method: 'x', payload: '' }),
+      1501,
+    );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(6500);
   });
 });

@@ -95,7 +95,12 @@ describe('data streams', () => {
     const got = await withTimeout(small, 10_000, 'the official client to read the small text');
     expect(got.data).toBe('héllo 😀');
     expect(got.who.identity).toBe('lk');
-    expect(got.info).toMatchObject({ streamId: info.streamId, topic: 'small', mimeType: 'text/plain', attributes: { k: 'v' } });
+    expect(got.info).toMatchObject({
+      streamId: info.streamId,
+      topic: 'small',
+      mimeType: 'text/plain',
+      attributes: { k: 'v' },
+    });
 
     const large = nextStream(theirs, 'text', 'large');
     await mine.localParticipant.sendText(BIG_TEXT, { topic: 'large' });
@@ -152,7 +157,11 @@ describe('data streams', () => {
 
     // lkrtc -> official
     let at = nextStream(theirs, 'bytes', 'b-small');
-    let w = await mine.localParticipant.streamBytes({ topic: 'b-small', name: 'small.bin', mimeType: 'application/x-test' });
+    let w = await mine.localParticipant.streamBytes({
+      topic: 'b-small',
+      name: 'small.bin',
+      mimeType: 'application/x-test',
+    });
     await w.write(small);
     await w.close();
     let got = await withTimeout(at, 10_000, 'official to read small bytes');
@@ -190,7 +199,11 @@ describe('data streams', () => {
     await mine.localParticipant.sendFile(path, { topic: 'files' });
     let got = await withTimeout(at, 20_000, 'official to receive the file');
     expect(Buffer.from(concat(got.data)).equals(Buffer.from(content))).toBe(true);
-    expect(got.info).toMatchObject({ name: 'unknown', totalSize: content.length, mimeType: 'application/octet-stream' });
+    expect(got.info).toMatchObject({
+      name: 'unknown',
+      totalSize: content.length,
+      mimeType: 'application/octet-stream',
+    });
 
     at = nextStream(mine, 'bytes', 'files');
     await theirs.localParticipant.sendFile(path, { topic: 'files', name: 'named.bin' });
@@ -206,7 +219,9 @@ describe('data streams', () => {
     const room = new lk.Room();
     scope.rooms.push(room);
     const early = nextStream(room, 'text', 'early');
-    expect(() => room.registerTextStreamHandler('early', () => {})).toThrow('A text stream handler for topic "early" has already been set.');
+    expect(() => room.registerTextStreamHandler('early', () => {})).toThrow(
+      'A text stream handler for topic "early" has already been set.',
+    );
     expect(() => room.registerByteStreamHandler('early', () => {})).not.toThrow(); // other kind: fine
     room.unregisterByteStreamHandler('early');
     await room.connect(dev.url, await dev.token('lk', uniqueRoomName('handlers')));
@@ -311,7 +326,12 @@ describe('data streams', () => {
     await waitUntil(() => a.remoteParticipants.get('b'), { what: 'a to see b' });
     const results = [];
     b.registerTextStreamHandler('dup', async (reader) => {
-      results.push(await reader.readAll().then((t) => `ok:${t.length}`, (err) => `err:${err.code}`));
+      results.push(
+        await reader.readAll().then(
+          (t) => `ok:${t.length}`,
+          (err) => `err:${err.code}`,
+        ),
+      );
     });
     const w1 = await a.localParticipant.streamText({ topic: 'dup', streamId: 'same-id' });
     const w2 = await a.localParticipant.streamText({ topic: 'dup', streamId: 'same-id' });

@@ -29,7 +29,10 @@ describe('participant state and messages', () => {
   function seenBy(rooms, event, identity) {
     return Promise.all(
       rooms.map((r) =>
-        waitForEvent(r, event, { filter: (...args) => args.at(-1)?.identity === identity, what: `${event} of ${identity}` }),
+        waitForEvent(r, event, {
+          filter: (...args) => args.at(-1)?.identity === identity,
+          what: `${event} of ${identity}`,
+        }),
       ),
     );
   }
@@ -130,15 +133,27 @@ describe('participant state and messages', () => {
     // Transcriptions: official -> lkrtc and lkrtc -> lkrtc (the official client has no event).
     const segment = { id: 'seg1', text: 'hello world', startTime: 10n, endTime: 20n, language: 'en', final: true };
     const trAtA = waitForEvent(a, RoomEvent.TranscriptionReceived, { what: 'transcription at lkrtc' });
-    await o.localParticipant.publishTranscription({ participantIdentity: 'o', trackSid: 'TR_fake1', segments: [segment] });
+    await o.localParticipant.publishTranscription({
+      participantIdentity: 'o',
+      trackSid: 'TR_fake1',
+      segments: [segment],
+    });
     const [segs, from] = await trAtA;
-    expect(segs).toEqual([{ id: 'seg1', text: 'hello world', startTime: 10, endTime: 20, language: 'en', final: true }]);
+    expect(segs).toEqual([
+      { id: 'seg1', text: 'hello world', startTime: 10, endTime: 20, language: 'en', final: true },
+    ]);
     expect(from.identity).toBe('o');
     const trAtB = waitForEvent(b, RoomEvent.TranscriptionReceived, { what: 'transcription at b' });
-    await a.localParticipant.publishTranscription({ participantIdentity: 'a', trackSid: 'TR_fake2', segments: [segment] });
+    await a.localParticipant.publishTranscription({
+      participantIdentity: 'a',
+      trackSid: 'TR_fake2',
+      segments: [segment],
+    });
     expect((await trAtB)[0][0].text).toBe('hello world');
     // A non-TR_ sid would crash official receivers: refused.
-    const bad = await rejection(a.localParticipant.publishTranscription({ participantIdentity: 'a', trackSid: 'x', segments: [] }));
+    const bad = await rejection(
+      a.localParticipant.publishTranscription({ participantIdentity: 'a', trackSid: 'x', segments: [] }),
+    );
     expect(bad.code).toBe('ERR_INVALID_ARG');
   });
 
@@ -158,7 +173,9 @@ describe('participant state and messages', () => {
     // rtc-node 1.1.0 has no mute() on tracks; its FFI has LocalTrackMute.
     const ffi = globalThis._ffiClientInstance;
     const mute = (m) =>
-      ffi.request({ message: { case: 'localTrackMute', value: { trackHandle: sine.track.ffi_handle.handle, mute: m } } });
+      ffi.request({
+        message: { case: 'localTrackMute', value: { trackHandle: sine.track.ffi_handle.handle, mute: m } },
+      });
     const muted = waitForEvent(a, RoomEvent.TrackMuted, { what: 'trackMuted at lkrtc' });
     mute(true);
     const [mpub, mwho] = await muted;
@@ -170,7 +187,10 @@ describe('participant state and messages', () => {
     expect((await unmuted)[0]).toBe(pub);
     expect(pub.muted).toBe(false);
 
-    await waitUntil(() => speakers.some((s) => s.includes('o')), { what: 'o among the active speakers', timeoutMs: 15_000 });
+    await waitUntil(() => speakers.some((s) => s.includes('o')), {
+      what: 'o among the active speakers',
+      timeoutMs: 15_000,
+    });
     await sine.stop();
     await waitUntil(() => speakers.length > 0 && !speakers.at(-1).includes('o'), {
       what: 'o to stop being an active speaker',

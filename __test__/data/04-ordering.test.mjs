@@ -59,7 +59,9 @@ describe('reliable ordering', () => {
     });
     const calls = [];
     for (let i = 0; i < 200; i++) {
-      calls.push(caller.localParticipant.performRpc({ destinationIdentity: 'callee', method: 'seq', payload: String(i) }));
+      calls.push(
+        caller.localParticipant.performRpc({ destinationIdentity: 'callee', method: 'seq', payload: String(i) }),
+      );
     }
     await withTimeout(Promise.all(calls), 60_000, 'the RPC calls');
     expect(order.length).toBe(200);

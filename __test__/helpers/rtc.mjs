@@ -239,7 +239,11 @@ export async function publishSineWith(
     await source.close().catch(() => {});
   };
   scope?.defer(stop);
-  const publication = await withTimeout(room.localParticipant.publishTrack(track, options), 20_000, `publishTrack(${name})`);
+  const publication = await withTimeout(
+    room.localParticipant.publishTrack(track, options),
+    20_000,
+    `publishTrack(${name})`,
+  );
   return Object.assign(result, { publication, track, source, stop, loop });
 }
 

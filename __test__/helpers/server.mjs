@@ -84,8 +84,7 @@ export async function startServer(opts = {}) {
       proc.kill('SIGKILL');
       rej(
         new Error(
-          `lkrtc-server did not print "listening on ws://..." within ${timeoutMs} ms\n` +
-            tail.slice(-40).join('\n'),
+          `lkrtc-server did not print "listening on ws://..." within ${timeoutMs} ms\n` + tail.slice(-40).join('\n'),
         ),
       );
     }, timeoutMs);
@@ -97,8 +96,7 @@ export async function startServer(opts = {}) {
       clearTimeout(timer);
       rej(
         new Error(
-          `lkrtc-server exited before listening (code ${code}, signal ${signal})\n` +
-            tail.slice(-40).join('\n'),
+          `lkrtc-server exited before listening (code ${code}, signal ${signal})\n` + tail.slice(-40).join('\n'),
         ),
       );
     });

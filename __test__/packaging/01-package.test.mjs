@@ -18,7 +18,16 @@ const require = createRequire(import.meta.url);
 const OFFICIAL = Object.keys(require('@livekit/rtc-node')).sort();
 /** lkrtc additions that must be there too. */
 const LKRTC_EXTRAS = ['DevServer', 'LkError', 'ErrorCode', 'isLkError', 'liveHandles', 'version', 'RemoteTrack'];
-const UNSUPPORTED = ['VideoFrame', 'VideoSource', 'VideoStream', 'LocalVideoTrack', 'E2EEManager', 'KeyProvider', 'FrameCryptor', 'AudioFilter'];
+const UNSUPPORTED = [
+  'VideoFrame',
+  'VideoSource',
+  'VideoStream',
+  'LocalVideoTrack',
+  'E2EEManager',
+  'KeyProvider',
+  'FrameCryptor',
+  'AudioFilter',
+];
 
 let dir;
 let app;
@@ -64,14 +73,21 @@ function expectScenario(out) {
   for (const name of UNSUPPORTED) expect(out.unsupported[name], `new ${name}()`).toBe('ERR_UNSUPPORTED');
   expect(out.connected).toBe(true);
   expect(out.sid).toMatch(/^RM_/);
-  expect(Object.values(out.handles).every((n) => n === 0), JSON.stringify(out.handles)).toBe(true);
+  expect(
+    Object.values(out.handles).every((n) => n === 0),
+    JSON.stringify(out.handles),
+  ).toBe(true);
 }
 
 describe('the packed package', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'lkrtc-pack-'));
     const packed = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 180_000 }),
+      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        timeout: 180_000,
+      }),
     );
     const files = packed[0].files.map((f) => f.path);
     expect(files).toContain('dist/esm/index.js');
@@ -79,11 +95,17 @@ describe('the packed package', () => {
     expect(files).toContain('dist/cjs/index.js');
     expect(files).toContain('dist/cjs/index.d.ts');
     expect(files.some((f) => f.startsWith('ts/') || f === 'index.d.ts')).toBe(false);
-    const tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz')));
+    const tarball = join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.tgz')),
+    );
     app = join(dir, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-    const r = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], { cwd: app, timeoutMs: 180_000 });
+    const r = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], {
+      cwd: app,
+      timeoutMs: 180_000,
+    });
     expect(r.status, r.stderr).toBe(0);
   }, 400_000);
 
@@ -102,8 +124,14 @@ describe('the packed package', () => {
   });
 
   it('CJS: require("lkrtc") has the same names as the ESM build', () => {
-    const esm = runInApp('names.mjs', `import * as lk from 'lkrtc';\nconsole.log(JSON.stringify(Object.keys(lk).sort()));`);
-    const out = runInApp('cjs.cjs', `const lk = require('lkrtc');\n(async () => {\n${SCENARIO(OFFICIAL)}\n})().catch((e) => { console.error(e); process.exit(1); });`);
+    const esm = runInApp(
+      'names.mjs',
+      `import * as lk from 'lkrtc';\nconsole.log(JSON.stringify(Object.keys(lk).sort()));`,
+    );
+    const out = runInApp(
+      'cjs.cjs',
+      `const lk = require('lkrtc');\n(async () => {\n${SCENARIO(OFFICIAL)}\n})().catch((e) => { console.error(e); process.exit(1); });`,
+    );
     expectScenario(out);
     expect(out.names).toEqual(esm.filter((n) => n !== 'default'));
   });
@@ -131,10 +159,14 @@ test('connects and disconnects', async () => {
       testEnvironment: require.resolve('jest-environment-node'),
       transform: {},
     };
-    const r = run(process.execPath, [resolve(REPO_ROOT, 'node_modules/jest/bin/jest.js'), '--config', JSON.stringify(config), '--ci'], {
-      cwd: app,
-      timeoutMs: 120_000,
-    });
+    const r = run(
+      process.execPath,
+      [resolve(REPO_ROOT, 'node_modules/jest/bin/jest.js'), '--config', JSON.stringify(config), '--ci'],
+      {
+        cwd: app,
+        timeoutMs: 120_000,
+      },
+    );
     expect(r.status, `jest failed:\n${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stderr).toMatch(/Tests:\s+1 passed, 1 total/);
   });

@@ -12,10 +12,14 @@ import { REPO_ROOT } from '../helpers/paths.mjs';
 const TSC = resolve(REPO_ROOT, 'node_modules/typescript/bin/tsc');
 
 function tsc(config) {
-  const r = spawnSync(process.execPath, [TSC, '-p', resolve(REPO_ROOT, '__test__/types', config), '--pretty', 'false'], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [TSC, '-p', resolve(REPO_ROOT, '__test__/types', config), '--pretty', 'false'],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   if (r.error) throw r.error;
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }

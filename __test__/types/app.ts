@@ -85,20 +85,32 @@ export async function main(url: string, token: string): Promise<void> {
   const options: RoomOptions = {
     autoSubscribe: true,
     dynacast: false,
-    rtcConfig: { iceTransportType: IceTransportType.TRANSPORT_ALL, continualGatheringPolicy: ContinualGatheringPolicy.GATHER_ONCE, iceServers: [] },
+    rtcConfig: {
+      iceTransportType: IceTransportType.TRANSPORT_ALL,
+      continualGatheringPolicy: ContinualGatheringPolicy.GATHER_ONCE,
+      iceServers: [],
+    },
     dataStream: { maxPayloadByteLength: 1024 },
   };
   room
     .on(RoomEvent.ParticipantConnected, (p: RemoteParticipant) => console.log(describe(p)))
     .on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => console.log(p.trackPublications.size))
-    .on(RoomEvent.LocalTrackPublished, (pub: LocalTrackPublication, p: LocalParticipant) => console.log(pub.sid, p.identity))
-    .on(RoomEvent.LocalTrackUnpublished, (pub: LocalTrackPublication, p: LocalParticipant) => console.log(pub.name, p.sid))
+    .on(RoomEvent.LocalTrackPublished, (pub: LocalTrackPublication, p: LocalParticipant) =>
+      console.log(pub.sid, p.identity),
+    )
+    .on(RoomEvent.LocalTrackUnpublished, (pub: LocalTrackPublication, p: LocalParticipant) =>
+      console.log(pub.name, p.sid),
+    )
     .on(RoomEvent.LocalTrackRepublished, (pub: LocalTrackPublication, previousSid: string, p: LocalParticipant) =>
       console.log(pub.sid, previousSid, p.identity),
     )
     .on(RoomEvent.LocalTrackSubscribed, (track: LocalTrack) => console.log(track.sid))
-    .on(RoomEvent.TrackPublished, (pub: RemoteTrackPublication, p: RemoteParticipant) => pub.setSubscribed(p.identity !== ''))
-    .on(RoomEvent.TrackUnpublished, (pub: RemoteTrackPublication, p: RemoteParticipant) => console.log(pub.kind, p.identity))
+    .on(RoomEvent.TrackPublished, (pub: RemoteTrackPublication, p: RemoteParticipant) =>
+      pub.setSubscribed(p.identity !== ''),
+    )
+    .on(RoomEvent.TrackUnpublished, (pub: RemoteTrackPublication, p: RemoteParticipant) =>
+      console.log(pub.kind, p.identity),
+    )
     .on(RoomEvent.TrackSubscribed, (track: RemoteTrack, pub: RemoteTrackPublication, p: RemoteParticipant) => {
       if (track instanceof RemoteAudioTrack) {
         const stream = new AudioStream(track, { sampleRate: 16000, numChannels: 1, noiseCancellation: new Gain() });
@@ -111,24 +123,46 @@ export async function main(url: string, token: string): Promise<void> {
     .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack, pub: RemoteTrackPublication, p: RemoteParticipant) =>
       console.log(track.sid, pub.sid, p.identity),
     )
-    .on(RoomEvent.TrackSubscriptionFailed, (trackSid: string, p: RemoteParticipant, reason?: string) => console.log(trackSid, p.identity, reason))
+    .on(RoomEvent.TrackSubscriptionFailed, (trackSid: string, p: RemoteParticipant, reason?: string) =>
+      console.log(trackSid, p.identity, reason),
+    )
     .on(RoomEvent.TrackMuted, (pub: TrackPublication, p: Participant) => console.log(pub.muted, p.identity))
     .on(RoomEvent.TrackUnmuted, (pub: TrackPublication, p: Participant) => console.log(pub.muted, p.identity))
     .on(RoomEvent.ActiveSpeakersChanged, (speakers: Participant[]) => console.log(speakers.length))
     .on(RoomEvent.RoomMetadataChanged, (metadata: string) => console.log(metadata))
     .on(RoomEvent.RoomSidChanged, (sid: string) => console.log(sid))
-    .on(RoomEvent.ParticipantMetadataChanged, (metadata: string | undefined, p: Participant) => console.log(metadata, p.identity))
+    .on(RoomEvent.ParticipantMetadataChanged, (metadata: string | undefined, p: Participant) =>
+      console.log(metadata, p.identity),
+    )
     .on(RoomEvent.ParticipantNameChanged, (name: string, p: Participant) => console.log(name, p.identity))
-    .on(RoomEvent.ParticipantAttributesChanged, (changed: Record<string, string>, p: Participant) => console.log(changed, p.identity))
-    .on(RoomEvent.ParticipantEncryptionStatusChanged, (isEncrypted: boolean, p: Participant) => console.log(isEncrypted, p.identity))
-    .on(RoomEvent.ConnectionQualityChanged, (q: ConnectionQuality, p: Participant) => console.log(q === ConnectionQuality.QUALITY_POOR, p.identity))
-    .on(RoomEvent.DataReceived, (payload: Uint8Array, p?: RemoteParticipant, kind?: DataPacketKind, topic?: string, enc?: EncryptionType) =>
-      console.log(payload.length, p?.identity, kind === DataPacketKind.KIND_RELIABLE, topic, enc === EncryptionType.NONE),
+    .on(RoomEvent.ParticipantAttributesChanged, (changed: Record<string, string>, p: Participant) =>
+      console.log(changed, p.identity),
+    )
+    .on(RoomEvent.ParticipantEncryptionStatusChanged, (isEncrypted: boolean, p: Participant) =>
+      console.log(isEncrypted, p.identity),
+    )
+    .on(RoomEvent.ConnectionQualityChanged, (q: ConnectionQuality, p: Participant) =>
+      console.log(q === ConnectionQuality.QUALITY_POOR, p.identity),
+    )
+    .on(
+      RoomEvent.DataReceived,
+      (payload: Uint8Array, p?: RemoteParticipant, kind?: DataPacketKind, topic?: string, enc?: EncryptionType) =>
+        console.log(
+          payload.length,
+          p?.identity,
+          kind === DataPacketKind.KIND_RELIABLE,
+          topic,
+          enc === EncryptionType.NONE,
+        ),
     )
     .on(RoomEvent.ChatMessage, (message: ChatMessage, p?: Participant) => console.log(message.message, p?.identity))
-    .on(RoomEvent.DtmfReceived, (code: number, digit: string, p: RemoteParticipant) => console.log(code, digit, p.identity))
+    .on(RoomEvent.DtmfReceived, (code: number, digit: string, p: RemoteParticipant) =>
+      console.log(code, digit, p.identity),
+    )
     .on(RoomEvent.EncryptionError, (error: Error) => console.log(error.message, EncryptionState.OK))
-    .on(RoomEvent.ConnectionStateChanged, (state: ConnectionState) => console.log(state === ConnectionState.CONN_CONNECTED))
+    .on(RoomEvent.ConnectionStateChanged, (state: ConnectionState) =>
+      console.log(state === ConnectionState.CONN_CONNECTED),
+    )
     .on(RoomEvent.Connected, () => console.log('connected'))
     .on(RoomEvent.Disconnected, (reason: DisconnectReason) => console.log(reason === DisconnectReason.CLIENT_INITIATED))
     .on(RoomEvent.Reconnecting, () => console.log('reconnecting'))
@@ -144,14 +178,29 @@ export async function main(url: string, token: string): Promise<void> {
     throw e;
   }
   const created: Date = room.creationTime;
-  console.log(created.getTime(), room.isRecording, room.departureTimeout, room.emptyTimeout, await room.getSid(), room.metadata);
-  console.log(room.isConnected, room.connectionState, room.remoteParticipants.size, SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT);
+  console.log(
+    created.getTime(),
+    room.isRecording,
+    room.departureTimeout,
+    room.emptyTimeout,
+    await room.getSid(),
+    room.metadata,
+  );
+  console.log(
+    room.isConnected,
+    room.connectionState,
+    room.remoteParticipants.size,
+    SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT,
+  );
 
   const lp = room.localParticipant!;
   const source = new AudioSource(48000, 1);
   const track = LocalAudioTrack.createAudioTrack('mic', source);
   const audioTrack: AudioTrack = track;
-  const pub = await lp.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE, dtx: false, red: true }));
+  const pub = await lp.publishTrack(
+    track,
+    new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE, dtx: false, red: true }),
+  );
   const frame = AudioFrame.create(48000, 1, 480);
   await source.captureFrame(frame);
   const combined: AudioFrame = combineAudioFrames([frame, frame]);
@@ -160,9 +209,11 @@ export async function main(url: string, token: string): Promise<void> {
   console.log(out.length, audioTrack.kind, pub.track?.sid, isFrameProcessor(new Gain()));
 
   const mixer = new AudioMixer(48000, 1, { blocksize: 480 });
-  mixer.addStream((async function* () {
-    yield frame;
-  })());
+  mixer.addStream(
+    (async function* () {
+      yield frame;
+    })(),
+  );
   mixer.endInput();
   for await (const mixed of mixer) console.log(mixed.samplesPerChannel);
   await mixer.aclose();
@@ -175,9 +226,17 @@ export async function main(url: string, token: string): Promise<void> {
   await lp.publishDtmf(1, '1');
   console.log(msg.id);
 
-  lp.registerRpcMethod('greet', async (data: RpcInvocationData) => `hello ${data.callerIdentity} ${data.payload} ${data.responseTimeout}`);
+  lp.registerRpcMethod(
+    'greet',
+    async (data: RpcInvocationData) => `hello ${data.callerIdentity} ${data.payload} ${data.responseTimeout}`,
+  );
   try {
-    const answer: string = await lp.performRpc({ destinationIdentity: 'bob', method: 'greet', payload: 'x', responseTimeout: 5000 });
+    const answer: string = await lp.performRpc({
+      destinationIdentity: 'bob',
+      method: 'greet',
+      payload: 'x',
+      responseTimeout: 5000,
+    });
     console.log(answer);
   } catch (e) {
     if (e instanceof RpcError) console.log(e.code === RpcError.ErrorCode.RESPONSE_TIMEOUT, e.data);

@@ -33,7 +33,8 @@ const cpu = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / ticks;
 };
-const q = (xs, p) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN);
+const q = (xs, p) =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN;
 
 function child(sdk, role, url, token, n) {
   // NAPI_RS_NATIVE_LIBRARY_PATH is read by every napi-rs addon (the official one too), so
@@ -49,10 +50,11 @@ function child(sdk, role, url, token, n) {
   const msgs = [];
   proc.on('message', (m) => {
     msgs.push(m);
-    for (const w of [...waiters]) if (w.pred(m)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.res(m);
-    }
+    for (const w of [...waiters])
+      if (w.pred(m)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.res(m);
+      }
   });
   const exited = new Promise((res) => proc.on('exit', res));
   const wait = (pred, what, ms = 60_000) => {

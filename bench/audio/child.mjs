@@ -38,7 +38,9 @@ if (role === 'pub') {
   for (let i = 0; i < N; i++) {
     const freq = 200 + 10 * i; // integer Hz: periodic over one second
     const amp = i === 0 ? 600 : 8_000;
-    tables.push(Int16Array.from({ length: RATE }, (_, t) => Math.round(amp * Math.sin((2 * Math.PI * freq * t) / RATE))));
+    tables.push(
+      Int16Array.from({ length: RATE }, (_, t) => Math.round(amp * Math.sin((2 * Math.PI * freq * t) / RATE))),
+    );
     const source = new mod.AudioSource(RATE, 1, 200);
     const track = mod.LocalAudioTrack.createAudioTrack(`t${i}`, source);
     const opts = new mod.TrackPublishOptions();
@@ -47,7 +49,9 @@ if (role === 'pub') {
     await room.localParticipant.publishTrack(track, opts);
     sources.push(source);
   }
-  const burst = Int16Array.from({ length: SPC * BURST_LEN }, (_, t) => Math.round(26_000 * Math.sin((2 * Math.PI * 1_000 * t) / RATE)));
+  const burst = Int16Array.from({ length: SPC * BURST_LEN }, (_, t) =>
+    Math.round(26_000 * Math.sin((2 * Math.PI * 1_000 * t) / RATE)),
+  );
   const t0 = now();
   let k = 0;
   const tick = async () => {

@@ -40,16 +40,23 @@ async function measure(mod, options) {
     await room.disconnect();
   }
   times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], p90: times[Math.floor(times.length * 0.9) - 1] ?? times.at(-1) };
+  return {
+    median: times[Math.floor(times.length / 2)],
+    p90: times[Math.floor(times.length * 0.9) - 1] ?? times.at(-1),
+  };
 }
 
 const rows = [];
-for (const [sdk, mod, user] of [['lkrtc', lk, 'lk'], ['rtc-node', official, 'official']]) {
+for (const [sdk, mod, user] of [
+  ['lkrtc', lk, 'lk'],
+  ['rtc-node', official, 'official'],
+]) {
   rows.push([sdk, 'direct', await measure(mod, {})]);
   rows.push([sdk, 'relay (TURN/UDP)', await measure(mod, relay(mod, user))]);
 }
 console.log(`connect time over ${JOINS} joins each (median / p90):`);
-for (const [sdk, path, r] of rows) console.log(`  ${sdk.padEnd(8)} ${path.padEnd(17)} ${r.median.toFixed(1)} ms / ${r.p90.toFixed(1)} ms`);
+for (const [sdk, path, r] of rows)
+  console.log(`  ${sdk.padEnd(8)} ${path.padEnd(17)} ${r.median.toFixed(1)} ms / ${r.p90.toFixed(1)} ms`);
 for (const path of ['direct', 'relay (TURN/UDP)']) {
   const [a, b] = rows.filter((r) => r[1] === path).map((r) => r[2].median);
   console.log(`  lkrtc/rtc-node median, ${path}: ${(a / b).toFixed(2)}×`);

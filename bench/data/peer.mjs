@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 
 const sdk = process.argv[2];
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-const api = sdk === 'lkrtc' ? createRequire(import.meta.url)(resolve(ROOT, 'index.js')) : await import('@livekit/rtc-node');
+const api =
+  sdk === 'lkrtc' ? createRequire(import.meta.url)(resolve(ROOT, 'index.js')) : await import('@livekit/rtc-node');
 const send = (m) => process.send(m);
 let room;
 let expected = Infinity;
@@ -71,8 +72,13 @@ process.on('message', async (m) => {
       const block = new Uint8Array(1 << 20);
       for (let i = 0; i < block.length; i++) block[i] = (i * 7) & 0xff;
       const t0 = performance.now();
-      const writer = await room.localParticipant.streamBytes({ topic: 'bench', destinationIdentities: [m.to], totalSize: m.bytes });
-      for (let sent = 0; sent < m.bytes; sent += block.length) await writer.write(block.subarray(0, Math.min(block.length, m.bytes - sent)));
+      const writer = await room.localParticipant.streamBytes({
+        topic: 'bench',
+        destinationIdentities: [m.to],
+        totalSize: m.bytes,
+      });
+      for (let sent = 0; sent < m.bytes; sent += block.length)
+        await writer.write(block.subarray(0, Math.min(block.length, m.bytes - sent)));
       await writer.close();
       send({ type: 'sentStream', ms: performance.now() - t0 });
     } else if (m.type === 'serve') {

@@ -54,7 +54,10 @@ async function scenario(server, sdk) {
 
     // Throughput (a warm-up of 1 MB first).
     const bytes = Math.ceil((MB * 1e6) / PACKET) * PACKET;
-    for (const [n, label] of [[Math.ceil(1e6 / PACKET) * PACKET, 'warm-up'], [bytes, 'run']]) {
+    for (const [n, label] of [
+      [Math.ceil(1e6 / PACKET) * PACKET, 'warm-up'],
+      [bytes, 'run'],
+    ]) {
       b.send({ type: 'receive', bytes: n });
       await b.next('receiving');
       const received = b.next('received', 120_000);
@@ -83,7 +86,9 @@ async function scenario(server, sdk) {
   } finally {
     for (const p of [a, b]) {
       p.send({ type: 'exit' });
-      await withTimeout(new Promise((r) => p.child.once('exit', r)), 10_000, 'peer exit').catch(() => p.child.kill('SIGKILL'));
+      await withTimeout(new Promise((r) => p.child.once('exit', r)), 10_000, 'peer exit').catch(() =>
+        p.child.kill('SIGKILL'),
+      );
     }
   }
 }
@@ -96,7 +101,9 @@ try {
   const row = (name, r) =>
     `${name.padEnd(22)} packets ${r.throughput.mbps.toFixed(1).padStart(6)} MB/s  byte stream ${r.stream.mbps.toFixed(1).padStart(6)} MB/s ` +
     `  RPC median ${r.rpc.median.toFixed(2).padStart(6)} ms  p99 ${r.rpc.p99.toFixed(2).padStart(6)} ms (n=${r.rpc.n})`;
-  console.log(`reliable data: ${MB} MB in ${PACKET}-byte packets and as one byte stream; RPC: ${CALLS} sequential calls ("ping")`);
+  console.log(
+    `reliable data: ${MB} MB in ${PACKET}-byte packets and as one byte stream; RPC: ${CALLS} sequential calls ("ping")`,
+  );
   console.log(row('lkrtc -> lkrtc', lk));
   console.log(row('official -> official', off));
   console.log(

@@ -8,6 +8,9 @@ import { unsupported } from './errors.js';
 export class AudioFilter {
   /** Throws `LkError` `ERR_UNSUPPORTED`. */
   constructor(moduleId: string, _path: string, _dependencies: string[] = []) {
-    throw unsupported(`AudioFilter ${JSON.stringify(moduleId)}`, 'FFI audio filter plugins cannot be loaded; use a FrameProcessor');
+    throw unsupported(
+      `AudioFilter ${JSON.stringify(moduleId)}`,
+      'FFI audio filter plugins cannot be loaded; use a FrameProcessor',
+    );
   }
 }

@@ -26,8 +26,19 @@ export class AudioFrame {
   }
 
   /** A silent frame. */
-  static create(sampleRate: number, channels: number, samplesPerChannel: number, userdata: Record<string, unknown> = {}): AudioFrame {
-    return new AudioFrame(new Int16Array(channels * samplesPerChannel), sampleRate, channels, samplesPerChannel, userdata);
+  static create(
+    sampleRate: number,
+    channels: number,
+    samplesPerChannel: number,
+    userdata: Record<string, unknown> = {},
+  ): AudioFrame {
+    return new AudioFrame(
+      new Int16Array(channels * samplesPerChannel),
+      sampleRate,
+      channels,
+      samplesPerChannel,
+      userdata,
+    );
   }
 
   /** Application data carried with the frame (never sent). */

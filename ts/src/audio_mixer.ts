@@ -72,8 +72,10 @@ export class AudioMixer {
    * @param numChannels channels of every input and of the output
    */
   constructor(sampleRate: number, numChannels: number, options: AudioMixerOptions = {}) {
-    if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw invalidArg('AudioMixer: sampleRate must be a positive integer');
-    if (!Number.isInteger(numChannels) || numChannels <= 0) throw invalidArg('AudioMixer: numChannels must be a positive integer');
+    if (!Number.isInteger(sampleRate) || sampleRate <= 0)
+      throw invalidArg('AudioMixer: sampleRate must be a positive integer');
+    if (!Number.isInteger(numChannels) || numChannels <= 0)
+      throw invalidArg('AudioMixer: numChannels must be a positive integer');
     const { blocksize, streamTimeoutMs = 100, capacity = 100 } = options ?? {};
     this.#sampleRate = sampleRate;
     this.#channels = numChannels;
@@ -86,9 +88,15 @@ export class AudioMixer {
 
   /** Adds a stream (an `AudioStream` or any async iterable of AudioFrames). */
   addStream(stream: FrameSource): void {
-    if (this.#ending) throw new LkError(ErrorCode.ERR_INVALID_STATE, 'AudioMixer: cannot add a stream after endInput() or aclose()');
+    if (this.#ending)
+      throw new LkError(ErrorCode.ERR_INVALID_STATE, 'AudioMixer: cannot add a stream after endInput() or aclose()');
     if (this.#inputs.has(stream)) return;
-    this.#inputs.set(stream, { iterator: stream[Symbol.asyncIterator](), pending: EMPTY, inFlight: undefined, exhausted: false });
+    this.#inputs.set(stream, {
+      iterator: stream[Symbol.asyncIterator](),
+      pending: EMPTY,
+      inFlight: undefined,
+      exhausted: false,
+    });
     this.#wake();
   }
 
@@ -175,7 +183,8 @@ export class AudioMixer {
         for (let i = 0; i < inputs.length; i++) {
           const [stream, input] = inputs[i]!;
           if (blocks[i] !== null) anyAudio = true;
-          if (input.exhausted && input.pending.length === 0 && this.#inputs.get(stream) === input) this.#inputs.delete(stream);
+          if (input.exhausted && input.pending.length === 0 && this.#inputs.get(stream) === input)
+            this.#inputs.delete(stream);
         }
         // Every stream ended on its own: the mix is over.
         if (this.#inputs.size === 0) this.#ending = true;

@@ -22,7 +22,12 @@ export class AudioResampler {
   readonly #out: number;
   readonly #channels: number;
 
-  constructor(inputRate: number, outputRate: number, channels = 1, quality: AudioResamplerQuality = AudioResamplerQuality.MEDIUM) {
+  constructor(
+    inputRate: number,
+    outputRate: number,
+    channels = 1,
+    quality: AudioResamplerQuality = AudioResamplerQuality.MEDIUM,
+  ) {
     if (!Number.isInteger(quality) || quality < 0 || quality > 4) {
       throw invalidArg(`AudioResampler: quality must be an AudioResamplerQuality value, not ${quality}`);
     }

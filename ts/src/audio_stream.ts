@@ -58,7 +58,9 @@ export class AudioStream extends ReadableStream<AudioFrame> {
     if (isFrameProcessor<FrameProcessor<AudioFrame>>(o.noiseCancellation)) {
       processor = o.noiseCancellation;
     } else if (o.noiseCancellation !== undefined) {
-      process.emitWarning('lkrtc: AudioStream noiseCancellation plugin options are not supported (pass a FrameProcessor); ignored');
+      process.emitWarning(
+        'lkrtc: AudioStream noiseCancellation plugin options are not supported (pass a FrameProcessor); ignored',
+      );
     }
     const autoClose = o.autoCloseNoiseCancellation ?? true;
     const nat = nativeCall(() => new native.NativeAudioStream(tn, sampleRate, channels, frameSizeMs));

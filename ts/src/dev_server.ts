@@ -138,13 +138,17 @@ export class DevServer {
     if (tls !== undefined && (typeof tls?.cert !== 'string' || typeof tls?.key !== 'string')) {
       throw invalidArg('DevServer.start: tls must be { cert, key } with PEM strings');
     }
-    if (tokenRefreshMs !== undefined && !(Number.isInteger(tokenRefreshMs) && tokenRefreshMs >= 1000 && tokenRefreshMs < 2 ** 32)) {
+    if (
+      tokenRefreshMs !== undefined &&
+      !(Number.isInteger(tokenRefreshMs) && tokenRefreshMs >= 1000 && tokenRefreshMs < 2 ** 32)
+    ) {
       throw invalidArg('DevServer.start: tokenRefreshMs must be an integer ≥ 1000');
     }
     const flags: Record<string, boolean | undefined> = {};
     for (const name of ['forceRelay', 'iceLite', 'iceTcp', 'iceUdp'] as const) {
       const value = o[name];
-      if (value !== undefined && typeof value !== 'boolean') throw invalidArg(`DevServer.start: ${name} must be a boolean`);
+      if (value !== undefined && typeof value !== 'boolean')
+        throw invalidArg(`DevServer.start: ${name} must be a boolean`);
       flags[name] = value;
     }
     let ice;
@@ -197,7 +201,8 @@ export class DevServer {
    */
   createToken(options: CreateTokenOptions): string {
     const { identity, room, name, metadata, attributes, ttl, grants } = options ?? ({} as CreateTokenOptions);
-    if (typeof identity !== 'string' || identity === '') throw invalidArg('createToken: identity must be a non-empty string');
+    if (typeof identity !== 'string' || identity === '')
+      throw invalidArg('createToken: identity must be a non-empty string');
     if (room !== undefined && typeof room !== 'string') throw invalidArg('createToken: room must be a string');
     const g = {
       roomJoin: room !== undefined,

@@ -106,7 +106,8 @@ export function toLkError(e: unknown, Ctor: LkErrorClass = LkError): LkError {
   const m = CODE_PREFIX.exec(message);
   if (m) return new Ctor(m[1] as ErrorCode, m[2] ?? '', { cause: e });
   const status = (e as { code?: unknown } | null)?.code;
-  const code = typeof status === 'string' && NAPI_ARG_STATUSES.has(status) ? ErrorCode.ERR_INVALID_ARG : ErrorCode.ERR_INTERNAL;
+  const code =
+    typeof status === 'string' && NAPI_ARG_STATUSES.has(status) ? ErrorCode.ERR_INVALID_ARG : ErrorCode.ERR_INTERNAL;
   return new Ctor(code, message, { cause: e });
 }
 

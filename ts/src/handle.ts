@@ -78,4 +78,3 @@ export class NativeSlot<N extends NativeHandle<I>, I extends object> {
     nat.dispose();
   }
 }
-

@@ -11,7 +11,14 @@ export { AudioStream, type AudioStreamOptions, type NoiseCancellationOptions } f
 export { AudioFilter } from './audio_filter.js';
 export { AudioMixer, type AudioMixerOptions } from './audio_mixer.js';
 export * from './data_streams/index.js';
-export { E2EEManager, FrameCryptor, KeyProvider, KeyDerivationFunction, type E2EEOptions, type KeyProviderOptions } from './e2ee.js';
+export {
+  E2EEManager,
+  FrameCryptor,
+  KeyProvider,
+  KeyDerivationFunction,
+  type E2EEOptions,
+  type KeyProviderOptions,
+} from './e2ee.js';
 export {
   ConnectionQuality,
   ConnectionState,
@@ -33,14 +40,7 @@ export {
 } from './enums.js';
 export { ConnectError, ErrorCode, LkError, isLkError } from './errors.js';
 export { LocalParticipant, Participant, RemoteParticipant, type DataPublishOptions } from './participant.js';
-export {
-  Room,
-  RoomEvent,
-  dispose,
-  type RoomCallbacks,
-  type RoomDataStreamOptions,
-  type RoomOptions,
-} from './room.js';
+export { Room, RoomEvent, dispose, type RoomCallbacks, type RoomDataStreamOptions, type RoomOptions } from './room.js';
 export {
   RpcError,
   type IncomingRpcNext,

@@ -205,7 +205,8 @@ export class LocalParticipant extends Participant {
     if (destinations !== undefined && !stringArray(destinations)) {
       throw invalidArg('publishData: destination_identities must be an array of strings');
     }
-    if (options.topic !== undefined && typeof options.topic !== 'string') throw invalidArg('publishData: topic must be a string');
+    if (options.topic !== undefined && typeof options.topic !== 'string')
+      throw invalidArg('publishData: topic must be a string');
     const view: ArrayBufferView = data;
     const bytes = view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     const nat = this.#native();
@@ -244,7 +245,10 @@ export class LocalParticipant extends Participant {
   // --- tracks ---------------------------------------------------------------------------
 
   /** Publishes a LocalAudioTrack; resolves with its LocalTrackPublication once the server accepted it. */
-  async publishTrack(track: LocalTrack, options: TrackPublishOptions | Partial<TrackPublishOptions> = new TrackPublishOptions()): Promise<LocalTrackPublication> {
+  async publishTrack(
+    track: LocalTrack,
+    options: TrackPublishOptions | Partial<TrackPublishOptions> = new TrackPublishOptions(),
+  ): Promise<LocalTrackPublication> {
     if (!(track instanceof LocalAudioTrack)) throw invalidArg('publishTrack: track must be a LocalAudioTrack');
     const opts = options ?? {};
     const source = opts.source;
@@ -425,7 +429,11 @@ export class LocalParticipant extends Participant {
   }
 
   /** Sends a chat message; resolves with it as sent. */
-  async sendChatMessage(text: string, destinationIdentities?: Array<string>, _senderIdentity?: string): Promise<ChatMessage> {
+  async sendChatMessage(
+    text: string,
+    destinationIdentities?: Array<string>,
+    _senderIdentity?: string,
+  ): Promise<ChatMessage> {
     if (typeof text !== 'string') throw invalidArg('sendChatMessage: text must be a string');
     const m = await nativeAwait(this.#native().sendChatMessage(text, destinationIdentities));
     return { id: m.id, timestamp: m.timestamp, message: m.message, generated: m.generated };
@@ -445,7 +453,8 @@ export class LocalParticipant extends Participant {
     const nat = this.#native() as NativeLocalParticipant & {
       editChatMessage?: (text: string, original: ChatMessage, destinations?: string[]) => Promise<ChatMessage>;
     };
-    if (typeof nat.editChatMessage !== 'function') throw unsupported('editChatMessage', 'the native binding cannot edit chat messages');
+    if (typeof nat.editChatMessage !== 'function')
+      throw unsupported('editChatMessage', 'the native binding cannot edit chat messages');
     return nativeAwait(nat.editChatMessage(editText, originalMessage, destinationIdentities));
   }
 
@@ -460,7 +469,8 @@ export class LocalParticipant extends Participant {
   async publishTranscription(transcription: Transcription): Promise<void> {
     const { participantIdentity, trackSid, segments } = transcription ?? ({} as Transcription);
     if (!Array.isArray(segments)) throw invalidArg('publishTranscription: segments must be an array');
-    if (typeof participantIdentity !== 'string') throw invalidArg('publishTranscription: participantIdentity must be a string');
+    if (typeof participantIdentity !== 'string')
+      throw invalidArg('publishTranscription: participantIdentity must be a string');
     if (typeof trackSid !== 'string') throw invalidArg('publishTranscription: trackSid must be a string');
     const segs = segments.map((s) => ({
       id: String(s.id ?? ''),

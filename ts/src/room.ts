@@ -35,8 +35,21 @@ import {
   remoteParticipantInternal,
 } from './participant.js';
 import { RoomEvent } from './room_event.js';
-import { type LocalTrack, RemoteAudioTrack, type RemoteTrack, RemoteVideoTrack, disposeRemoteTrack, remoteTrackInternal, trackContext } from './track.js';
-import { type LocalTrackPublication, RemoteTrackPublication, type TrackPublication, remotePublicationInternal } from './track_publication.js';
+import {
+  type LocalTrack,
+  RemoteAudioTrack,
+  type RemoteTrack,
+  RemoteVideoTrack,
+  disposeRemoteTrack,
+  remoteTrackInternal,
+  trackContext,
+} from './track.js';
+import {
+  type LocalTrackPublication,
+  RemoteTrackPublication,
+  type TrackPublication,
+  remotePublicationInternal,
+} from './track_publication.js';
 import { type ChatMessage, type RtcConfiguration, type TranscriptionSegment, nativeRtcConfig } from './types.js';
 
 export { RoomEvent };
@@ -78,7 +91,11 @@ export type RoomCallbacks = {
   localTrackPublished: (publication: LocalTrackPublication, participant: LocalParticipant) => void;
   localTrackUnpublished: (publication: LocalTrackPublication, participant: LocalParticipant) => void;
   /** A local track was published again after a full reconnect (`previousSid` was its sid). */
-  localTrackRepublished: (publication: LocalTrackPublication, previousSid: string, participant: LocalParticipant) => void;
+  localTrackRepublished: (
+    publication: LocalTrackPublication,
+    previousSid: string,
+    participant: LocalParticipant,
+  ) => void;
   localTrackSubscribed: (track: LocalTrack) => void;
   trackPublished: (publication: RemoteTrackPublication, participant: RemoteParticipant) => void;
   trackUnpublished: (publication: RemoteTrackPublication, participant: RemoteParticipant) => void;
@@ -276,7 +293,8 @@ export class Room extends RoomBase {
   /** Test hook of the official SDK (rejects with `ERR_UNSUPPORTED` until the native side has it). */
   async simulateScenario(scenario: SimulateScenarioKind): Promise<void> {
     const o = this.#optional();
-    if (typeof o.simulateScenario !== 'function') throw unsupported('Room.simulateScenario', 'the native binding cannot simulate scenarios');
+    if (typeof o.simulateScenario !== 'function')
+      throw unsupported('Room.simulateScenario', 'the native binding cannot simulate scenarios');
     await o.simulateScenario.call(this.#native, scenario);
   }
 
@@ -327,8 +345,10 @@ export class Room extends RoomBase {
     if (this.#phase === 'connecting' || this.#phase === 'connected') {
       throw new ConnectError(ErrorCode.ERR_INVALID_STATE, `connect: the room is already ${this.#phase}`);
     }
-    if (typeof url !== 'string') this.#refuse(new ConnectError(ErrorCode.ERR_INVALID_URL, 'connect: url must be a string'));
-    if (typeof token !== 'string') this.#refuse(new ConnectError(ErrorCode.ERR_INVALID_ARG, 'connect: token must be a string'));
+    if (typeof url !== 'string')
+      this.#refuse(new ConnectError(ErrorCode.ERR_INVALID_URL, 'connect: url must be a string'));
+    if (typeof token !== 'string')
+      this.#refuse(new ConnectError(ErrorCode.ERR_INVALID_ARG, 'connect: token must be a string'));
     const options: RoomOptions = opts ?? {};
     if (options.encryption != null || options.e2ee != null) {
       this.#refuse(
@@ -340,11 +360,18 @@ export class Room extends RoomBase {
     }
     const timeout = options.connectTimeout;
     if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0 && timeout < 2 ** 32)) {
-      this.#refuse(new ConnectError(ErrorCode.ERR_INVALID_ARG, 'connect: connectTimeout must be a positive integer (ms)'));
+      this.#refuse(
+        new ConnectError(ErrorCode.ERR_INVALID_ARG, 'connect: connectTimeout must be a positive integer (ms)'),
+      );
     }
     const maxBytes = options.dataStream?.maxPayloadByteLength;
     if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && maxBytes > 0)) {
-      this.#refuse(new ConnectError(ErrorCode.ERR_INVALID_ARG, 'connect: dataStream.maxPayloadByteLength must be a positive integer'));
+      this.#refuse(
+        new ConnectError(
+          ErrorCode.ERR_INVALID_ARG,
+          'connect: dataStream.maxPayloadByteLength must be a positive integer',
+        ),
+      );
     }
     let rtcConfig;
     try {
@@ -490,8 +517,10 @@ export class Room extends RoomBase {
     if (typeof ref === 'number') return this.#objects.get(ref);
     const existing = this.#objects.get(ref.id);
     if (existing !== undefined) {
-      if (existing instanceof RemoteParticipant) remoteParticipantInternal.attach(existing, ref as NativeRemoteParticipant);
-      else if (existing instanceof RemoteTrackPublication) remotePublicationInternal.attach(existing, ref as NativeRemoteTrackPublication);
+      if (existing instanceof RemoteParticipant)
+        remoteParticipantInternal.attach(existing, ref as NativeRemoteParticipant);
+      else if (existing instanceof RemoteTrackPublication)
+        remotePublicationInternal.attach(existing, ref as NativeRemoteTrackPublication);
       else remoteTrackInternal.attach(existing, ref as NativeRemoteTrack);
       return existing;
     }
@@ -519,7 +548,11 @@ export class Room extends RoomBase {
     } else if (w instanceof RemoteTrackPublication) {
       const nat = remotePublicationInternal.native(w);
       if (nat === null) return;
-      const track = this.#take(nativeCall(() => nat.track()), 'track', fresh);
+      const track = this.#take(
+        nativeCall(() => nat.track()),
+        'track',
+        fresh,
+      );
       if (track !== undefined) remotePublicationInternal.setTrack(w, track as RemoteTrack);
     }
   }
@@ -562,7 +595,11 @@ export class Room extends RoomBase {
       }
       return;
     }
-    const [pw, pubw, trackw] = this.#intake([ev.participant, 'participant'], [ev.publication, 'publication'], [ev.track, 'track']);
+    const [pw, pubw, trackw] = this.#intake(
+      [ev.participant, 'participant'],
+      [ev.publication, 'publication'],
+      [ev.track, 'track'],
+    );
     const p = pw as RemoteParticipant | undefined;
     const pub = pubw as RemoteTrackPublication | undefined;
     const track = trackw as RemoteTrack | undefined;
@@ -598,7 +635,8 @@ export class Room extends RoomBase {
         }
         break;
       case 'trackSubscribed':
-        if (p === undefined || pub === undefined || track === undefined) return missing('participant, publication or track');
+        if (p === undefined || pub === undefined || track === undefined)
+          return missing('participant, publication or track');
         p.trackPublications.set(pub.sid!, pub);
         remotePublicationInternal.setTrack(pub, track);
         trackContext.set(track, {
@@ -610,7 +648,8 @@ export class Room extends RoomBase {
         this.#emit(RoomEvent.TrackSubscribed, track, pub, p);
         break;
       case 'trackUnsubscribed':
-        if (p === undefined || pub === undefined || track === undefined) return missing('participant, publication or track');
+        if (p === undefined || pub === undefined || track === undefined)
+          return missing('participant, publication or track');
         if (pub.track === track) remotePublicationInternal.setTrack(pub, undefined);
         try {
           this.#emit(RoomEvent.TrackUnsubscribed, track, pub, p);
@@ -620,7 +659,12 @@ export class Room extends RoomBase {
         break;
       case 'trackSubscriptionFailed':
         if (p === undefined) return missing('participant');
-        this.#emit(RoomEvent.TrackSubscriptionFailed, ev.trackSid ?? ev.publicationSid ?? '', p, extra.error ?? undefined);
+        this.#emit(
+          RoomEvent.TrackSubscriptionFailed,
+          ev.trackSid ?? ev.publicationSid ?? '',
+          p,
+          extra.error ?? undefined,
+        );
         break;
       case 'trackMuted':
       case 'trackUnmuted': {
@@ -636,7 +680,10 @@ export class Room extends RoomBase {
         const speakers = (ev.speakers ?? []).map((sp) =>
           sp.local ? this.localParticipant : this.#intake([sp.participant, 'participant'])[0],
         );
-        this.#emit(RoomEvent.ActiveSpeakersChanged, speakers.filter((x) => x !== undefined));
+        this.#emit(
+          RoomEvent.ActiveSpeakersChanged,
+          speakers.filter((x) => x !== undefined),
+        );
         break;
       }
       case 'chatMessage': {
@@ -716,7 +763,8 @@ export class Room extends RoomBase {
         }
         break;
       case 'rpcInvocation':
-        if (this.localParticipant !== undefined && ev.rpc != null) localParticipantInternal.rpcInvocation(this.localParticipant, ev.rpc);
+        if (this.localParticipant !== undefined && ev.rpc != null)
+          localParticipantInternal.rpcInvocation(this.localParticipant, ev.rpc);
         break;
       case 'streamOpened':
         this.#streams.opened(ev);

@@ -66,11 +66,15 @@ export class RpcError extends Error {
 
   /** The built-in codes (the public table of the official SDK; the engine produces them). */
   static readonly ErrorCode = Object.freeze(
-    Object.fromEntries(Object.entries(BUILT_IN).map(([k, [code]]) => [k, code])) as { readonly [K in BuiltIn]: (typeof BUILT_IN)[K][0] },
+    Object.fromEntries(Object.entries(BUILT_IN).map(([k, [code]]) => [k, code])) as {
+      readonly [K in BuiltIn]: (typeof BUILT_IN)[K][0];
+    },
   );
   /** The standard message of each built-in code. */
   static readonly ErrorMessage = Object.freeze(
-    Object.fromEntries(Object.entries(BUILT_IN).map(([k, [, message]]) => [k, message])) as { readonly [K in BuiltIn]: string },
+    Object.fromEntries(Object.entries(BUILT_IN).map(([k, [, message]]) => [k, message])) as {
+      readonly [K in BuiltIn]: string;
+    },
   );
 
   constructor(code: number, message: string, data?: string) {
@@ -183,7 +187,13 @@ export class RpcEndpoint {
       this.#native().respondRpc(
         requestId,
         payload,
-        error ? { code: error.code, message: String(error.message ?? ''), data: error.data == null ? undefined : String(error.data) } : undefined,
+        error
+          ? {
+              code: error.code,
+              message: String(error.message ?? ''),
+              data: error.data == null ? undefined : String(error.data),
+            }
+          : undefined,
       );
     } catch {
       // Disconnected meanwhile: the caller gets RECIPIENT_DISCONNECTED or a timeout.
@@ -223,7 +233,9 @@ export class RpcEndpoint {
         (payload: unknown) => {
           if (payload === undefined || payload === null) payload = '';
           if (typeof payload !== 'string') {
-            process.emitWarning(`lkrtc: RPC handler for ${inv.method} returned a ${typeof payload}, not a string; returning APPLICATION_ERROR`);
+            process.emitWarning(
+              `lkrtc: RPC handler for ${inv.method} returned a ${typeof payload}, not a string; returning APPLICATION_ERROR`,
+            );
             finish(undefined, RpcError.builtIn('APPLICATION_ERROR'));
           } else {
             finish(payload);
@@ -234,7 +246,9 @@ export class RpcEndpoint {
             finish(undefined, err);
           } else {
             const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-            process.emitWarning(`lkrtc: uncaught error in RPC handler for ${inv.method}, returning APPLICATION_ERROR: ${detail}`);
+            process.emitWarning(
+              `lkrtc: uncaught error in RPC handler for ${inv.method}, returning APPLICATION_ERROR: ${detail}`,
+            );
             finish(undefined, RpcError.builtIn('APPLICATION_ERROR'));
           }
         },

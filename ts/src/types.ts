@@ -95,7 +95,11 @@ export function nativeRtcConfig(rtc: unknown): RtcNative {
     ] as const) {
       if (value !== undefined && typeof value !== 'string') throw bad(`iceServers[${i}].${name} must be a string`);
     }
-    return { urls: urls as string[], username: s.username as string | undefined, password: password as string | undefined };
+    return {
+      urls: urls as string[],
+      username: s.username as string | undefined,
+      password: password as string | undefined,
+    };
   });
   for (const [name, value] of [
     ['iceTransportType', iceTransportType],

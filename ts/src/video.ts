@@ -31,7 +31,11 @@ export class VideoSource {
     throw unsupported('VideoSource', NO_VIDEO);
   }
   /** Throws `LkError` `ERR_UNSUPPORTED`. */
-  captureFrame(_frame: VideoFrame, _timestampUs?: bigint, _rotation: VideoRotation = VideoRotation.VIDEO_ROTATION_0): void {
+  captureFrame(
+    _frame: VideoFrame,
+    _timestampUs?: bigint,
+    _rotation: VideoRotation = VideoRotation.VIDEO_ROTATION_0,
+  ): void {
     throw unsupported('VideoSource.captureFrame', NO_VIDEO);
   }
   async close(): Promise<void> {}

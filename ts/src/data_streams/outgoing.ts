@@ -70,7 +70,12 @@ export class StreamSender {
   async sendText(text: string, options?: StreamSendOptions): Promise<TextStreamInfo> {
     requireString(text, 'sendText: text');
     const info = await nativeAwait(this.#native().sendText(text, streamOptions(options, 'text')));
-    const out: TextStreamInfo = { streamId: info.streamId, mimeType: info.mimeType, topic: info.topic, timestamp: info.timestamp };
+    const out: TextStreamInfo = {
+      streamId: info.streamId,
+      mimeType: info.mimeType,
+      topic: info.topic,
+      timestamp: info.timestamp,
+    };
     if (info.totalSize != null) out.totalSize = info.totalSize;
     out.attributes = { ...info.attributes };
     return out;
@@ -91,7 +96,8 @@ export class StreamSender {
           sent += bytesRead;
           if (typeof options.onProgress === 'function' && size > 0) options.onProgress(sent / size);
         }
-        if (sent !== size) throw new LkError(ErrorCode.ERR_INVALID_STATE, `sendFile: ${String(path)} changed size while being sent`);
+        if (sent !== size)
+          throw new LkError(ErrorCode.ERR_INVALID_STATE, `sendFile: ${String(path)} changed size while being sent`);
       } catch (err) {
         await writer.close(err instanceof Error ? err.message : String(err)).catch(() => {});
         throw err;

@@ -4,7 +4,12 @@ import type { BaseStreamInfo, ByteStreamInfo, TextStreamInfo } from './types.js'
 
 /** @internal The header as the public API shows it. */
 export function publicInfo(i: JsStreamInfo): BaseStreamInfo & { name?: string } {
-  const info: BaseStreamInfo & { name?: string } = { streamId: i.streamId, mimeType: i.mimeType, topic: i.topic, timestamp: i.timestamp };
+  const info: BaseStreamInfo & { name?: string } = {
+    streamId: i.streamId,
+    mimeType: i.mimeType,
+    topic: i.topic,
+    timestamp: i.timestamp,
+  };
   if (i.totalSize !== null && i.totalSize !== undefined) info.totalSize = i.totalSize;
   info.attributes = { ...i.attributes };
   if (i.kind === 'bytes') info.name = i.name ?? 'unknown';
@@ -14,7 +19,10 @@ export function publicInfo(i: JsStreamInfo): BaseStreamInfo & { name?: string } 
 const textDecoder = new TextDecoder();
 
 /** @internal */
-export let detachReader: (r: BaseStreamReader<TextStreamInfo> | BaseStreamReader<ByteStreamInfo>, reason?: string) => void;
+export let detachReader: (
+  r: BaseStreamReader<TextStreamInfo> | BaseStreamReader<ByteStreamInfo>,
+  reason?: string,
+) => void;
 
 /**
  * An incoming stream. Native handle (`liveHandles().streamReader`), released when read to
@@ -71,7 +79,8 @@ export abstract class BaseStreamReader<T extends BaseStreamInfo> {
       if (!this.#ended) {
         this.#ended = true;
         if (b.error) this.#error = new LkError(ErrorCode.ERR_STREAM, b.error);
-        else if (!b.ended) this.#error = new LkError(ErrorCode.ERR_STREAM, `stream ${this.#info.streamId} cut: ${reason}`);
+        else if (!b.ended)
+          this.#error = new LkError(ErrorCode.ERR_STREAM, `stream ${this.#info.streamId} cut: ${reason}`);
       }
     } catch {
       this.#ended = true;
@@ -97,7 +106,12 @@ export abstract class BaseStreamReader<T extends BaseStreamInfo> {
         this.#bytesReceived += buf.length;
         const max = this.#maxBytes;
         if (max !== undefined && this.#bytesReceived > max) {
-          this.#fail(new LkError(ErrorCode.ERR_STREAM, `stream ${this.#info.streamId} exceeds maxPayloadByteLength (${max} bytes)`));
+          this.#fail(
+            new LkError(
+              ErrorCode.ERR_STREAM,
+              `stream ${this.#info.streamId} exceeds maxPayloadByteLength (${max} bytes)`,
+            ),
+          );
         }
         if (typeof this.onProgress === 'function') {
           const total = this.#info.totalSize;
@@ -117,7 +131,12 @@ export abstract class BaseStreamReader<T extends BaseStreamInfo> {
       const max = this.#maxBytes;
       const total = this.#info.totalSize;
       if (max !== undefined && total !== undefined && total > max) {
-        this.#fail(new LkError(ErrorCode.ERR_STREAM, `stream ${this.#info.streamId} announces ${total} bytes, more than maxPayloadByteLength (${max})`));
+        this.#fail(
+          new LkError(
+            ErrorCode.ERR_STREAM,
+            `stream ${this.#info.streamId} announces ${total} bytes, more than maxPayloadByteLength (${max})`,
+          ),
+        );
       }
       this.#reading = true;
       let chunks: Buffer[] | null;
