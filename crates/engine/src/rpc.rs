@@ -141,26 +141,15 @@ pub struct RpcCall {
 
 /// A random version-4 UUID string (request and stream ids).
 pub(crate) fn uuid_v4() -> String {
-    let mut b = [0u8; 16];
-    for chunk in b.chunks_mut(8) {
-        let r = random_u64();
-        chunk.copy_from_slice(&r.to_le_bytes()[..chunk.len()]);
-    }
+    uuid_from_bytes(rand::random())
+}
+
+/// The version-4 UUID string made of 16 random bytes.
+pub(crate) fn uuid_from_bytes(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
-
-fn random_u64() -> u64 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-    h.finish()
 }
 
 /// The caller's side of a queued call: sent, then acknowledged (bounded by

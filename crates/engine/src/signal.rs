@@ -140,8 +140,12 @@ fn validate_join(j: &proto::JoinResponse) -> Result<()> {
     Ok(())
 }
 
-/// Reads the next signal response; `None` when the socket ended.
-pub(crate) async fn recv(ws: &mut Ws) -> Result<Option<proto::signal_response::Message>> {
+/// Reads the next signal response from the socket (or its read half); `None` when the
+/// socket ended.
+pub(crate) async fn recv<S>(ws: &mut S) -> Result<Option<proto::signal_response::Message>>
+where
+    S: futures_util::Stream<Item = std::result::Result<Message, tungstenite::Error>> + Unpin,
+{
     loop {
         match ws.next().await {
             None | Some(Ok(Message::Close(_))) => return Ok(None),

@@ -6,7 +6,6 @@
 //! A failed or timed-out connect returns at once; whatever was already built is torn
 //! down in the background, so cleaning up never adds to the bound.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -17,13 +16,15 @@ use tokio::sync::{mpsc, oneshot};
 use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
 use webrtc::peer_connection::PeerConnection;
 
-use super::{watch_dc, Command, Room, RoomTask, Shared};
+use super::core::{Session, SessionConfig};
+use super::driver::{Driver, Inbox, Links};
+use super::{Command, Room, Shared};
 use crate::error::{Deadline, EngineError, Result};
 use crate::events::RoomEvent;
 use crate::ice::{self, IcePlan};
 use crate::objects::{LocalParticipant, RemoteParticipant, RemoteTrackPublication};
 use crate::pc::{self, PcEvent, Target};
-use crate::signal::{self, Ws};
+use crate::signal;
 use crate::types::{ConnectOptions, ConnectionState, RoomDetails};
 
 /// The publisher and subscriber peer connections with the publisher's data channels.
@@ -57,9 +58,24 @@ impl Room {
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let shared = shared_state(&join, token, &options, cmd_tx);
         let (ready_tx, ready_rx) = oneshot::channel();
-        let task = RoomTask::new(shared.clone(), ws, ev_tx, pcs, ice.clone(), &join, &options, ready_tx);
-        let (data_tx, data_rx) = mpsc::channel(1024);
-        tokio::spawn(task.run(cmd_rx, pc_rx, data_tx, data_rx));
+        let config = SessionConfig {
+            ice: ice.clone(),
+            ping_interval: Duration::from_secs(join.ping_interval.max(1) as u64),
+            ping_timeout: Duration::from_secs(join.ping_timeout.max(2) as u64),
+            auto_subscribe: options.auto_subscribe,
+            max_stream_bytes: options.max_stream_payload_bytes,
+        };
+        let rng = Box::new(<rand::rngs::StdRng as rand::SeedableRng>::from_os_rng());
+        let session = Session::new(shared.clone(), config, ready_tx, Instant::now(), rng);
+        let links = Links {
+            ws,
+            publisher: pcs.publisher,
+            subscriber: pcs.subscriber,
+            reliable: pcs.reliable,
+            lossy: pcs.lossy,
+        };
+        let driver = Driver::new(session, links, ev_tx);
+        tokio::spawn(driver.run(Inbox { commands: cmd_rx, transport: pc_rx }));
         let room = Room { shared };
         let outcome = match deadline.bound("the peer connections to connect", ready_rx).await {
             Ok(Ok(outcome)) => outcome,
@@ -133,7 +149,7 @@ async fn create_pcs(ip: IpAddr, ice: IcePlan, pc_tx: mpsc::UnboundedSender<PcEve
 }
 
 /// The state shared with the public handles, from the join response.
-fn shared_state(
+pub(super) fn shared_state(
     join: &livekit_protocol::JoinResponse,
     token: &str,
     options: &ConnectOptions,
@@ -163,59 +179,6 @@ fn shared_state(
         shared.remotes.lock().push(p);
     }
     shared
-}
-
-impl RoomTask {
-    #[allow(clippy::too_many_arguments)] // one call site, all of it connect's state
-    fn new(
-        shared: Arc<Shared>,
-        ws: Ws,
-        events: mpsc::UnboundedSender<RoomEvent>,
-        pcs: Pcs,
-        ice: IcePlan,
-        join: &livekit_protocol::JoinResponse,
-        options: &ConnectOptions,
-        ready: oneshot::Sender<Result<()>>,
-    ) -> Self {
-        RoomTask {
-            shared,
-            ws,
-            events,
-            pub_dcs: [watch_dc(pcs.reliable.clone()), watch_dc(pcs.lossy.clone())],
-            publisher: pcs.publisher,
-            subscriber: pcs.subscriber,
-            reliable: pcs.reliable,
-            lossy: pcs.lossy,
-            pub_remote_set: false,
-            sub_remote_set: false,
-            pub_pending: Vec::new(),
-            sub_pending: Vec::new(),
-            pub_local_pending: Vec::new(),
-            pub_mid: String::new(),
-            sub_mid: String::new(),
-            pub_offer_id: 0,
-            pub_outstanding: false,
-            pub_dirty: false,
-            pending_publishes: HashMap::new(),
-            pub_connected: false,
-            sub_connected: false,
-            ice,
-            ready: Some(ready),
-            requests: HashMap::new(),
-            next_request: 1,
-            sequence: 0,
-            unmatched_tracks: HashMap::new(),
-            ping_interval: Duration::from_secs(join.ping_interval.max(1) as u64),
-            ping_timeout: Duration::from_secs(join.ping_timeout.max(2) as u64),
-            last_recv: Instant::now(),
-            auto_subscribe: options.auto_subscribe,
-            max_stream_bytes: options.max_stream_payload_bytes,
-            speakers: Vec::new(),
-            rpc_calls: HashMap::new(),
-            rpc_invocations: HashMap::new(),
-            incoming: HashMap::new(),
-        }
-    }
 }
 
 /// A connect that timed out under relay-only ICE most often means no TURN allocation

@@ -1,23 +1,30 @@
 //! Data packets: sending on the publisher's channels, and dispatching what arrives on the
 //! subscriber's (user data, chat, DTMF, transcriptions, RPC, stream header/chunk/trailer).
 
-use bytes::BytesMut;
 use livekit_protocol as proto;
 use prost::Message as _;
 use proto::data_packet::Value;
 
-use super::{RoomTask, DC_OPEN_TIMEOUT, MAX_DATA_PACKET};
-use crate::error::{bounded, EngineError, Result};
+use super::{Output, Sent, Session};
+use crate::error::{EngineError, Result};
 use crate::events::{ChatMessage, RoomEvent, TranscriptionSegment};
 use crate::objects::RemoteParticipant;
+use crate::room::MAX_DATA_PACKET;
 use crate::rpc::{RpcError, RpcErrorCode, RpcInvocation, MAX_PAYLOAD_BYTES, VERSION};
 use crate::streams::{Incoming, StreamInfo, StreamReader};
 use crate::types::{DataKind, DataOptions};
 
-impl RoomTask {
-    /// Sends a packet on the publisher channel of `kind`, stamped with our identity (and a
-    /// sequence number when reliable).
-    pub(super) async fn send_packet(&mut self, value: Value, destinations: Vec<String>, kind: DataKind) -> Result<()> {
+impl Session {
+    /// Queues a packet for the publisher channel of `kind`, stamped with our identity (and
+    /// a sequence number when reliable); `sent` hears how sending went. A packet over the
+    /// size limit is refused here (and `sent` is returned with the error).
+    pub(super) fn send_packet(
+        &mut self,
+        value: Value,
+        destinations: Vec<String>,
+        kind: DataKind,
+        sent: Sent,
+    ) -> std::result::Result<(), (EngineError, Sent)> {
         let identity = self.shared.local.identity();
         let sequence = if kind == DataKind::Reliable {
             self.sequence += 1;
@@ -36,25 +43,42 @@ impl RoomTask {
         };
         let bytes = packet.encode_to_vec();
         if bytes.len() > MAX_DATA_PACKET {
-            return Err(EngineError::InvalidArgument(format!(
+            let e = EngineError::InvalidArgument(format!(
                 "data packet of {} bytes exceeds the {MAX_DATA_PACKET}-byte limit; split it or use a byte stream",
                 bytes.len()
-            )));
+            ));
+            return Err((e, sent));
         }
-        let (dc, open) = match kind {
-            DataKind::Reliable => (self.reliable.clone(), self.pub_dcs[0].clone()),
-            DataKind::Lossy => (self.lossy.clone(), self.pub_dcs[1].clone()),
-        };
-        let mut open = open;
-        match bounded("the data channel to open", DC_OPEN_TIMEOUT, open.wait_for(|o| *o)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) => return Err(EngineError::Disconnected),
-            Err(e) => return Err(e),
-        }
-        dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| EngineError::Disconnected)
+        self.out.push_back(Output::Data { kind, bytes, sent });
+        Ok(())
     }
 
-    pub(super) async fn publish_data(&mut self, payload: Vec<u8>, options: DataOptions) -> Result<()> {
+    /// Queues a packet whose outcome goes to `done` (refusals included).
+    pub(super) fn send_packet_for(
+        &mut self,
+        value: Value,
+        destinations: Vec<String>,
+        kind: DataKind,
+        done: tokio::sync::oneshot::Sender<Result<()>>,
+    ) {
+        if let Err((e, Sent::Reply(done))) = self.send_packet(value, destinations, kind, Sent::Reply(done)) {
+            let _ = done.send(Err(e));
+        }
+    }
+
+    /// Queues a packet nobody waits for (acks, responses); a refusal is only logged.
+    fn send_packet_quietly(&mut self, value: Value, destinations: Vec<String>) {
+        if let Err((e, _)) = self.send_packet(value, destinations, DataKind::Reliable, Sent::Nobody) {
+            tracing::debug!(error = %e, "data packet not sent");
+        }
+    }
+
+    pub(super) fn publish_data(
+        &mut self,
+        payload: Vec<u8>,
+        options: DataOptions,
+        done: tokio::sync::oneshot::Sender<Result<()>>,
+    ) {
         let kind = if options.reliable { DataKind::Reliable } else { DataKind::Lossy };
         #[allow(deprecated)]
         let user = proto::UserPacket {
@@ -64,7 +88,7 @@ impl RoomTask {
             destination_identities: options.destination_identities.clone(),
             ..Default::default()
         };
-        self.send_packet(Value::User(user), options.destination_identities, kind).await
+        self.send_packet_for(Value::User(user), options.destination_identities, kind, done);
     }
 
     fn remote_by_identity(&self, identity: &str) -> Option<RemoteParticipant> {
@@ -74,7 +98,7 @@ impl RoomTask {
         self.shared.remotes.lock().iter().find(|p| p.identity() == identity).cloned()
     }
 
-    pub(super) async fn on_data(&mut self, kind: DataKind, bytes: &[u8]) {
+    pub(super) fn on_data(&mut self, kind: DataKind, bytes: &[u8]) {
         let packet = match proto::DataPacket::decode(bytes) {
             Ok(p) => p,
             Err(e) => {
@@ -141,7 +165,7 @@ impl RoomTask {
                     participant: sender,
                 });
             }
-            Value::RpcRequest(r) => self.on_rpc_request(identity, r).await,
+            Value::RpcRequest(r) => self.on_rpc_request(identity, r),
             Value::RpcAck(a) => {
                 if let Some(call) = self.rpc_calls.get_mut(&a.request_id) {
                     if let Some(ack) = call.ack.take() {
@@ -170,15 +194,13 @@ impl RoomTask {
         }
     }
 
-    async fn on_rpc_request(&mut self, caller: String, r: proto::RpcRequest) {
+    fn on_rpc_request(&mut self, caller: String, r: proto::RpcRequest) {
         if caller.is_empty() {
             return; // nobody to answer
         }
         // Acknowledge first, whatever happens next: callers time out without it.
         let ack = Value::RpcAck(proto::RpcAck { request_id: r.id.clone() });
-        if self.send_packet(ack, vec![caller.clone()], DataKind::Reliable).await.is_err() {
-            return;
-        }
+        self.send_packet_quietly(ack, vec![caller.clone()]);
         let refusal = if r.version != VERSION {
             Some(RpcError::built_in(RpcErrorCode::UnsupportedVersion, None))
         } else if !self.shared.local.0.rpc_methods.lock().contains(&r.method) {
@@ -187,7 +209,7 @@ impl RoomTask {
             None
         };
         if let Some(err) = refusal {
-            self.send_rpc_response(&caller, r.id, Err(err)).await;
+            self.send_rpc_response(&caller, r.id, Err(err));
             return;
         }
         self.rpc_invocations.insert(r.id.clone(), caller.clone());
@@ -202,7 +224,7 @@ impl RoomTask {
     }
 
     /// Answers an invocation we emitted earlier; unknown ids are ignored.
-    pub(super) async fn respond_rpc(&mut self, request_id: String, result: std::result::Result<String, RpcError>) {
+    pub(super) fn respond_rpc(&mut self, request_id: String, result: std::result::Result<String, RpcError>) {
         let Some(caller) = self.rpc_invocations.remove(&request_id) else { return };
         let result = match result {
             Ok(p) if p.len() > MAX_PAYLOAD_BYTES => {
@@ -210,23 +232,16 @@ impl RoomTask {
             }
             other => other,
         };
-        self.send_rpc_response(&caller, request_id, result).await;
+        self.send_rpc_response(&caller, request_id, result);
     }
 
-    async fn send_rpc_response(
-        &mut self,
-        caller: &str,
-        request_id: String,
-        result: std::result::Result<String, RpcError>,
-    ) {
+    fn send_rpc_response(&mut self, caller: &str, request_id: String, result: std::result::Result<String, RpcError>) {
         let value = match result {
             Ok(p) => proto::rpc_response::Value::Payload(p),
             Err(e) => proto::rpc_response::Value::Error(e.to_proto()),
         };
         let response = Value::RpcResponse(proto::RpcResponse { request_id, value: Some(value) });
-        if let Err(e) = self.send_packet(response, vec![caller.to_string()], DataKind::Reliable).await {
-            tracing::debug!(error = %e, "RPC response not sent");
-        }
+        self.send_packet_quietly(response, vec![caller.to_string()]);
     }
 
     fn on_stream_header(&mut self, sender: String, h: proto::data_stream::Header) {
@@ -294,7 +309,7 @@ impl RoomTask {
 
     /// Why a stream of `bytes` is refused, if it exceeds `max_stream_payload_bytes`.
     fn over_cap(&self, bytes: u64) -> Option<String> {
-        let cap = self.max_stream_bytes?;
+        let cap = self.config.max_stream_bytes?;
         (bytes > cap)
             .then(|| format!("the stream's payload ({bytes} bytes so far) exceeds maxPayloadByteLength ({cap} bytes)"))
     }

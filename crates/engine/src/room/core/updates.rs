@@ -3,12 +3,12 @@
 
 use livekit_protocol as proto;
 
-use super::RoomTask;
+use super::Session;
 use crate::events::RoomEvent;
 use crate::state;
 use crate::types::RoomDetails;
 
-impl RoomTask {
+impl Session {
     /// Adopts the room's new sid, metadata and details; reports a metadata change, then
     /// `RoomUpdated` (the official SDKs emit it for every `RoomUpdate`).
     pub(super) fn on_room_update(&mut self, room: proto::Room) {
@@ -82,7 +82,7 @@ impl RoomTask {
             }
             return;
         }
-        let events = state::apply_remote_info(&self.shared, info, self.auto_subscribe);
+        let events = state::apply_remote_info(&self.shared, info, self.config.auto_subscribe);
         for ev in events {
             if let RoomEvent::TrackPublished { participant, publication } = &ev {
                 let track = self.unmatched_tracks.remove(&publication.sid());

@@ -1,0 +1,129 @@
+//! Publishing local tracks: `AddTrack`, the server's `TrackPublished`, the transceiver,
+//! unpublishing and muting.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use livekit_protocol as proto;
+use proto::signal_request::Message as Req;
+use tokio::sync::oneshot;
+use webrtc::rtp_transceiver::RtpSender;
+
+use super::{Action, PendingPublish, Session, PUBLISH_TIMEOUT};
+use crate::audio::LocalAudioTrack;
+use crate::error::{EngineError, Result};
+use crate::events::RoomEvent;
+use crate::objects::{LocalTrackPublication, PublishOptions};
+
+impl Session {
+    pub(super) fn publish_track(
+        &mut self,
+        now: Instant,
+        track: LocalAudioTrack,
+        options: PublishOptions,
+        done: oneshot::Sender<Result<LocalTrackPublication>>,
+    ) {
+        if track.source().is_closed() {
+            let _ = done.send(Err(EngineError::Disposed("the track's AudioSource is closed".into())));
+            return;
+        }
+        let pending = self.pending_publishes.values().any(|p| Arc::ptr_eq(&p.track.0, &track.0));
+        if track.sid().is_some() || pending {
+            let _ = done.send(Err(EngineError::InvalidArgument("this track is already published".into())));
+            return;
+        }
+        track.prepare_publish();
+        let cid = track.cid();
+        if options.red {
+            tracing::debug!("RED is not negotiated by lkrtc; the track is published without it");
+        }
+        track.set_dtx(options.dtx);
+        #[allow(deprecated)]
+        let req = proto::AddTrackRequest {
+            cid: cid.clone(),
+            name: track.name(),
+            r#type: proto::TrackType::Audio as i32,
+            source: options.source.to_proto(),
+            disable_dtx: !options.dtx,
+            // lkrtc sends plain Opus whatever `red` asks (RED is not negotiated).
+            disable_red: true,
+            stereo: track.source().encoded_channels() == 2,
+            stream: options.stream,
+            ..Default::default()
+        };
+        self.send(Req::AddTrack(req));
+        let deadline = now + PUBLISH_TIMEOUT;
+        self.pending_publishes.insert(cid, PendingPublish { track, done, deadline, accepted: None });
+    }
+
+    /// The server accepted a track: add its transceiver (the driver reports back).
+    pub(super) fn on_track_published(&mut self, t: proto::TrackPublishedResponse) {
+        let Some(pending) = self.pending_publishes.get_mut(&t.cid) else { return };
+        if pending.accepted.is_some() {
+            return; // a repeated answer
+        }
+        let Some(info) = t.track else {
+            if let Some(p) = self.pending_publishes.remove(&t.cid) {
+                let _ = p.done.send(Err(EngineError::Protocol("track_published without track info".into())));
+            }
+            return;
+        };
+        pending.accepted = Some(info);
+        let track = pending.track.clone();
+        self.act(Action::AddTransceiver { cid: t.cid, track });
+    }
+
+    pub(super) fn on_transceiver_added(&mut self, cid: String, sender: Result<Arc<dyn RtpSender>>) {
+        let Some(p) = self.pending_publishes.remove(&cid) else {
+            // The caller's wait expired meanwhile: nothing uses the transceiver.
+            if let Ok(sender) = sender {
+                self.act(Action::RemoveSender(sender));
+            }
+            return;
+        };
+        let (sender, info) = match (sender, p.accepted) {
+            (Ok(sender), Some(info)) => (sender, info),
+            (Err(e), _) => {
+                let _ = p.done.send(Err(e));
+                return;
+            }
+            (Ok(_), None) => return, // cannot happen: the transceiver follows acceptance
+        };
+        p.track.set_published(info.sid.clone());
+        let publication = LocalTrackPublication::new(info, p.track, sender);
+        self.shared.local.0.publications.lock().push(publication.clone());
+        self.negotiate_publisher();
+        self.emit(RoomEvent::LocalTrackPublished { publication: publication.clone() });
+        let _ = p.done.send(Ok(publication));
+    }
+
+    pub(super) fn unpublish_track(&mut self, sid: &str) -> Result<()> {
+        let publication = {
+            let mut pubs = self.shared.local.0.publications.lock();
+            let pos = pubs.iter().position(|p| p.sid() == sid);
+            pos.map(|i| pubs.remove(i))
+        };
+        let Some(publication) = publication else {
+            return Err(EngineError::InvalidArgument(format!("no published track with sid {sid}")));
+        };
+        let sender = publication.0.sender.lock().take();
+        if let Some(sender) = sender {
+            self.act(Action::RemoveSender(sender));
+        }
+        *publication.0.track.0.sid.lock() = None;
+        self.negotiate_publisher();
+        self.emit(RoomEvent::LocalTrackUnpublished { publication });
+        Ok(())
+    }
+
+    pub(super) fn mute_track(&mut self, sid: String, muted: bool) -> Result<()> {
+        let publication = self.shared.local.track_publications().into_iter().find(|p| p.sid() == sid);
+        let Some(p) = publication else {
+            return Err(EngineError::InvalidArgument(format!("no published track {sid}")));
+        };
+        p.0.track.set_muted_flag(muted);
+        p.0.info.lock().muted = muted;
+        self.send(Req::Mute(proto::MuteTrackRequest { sid, muted }));
+        Ok(())
+    }
+}

@@ -1,0 +1,387 @@
+//! The session driver: the async shell around the sans-IO [`Session`]. It owns the signal
+//! socket (a reader here, a writer task), both peer connections, one sender task per
+//! publisher data channel and the clock; it feeds the session what happens and carries
+//! out what the session decides. Nothing in its loop waits on the network: signal writes
+//! and data sends are queued to their tasks, and peer-connection calls are local.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use livekit_protocol as proto;
+use proto::signal_request::Message as Req;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
+use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+
+use super::core::{Action, Input, Output, Sent, Session, Stop, TransportEvent};
+use super::Command;
+use crate::error::{bounded, EngineError, Result};
+use crate::events::RoomEvent;
+use crate::pc::{PcEvent, Target};
+use crate::signal::{self, Ws};
+use crate::types::DataKind;
+
+/// How long sending data waits for the publisher data channel to open.
+const DC_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connections a session runs on.
+pub(super) struct Links {
+    pub ws: Ws,
+    pub publisher: Arc<dyn PeerConnection>,
+    pub subscriber: Arc<dyn PeerConnection>,
+    pub reliable: Arc<dyn DataChannel>,
+    pub lossy: Arc<dyn DataChannel>,
+}
+
+/// The channels the driver reads.
+pub(super) struct Inbox {
+    pub commands: mpsc::UnboundedReceiver<Command>,
+    pub transport: mpsc::UnboundedReceiver<PcEvent>,
+}
+
+/// What the writer task sends.
+enum Outgoing {
+    Message(Box<Req>),
+    /// Send `leave` if any, close the socket, then reply.
+    Close {
+        leave: Option<proto::LeaveRequest>,
+        done: oneshot::Sender<()>,
+    },
+}
+
+pub(super) struct Driver {
+    session: Session,
+    events: mpsc::UnboundedSender<RoomEvent>,
+    publisher: Arc<dyn PeerConnection>,
+    subscriber: Arc<dyn PeerConnection>,
+    reader: SplitStream<Ws>,
+    writer: mpsc::UnboundedSender<Outgoing>,
+    /// Sender tasks of the reliable and lossy channels.
+    data: [mpsc::UnboundedSender<(Vec<u8>, Sent)>; 2],
+    /// Results that come back from the sender tasks.
+    feedback: mpsc::UnboundedSender<Input>,
+    feedback_rx: mpsc::UnboundedReceiver<Input>,
+    /// Messages from the subscriber's data channels.
+    dc_in: mpsc::Sender<(DataKind, BytesMut)>,
+    dc_in_rx: mpsc::Receiver<(DataKind, BytesMut)>,
+}
+
+impl Driver {
+    pub(super) fn new(session: Session, links: Links, events: mpsc::UnboundedSender<RoomEvent>) -> Self {
+        let (sink, reader) = links.ws.split();
+        let (writer, writer_rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_signal(sink, writer_rx));
+        let (feedback, feedback_rx) = mpsc::unbounded_channel();
+        let data = [links.reliable, links.lossy].map(|dc| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(send_data(dc, rx, feedback.clone()));
+            tx
+        });
+        let (dc_in, dc_in_rx) = mpsc::channel(1024);
+        Driver {
+            session,
+            events,
+            publisher: links.publisher,
+            subscriber: links.subscriber,
+            reader,
+            writer,
+            data,
+            feedback,
+            feedback_rx,
+            dc_in,
+            dc_in_rx,
+        }
+    }
+
+    pub(super) async fn run(mut self, mut inbox: Inbox) {
+        self.session.start();
+        let stop = loop {
+            if let Some(stop) = self.drain().await {
+                break stop;
+            }
+            let wake = self.session.poll_timeout().map(Instant::from_std);
+            let input = tokio::select! {
+                msg = signal::recv(&mut self.reader) => match msg {
+                    Ok(Some(m)) => Input::Signal(Box::new(m)),
+                    Ok(None) | Err(_) => Input::SignalLost,
+                },
+                Some(cmd) = inbox.commands.recv() => Input::Command(cmd),
+                Some(ev) = inbox.transport.recv() => match self.transport_input(ev).await {
+                    Some(input) => input,
+                    None => continue,
+                },
+                Some((kind, bytes)) = self.dc_in_rx.recv() => Input::Data(kind, bytes),
+                Some(input) = self.feedback_rx.recv() => input,
+                _ = sleep_until(wake) => {
+                    self.session.handle_timeout(std::time::Instant::now());
+                    continue;
+                }
+            };
+            self.session.handle_input(std::time::Instant::now(), input);
+        };
+        self.finish(stop).await;
+    }
+
+    /// Carries out every pending output; returns the stop, if the session ended.
+    async fn drain(&mut self) -> Option<Stop> {
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                Output::Signal(msg) => {
+                    let _ = self.writer.send(Outgoing::Message(msg));
+                }
+                Output::Transport(action) => {
+                    if let Some(ev) = self.perform(action).await {
+                        self.session.handle_input(std::time::Instant::now(), Input::Transport(ev));
+                    }
+                }
+                Output::Data { kind, bytes, sent } => {
+                    let queue = &self.data[if kind == DataKind::Reliable { 0 } else { 1 }];
+                    if let Err(mpsc::error::SendError((_, sent))) = queue.send((bytes, sent)) {
+                        report(sent, Err(EngineError::Disconnected), &self.feedback);
+                    }
+                }
+                Output::Event(ev) => {
+                    let _ = self.events.send(ev);
+                }
+                Output::Stats(done) => {
+                    let (publisher, subscriber) = (self.publisher.clone(), self.subscriber.clone());
+                    tokio::spawn(async move {
+                        let _ = done.send(crate::stats::gather(publisher, subscriber).await);
+                    });
+                }
+                Output::Stop(stop) => return Some(stop),
+            }
+        }
+        None
+    }
+
+    async fn transport_input(&mut self, ev: PcEvent) -> Option<Input> {
+        let ev = match ev {
+            PcEvent::Candidate(target, init) => TransportEvent::Candidate(target, init),
+            PcEvent::Gathered { target, relay } => TransportEvent::Gathered { target, relay },
+            PcEvent::State(target, state) => TransportEvent::State(target, state),
+            PcEvent::Track(rtp) => TransportEvent::Track { stream_id: rtp.stream_id().await, rtp },
+            PcEvent::DataChannel(dc) => {
+                tokio::spawn(read_dc(dc, self.dc_in.clone()));
+                return None;
+            }
+        };
+        Some(Input::Transport(ev))
+    }
+
+    /// Runs a peer-connection action; some report a result back to the session.
+    async fn perform(&mut self, action: Action) -> Option<TransportEvent> {
+        match action {
+            Action::CreateOffer => Some(TransportEvent::OfferReady(create_offer(&*self.publisher).await)),
+            Action::ApplyAnswer(sdp) => {
+                let applied = match RTCSessionDescription::answer(sdp) {
+                    Ok(answer) => self.publisher.set_remote_description(answer).await.map_err(EngineError::rtc),
+                    Err(e) => Err(EngineError::rtc(e)),
+                };
+                Some(TransportEvent::AnswerApplied(applied))
+            }
+            Action::AnswerOffer { sdp, id } => {
+                Some(TransportEvent::SubscriberAnswer { id, sdp: answer(&*self.subscriber, sdp).await })
+            }
+            Action::AddCandidate(target, c) => {
+                let pc = if target == Target::Subscriber { &self.subscriber } else { &self.publisher };
+                if let Err(e) = pc.add_ice_candidate(c).await {
+                    tracing::debug!(?target, error = %e, "remote candidate refused");
+                }
+                None
+            }
+            Action::AddTransceiver { cid, track } => {
+                let init = RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    streams: vec![],
+                    send_encodings: vec![],
+                };
+                let sender = async {
+                    let tr = self
+                        .publisher
+                        .add_transceiver_from_track(track.rtp(), Some(init))
+                        .await
+                        .map_err(EngineError::rtc)?;
+                    tr.sender().await.map_err(EngineError::rtc)?.ok_or_else(|| EngineError::rtc("no sender"))
+                }
+                .await;
+                Some(TransportEvent::TransceiverAdded { cid, sender })
+            }
+            Action::RemoveSender(sender) => {
+                if let Err(e) = self.publisher.remove_track(&sender).await {
+                    tracing::warn!(error = %e, "removing an unpublished track's sender failed");
+                }
+                None
+            }
+        }
+    }
+
+    /// Leaves (when the app asked), closes everything, then lets the session emit its
+    /// last events. When the app's `disconnect()` returns, `Disconnected` was emitted and
+    /// the event stream has ended.
+    async fn finish(mut self, stop: Stop) {
+        let (reason, leave, done) = match stop {
+            Stop::Local(done) => {
+                let leave = proto::LeaveRequest {
+                    reason: proto::DisconnectReason::ClientInitiated as i32,
+                    action: proto::leave_request::Action::Disconnect as i32,
+                    ..Default::default()
+                };
+                (proto::DisconnectReason::ClientInitiated, Some(leave), Some(done))
+            }
+            Stop::Remote(r) => (r, None, None),
+        };
+        let (closed, closed_rx) = oneshot::channel();
+        if self.writer.send(Outgoing::Close { leave, done: closed }).is_ok() {
+            let _ = bounded("socket close", Duration::from_secs(2), closed_rx).await;
+        }
+        let _ = self.publisher.close().await;
+        let _ = self.subscriber.close().await;
+        self.session.finish(reason);
+        while let Some(output) = self.session.poll_output() {
+            if let Output::Event(ev) = output {
+                let _ = self.events.send(ev);
+            }
+        }
+        drop(self.events);
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn create_offer(pc: &dyn PeerConnection) -> Result<String> {
+    let offer = pc.create_offer(None).await.map_err(EngineError::rtc)?;
+    pc.set_local_description(offer).await.map_err(EngineError::rtc)?;
+    Ok(pc.local_description().await.ok_or_else(|| EngineError::rtc("no local offer"))?.sdp)
+}
+
+async fn answer(pc: &dyn PeerConnection, sdp: String) -> Result<String> {
+    let offer = RTCSessionDescription::offer(sdp).map_err(EngineError::rtc)?;
+    pc.set_remote_description(offer).await.map_err(EngineError::rtc)?;
+    let answer = pc.create_answer(None).await.map_err(EngineError::rtc)?;
+    pc.set_local_description(answer).await.map_err(EngineError::rtc)?;
+    Ok(pc.local_description().await.ok_or_else(|| EngineError::rtc("no local answer"))?.sdp)
+}
+
+/// Writes signal messages in order; on `Close`, sends the leave and closes (each bounded).
+async fn write_signal(
+    mut sink: SplitSink<Ws, tokio_tungstenite::tungstenite::Message>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+) {
+    while let Some(out) = rx.recv().await {
+        match out {
+            Outgoing::Message(msg) => {
+                if let Err(e) = signal::send(&mut sink, *msg).await {
+                    tracing::debug!(error = %e, "signal write failed");
+                }
+            }
+            Outgoing::Close { leave, done } => {
+                if let Some(leave) = leave {
+                    let _ = bounded("leave", Duration::from_secs(1), signal::send(&mut sink, Req::Leave(leave))).await;
+                }
+                let _ = bounded("socket close", Duration::from_secs(1), sink.close()).await;
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+}
+
+/// Sends one data channel's packets in order, each waiting (bounded) for the channel to
+/// open, and tells whoever waits how it went.
+async fn send_data(
+    dc: Arc<dyn DataChannel>,
+    mut rx: mpsc::UnboundedReceiver<(Vec<u8>, Sent)>,
+    feedback: mpsc::UnboundedSender<Input>,
+) {
+    let mut open = watch_dc(dc.clone());
+    while let Some((bytes, sent)) = rx.recv().await {
+        let opened = match bounded("the data channel to open", DC_OPEN_TIMEOUT, open.wait_for(|o| *o)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(EngineError::Disconnected),
+            Err(e) => Err(e),
+        };
+        let result = match opened {
+            Ok(()) => dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| EngineError::Disconnected),
+            Err(e) => Err(e),
+        };
+        report(sent, result, &feedback);
+    }
+}
+
+fn report(sent: Sent, result: Result<()>, feedback: &mpsc::UnboundedSender<Input>) {
+    match sent {
+        Sent::Nobody => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "data packet not sent");
+            }
+        }
+        Sent::Reply(done) => {
+            let _ = done.send(result);
+        }
+        Sent::Rpc { id, sent } => match result {
+            Ok(()) => {
+                let _ = sent.send(Ok(()));
+            }
+            Err(e) => {
+                let why = e.to_string();
+                let _ =
+                    sent.send(Err(crate::rpc::RpcError::built_in(crate::rpc::RpcErrorCode::SendFailed, Some(&why))));
+                let _ = feedback.send(Input::RpcNotSent(id));
+            }
+        },
+    }
+}
+
+/// Drains a data channel's events and reports whether it is open.
+fn watch_dc(dc: Arc<dyn DataChannel>) -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        while let Some(ev) = dc.poll().await {
+            match ev {
+                DataChannelEvent::OnOpen => {
+                    let _ = tx.send(true);
+                }
+                DataChannelEvent::OnClose => break,
+                _ => {}
+            }
+        }
+        let _ = tx.send(false);
+    });
+    rx
+}
+
+/// Reads a subscriber data channel, forwarding each message to the driver.
+async fn read_dc(dc: Arc<dyn DataChannel>, tx: mpsc::Sender<(DataKind, BytesMut)>) {
+    let kind = match dc.label().await.as_deref() {
+        Ok("_reliable") => Some(DataKind::Reliable),
+        Ok("_lossy") => Some(DataKind::Lossy),
+        _ => None,
+    };
+    while let Some(ev) = dc.poll().await {
+        match ev {
+            DataChannelEvent::OnMessage(m) => {
+                if let Some(kind) = kind {
+                    if tx.send((kind, m.data)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            DataChannelEvent::OnClose => break,
+            _ => {}
+        }
+    }
+}
