@@ -7,41 +7,8 @@ use livekit_protocol as proto;
 use crate::objects::{LocalTrackPublication, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication};
 use crate::rpc::RpcInvocation;
 use crate::streams::StreamReader;
+pub use crate::types::{ChatMessage, TranscriptionSegment};
 use crate::types::{ConnectionState, DataKind};
-
-/// A chat message (the `ChatMessage` data packet).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChatMessage {
-    /// Message id (a UUID).
-    pub id: String,
-    /// Sent at (ms since the epoch).
-    pub timestamp: i64,
-    /// Edited at, for edits.
-    pub edit_timestamp: Option<i64>,
-    /// Text.
-    pub message: String,
-    /// Whether it was deleted.
-    pub deleted: bool,
-    /// Whether a machine generated it.
-    pub generated: bool,
-}
-
-/// One segment of a transcription.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TranscriptionSegment {
-    /// Segment id.
-    pub id: String,
-    /// Text.
-    pub text: String,
-    /// Start (ms).
-    pub start_time: u64,
-    /// End (ms).
-    pub end_time: u64,
-    /// Whether the text is final.
-    pub is_final: bool,
-    /// Language code.
-    pub language: String,
-}
 
 /// Something that happened in a room. When a participant leaves, the room emits for
 /// each of its tracks `TrackUnsubscribed` (if subscribed) then `TrackUnpublished`, and

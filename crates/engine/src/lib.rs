@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod audio;
+mod command;
 mod error;
 mod events;
 #[doc(hidden)]
@@ -20,7 +21,6 @@ mod reply;
 mod room;
 pub mod rpc;
 mod signal;
-mod state;
 pub mod stats;
 pub mod streams;
 mod tls;
@@ -31,13 +31,12 @@ pub use error::{EngineError, Result};
 pub use events::{ChatMessage, RoomEvent, TranscriptionSegment};
 pub use livekit_protocol as proto;
 pub use objects::{
-    LocalParticipant, LocalTrackPublication, Participant, PublishOptions, RemoteParticipant, RemoteTrack,
-    RemoteTrackPublication,
+    LocalParticipant, LocalTrackPublication, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication,
 };
 pub use reply::Reply;
 pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{
     ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, ParticipantKind,
-    RoomDetails, TrackKind, TrackSource,
+    PublishOptions, RoomDetails, TrackKind, TrackSource,
 };

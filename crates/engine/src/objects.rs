@@ -12,10 +12,10 @@ use livekit_protocol as proto;
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
 
+use crate::command::Command;
 use crate::error::{EngineError, Result};
 use crate::reply::Reply;
-use crate::room::Command;
-use crate::types::{DataOptions, ParticipantKind, TrackKind, TrackSource};
+use crate::types::{DataOptions, ParticipantKind, PublishOptions, TrackKind, TrackSource};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -211,10 +211,13 @@ impl RemoteTrackPublication {
     /// Subscribes or unsubscribes (sent to the server; events follow).
     pub async fn set_subscribed(&self, subscribe: bool) -> Result<()> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.0
-            .cmd
-            .send(Command::SetSubscribed { publication: self.clone(), subscribe, done: tx })
-            .map_err(|_| EngineError::Disconnected)?;
+        let command = Command::SetSubscribed {
+            participant_sid: self.0.participant_sid.clone(),
+            track_sid: self.0.sid.clone(),
+            subscribe,
+            done: tx,
+        };
+        self.0.cmd.send(command).map_err(|_| EngineError::Disconnected)?;
         rx.await.map_err(|_| EngineError::Disconnected)?
     }
 }
@@ -461,36 +464,23 @@ impl LocalTrackPublication {
     }
 }
 
-/// Options for [`LocalParticipant::publish_track`].
-#[derive(Clone, Debug)]
-pub struct PublishOptions {
-    /// What the track is (default microphone).
-    pub source: TrackSource,
-    /// Discontinuous transmission (default true): after 200 ms of true silence only a
-    /// packet every 400 ms is sent. Tones, music and speech are always sent in full.
-    pub dtx: bool,
-    /// Redundant audio (default true, as the official SDK). lkrtc does not negotiate RED:
-    /// the track is always published with `disable_red`, whatever this asks.
-    pub red: bool,
-    /// Stream name grouping tracks (optional).
-    pub stream: String,
-}
-
-impl Default for PublishOptions {
-    fn default() -> Self {
-        Self { source: TrackSource::Microphone, dtx: true, red: true, stream: String::new() }
-    }
-}
-
 impl LocalParticipant {
-    /// Publishes a local audio track; resolves when the server accepted it.
+    /// Publishes a local audio track; resolves when the server accepted it. The request
+    /// is queued when this is called.
     pub fn publish_track(
         &self,
         track: &crate::audio::LocalAudioTrack,
         options: PublishOptions,
-    ) -> Reply<LocalTrackPublication> {
+    ) -> impl std::future::Future<Output = Result<LocalTrackPublication>> + Send + 'static {
         let track = track.clone();
-        self.request(|done| Command::PublishTrack { track, options, done })
+        let published = self.request(|done| Command::PublishTrack { track, options, done });
+        let me = self.clone();
+        async move {
+            let sid = published.await?;
+            // The room lists the publication before it answers; only a disconnect since
+            // then can have taken it away.
+            me.track_publications().into_iter().find(|p| p.sid() == sid).ok_or(EngineError::Disconnected)
+        }
     }
 
     /// Unpublishes a track by sid; the publication is gone when this resolves.
@@ -572,8 +562,8 @@ impl LocalParticipant {
         &self,
         text: &str,
         destinations: Vec<String>,
-    ) -> impl std::future::Future<Output = Result<crate::events::ChatMessage>> + Send + 'static {
-        let message = crate::events::ChatMessage {
+    ) -> impl std::future::Future<Output = Result<crate::types::ChatMessage>> + Send + 'static {
+        let message = crate::types::ChatMessage {
             id: crate::rpc::uuid_v4(),
             timestamp: now_ms(),
             edit_timestamp: None,
@@ -589,10 +579,10 @@ impl LocalParticipant {
     pub fn edit_chat_message(
         &self,
         edit_text: &str,
-        original: &crate::events::ChatMessage,
+        original: &crate::types::ChatMessage,
         destinations: Vec<String>,
-    ) -> impl std::future::Future<Output = Result<crate::events::ChatMessage>> + Send + 'static {
-        let message = crate::events::ChatMessage {
+    ) -> impl std::future::Future<Output = Result<crate::types::ChatMessage>> + Send + 'static {
+        let message = crate::types::ChatMessage {
             message: edit_text.to_string(),
             edit_timestamp: Some(now_ms()),
             ..original.clone()
@@ -602,9 +592,9 @@ impl LocalParticipant {
 
     fn send_chat(
         &self,
-        message: crate::events::ChatMessage,
+        message: crate::types::ChatMessage,
         destinations: Vec<String>,
-    ) -> impl std::future::Future<Output = Result<crate::events::ChatMessage>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<crate::types::ChatMessage>> + Send + 'static {
         let value = proto::data_packet::Value::ChatMessage(proto::ChatMessage {
             id: message.id.clone(),
             timestamp: message.timestamp,
@@ -631,7 +621,7 @@ impl LocalParticipant {
         &self,
         participant_identity: &str,
         track_sid: &str,
-        segments: Vec<crate::events::TranscriptionSegment>,
+        segments: Vec<crate::types::TranscriptionSegment>,
     ) -> Reply<()> {
         if !track_sid.starts_with("TR_") {
             return Reply::ready(Err(EngineError::InvalidArgument(format!(

@@ -12,8 +12,8 @@ use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::command::Command;
 use crate::error::{EngineError, Result};
-use crate::room::Command;
 
 /// The outcome of a queued command. Dropping it does not cancel the command.
 #[must_use = "the command is already queued; await the reply to learn its outcome"]

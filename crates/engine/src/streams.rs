@@ -11,9 +11,9 @@ use std::future::Future;
 
 use tokio::sync::{mpsc, Notify};
 
+use crate::command::Command;
 use crate::error::{EngineError, Result};
 use crate::reply::{self, Reply};
-use crate::room::Command;
 
 /// Largest chunk payload, in bytes.
 pub const CHUNK_SIZE: usize = 15_000;

@@ -239,3 +239,58 @@ mod tests {
         assert_eq!((d.num_participants, d.active_recording), (3, true));
     }
 }
+
+/// Options for [`crate::LocalParticipant::publish_track`].
+#[derive(Clone, Debug)]
+pub struct PublishOptions {
+    /// What the track is (default microphone).
+    pub source: TrackSource,
+    /// Discontinuous transmission (default true): after 200 ms of true silence only a
+    /// packet every 400 ms is sent. Tones, music and speech are always sent in full.
+    pub dtx: bool,
+    /// Redundant audio (default true, as the official SDK). lkrtc does not negotiate RED:
+    /// the track is always published with `disable_red`, whatever this asks.
+    pub red: bool,
+    /// Stream name grouping tracks (optional).
+    pub stream: String,
+}
+
+impl Default for PublishOptions {
+    fn default() -> Self {
+        Self { source: TrackSource::Microphone, dtx: true, red: true, stream: String::new() }
+    }
+}
+
+/// A chat message (the `ChatMessage` data packet).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatMessage {
+    /// Message id (a UUID).
+    pub id: String,
+    /// Sent at (ms since the epoch).
+    pub timestamp: i64,
+    /// Edited at, for edits.
+    pub edit_timestamp: Option<i64>,
+    /// Text.
+    pub message: String,
+    /// Whether it was deleted.
+    pub deleted: bool,
+    /// Whether a machine generated it.
+    pub generated: bool,
+}
+
+/// One segment of a transcription.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TranscriptionSegment {
+    /// Segment id.
+    pub id: String,
+    /// Text.
+    pub text: String,
+    /// Start (ms).
+    pub start_time: u64,
+    /// End (ms).
+    pub end_time: u64,
+    /// Whether the text is final.
+    pub is_final: bool,
+    /// Language code.
+    pub language: String,
+}

@@ -6,18 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use livekit_protocol as proto;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audio::LocalAudioTrack;
 use crate::error::{EngineError, Result};
-use crate::objects::{
-    LocalParticipant, LocalTrackPublication, PublishOptions, RemoteParticipant, RemoteTrackPublication,
-};
-use crate::rpc::{RpcCall, RpcError};
+use crate::objects::{LocalParticipant, RemoteParticipant};
 use crate::streams::StreamKind;
-use crate::types::{ConnectionState, DataOptions, RoomDetails};
+use crate::types::{ConnectionState, RoomDetails};
+
+pub(crate) use crate::command::Command;
 
 mod connect;
 mod core;
@@ -26,59 +23,6 @@ pub(crate) mod negotiation;
 
 /// Largest data packet the engine sends (LiveKit clients cap SCTP messages at 64000).
 pub const MAX_DATA_PACKET: usize = 64_000;
-
-/// Work for the room task.
-pub(crate) enum Command {
-    PublishData {
-        payload: Vec<u8>,
-        options: DataOptions,
-        done: oneshot::Sender<Result<()>>,
-    },
-    UpdateMetadata {
-        update: proto::UpdateParticipantMetadata,
-        done: oneshot::Sender<Result<()>>,
-    },
-    SetSubscribed {
-        publication: RemoteTrackPublication,
-        subscribe: bool,
-        done: oneshot::Sender<Result<()>>,
-    },
-    PublishTrack {
-        track: LocalAudioTrack,
-        options: PublishOptions,
-        done: oneshot::Sender<Result<LocalTrackPublication>>,
-    },
-    UnpublishTrack {
-        sid: String,
-        done: oneshot::Sender<Result<()>>,
-    },
-    MuteTrack {
-        sid: String,
-        muted: bool,
-        done: oneshot::Sender<Result<()>>,
-    },
-    SendPacket {
-        value: proto::data_packet::Value,
-        destinations: Vec<String>,
-        done: oneshot::Sender<Result<()>>,
-    },
-    PerformRpc {
-        call: RpcCall,
-        ack: oneshot::Sender<()>,
-        response: oneshot::Sender<std::result::Result<String, RpcError>>,
-        sent: oneshot::Sender<std::result::Result<(), RpcError>>,
-    },
-    RespondRpc {
-        request_id: String,
-        result: std::result::Result<String, RpcError>,
-    },
-    Disconnect {
-        done: oneshot::Sender<()>,
-    },
-    GetStats {
-        done: oneshot::Sender<crate::stats::RtcStats>,
-    },
-}
 
 /// State readable from any thread; written by the room task.
 pub(crate) struct Shared {

@@ -7,7 +7,7 @@ use proto::signal_request::Message as Req;
 
 use super::{Output, PendingCall, PendingRequest, Sent, Session, Stop, REQUEST_TIMEOUT};
 use crate::events::RoomEvent;
-use crate::objects::RemoteTrackPublication;
+use crate::objects::{RemoteParticipant, RemoteTrackPublication};
 use crate::room::Command;
 use crate::rpc::{RpcCall, RpcError, RpcErrorCode};
 use crate::types::DataKind;
@@ -38,8 +38,13 @@ impl Session {
             Command::MuteTrack { sid, muted, done } => {
                 let _ = done.send(self.mute_track(sid, muted));
             }
-            Command::SetSubscribed { publication, subscribe, done } => {
-                self.set_subscribed(publication, subscribe);
+            Command::SetSubscribed { participant_sid, track_sid, subscribe, done } => {
+                let owner = self.shared.remotes.lock().iter().find(|p| p.sid() == participant_sid).cloned();
+                let publication = owner.as_ref().and_then(|p| p.publication(&track_sid));
+                // A publication no longer in the room: nothing to subscribe to.
+                if let (Some(owner), Some(publication)) = (owner, publication) {
+                    self.set_subscribed(owner, publication, subscribe);
+                }
                 let _ = done.send(Ok(()));
             }
         }
@@ -74,7 +79,7 @@ impl Session {
         }
     }
 
-    fn set_subscribed(&mut self, publication: RemoteTrackPublication, subscribe: bool) {
+    fn set_subscribed(&mut self, owner: RemoteParticipant, publication: RemoteTrackPublication, subscribe: bool) {
         let sid = publication.sid();
         let req = proto::UpdateSubscription { track_sids: vec![sid], subscribe, ..Default::default() };
         self.send(Req::Subscription(req));
@@ -83,10 +88,9 @@ impl Session {
             return;
         }
         let track = publication.0.state.lock().track.take();
-        let owner = self.shared.remotes.lock().iter().find(|p| p.sid() == publication.participant_sid()).cloned();
-        if let (Some(track), Some(participant)) = (track, owner) {
+        if let Some(track) = track {
             track.end();
-            self.emit(RoomEvent::TrackUnsubscribed { participant, publication, track });
+            self.emit(RoomEvent::TrackUnsubscribed { participant: owner, publication, track });
         }
     }
 }

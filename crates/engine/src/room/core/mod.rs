@@ -29,7 +29,6 @@ use crate::audio::LocalAudioTrack;
 use crate::error::{EngineError, Result};
 use crate::events::RoomEvent;
 use crate::ice::IcePlan;
-use crate::objects::LocalTrackPublication;
 use crate::pc::Target;
 use crate::rpc::RpcError;
 use crate::streams::Incoming;
@@ -39,6 +38,7 @@ mod commands;
 mod data;
 mod publish;
 mod signal;
+mod state;
 #[cfg(test)]
 mod tests;
 mod updates;
@@ -167,7 +167,7 @@ pub(crate) struct PendingCall {
 /// A track announced with `AddTrack`, waiting for the server's `TrackPublished`.
 struct PendingPublish {
     track: LocalAudioTrack,
-    done: oneshot::Sender<Result<LocalTrackPublication>>,
+    done: oneshot::Sender<Result<String>>,
     deadline: Instant,
     /// Set once the server accepted: the transceiver is being added.
     accepted: Option<proto::TrackInfo>,

@@ -13,7 +13,8 @@ use super::{Action, PendingPublish, Session, PUBLISH_TIMEOUT};
 use crate::audio::LocalAudioTrack;
 use crate::error::{EngineError, Result};
 use crate::events::RoomEvent;
-use crate::objects::{LocalTrackPublication, PublishOptions};
+use crate::objects::LocalTrackPublication;
+use crate::types::PublishOptions;
 
 impl Session {
     pub(super) fn publish_track(
@@ -21,7 +22,7 @@ impl Session {
         now: Instant,
         track: LocalAudioTrack,
         options: PublishOptions,
-        done: oneshot::Sender<Result<LocalTrackPublication>>,
+        done: oneshot::Sender<Result<String>>,
     ) {
         if track.source().is_closed() {
             let _ = done.send(Err(EngineError::Disposed("the track's AudioSource is closed".into())));
@@ -93,8 +94,9 @@ impl Session {
         let publication = LocalTrackPublication::new(info, p.track, sender);
         self.shared.local.0.publications.lock().push(publication.clone());
         self.negotiate_publisher();
-        self.emit(RoomEvent::LocalTrackPublished { publication: publication.clone() });
-        let _ = p.done.send(Ok(publication));
+        let sid = publication.sid();
+        self.emit(RoomEvent::LocalTrackPublished { publication });
+        let _ = p.done.send(Ok(sid));
     }
 
     pub(super) fn unpublish_track(&mut self, sid: &str) -> Result<()> {

@@ -3,9 +3,9 @@
 
 use livekit_protocol as proto;
 
+use super::state;
 use super::Session;
 use crate::events::RoomEvent;
-use crate::state;
 use crate::types::RoomDetails;
 
 impl Session {

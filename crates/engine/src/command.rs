@@ -1,0 +1,66 @@
+//! [`Command`]: what the handles (participants, publications, streams, the room) ask of
+//! the room task. Only plain values and channels cross: the handles sit above this
+//! module and the room below the handles, so neither depends on the other's types.
+
+use livekit_protocol as proto;
+use tokio::sync::oneshot;
+
+use crate::audio::LocalAudioTrack;
+use crate::error::Result;
+use crate::rpc::{RpcCall, RpcError};
+use crate::types::{DataOptions, PublishOptions};
+
+/// Work for the room task, queued by the handles in call order.
+pub(crate) enum Command {
+    PublishData {
+        payload: Vec<u8>,
+        options: DataOptions,
+        done: oneshot::Sender<Result<()>>,
+    },
+    UpdateMetadata {
+        update: proto::UpdateParticipantMetadata,
+        done: oneshot::Sender<Result<()>>,
+    },
+    SetSubscribed {
+        participant_sid: String,
+        track_sid: String,
+        subscribe: bool,
+        done: oneshot::Sender<Result<()>>,
+    },
+    PublishTrack {
+        track: LocalAudioTrack,
+        options: PublishOptions,
+        /// The new publication's sid (it is in the local participant's list by then).
+        done: oneshot::Sender<Result<String>>,
+    },
+    UnpublishTrack {
+        sid: String,
+        done: oneshot::Sender<Result<()>>,
+    },
+    MuteTrack {
+        sid: String,
+        muted: bool,
+        done: oneshot::Sender<Result<()>>,
+    },
+    SendPacket {
+        value: proto::data_packet::Value,
+        destinations: Vec<String>,
+        done: oneshot::Sender<Result<()>>,
+    },
+    PerformRpc {
+        call: RpcCall,
+        ack: oneshot::Sender<()>,
+        response: oneshot::Sender<std::result::Result<String, RpcError>>,
+        sent: oneshot::Sender<std::result::Result<(), RpcError>>,
+    },
+    RespondRpc {
+        request_id: String,
+        result: std::result::Result<String, RpcError>,
+    },
+    Disconnect {
+        done: oneshot::Sender<()>,
+    },
+    GetStats {
+        done: oneshot::Sender<crate::stats::RtcStats>,
+    },
+}
