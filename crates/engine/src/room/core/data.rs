@@ -125,46 +125,14 @@ impl Session {
                     topic: user.topic,
                 });
             }
-            Value::ChatMessage(m) => {
-                // As the official clients do: chat from an unknown sender is dropped.
-                if let Some(participant) = sender {
-                    let message = ChatMessage {
-                        id: m.id,
-                        timestamp: m.timestamp,
-                        edit_timestamp: m.edit_timestamp,
-                        message: m.message,
-                        deleted: m.deleted,
-                        generated: m.generated,
-                    };
-                    self.emit(RoomEvent::ChatMessage { message, participant });
-                }
-            }
+            Value::ChatMessage(m) => self.on_chat(m, sender),
             Value::SipDtmf(d) => {
                 if sender.is_none() && !identity.is_empty() {
                     return; // from someone no longer here
                 }
                 self.emit(RoomEvent::DtmfReceived { code: d.code, digit: d.digit, participant: sender });
             }
-            Value::Transcription(t) => {
-                let segments = t
-                    .segments
-                    .into_iter()
-                    .map(|s| TranscriptionSegment {
-                        id: s.id,
-                        text: s.text,
-                        start_time: s.start_time,
-                        end_time: s.end_time,
-                        is_final: s.r#final,
-                        language: s.language,
-                    })
-                    .collect();
-                self.emit(RoomEvent::TranscriptionReceived {
-                    participant_identity: t.transcribed_participant_identity,
-                    track_sid: t.track_id,
-                    segments,
-                    participant: sender,
-                });
-            }
+            Value::Transcription(t) => self.on_transcription(t, sender),
             Value::RpcRequest(r) => self.on_rpc_request(identity, r),
             Value::RpcAck(a) => {
                 if let Some(call) = self.rpc_calls.get_mut(&a.request_id) {
@@ -173,25 +141,61 @@ impl Session {
                     }
                 }
             }
-            Value::RpcResponse(r) => {
-                if let Some(mut call) = self.rpc_calls.remove(&r.request_id) {
-                    if let Some(ack) = call.ack.take() {
-                        let _ = ack.send(()); // a response implies the request arrived
-                    }
-                    let result = match r.value {
-                        Some(proto::rpc_response::Value::Payload(p)) => Ok(p),
-                        Some(proto::rpc_response::Value::Error(e)) => Err(RpcError::from_proto(e)),
-                        _ => Ok(String::new()),
-                    };
-                    let _ = call.response.send(result);
-                }
-            }
+            Value::RpcResponse(r) => self.on_rpc_response(r),
             Value::StreamHeader(h) => self.on_stream_header(identity, h),
             Value::StreamChunk(c) => self.on_stream_chunk(c),
             Value::StreamTrailer(t) => self.on_stream_trailer(t),
             // Metrics, encrypted packets and legacy speaker updates are not for apps.
             _ => {}
         }
+    }
+
+    fn on_chat(&mut self, m: proto::ChatMessage, sender: Option<RemoteParticipant>) {
+        // As the official clients do: chat from an unknown sender is dropped.
+        let Some(participant) = sender else { return };
+        let message = ChatMessage {
+            id: m.id,
+            timestamp: m.timestamp,
+            edit_timestamp: m.edit_timestamp,
+            message: m.message,
+            deleted: m.deleted,
+            generated: m.generated,
+        };
+        self.emit(RoomEvent::ChatMessage { message, participant });
+    }
+
+    fn on_transcription(&mut self, t: proto::Transcription, sender: Option<RemoteParticipant>) {
+        let segments = t
+            .segments
+            .into_iter()
+            .map(|s| TranscriptionSegment {
+                id: s.id,
+                text: s.text,
+                start_time: s.start_time,
+                end_time: s.end_time,
+                is_final: s.r#final,
+                language: s.language,
+            })
+            .collect();
+        self.emit(RoomEvent::TranscriptionReceived {
+            participant_identity: t.transcribed_participant_identity,
+            track_sid: t.track_id,
+            segments,
+            participant: sender,
+        });
+    }
+
+    fn on_rpc_response(&mut self, r: proto::RpcResponse) {
+        let Some(mut call) = self.rpc_calls.remove(&r.request_id) else { return };
+        if let Some(ack) = call.ack.take() {
+            let _ = ack.send(()); // a response implies the request arrived
+        }
+        let result = match r.value {
+            Some(proto::rpc_response::Value::Payload(p)) => Ok(p),
+            Some(proto::rpc_response::Value::Error(e)) => Err(RpcError::from_proto(e)),
+            _ => Ok(String::new()),
+        };
+        let _ = call.response.send(result);
     }
 
     fn on_rpc_request(&mut self, caller: String, r: proto::RpcRequest) {
