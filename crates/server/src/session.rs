@@ -126,7 +126,8 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         next_refresh: shared.token_refresh.map(|every| Instant::now() + every),
     };
     s.join();
-    let reason = s.run_loop(stream, cmd, pc_rx, shared.shutdown.clone()).await;
+    let mut stream = stream;
+    let reason = s.run_loop(&mut stream, cmd, pc_rx, shared.shutdown.clone()).await;
 
     s.room.remove(&s.p, reason);
     for (_, sub) in s.subs.drain() {
@@ -137,9 +138,19 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
     }
     let _ = s.subscriber.close().await;
     s.p.close_socket();
-    // A client that does not read can block the writer forever: give it 2 s.
+    // The closing handshake: keep reading (and discarding) until the client's close, so
+    // the socket is never dropped with unread data (the kernel would answer with a reset
+    // and the client could lose the leave still in flight). A client that does not read
+    // can block the writer forever: both get 2 s.
     let abort = writer.abort_handle();
-    if tokio::time::timeout(Duration::from_secs(2), writer).await.is_err() {
+    let drain = async {
+        while let Some(Ok(frame)) = stream.next().await {
+            if matches!(frame, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(2), async { tokio::join!(writer, drain) }).await.is_err() {
         abort.abort();
     }
     if let Some(t) = data_task {
@@ -259,7 +270,7 @@ impl Session {
 
     async fn run_loop(
         &mut self,
-        mut stream: SplitStream<WebSocket>,
+        stream: &mut SplitStream<WebSocket>,
         mut cmd: mpsc::UnboundedReceiver<Cmd>,
         mut pc_rx: mpsc::UnboundedReceiver<PcEvent>,
         mut shutdown: watch::Receiver<bool>,
