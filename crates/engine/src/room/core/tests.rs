@@ -307,3 +307,58 @@ fn a_server_leave_stops_with_its_reason_and_finish_emits_the_last_events() {
     ));
     assert_eq!(h.session.poll_timeout(), None);
 }
+
+fn publish(h: &mut Harness) -> (crate::audio::LocalAudioTrack, oneshot::Receiver<Result<String>>, String) {
+    let source = crate::audio::AudioSource::new(48_000, 1, 1_000).unwrap();
+    let track = crate::audio::LocalAudioTrack::new("mic", &source).unwrap();
+    let (done, rx) = oneshot::channel();
+    let options = crate::types::PublishOptions::default();
+    let out = h.input(Input::Command(Command::PublishTrack { track: track.clone(), options, done }));
+    let cid = match signals(&out)[..] {
+        [Req::AddTrack(req)] => {
+            assert_eq!((req.name.as_str(), req.r#type), ("mic", proto::TrackType::Audio as i32));
+            req.cid.clone()
+        }
+        _ => panic!("expected AddTrack"),
+    };
+    (track, rx, cid)
+}
+
+#[test]
+fn publishing_waits_for_the_server_then_adds_a_transceiver_and_times_out_otherwise() {
+    let mut h = harness();
+    h.negotiated();
+    let (track, mut rx, cid) = publish(&mut h);
+    // The same track again while pending is refused.
+    let (again, mut again_rx) = oneshot::channel();
+    let options = crate::types::PublishOptions::default();
+    h.input(Input::Command(Command::PublishTrack { track, options, done: again }));
+    assert!(matches!(again_rx.try_recv(), Ok(Err(EngineError::InvalidArgument(_)))));
+    let info = proto::TrackInfo { sid: "TR_x".into(), name: "mic".into(), ..Default::default() };
+    let published = proto::TrackPublishedResponse { cid: cid.clone(), track: Some(info) };
+    let out = h.signal(Resp::TrackPublished(published.clone()));
+    assert!(matches!(&out[..], [Output::Transport(Action::AddTransceiver { cid: c, .. })] if *c == cid));
+    assert!(h.signal(Resp::TrackPublished(published)).is_empty(), "a repeated answer adds nothing");
+    let out = h.transport(TransportEvent::TransceiverAdded { cid, sender: Err(EngineError::rtc("no")) });
+    assert!(out.is_empty());
+    assert!(matches!(rx.try_recv(), Ok(Err(EngineError::Rtc(_)))));
+
+    // A server that never answers: the publish fails after PUBLISH_TIMEOUT.
+    let (_track, mut rx, _cid) = publish(&mut h);
+    h.advance(Duration::from_secs(9));
+    assert!(rx.try_recv().is_err());
+    h.advance(Duration::from_secs(1));
+    assert!(matches!(rx.try_recv(), Ok(Err(EngineError::Timeout { ms: 10_000, .. }))));
+    // A refusal by the server reaches the caller as `Rejected`.
+    let (_track, mut rx, cid) = publish(&mut h);
+    let refusal = proto::RequestResponse {
+        message: "no".into(),
+        request: Some(proto::request_response::Request::AddTrack(proto::AddTrackRequest { cid, ..Default::default() })),
+        ..Default::default()
+    };
+    h.signal(Resp::RequestResponse(refusal));
+    assert!(matches!(rx.try_recv(), Ok(Err(EngineError::Rejected(_)))));
+    assert!(h
+        .input(Input::Command(Command::UnpublishTrack { sid: "TR_none".into(), done: oneshot::channel().0 }))
+        .is_empty());
+}
