@@ -29,6 +29,7 @@ use crate::rpc::{RpcCall, RpcError};
 use crate::signal::{self, Ws};
 use crate::streams::{Incoming, StreamKind};
 use crate::types::{ConnectionState, DataKind, DataOptions, RoomDetails};
+use lkrtc_transport::data::watch_open as watch_dc;
 
 mod connect;
 mod data;
@@ -193,24 +194,6 @@ impl Room {
             let _ = tokio::time::timeout(Duration::from_secs(5), rx).await;
         }
     }
-}
-
-/// Drains a data channel's events and reports whether it is open.
-fn watch_dc(dc: Arc<dyn DataChannel>) -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        while let Some(ev) = dc.poll().await {
-            match ev {
-                DataChannelEvent::OnOpen => {
-                    let _ = tx.send(true);
-                }
-                DataChannelEvent::OnClose => break,
-                _ => {}
-            }
-        }
-        let _ = tx.send(false);
-    });
-    rx
 }
 
 /// Reads a subscriber data channel, forwarding each message to the room task.
@@ -723,10 +706,10 @@ impl RoomTask {
                     _ => {}
                 }
             }
-            PcEvent::DataChannel(dc) => {
+            PcEvent::DataChannel(_, dc) => {
                 tokio::spawn(read_dc(dc, data_tx.clone()));
             }
-            PcEvent::Track(rtp) => self.on_remote_track(rtp).await,
+            PcEvent::Track(_, rtp) => self.on_remote_track(rtp).await,
         }
         None
     }
