@@ -1,10 +1,11 @@
 // Connect time, lkrtc vs the official @livekit/rtc-node, direct and relay-only through a
 // real TURN server (Debian's coturn on 127.0.0.1), against one lkrtc-server process.
 //
-//   sh scripts/netns.sh node bench/connectivity/connect.mjs [--joins 20]
+//   sh scripts/netns.sh node bench/connectivity/connect.mjs [--joins 20] [--direct]
 //
 // Each SDK joins --joins times per path (after one warm-up join), each join to a fresh
-// room, and disconnects; printed: median and p90 per SDK and path, and the ratios.
+// room, and disconnects; printed: median, p90 and slowest per SDK and path, how many
+// joins took over 500 ms, and the ratios. `--direct` skips the relay path (no TURN).
 // The official client must stay inside the test network namespace (NETWORK.md).
 import { createRequire } from 'node:module';
 import * as official from '@livekit/rtc-node';
@@ -18,8 +19,10 @@ if (process.env.LKRTC_NETNS !== '1') {
 const lk = createRequire(import.meta.url)('../../index.js');
 const argv = process.argv.slice(2);
 const JOINS = Number(argv[argv.indexOf('--joins') + 1] || 20);
+const DIRECT_ONLY = argv.includes('--direct');
+const SLOW_MS = 500;
 
-const turn = await startTurn({ lk: 'p1', official: 'p2' });
+const turn = DIRECT_ONLY ? null : await startTurn({ lk: 'p1', official: 'p2' });
 const server = await startServer({ name: 'bench-connect' });
 const relay = (mod, user) => ({
   rtcConfig: {
@@ -43,6 +46,8 @@ async function measure(mod, options) {
   return {
     median: times[Math.floor(times.length / 2)],
     p90: times[Math.floor(times.length * 0.9) - 1] ?? times.at(-1),
+    slowest: times.at(-1),
+    slow: times.filter((t) => t > SLOW_MS).length,
   };
 }
 
@@ -52,15 +57,17 @@ for (const [sdk, mod, user] of [
   ['rtc-node', official, 'official'],
 ]) {
   rows.push([sdk, 'direct', await measure(mod, {})]);
-  rows.push([sdk, 'relay (TURN/UDP)', await measure(mod, relay(mod, user))]);
+  if (turn) rows.push([sdk, 'relay (TURN/UDP)', await measure(mod, relay(mod, user))]);
 }
-console.log(`connect time over ${JOINS} joins each (median / p90):`);
-for (const [sdk, path, r] of rows)
-  console.log(`  ${sdk.padEnd(8)} ${path.padEnd(17)} ${r.median.toFixed(1)} ms / ${r.p90.toFixed(1)} ms`);
-for (const path of ['direct', 'relay (TURN/UDP)']) {
+console.log(`connect time over ${JOINS} joins each (median / p90 / slowest, joins over ${SLOW_MS} ms):`);
+for (const [sdk, path, r] of rows) {
+  const figures = [r.median, r.p90, r.slowest].map((t) => `${t.toFixed(1)} ms`).join(' / ');
+  console.log(`  ${sdk.padEnd(8)} ${path.padEnd(17)} ${figures}, ${r.slow} over ${SLOW_MS} ms`);
+}
+for (const path of turn ? ['direct', 'relay (TURN/UDP)'] : ['direct']) {
   const [a, b] = rows.filter((r) => r[1] === path).map((r) => r[2].median);
   console.log(`  lkrtc/rtc-node median, ${path}: ${(a / b).toFixed(2)}×`);
 }
 await server.kill('SIGTERM');
-await turn.stop();
+await turn?.stop();
 await official.dispose();

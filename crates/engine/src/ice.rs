@@ -21,6 +21,9 @@ use crate::error::{EngineError, Result};
 use crate::turn_tunnel::StreamTurn;
 use crate::types::{IceServer, IceTransportPolicy};
 
+/// The candidate type of an `a=candidate` / `candidate:` line (`host`, `srflx`, `relay`...).
+pub(crate) use lkrtc_transport::candidate::candidate_type;
+
 /// What the peer connections are built with.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct IcePlan {
@@ -191,13 +194,6 @@ pub(crate) fn plan(
 /// A TURN URL in a comparable form (`?transport=udp` is the default).
 fn canonical(url: &str) -> String {
     url.to_ascii_lowercase().trim_end_matches("?transport=udp").to_string()
-}
-
-/// The candidate type of an `a=candidate` / `candidate:` line (`host`, `srflx`, `relay`...).
-pub(crate) fn candidate_type(candidate: &str) -> Option<&str> {
-    let mut fields = candidate.split_whitespace();
-    fields.by_ref().find(|f| *f == "typ")?;
-    fields.next()
 }
 
 /// Whether a local candidate may be signalled under `policy`.

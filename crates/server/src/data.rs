@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use livekit_protocol as proto;
+use lkrtc_transport::data::{next_message, watch_open};
 use prost::Message;
-use tokio::sync::{mpsc, watch};
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use tokio::sync::mpsc;
+use webrtc::data_channel::DataChannel;
 
 use crate::participant::{DataKind, Participant};
 use crate::room::Room;
-use crate::session::{kind_of, next_message};
 use crate::ServerShared;
 
 /// How long a packet waits for a recipient's data channel to open before it is dropped.
@@ -86,7 +86,7 @@ pub fn route(
 /// Reads one publisher data channel of `p` until it closes, forwarding every packet.
 pub async fn read_loop(_shared: Arc<ServerShared>, room: Arc<Room>, p: Arc<Participant>, dc: Arc<dyn DataChannel>) {
     let label = dc.label().await.unwrap_or_default();
-    let Some(kind) = kind_of(&label) else {
+    let Some(kind) = DataKind::from_label(&label) else {
         // Channels we do not route (e.g. `_data_track`) are drained so they never back up.
         while next_message(&dc).await.is_some() {}
         return;
@@ -130,25 +130,6 @@ pub async fn deliver_loop(
         }
         let _ = dc.send(BytesMut::from(&bytes[..])).await;
     }
-}
-
-/// Drains a channel's events (clients send nothing on subscriber channels) and reports
-/// whether it is open.
-fn watch_open(dc: Arc<dyn DataChannel>) -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        while let Some(ev) = dc.poll().await {
-            match ev {
-                DataChannelEvent::OnOpen => {
-                    let _ = tx.send(true);
-                }
-                DataChannelEvent::OnClose => break,
-                _ => {}
-            }
-        }
-        let _ = tx.send(false);
-    });
-    rx
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub fn signal_frame(bytes: &[u8]) {
 /// SDP text as the server reads it from offers and answers.
 pub fn sdp(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
-    let _ = crate::rtc::first_mid(&text);
+    let _ = lkrtc_transport::sdp::first_mid(&text);
     let _ = crate::rtc::audio_level_id(&text);
     let _ = crate::rtc::sending_track_ids(&text);
 }
@@ -37,7 +37,7 @@ pub fn sdp(bytes: &[u8]) {
 /// A trickle `candidateInit` JSON string.
 pub fn trickle_json(bytes: &[u8]) {
     if let Ok(text) = std::str::from_utf8(bytes) {
-        let _ = crate::rtc::parse_candidate(text);
+        let _ = lkrtc_transport::candidate::from_json(text);
     }
 }
 

@@ -39,13 +39,7 @@ pub enum Outbound {
 }
 
 /// Data channel kinds (the channel a packet travels on).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataKind {
-    /// `_reliable`: ordered, retransmitted.
-    Reliable,
-    /// `_lossy`: unordered, no retransmits.
-    Lossy,
-}
+pub use lkrtc_transport::data::Channel as DataKind;
 
 /// A participant in a room.
 pub struct Participant {

@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use livekit_protocol as proto;
+use lkrtc_transport::{AnswerCheck, Negotiation};
 use prost::Message as _;
 use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
 use tokio::sync::{mpsc, watch};
-use webrtc::data_channel::{DataChannel, DataChannelEvent, RTCDataChannelInit};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::media_stream::MediaStreamTrack;
@@ -24,7 +24,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 use crate::data;
 use crate::limits::{self, clip};
-use crate::participant::{Channels, Cmd, DataKind, JoinParams, Outbound, Participant};
+use crate::participant::{Channels, Cmd, JoinParams, Outbound, Participant};
 use crate::room::Room;
 use crate::rtc::{self, PcEvent, Target};
 use crate::track::{DownTrack, PublishedTrack};
@@ -42,12 +42,6 @@ pub const SERVER_VERSION: &str = "1.9.0";
 /// Why a session ended, for logs and the DISCONNECTED update.
 type Reason = proto::DisconnectReason;
 
-struct Negotiation {
-    outstanding: bool,
-    dirty: bool,
-    offer_id: u32,
-}
-
 struct Subscription {
     track: Arc<PublishedTrack>,
     sender: Arc<dyn RtpSender>,
@@ -61,14 +55,11 @@ pub struct Session {
     pc_tx: mpsc::UnboundedSender<PcEvent>,
     publisher: Option<Arc<dyn PeerConnection>>,
     subscriber: Arc<dyn PeerConnection>,
-    pub_remote_set: bool,
-    sub_remote_set: bool,
-    pub_pending: Vec<RTCIceCandidateInit>,
-    sub_pending: Vec<RTCIceCandidateInit>,
-    pub_mid: String,
-    sub_mid: String,
+    /// The publisher PC answers the client's offers.
+    pub_neg: Negotiation<RTCIceCandidateInit>,
+    /// The subscriber PC offers; the client answers.
+    sub_neg: Negotiation<RTCIceCandidateInit>,
     pub_level_ext: u8,
-    neg: Negotiation,
     subs: HashMap<String, Subscription>,
     /// How many times each track was subscribed in this session.
     sub_rounds: HashMap<String, u32>,
@@ -98,11 +89,12 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         }
     };
     // The server opens the data channels on the subscriber PC before its first offer.
-    let reliable = subscriber.create_data_channel("_reliable", Some(dc_init(true))).await;
-    let lossy = subscriber.create_data_channel("_lossy", Some(dc_init(false))).await;
-    let data_task = match (reliable, lossy) {
-        (Ok(r), Ok(l)) => Some(tokio::spawn(data::deliver_loop(data, r, l))),
-        _ => None,
+    let data_task = match lkrtc_transport::data::open(subscriber.as_ref()).await {
+        Ok((reliable, lossy)) => Some(tokio::spawn(data::deliver_loop(data, reliable, lossy))),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the subscriber data channels");
+            None
+        }
     };
 
     let mut s = Session {
@@ -112,20 +104,17 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         pc_tx,
         publisher: None,
         subscriber,
-        pub_remote_set: false,
-        sub_remote_set: false,
-        pub_pending: Vec::new(),
-        sub_pending: Vec::new(),
-        pub_mid: String::new(),
-        sub_mid: String::new(),
+        pub_neg: Negotiation::new(limits::MAX_PENDING_CANDIDATES),
+        sub_neg: Negotiation::new(limits::MAX_PENDING_CANDIDATES),
         pub_level_ext: 0,
-        neg: Negotiation { outstanding: false, dirty: false, offer_id: 0 },
         subs: HashMap::new(),
         sub_rounds: HashMap::new(),
         last_seen: Instant::now(),
         next_refresh: shared.token_refresh.map(|every| Instant::now() + every),
     };
     s.join();
+    // Offer right away (with the data channels), as subscriber-primary servers do.
+    s.negotiate().await;
     let mut stream = stream;
     let reason = s.run_loop(&mut stream, cmd, pc_rx, shared.shutdown.clone()).await;
 
@@ -157,16 +146,6 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         t.abort();
     }
     shared.rooms.remove_if_empty(&s.room);
-}
-
-fn dc_init(reliable: bool) -> RTCDataChannelInit {
-    RTCDataChannelInit {
-        ordered: reliable,
-        max_packet_life_time: None,
-        max_retransmits: if reliable { None } else { Some(0) },
-        protocol: String::new(),
-        negotiated: None,
-    }
 }
 
 fn leave(reason: Reason) -> proto::LeaveRequest {
@@ -264,8 +243,6 @@ impl Session {
                 }
             }
         }
-        // Offer right away (with the data channels), as subscriber-primary servers do.
-        let _ = self.pc_tx.send(PcEvent::Negotiate);
     }
 
     async fn run_loop(
@@ -408,16 +385,15 @@ impl Session {
         .await;
         match result {
             Ok(sdp) => {
-                self.pub_mid = rtc::first_mid(&sdp).unwrap_or_else(|| "0".into());
+                let queued = self.pub_neg.answer_created(&sdp);
                 self.pub_level_ext = rtc::audio_level_id(&sdp).unwrap_or(0);
-                self.pub_remote_set = true;
                 self.p.send(Resp::Answer(proto::SessionDescription {
                     r#type: "answer".into(),
                     sdp,
                     id: sd.id,
                     mid_to_track_id: Default::default(),
                 }));
-                for c in std::mem::take(&mut self.pub_pending) {
+                for c in queued {
                     let _ = pc.add_ice_candidate(c).await;
                 }
                 // A client unpublishes by renegotiating with the track's m-line no longer sending.
@@ -438,8 +414,8 @@ impl Session {
     }
 
     async fn on_subscriber_answer(&mut self, sd: proto::SessionDescription) -> Option<Reason> {
-        if !self.neg.outstanding {
-            tracing::debug!(identity = %self.p.identity(), "answer without an outstanding offer ignored");
+        if self.sub_neg.check_answer(sd.id) == AnswerCheck::Stale {
+            tracing::debug!(identity = %self.p.identity(), id = sd.id, "answer to no outstanding offer ignored");
             return None;
         }
         let applied = match RTCSessionDescription::answer(sd.sdp) {
@@ -451,12 +427,11 @@ impl Session {
             self.p.close_with(1007, msg);
             return Some(Reason::StateMismatch);
         }
-        self.sub_remote_set = true;
-        self.neg.outstanding = false;
-        for c in std::mem::take(&mut self.sub_pending) {
+        let applied = self.sub_neg.answer_applied();
+        for c in applied.candidates {
             let _ = self.subscriber.add_ice_candidate(c).await;
         }
-        if self.neg.dirty {
+        if applied.reoffer {
             self.negotiate().await;
         }
         None
@@ -468,33 +443,34 @@ impl Session {
             self.p.close_with(1009, format!("ICE candidate larger than {} bytes", limits::MAX_CANDIDATE_SIZE));
             return Some(Reason::SignalClose);
         }
-        let cand = match rtc::parse_candidate(&t.candidate_init) {
-            Ok(c) if !c.candidate.is_empty() => c,
-            Ok(_) => return None, // end-of-candidates
+        let cand = match lkrtc_transport::candidate::from_json(&t.candidate_init) {
+            Ok(Some(c)) => c,
+            Ok(None) => return None, // end-of-candidates
             Err(e) => {
-                tracing::debug!(identity = %self.p.identity(), error = %clip(&e), "bad trickle ignored");
+                tracing::debug!(identity = %self.p.identity(), error = %clip(&e.to_string()), "bad trickle ignored");
                 return None;
             }
         };
-        let pending = if t.target == Target::Subscriber as i32 {
-            if self.sub_remote_set {
-                let _ = self.subscriber.add_ice_candidate(cand).await;
-                return None;
-            }
-            &mut self.sub_pending
-        } else if let (Some(pc), true) = (&self.publisher, self.pub_remote_set) {
-            let _ = pc.add_ice_candidate(cand).await;
-            return None;
+        let (neg, pc) = if t.target == Target::Subscriber as i32 {
+            (&mut self.sub_neg, Some(&self.subscriber))
         } else {
-            &mut self.pub_pending
+            (&mut self.pub_neg, self.publisher.as_ref())
         };
-        if pending.len() >= limits::MAX_PENDING_CANDIDATES {
-            tracing::warn!(identity = %self.p.identity(), "too many ICE candidates before the remote description");
-            let reason = format!("more than {} ICE candidates before the offer/answer", limits::MAX_PENDING_CANDIDATES);
-            self.p.close_with(1008, reason);
-            return Some(Reason::SignalClose);
+        match neg.remote_candidate(cand) {
+            // A remote description is only set on a PC that exists.
+            Ok(Some(c)) => {
+                if let Some(pc) = pc {
+                    let _ = pc.add_ice_candidate(c).await;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(identity = %self.p.identity(), "{e}");
+                let reason = format!("more than {} ICE candidates before the offer/answer", e.limit);
+                self.p.close_with(1008, reason);
+                return Some(Reason::SignalClose);
+            }
         }
-        pending.push(cand);
         None
     }
 
@@ -652,7 +628,7 @@ impl Session {
             track_id,
             track.sid.clone(),
             kind,
-            vec![rtc::encoding(rtc::opus_codec(), ssrc)],
+            vec![lkrtc_transport::codec::encoding(lkrtc_transport::codec::opus(), ssrc)],
         )));
         // Always a new transceiver: reusing a stopped one (same msid on an old mid) would
         // not make clients fire a new track event after a resubscribe.
@@ -695,11 +671,9 @@ impl Session {
 
     /// Offers the subscriber PC, one offer in flight at a time.
     async fn negotiate(&mut self) {
-        if self.neg.outstanding {
-            self.neg.dirty = true;
+        if !self.sub_neg.want_offer() {
             return;
         }
-        self.neg.dirty = false;
         let pc = self.subscriber.clone();
         let result: Result<String, String> = async {
             let offer = pc.create_offer(None).await.map_err(|e| e.to_string())?;
@@ -709,13 +683,11 @@ impl Session {
         .await;
         match result {
             Ok(sdp) => {
-                self.sub_mid = rtc::first_mid(&sdp).unwrap_or_else(|| "0".into());
-                self.neg.offer_id += 1;
-                self.neg.outstanding = true;
+                let id = self.sub_neg.offer_created(&sdp);
                 self.p.send(Resp::Offer(proto::SessionDescription {
                     r#type: "offer".into(),
                     sdp,
-                    id: self.neg.offer_id,
+                    id,
                     mid_to_track_id: Default::default(),
                 }));
             }
@@ -725,12 +697,10 @@ impl Session {
 
     async fn handle_pc(&mut self, ev: PcEvent) -> Option<Reason> {
         match ev {
-            PcEvent::Negotiate => self.negotiate().await,
             PcEvent::Candidate(target, init) => {
-                let mid = if target == Target::Subscriber { &self.sub_mid } else { &self.pub_mid };
-                let mid = if mid.is_empty() { "0" } else { mid.as_str() };
+                let neg = if target == Target::Subscriber { &self.sub_neg } else { &self.pub_neg };
                 self.p.send(Resp::Trickle(proto::TrickleRequest {
-                    candidate_init: rtc::candidate_json(&init, mid),
+                    candidate_init: lkrtc_transport::candidate::to_json(&init, neg.first_mid()),
                     target: target as i32,
                     r#final: false,
                 }));
@@ -741,13 +711,14 @@ impl Session {
                     return Some(Reason::ConnectionTimeout);
                 }
             }
-            PcEvent::DataChannel(dc) => {
+            PcEvent::Gathered { .. } => {}
+            PcEvent::DataChannel(_, dc) => {
                 let shared = self.shared.clone();
                 let room = self.room.clone();
                 let p = self.p.clone();
                 tokio::spawn(async move { data::read_loop(shared, room, p, dc).await });
             }
-            PcEvent::Track(remote) => self.on_remote_track(remote).await,
+            PcEvent::Track(_, remote) => self.on_remote_track(remote).await,
         }
         None
     }
@@ -774,26 +745,6 @@ impl Session {
 /// Whether a read error is a message over [`limits::MAX_SIGNAL_MESSAGE`].
 fn too_big(e: axum::Error) -> bool {
     matches!(e.into_inner().downcast::<tungstenite::Error>().map(|e| *e), Ok(tungstenite::Error::Capacity(_)))
-}
-
-/// Reads `DataChannelEvent`s until the channel closes, returning each message.
-pub async fn next_message(dc: &Arc<dyn DataChannel>) -> Option<BytesMut> {
-    loop {
-        match dc.poll().await? {
-            DataChannelEvent::OnMessage(m) => return Some(m.data),
-            DataChannelEvent::OnClose => return None,
-            _ => {}
-        }
-    }
-}
-
-/// The kind of a client data channel, by label.
-pub fn kind_of(label: &str) -> Option<DataKind> {
-    match label {
-        "_reliable" => Some(DataKind::Reliable),
-        "_lossy" => Some(DataKind::Lossy),
-        _ => None,
-    }
 }
 
 /// Answers a resume attempt: sessions are not kept, so the client must rejoin.

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
-use webrtc::data_channel::{DataChannel, RTCDataChannelInit};
+use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::PeerConnection;
 
 use super::core::{Session, SessionConfig};
@@ -126,12 +126,7 @@ async fn create_pcs(ip: IpAddr, ice: IcePlan, pc_tx: mpsc::UnboundedSender<PcEve
     let publisher = pc::create(ip, Target::Publisher, &ice, pc_tx.clone()).await?;
     let rest = async {
         let subscriber = pc::create(ip, Target::Subscriber, &ice, pc_tx).await?;
-        let channels = async {
-            let reliable = publisher.create_data_channel("_reliable", Some(dc_init(true))).await;
-            let lossy = publisher.create_data_channel("_lossy", Some(dc_init(false))).await;
-            Ok((reliable.map_err(EngineError::rtc)?, lossy.map_err(EngineError::rtc)?))
-        };
-        match channels.await {
+        match lkrtc_transport::data::open(publisher.as_ref()).await.map_err(EngineError::rtc) {
             Ok((reliable, lossy)) => Ok((subscriber, reliable, lossy)),
             Err(e) => {
                 let _ = subscriber.close().await;
@@ -205,15 +200,5 @@ fn default_ip(url: &url::Url) -> IpAddr {
         IpAddr::from([127, 0, 0, 1])
     } else {
         IpAddr::from([0, 0, 0, 0])
-    }
-}
-
-fn dc_init(reliable: bool) -> RTCDataChannelInit {
-    RTCDataChannelInit {
-        ordered: reliable,
-        max_packet_life_time: None,
-        max_retransmits: if reliable { None } else { Some(0) },
-        protocol: String::new(),
-        negotiated: None,
     }
 }

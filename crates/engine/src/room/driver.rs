@@ -11,10 +11,11 @@ use bytes::BytesMut;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use livekit_protocol as proto;
+use lkrtc_transport::data::{next_message, watch_open, Channel};
 use proto::signal_request::Message as Req;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
@@ -165,8 +166,8 @@ impl Driver {
             PcEvent::Candidate(target, init) => TransportEvent::Candidate(target, init),
             PcEvent::Gathered { target, relay } => TransportEvent::Gathered { target, relay },
             PcEvent::State(target, state) => TransportEvent::State(target, state),
-            PcEvent::Track(rtp) => TransportEvent::Track { stream_id: rtp.stream_id().await, rtp },
-            PcEvent::DataChannel(dc) => {
+            PcEvent::Track(_, rtp) => TransportEvent::Track { stream_id: rtp.stream_id().await, rtp },
+            PcEvent::DataChannel(_, dc) => {
                 tokio::spawn(read_dc(dc, self.dc_in.clone()));
                 return None;
             }
@@ -307,7 +308,7 @@ async fn send_data(
     mut rx: mpsc::UnboundedReceiver<(Vec<u8>, Sent)>,
     feedback: mpsc::UnboundedSender<Input>,
 ) {
-    let mut open = watch_dc(dc.clone());
+    let mut open = watch_open(dc.clone());
     while let Some((bytes, sent)) = rx.recv().await {
         let opened = match bounded("the data channel to open", DC_OPEN_TIMEOUT, open.wait_for(|o| *o)).await {
             Ok(Ok(_)) => Ok(()),
@@ -346,42 +347,16 @@ fn report(sent: Sent, result: Result<()>, feedback: &mpsc::UnboundedSender<Input
     }
 }
 
-/// Drains a data channel's events and reports whether it is open.
-fn watch_dc(dc: Arc<dyn DataChannel>) -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        while let Some(ev) = dc.poll().await {
-            match ev {
-                DataChannelEvent::OnOpen => {
-                    let _ = tx.send(true);
-                }
-                DataChannelEvent::OnClose => break,
-                _ => {}
-            }
-        }
-        let _ = tx.send(false);
-    });
-    rx
-}
-
 /// Reads a subscriber data channel, forwarding each message to the driver.
 async fn read_dc(dc: Arc<dyn DataChannel>, tx: mpsc::Sender<(DataKind, BytesMut)>) {
-    let kind = match dc.label().await.as_deref() {
-        Ok("_reliable") => Some(DataKind::Reliable),
-        Ok("_lossy") => Some(DataKind::Lossy),
-        _ => None,
+    let kind = match dc.label().await.ok().and_then(|l| Channel::from_label(&l)) {
+        Some(Channel::Reliable) => DataKind::Reliable,
+        Some(Channel::Lossy) => DataKind::Lossy,
+        None => return,
     };
-    while let Some(ev) = dc.poll().await {
-        match ev {
-            DataChannelEvent::OnMessage(m) => {
-                if let Some(kind) = kind {
-                    if tx.send((kind, m.data)).await.is_err() {
-                        break;
-                    }
-                }
-            }
-            DataChannelEvent::OnClose => break,
-            _ => {}
+    while let Some(data) = next_message(&dc).await {
+        if tx.send((kind, data)).await.is_err() {
+            break;
         }
     }
 }

@@ -19,7 +19,6 @@ pub(crate) use crate::command::Command;
 mod connect;
 mod core;
 mod driver;
-pub(crate) mod negotiation;
 
 /// Largest data packet the engine sends (LiveKit clients cap SCTP messages at 64000).
 pub const MAX_DATA_PACKET: usize = 64_000;

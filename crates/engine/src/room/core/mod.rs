@@ -23,7 +23,6 @@ use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState};
 use webrtc::rtp_transceiver::RtpSender;
 
-use super::negotiation::Negotiation;
 use super::{Command, Shared};
 use crate::audio::LocalAudioTrack;
 use crate::error::{EngineError, Result};
@@ -33,6 +32,7 @@ use crate::pc::Target;
 use crate::rpc::RpcError;
 use crate::streams::Incoming;
 use crate::types::{ConnectionState, DataKind};
+use lkrtc_transport::Negotiation;
 
 mod commands;
 mod data;

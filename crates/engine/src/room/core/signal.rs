@@ -14,8 +14,8 @@ use crate::error::EngineError;
 use crate::events::RoomEvent;
 use crate::objects::{RemoteParticipant, RemoteTrack, RemoteTrackPublication};
 use crate::pc::{self, Target};
-use crate::room::negotiation::AnswerCheck;
 use crate::types::IceTransportPolicy;
+use lkrtc_transport::negotiation::AnswerCheck;
 
 impl Session {
     pub(super) fn on_signal(&mut self, msg: Resp) {

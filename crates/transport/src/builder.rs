@@ -1,0 +1,120 @@
+//! Building a peer connection bound to one address.
+//!
+//! The mechanism is shared; what differs between the client and the server is passed
+//! in [`PcOptions`]. Always set: mDNS off (it needs multicast sockets, absent in test
+//! namespaces, and hides the address), 20 ms between connectivity checks, peer-reflexive
+//! pairs nominated at once, the default codecs and interceptors.
+
+use std::net::IpAddr;
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpHeaderExtensionCapability, RtpCodecKind};
+use tokio::sync::mpsc;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
+    RTCIceServer, RTCIceTransportPolicy, Registry, SettingEngineBuilder,
+};
+use webrtc::runtime::Runtime;
+
+use crate::events::{CandidateFilter, Handler, PcEvent, Target};
+
+/// How one peer connection is built. [`PcOptions::new`] gives the defaults; each side
+/// sets its policy on top.
+#[derive(Clone)]
+pub struct PcOptions {
+    /// Which peer connection (tags its events).
+    pub target: Target,
+    /// Address the host sockets bind (unspecified: every interface; the stack skips
+    /// loopback then, so loopback must be named).
+    pub ip: IpAddr,
+    /// STUN/TURN servers (none by default).
+    pub ice_servers: Vec<RTCIceServer>,
+    /// Candidate policy (`Unspecified`, the stack's default, by default).
+    pub ice_policy: RTCIceTransportPolicy,
+    /// ICE-lite: answer checks, never start them (default off).
+    pub lite: bool,
+    /// Gather UDP host candidates (default on).
+    pub udp: bool,
+    /// Gather TCP host candidates, ICE-TCP (default on).
+    pub tcp: bool,
+    /// Gather loopback candidates (default off).
+    pub include_loopback: bool,
+    /// How long a relayed pair waits for a better one before it is nominated (`None`:
+    /// the stack's 2 s).
+    pub relay_acceptance_min_wait: Option<Duration>,
+    /// A `webrtc` runtime of the caller's (the client's TURN-over-TCP/TLS tunnel);
+    /// `None`: tokio.
+    pub runtime: Option<Arc<dyn Runtime>>,
+    /// Register the audio-level header extension (default off): packets carry their
+    /// loudness, which is how servers find active speakers.
+    pub audio_level: bool,
+    /// Which gathered local candidates are reported (`None`: all).
+    pub candidate_filter: Option<CandidateFilter>,
+}
+
+impl PcOptions {
+    /// Defaults for the peer connection `target` bound to `ip`.
+    pub fn new(target: Target, ip: IpAddr) -> Self {
+        Self {
+            target,
+            ip,
+            ice_servers: Vec::new(),
+            ice_policy: RTCIceTransportPolicy::Unspecified,
+            lite: false,
+            udp: true,
+            tcp: true,
+            include_loopback: false,
+            relay_acceptance_min_wait: None,
+            runtime: None,
+            audio_level: false,
+            candidate_filter: None,
+        }
+    }
+}
+
+/// Builds a peer connection whose events go to `tx`, tagged with `options.target`.
+pub async fn build(
+    options: PcOptions,
+    tx: mpsc::UnboundedSender<PcEvent>,
+) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
+    let mut media = MediaEngine::default();
+    media.register_default_codecs()?;
+    if options.audio_level {
+        let level = RTCRtpHeaderExtensionCapability { uri: rtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
+        media.register_header_extension(level, RtpCodecKind::Audio, None)?;
+    }
+    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    let settings = SettingEngineBuilder::new()
+        .with_include_loopback_candidate(options.include_loopback)
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        // Checks every 20 ms instead of 200: the default interval dominates connect time
+        // on fast networks (the count keeps the same ~1.4 s budget per candidate pair).
+        .with_ice_connection_attempts(Some(Duration::from_millis(20)), Some(70))
+        // A check that arrives before the trickled candidate it comes from makes a
+        // peer-reflexive pair; the stack would wait 1 s before nominating one. Behind a
+        // NAT that pair is the real path, and on any network it is a proven one.
+        .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+        .with_relay_acceptance_min_wait(options.relay_acceptance_min_wait)
+        .with_lite(options.lite)
+        .build();
+    let config = RTCConfigurationBuilder::new()
+        .with_ice_servers(options.ice_servers)
+        .with_ice_transport_policy(options.ice_policy)
+        .build();
+    let handler = Handler { target: options.target, filter: options.candidate_filter, relay: AtomicU32::new(0), tx };
+    let addr = vec![format!("{}:0", options.ip)];
+    let mut builder = PeerConnectionBuilder::new()
+        .with_configuration(config)
+        .with_media_engine(media)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .with_handler(Arc::new(handler))
+        .with_udp_addrs(if options.udp { addr.clone() } else { vec![] })
+        .with_tcp_addrs(if options.tcp { addr } else { vec![] });
+    if let Some(runtime) = options.runtime {
+        builder = builder.with_runtime(runtime);
+    }
+    Ok(Arc::new(builder.build().await?))
+}

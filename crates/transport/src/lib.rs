@@ -1,0 +1,26 @@
+//! The WebRTC transport shared by the lkrtc client engine and `lkrtc-server`.
+//!
+//! Both sides run two peer connections per participant (publisher and subscriber) over
+//! the `webrtc` 0.21 stack. This crate holds the mechanism they share; each side passes
+//! its own policy (ICE servers, ICE-lite, loopback, relay waits, runtime) in
+//! [`PcOptions`].
+//!
+//! - [`builder`]: a peer connection bound to one address, from [`PcOptions`].
+//! - [`events`]: the stack's callbacks as one [`PcEvent`] enum, tagged with the target.
+//! - [`negotiation`]: a sans-IO offer/answer state machine, one per peer connection.
+//! - [`candidate`]: LiveKit's trickle candidate JSON, both ways.
+//! - [`sdp`]: the SDP facts signalling needs (first mid).
+//! - [`data`]: the `_reliable` / `_lossy` data channels, reading and watching them.
+//! - [`codec`]: Opus and encoding parameters as LiveKit negotiates them.
+
+pub mod builder;
+pub mod candidate;
+pub mod codec;
+pub mod data;
+pub mod events;
+pub mod negotiation;
+pub mod sdp;
+
+pub use builder::{build, PcOptions};
+pub use events::{CandidateFilter, PcEvent, Target};
+pub use negotiation::{AnswerCheck, Applied, Negotiation, TooManyCandidates};
