@@ -17,10 +17,10 @@ use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
 
-use crate::audio::LocalAudioTrack;
 use crate::error::{bounded, EngineError, Result};
 use crate::events::RoomEvent;
 use crate::ice;
+use crate::media::LocalTrack;
 use crate::objects::{
     LocalParticipant, LocalTrackPublication, PublishOptions, RemoteParticipant, RemoteTrack, RemoteTrackPublication,
 };
@@ -61,7 +61,7 @@ pub(crate) enum Command {
         done: oneshot::Sender<Result<()>>,
     },
     PublishTrack {
-        track: LocalAudioTrack,
+        track: LocalTrack,
         options: PublishOptions,
         done: oneshot::Sender<Result<LocalTrackPublication>>,
     },
@@ -255,7 +255,7 @@ struct RoomTask {
     pub_offer_id: u32,
     pub_outstanding: bool,
     pub_dirty: bool,
-    pending_publishes: HashMap<String, (LocalAudioTrack, oneshot::Sender<Result<LocalTrackPublication>>)>,
+    pending_publishes: HashMap<String, (LocalTrack, oneshot::Sender<Result<LocalTrackPublication>>)>,
     pub_connected: bool,
     sub_connected: bool,
     ice: ice::IcePlan,
@@ -566,7 +566,7 @@ impl RoomTask {
         rtp: Arc<dyn TrackRemote>,
     ) {
         let info = publication.info();
-        let track = RemoteTrack::new(&info.sid, &info.name, publication.kind(), info.muted, rtp);
+        let track = RemoteTrack::new(&participant.identity(), &info, rtp);
         publication.0.state.lock().track = Some(track.clone());
         self.emit(RoomEvent::TrackSubscribed { participant, publication, track });
     }

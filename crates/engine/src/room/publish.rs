@@ -6,16 +6,16 @@ use proto::signal_request::Message as Req;
 use tokio::sync::oneshot;
 
 use super::{RoomTask, PUBLISH_TIMEOUT};
-use crate::audio::LocalAudioTrack;
 use crate::error::{bounded, EngineError, Result};
 use crate::events::RoomEvent;
+use crate::media::LocalTrack;
 use crate::objects::{LocalTrackPublication, PublishOptions};
 use crate::signal;
 
 impl RoomTask {
     pub(super) async fn publish_track(
         &mut self,
-        track: LocalAudioTrack,
+        track: LocalTrack,
         options: PublishOptions,
         done: oneshot::Sender<Result<LocalTrackPublication>>,
     ) {
@@ -35,18 +35,17 @@ impl RoomTask {
         }
         track.set_dtx(options.dtx);
         #[allow(deprecated)]
-        let req = proto::AddTrackRequest {
+        let mut req = proto::AddTrackRequest {
             cid: cid.clone(),
             name: track.name(),
-            r#type: proto::TrackType::Audio as i32,
             source: options.source.to_proto(),
             disable_dtx: !options.dtx,
             // lkrtc sends plain Opus whatever `red` asks (RED is not negotiated).
             disable_red: true,
-            stereo: track.source().encoded_channels() == 2,
             stream: options.stream,
             ..Default::default()
         };
+        track.describe(&mut req); // type, and what the kind adds (stereo...)
         if let Err(e) = signal::send(&mut self.ws, Req::AddTrack(req)).await {
             let _ = done.send(Err(e));
             return;
