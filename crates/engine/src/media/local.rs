@@ -6,7 +6,6 @@ use std::sync::Arc;
 use livekit_protocol as proto;
 use parking_lot::Mutex;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::MediaStreamTrack;
 
 use super::codec::Packetizer;
 use super::send::TrackOutput;
@@ -71,26 +70,7 @@ fn new_wire(name: &str, source: &dyn MediaSource, meta: &Arc<TrackMeta>) -> Wire
         }
     };
     let cid = format!("LK_{:016x}", ((rand_u32() as u64) << 32) | ssrc as u64);
-    let kind = match source.kind() {
-        MediaKind::Audio => rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio,
-        MediaKind::Video => rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video,
-    };
-    let track = MediaStreamTrack::new(
-        cid.clone(),
-        cid.clone(),
-        name.to_string(),
-        kind,
-        vec![crate::pc::encoding(source.codec(), ssrc)],
-    );
-    let output = TrackOutput::new(
-        Arc::new(TrackLocalStaticRTP::new(track)),
-        ssrc,
-        source.payload_type(),
-        source.packetizer(),
-        meta.clone(),
-        source.kind() == MediaKind::Audio,
-        rand_u32() as u16,
-    );
+    let output = TrackOutput::for_source(&cid, name, source, ssrc, meta.clone(), rand_u32() as u16);
     Wire { cid, output }
 }
 

@@ -8,9 +8,12 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rtc::rtp;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::MediaStreamTrack;
 
 use super::codec::{EncodedFrame, Encoder, Packetizer};
+use super::local::MediaSource;
 use super::transform::TrackMeta;
+use super::MediaKind;
 use crate::error::Result;
 
 /// One local track's RTP output.
@@ -31,24 +34,31 @@ pub struct TrackOutput {
 }
 
 impl TrackOutput {
-    /// An output writing to `rtp` as `ssrc` with `payload_type`.
-    pub(crate) fn new(
-        rtp: Arc<TrackLocalStaticRTP>,
+    /// The output of a new wire track `cid` named `name`, of `source`'s kind and codec,
+    /// sent as `ssrc` with sequence numbers from `first_seq`. Audio outputs set the marker
+    /// on the first packet after a gap (a talkspurt starts).
+    pub fn for_source(
+        cid: &str,
+        name: &str,
+        source: &dyn MediaSource,
         ssrc: u32,
-        payload_type: u8,
-        packetizer: Box<dyn Packetizer>,
         meta: Arc<TrackMeta>,
-        talkspurts: bool,
         first_seq: u16,
     ) -> Arc<Self> {
+        let kind = match source.kind() {
+            MediaKind::Audio => rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio,
+            MediaKind::Video => rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video,
+        };
+        let encoding = crate::pc::encoding(source.codec(), ssrc);
+        let track = MediaStreamTrack::new(cid.into(), cid.into(), name.into(), kind, vec![encoding]);
         Arc::new(Self {
-            rtp,
+            rtp: Arc::new(TrackLocalStaticRTP::new(track)),
             ssrc,
-            payload_type,
-            packetizer: Mutex::new(packetizer),
+            payload_type: source.payload_type(),
+            packetizer: Mutex::new(source.packetizer()),
             meta,
             muted: AtomicBool::new(false),
-            talkspurts,
+            talkspurts: source.kind() == MediaKind::Audio,
             gap: AtomicBool::new(true),
             seq: AtomicU16::new(first_seq),
         })

@@ -4,8 +4,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::MediaStreamTrack;
 
 use super::*;
 use crate::audio::{OpusDecoder, OpusEncoder};
@@ -34,26 +32,10 @@ fn rms(pcm: &[i16]) -> f64 {
 
 /// A published audio output with `transform`, as a local track of `alice` has.
 fn output(transform: Option<Arc<dyn FrameTransform>>) -> Arc<TrackOutput> {
-    let codec = crate::pc::opus_codec(1);
-    let meta =
-        Arc::new(TrackMeta::new(Direction::Send, MediaKind::Audio, &codec.mime_type, Some("TR_a".into()), "alice"));
+    let meta = Arc::new(TrackMeta::new(Direction::Send, MediaKind::Audio, "audio/opus", Some("TR_a".into()), "alice"));
     meta.set_transform(transform);
-    let track = MediaStreamTrack::new(
-        "LK_a".into(),
-        "LK_a".into(),
-        "mic".into(),
-        rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio,
-        vec![crate::pc::encoding(codec, SSRC)],
-    );
-    TrackOutput::new(
-        Arc::new(TrackLocalStaticRTP::new(track)),
-        SSRC,
-        111,
-        Box::new(RtpPacketizer::opus()),
-        meta,
-        true,
-        65_530,
-    )
+    let source = crate::audio::AudioSource::new(48_000, 1, 0).unwrap();
+    TrackOutput::for_source("LK_a", "mic", &source, SSRC, meta, 65_530)
 }
 
 /// The RTP packets of `frames` through an Opus send pipeline into `out`.
