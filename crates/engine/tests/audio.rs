@@ -225,12 +225,13 @@ impl FrameTransform for Xor {
 
 #[tokio::test]
 async fn frame_transforms_on_both_ends_carry_the_tone_through_the_server() {
-    let server = server().await;
-    let (a, _a_ev) = join(&server, "speaker", "audio-transform").await;
-    let (b, mut b_ev) = join(&server, "listener", "audio-transform").await;
+    // The transform is installed before the track is ever published.
     let (source, track) = mono_track("sealed");
     let send = Arc::new(Xor(Default::default()));
     track.set_frame_transform(Some(send.clone()));
+    let server = server().await;
+    let (a, _a_ev) = join(&server, "speaker", "audio-transform").await;
+    let (b, mut b_ev) = join(&server, "listener", "audio-transform").await;
     let publication = a.local_participant().publish_track(&track, PublishOptions::default()).await.unwrap();
     let remote = loop {
         if let RoomEvent::TrackSubscribed { track, .. } = next_event(&mut b_ev).await {
