@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use lkrtc_engine::audio::{AudioFrame, AudioResampler, AudioSource, AudioStream, LocalAudioTrack, ResamplerQuality};
+use lkrtc_engine::media::LocalTrack;
 use lkrtc_engine::{LocalTrackPublication, PublishOptions, TrackSource};
 use napi::bindgen_prelude::{Int16Array, PromiseRaw};
 use napi::Env;
@@ -133,10 +134,11 @@ impl NativeAudioSource {
 
 // ---------------------------------------------------------------------------------------
 
-/// Native side of `LocalAudioTrack`.
+/// Native side of `LocalAudioTrack`: an engine `LocalTrack` fed by an audio source (what
+/// publishing takes, whatever the kind).
 #[napi]
 pub struct NativeLocalAudioTrack {
-    handle: Handle<LocalAudioTrack>,
+    handle: Handle<LocalTrack>,
 }
 
 #[napi]
@@ -145,7 +147,7 @@ impl NativeLocalAudioTrack {
     pub fn new(name: String, source: &NativeAudioSource) -> napi::Result<Self> {
         let s = source.handle.get()?;
         let t = rt(|| LocalAudioTrack::new(&name, &s))?.map_err(error::engine)?;
-        Ok(Self { handle: Handle::new(HandleKind::Track, "LocalAudioTrack", t) })
+        Ok(Self { handle: Handle::new(HandleKind::Track, "LocalAudioTrack", t.into()) })
     }
 
     #[napi(getter, catch_unwind)]

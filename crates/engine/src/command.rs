@@ -5,8 +5,8 @@
 use livekit_protocol as proto;
 use tokio::sync::oneshot;
 
-use crate::audio::LocalAudioTrack;
 use crate::error::Result;
+use crate::media::LocalTrack;
 use crate::rpc::{RpcCall, RpcError};
 use crate::types::{DataOptions, PublishOptions};
 
@@ -28,7 +28,7 @@ pub(crate) enum Command {
         done: oneshot::Sender<Result<()>>,
     },
     PublishTrack {
-        track: LocalAudioTrack,
+        track: LocalTrack,
         options: PublishOptions,
         /// The new publication's sid (it is in the local participant's list by then).
         done: oneshot::Sender<Result<String>>,

@@ -15,6 +15,7 @@ mod events;
 #[doc(hidden)]
 pub mod fuzz;
 mod ice;
+pub mod media;
 mod objects;
 mod pc;
 mod reply;

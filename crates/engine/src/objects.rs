@@ -68,6 +68,8 @@ pub(crate) struct RemoteTrackInner {
     kind: TrackKind,
     pub(crate) rtp: Arc<dyn TrackRemote>,
     muted: Mutex<bool>,
+    /// Publisher identity and frame transform of the receive pipeline.
+    meta: Arc<crate::media::TrackMeta>,
     receiver: Option<Arc<crate::audio::stream::Receiver>>,
 }
 
@@ -76,16 +78,34 @@ pub(crate) struct RemoteTrackInner {
 pub struct RemoteTrack(pub(crate) Arc<RemoteTrackInner>);
 
 impl RemoteTrack {
-    pub(crate) fn new(sid: &str, name: &str, kind: TrackKind, muted: bool, rtp: Arc<dyn TrackRemote>) -> Self {
+    /// The track `info` of `publisher`, received on `rtp`; its receive pipeline starts
+    /// (audio; video has no decoder yet).
+    pub(crate) fn new(publisher: &str, info: &proto::TrackInfo, rtp: Arc<dyn TrackRemote>) -> Self {
+        let kind = TrackKind::from_proto(info.r#type);
+        let codec = if info.mime_type.is_empty() && kind == TrackKind::Audio { "audio/opus" } else { &info.mime_type };
+        let meta = Arc::new(crate::media::TrackMeta::new(
+            crate::media::Direction::Receive,
+            kind,
+            codec,
+            Some(info.sid.clone()),
+            publisher,
+        ));
         Self(Arc::new(RemoteTrackInner {
             id: next_id(),
-            sid: sid.into(),
-            name: name.into(),
+            sid: info.sid.clone(),
+            name: info.name.clone(),
             kind,
-            receiver: (kind == TrackKind::Audio).then(|| crate::audio::stream::Receiver::start(rtp.clone())),
+            receiver: (kind == TrackKind::Audio)
+                .then(|| crate::audio::stream::Receiver::start(rtp.clone(), meta.clone())),
+            meta,
             rtp,
-            muted: Mutex::new(muted),
+            muted: Mutex::new(info.muted),
         }))
+    }
+    /// Installs (or with `None` removes) the transform every received frame goes through
+    /// before it is decoded (end-to-end decryption).
+    pub fn set_frame_transform(&self, transform: Option<Arc<dyn crate::media::FrameTransform>>) {
+        self.0.meta.set_transform(transform);
     }
     /// A stream of this track's audio as `sample_rate`/`channels` in `frame_ms` frames.
     pub fn audio_stream(&self, sample_rate: u32, channels: u32, frame_ms: u32) -> Result<crate::audio::AudioStream> {
@@ -394,7 +414,7 @@ pub enum Participant {
 pub(crate) struct LocalPublicationInner {
     id: u64,
     sid: String,
-    pub(crate) track: crate::audio::LocalAudioTrack,
+    pub(crate) track: crate::media::LocalTrack,
     pub(crate) info: Mutex<proto::TrackInfo>,
     pub(crate) subscribed: tokio::sync::watch::Sender<bool>,
     pub(crate) sender: Mutex<Option<Arc<dyn webrtc::rtp_transceiver::RtpSender>>>,
@@ -407,7 +427,7 @@ pub struct LocalTrackPublication(pub(crate) Arc<LocalPublicationInner>);
 impl LocalTrackPublication {
     pub(crate) fn new(
         info: proto::TrackInfo,
-        track: crate::audio::LocalAudioTrack,
+        track: crate::media::LocalTrack,
         sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
     ) -> Self {
         Self(Arc::new(LocalPublicationInner {
@@ -448,7 +468,7 @@ impl LocalTrackPublication {
         self.0.info.lock().muted
     }
     /// The published track.
-    pub fn track(&self) -> crate::audio::LocalAudioTrack {
+    pub fn track(&self) -> crate::media::LocalTrack {
         self.0.track.clone()
     }
     /// Resolves when a first participant subscribed (or fails after `timeout`).
@@ -465,14 +485,15 @@ impl LocalTrackPublication {
 }
 
 impl LocalParticipant {
-    /// Publishes a local audio track; resolves when the server accepted it. The request
-    /// is queued when this is called.
+    /// Publishes a local track of any kind; resolves when the server accepted it. The
+    /// request is queued when this is called.
     pub fn publish_track(
         &self,
-        track: &crate::audio::LocalAudioTrack,
+        track: &crate::media::LocalTrack,
         options: PublishOptions,
     ) -> impl std::future::Future<Output = Result<LocalTrackPublication>> + Send + 'static {
         let track = track.clone();
+        track.set_publisher(&self.identity());
         let published = self.request(|done| Command::PublishTrack { track, options, done });
         let me = self.clone();
         async move {

@@ -1,9 +1,12 @@
 //! Audio end to end through an in-process lkrtc-server: a source publishes a tone, the
-//! other room hears it at the asked rate, and unpublishing ends the stream.
+//! other room hears it at the asked rate, and unpublishing ends the stream; frame
+//! transforms on both ends carry it through.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lkrtc_engine::audio::{AudioFrame, AudioSource, LocalAudioTrack};
+use lkrtc_engine::media::{EncodedFrame, FrameInfo, FrameTransform};
 use lkrtc_engine::{PublishOptions, RoomEvent};
 mod common;
 
@@ -30,6 +33,13 @@ fn feed_tone(source: AudioSource, freq: f32) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// A 48 kHz mono source (200 ms queue) and a track `name` on it.
+fn mono_track(name: &str) -> (AudioSource, LocalAudioTrack) {
+    let source = AudioSource::new(48_000, 1, 200).unwrap();
+    let track = LocalAudioTrack::new(name, &source).unwrap();
+    (source, track)
 }
 
 /// Frequency by autocorrelation peak.
@@ -159,8 +169,7 @@ async fn a_track_published_before_its_first_frame_reaches_subscribers_and_stops_
     let server = server().await;
     let (a, _a_ev) = join(&server, "early", "audio-early").await;
     let (_b, mut b_ev) = join(&server, "observer", "audio-early").await;
-    let source = AudioSource::new(48_000, 1, 200).unwrap();
-    let track = LocalAudioTrack::new("idle", &source).unwrap();
+    let (source, track) = mono_track("idle");
     assert!(!source.is_pacing(), "nothing is sent before publishing");
     let publication = a.local_participant().publish_track(&track, PublishOptions::default()).await.unwrap();
     // No frame was ever captured: the pacer's silence makes the track visible.
@@ -199,5 +208,51 @@ async fn a_track_published_before_its_first_frame_reaches_subscribers_and_stops_
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(source.sent_frames(), sent);
     a.disconnect().await;
+    server.shutdown().await;
+}
+
+/// XORs every byte of each frame (its own inverse) and remembers who it saw.
+struct Xor(parking_lot::Mutex<Option<String>>);
+
+impl FrameTransform for Xor {
+    fn transform(&self, frame: EncodedFrame, info: &FrameInfo<'_>) -> Option<EncodedFrame> {
+        *self.0.lock() =
+            Some(format!("{:?} {} {} {}", info.direction, info.codec, info.track_sid, info.participant_identity));
+        let data: Vec<u8> = frame.data.iter().map(|b| b ^ 0x5a).collect();
+        Some(EncodedFrame { data: data.into(), timestamp: frame.timestamp })
+    }
+}
+
+#[tokio::test]
+async fn frame_transforms_on_both_ends_carry_the_tone_through_the_server() {
+    // The transform is installed before the track is ever published.
+    let (source, track) = mono_track("sealed");
+    let send = Arc::new(Xor(Default::default()));
+    track.set_frame_transform(Some(send.clone()));
+    let server = server().await;
+    let (a, _a_ev) = join(&server, "speaker", "audio-transform").await;
+    let (b, mut b_ev) = join(&server, "listener", "audio-transform").await;
+    let publication = a.local_participant().publish_track(&track, PublishOptions::default()).await.unwrap();
+    let remote = loop {
+        if let RoomEvent::TrackSubscribed { track, .. } = next_event(&mut b_ev).await {
+            break track;
+        }
+    };
+    let receive = Arc::new(Xor(Default::default()));
+    remote.set_frame_transform(Some(receive.clone()));
+    let stream = remote.audio_stream(48_000, 1, 10).unwrap();
+    let feeder = feed_tone(source.clone(), 440.0);
+    let mut samples = Vec::new();
+    while samples.len() < 48_000 {
+        samples.extend(tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap().data);
+    }
+    let freq = detect(&samples[24_000..36_000], 48_000);
+    assert!((freq - 440.0).abs() < 10.0, "detected {freq} Hz through the transforms");
+    let sid = publication.sid();
+    assert_eq!(send.0.lock().as_deref(), Some(format!("Send audio/opus {sid} speaker").as_str()));
+    assert_eq!(receive.0.lock().as_deref(), Some(format!("Receive audio/opus {sid} speaker").as_str()));
+    feeder.abort();
+    a.disconnect().await;
+    b.disconnect().await;
     server.shutdown().await;
 }

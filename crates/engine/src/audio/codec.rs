@@ -6,11 +6,16 @@
 use ropus::{Application, Bitrate, Channels, DecodeMode, Decoder, Encoder, InbandFec};
 
 use crate::error::{EngineError, Result};
+use crate::media::{Decoder as FrameDecoder, EncodedFrame, Encoder as FrameEncoder};
 
 /// Samples per channel in one 20 ms frame.
 pub const FRAME: usize = 960;
 /// Largest frame a packet can carry (120 ms), per channel.
 pub const MAX_FRAME: usize = 5_760;
+/// Longest gap (in 20 ms packets) filled with concealment; longer gaps are skipped.
+pub const MAX_CONCEALED: u16 = 5;
+/// Room for the largest Opus packet the encoder makes.
+const MAX_PACKET: usize = 4_000;
 
 fn channels(n: u32) -> Result<Channels> {
     match n {
@@ -28,6 +33,8 @@ fn codec_err(what: &str, e: impl std::fmt::Debug) -> EngineError {
 pub struct OpusEncoder {
     enc: Encoder,
     channels: usize,
+    /// Packet buffer of [`FrameEncoder::encode_frame`] (allocated on first use).
+    packet: Vec<u8>,
 }
 
 impl OpusEncoder {
@@ -45,7 +52,7 @@ impl OpusEncoder {
             .dtx(false)
             .build()
             .map_err(|e| codec_err("encoder creation", e))?;
-        Ok(Self { enc, channels: n as usize })
+        Ok(Self { enc, channels: n as usize, packet: Vec::new() })
     }
 
     /// Encodes one 20 ms frame (960 samples per channel) into `out`; returns its length.
@@ -64,13 +71,15 @@ impl OpusEncoder {
 pub struct OpusDecoder {
     dec: Decoder,
     channels: usize,
+    /// PCM buffer of [`FrameDecoder::decode_frame`] (allocated on first use).
+    pcm: Vec<i16>,
 }
 
 impl OpusDecoder {
     /// A decoder producing `n` channels (a stream of the other count is mixed to it).
     pub fn new(n: u32) -> Result<Self> {
         let dec = Decoder::new(48_000, channels(n)?).map_err(|e| codec_err("decoder creation", e))?;
-        Ok(Self { dec, channels: n as usize })
+        Ok(Self { dec, channels: n as usize, pcm: Vec::new() })
     }
 
     /// Decodes `packet` into `out` (interleaved); returns samples per channel.
@@ -89,6 +98,42 @@ impl OpusDecoder {
     pub fn recover(&mut self, next: &[u8], out: &mut [i16]) -> Result<usize> {
         let n = FRAME * self.channels;
         self.dec.decode(next, &mut out[..n], DecodeMode::Fec).map_err(|e| codec_err("FEC decode", e))
+    }
+}
+
+/// Opus behind the pipeline: 20 ms of interleaved 48 kHz PCM in, one packet out.
+impl FrameEncoder for OpusEncoder {
+    type Input = [i16];
+    fn encode_frame(&mut self, pcm: &[i16], timestamp: u32) -> Result<EncodedFrame> {
+        let mut packet = std::mem::take(&mut self.packet);
+        packet.resize(MAX_PACKET, 0);
+        let len = self.encode(pcm, &mut packet);
+        self.packet = packet;
+        Ok(EncodedFrame { data: bytes::Bytes::copy_from_slice(&self.packet[..len?]), timestamp })
+    }
+}
+
+/// Opus behind the pipeline: loss before a packet is concealed (PLC) when short, the last
+/// lost packet rebuilt from this one's in-band FEC; longer gaps are skipped.
+impl FrameDecoder for OpusDecoder {
+    type Output = [i16];
+    fn decode_frame(&mut self, frame: &EncodedFrame, lost: u16, out: &mut dyn FnMut(&[i16])) -> Result<()> {
+        let mut pcm = std::mem::take(&mut self.pcm);
+        pcm.resize(MAX_FRAME * self.channels, 0);
+        if lost > 0 && lost <= MAX_CONCEALED {
+            for i in 0..lost {
+                let got = if i == lost - 1 { self.recover(&frame.data, &mut pcm) } else { self.conceal(&mut pcm) };
+                if let Ok(n) = got {
+                    out(&pcm[..n * self.channels]);
+                }
+            }
+        }
+        let decoded = self.decode(&frame.data, &mut pcm);
+        if let Ok(n) = decoded {
+            out(&pcm[..n * self.channels]);
+        }
+        self.pcm = pcm;
+        decoded.map(|_| ())
     }
 }
 

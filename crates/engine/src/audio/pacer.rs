@@ -1,7 +1,8 @@
-//! The pacer of an `AudioSource`: every 20 ms it takes one frame from the queue (silence
-//! when the app fed nothing, as libwebrtc does for an idle source, so that a track
-//! published before its first frame is seen by the server and its subscribers), encodes it
-//! once and writes it to every published track. It stops when the source is closed or
+//! The pacer of an `AudioSource` (the capture stage of the send pipeline): every 20 ms it
+//! takes one frame from the queue (silence when the app fed nothing, as libwebrtc does for
+//! an idle source, so that a track published before its first frame is seen by the server
+//! and its subscribers) and runs it through the `SendPipeline` (encoded once, then
+//! transformed, packetised and written per published track). It stops when the source is closed or
 //! dropped, or when the queue is empty and no track is published; feeding or publishing
 //! starts it again.
 //!
@@ -12,20 +13,14 @@
 //! gap (frames near 0 dBFS for a −20 dBFS input, measured with ropus and libopus
 //! decoders). Digital silence costs about 20–30 bytes a frame.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::Weak;
 use std::time::Duration;
 
-use bytes::Bytes;
 use rtc::rtp;
 
 use super::codec::OpusEncoder;
-use super::source::{dbov, Sink, SourceInner, FRAME_48K, FRAME_MS, OPUS_PT};
-
-/// Whether `sink` gets the current frame.
-fn wants(sink: &Sink) -> bool {
-    !sink.muted.load(Ordering::Relaxed) && sink.is_published()
-}
+use super::source::{dbov, SourceInner, FRAME_48K, FRAME_MS};
+use crate::media::SendPipeline;
 
 /// The next frame: queued audio (a short tail padded with silence), silence while a
 /// published track waits, or `None` to stop (source closed, or idle with nothing published).
@@ -45,49 +40,25 @@ fn next_frame(src: &SourceInner) -> Option<Vec<i16>> {
     Some(pcm)
 }
 
-struct Pacer {
-    encoder: OpusEncoder,
-    packet: Vec<u8>,
-}
-
-impl Pacer {
-    /// Encodes `pcm` if any track wants it and writes it to each.
-    async fn send(&mut self, src: &SourceInner, pcm: &[i16], timestamp: u32) {
-        let sinks = src.sinks.lock().clone();
-        let (targets, idle): (Vec<Arc<Sink>>, Vec<Arc<Sink>>) = sinks.into_iter().partition(|s| wants(s));
-        idle.iter().for_each(|s| s.gap.store(true, Ordering::Relaxed));
-        if targets.is_empty() {
-            return;
-        }
-        let len = match self.encoder.encode(pcm, &mut self.packet) {
-            Ok(len) => len,
-            Err(e) => return tracing::warn!(error = %e, "Opus encode failed"),
-        };
-        let payload = Bytes::copy_from_slice(&self.packet[..len]);
-        let level =
-            [rtp::extension::HeaderExtension::AudioLevel(rtp::extension::audio_level_extension::AudioLevelExtension {
-                level: dbov(pcm),
-                voice: true,
-            })];
-        for sink in targets {
-            write(&sink, payload.clone(), timestamp, &level).await;
-        }
-        src.sent_frames.fetch_add(1, Ordering::Relaxed);
+/// Encodes `pcm` once if any track wants it (published, not muted) and sends it to each,
+/// with its level in the audio-level header extension.
+async fn send(pipeline: &mut SendPipeline<OpusEncoder>, src: &SourceInner, pcm: &[i16], timestamp: u32) {
+    let mut targets = src.sinks.lock().clone();
+    targets.retain(|s| s.wants());
+    if targets.is_empty() {
+        return;
     }
-}
-
-async fn write(sink: &Sink, payload: Bytes, timestamp: u32, level: &[rtp::extension::HeaderExtension]) {
-    let header = rtp::header::Header {
-        version: 2,
-        marker: sink.gap.swap(false, Ordering::Relaxed),
-        payload_type: OPUS_PT,
-        sequence_number: sink.seq.fetch_add(1, Ordering::Relaxed),
-        timestamp,
-        ssrc: sink.ssrc,
-        ..Default::default()
-    };
-    // Not yet negotiated: the packet is simply not sent.
-    let _ = sink.rtp.write_rtp_with_extensions(rtp::Packet { header, payload }, level).await;
+    let level =
+        [rtp::extension::HeaderExtension::AudioLevel(rtp::extension::audio_level_extension::AudioLevelExtension {
+            level: dbov(pcm),
+            voice: true,
+        })];
+    match pipeline.send(pcm, timestamp, &targets, &level).await {
+        Ok(()) => {
+            src.sent_frames.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Err(e) => tracing::warn!(error = %e, "Opus encode failed"),
+    }
 }
 
 /// Index of the next 20 ms frame: one after the last, unless the clock ran ahead (the task
@@ -107,7 +78,7 @@ pub(super) async fn pace(source: Weak<SourceInner>) {
         Ok(e) => e,
         Err(e) => return tracing::error!(error = %e, "cannot create Opus encoder"),
     };
-    let mut pacer = Pacer { encoder, packet: vec![0u8; 4000] };
+    let mut pipeline = SendPipeline::new(encoder);
     let mut tick = tokio::time::interval(Duration::from_millis(FRAME_MS as u64));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut frame: Option<u64> = None;
@@ -119,7 +90,7 @@ pub(super) async fn pace(source: Weak<SourceInner>) {
         let index = next_index(frame, src.epoch.elapsed());
         frame = Some(index);
         let timestamp = src.ts_base.wrapping_add((index * FRAME_48K as u64) as u32);
-        pacer.send(&src, &pcm, timestamp).await;
+        send(&mut pipeline, &src, &pcm, timestamp).await;
     }
     if let Some(src) = source.upgrade() {
         src.changed.notify_waiters();

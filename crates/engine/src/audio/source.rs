@@ -4,18 +4,19 @@
 //! duration, so a fast producer waits instead of growing memory.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use std::time::Instant;
 
+use livekit_protocol as proto;
 use tokio::sync::Notify;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 
 use super::frame::{check_format, AudioFrame};
 use super::resample::AudioResampler;
 use crate::error::{EngineError, Result};
+use crate::media::{MediaKind, MediaSource, Packetizer, RtpPacketizer, TrackOutput};
 
 /// Opus frame length.
 pub const FRAME_MS: u32 = 20;
@@ -26,42 +27,7 @@ pub const MAX_QUEUE_MS: u32 = 10_000;
 /// Opus payload type negotiated with LiveKit servers.
 pub const OPUS_PT: u8 = 111;
 
-/// A local track's RTP output, fed by a source.
-pub(crate) struct Sink {
-    pub rtp: Arc<TrackLocalStaticRTP>,
-    pub ssrc: u32,
-    pub muted: AtomicBool,
-    /// The track's sid, set while it is published: the pacer sends (silence if need be)
-    /// only to published tracks.
-    pub sid: Arc<Mutex<Option<String>>>,
-    /// Whether silence goes discontinuous (the publication's `dtx` option).
-    pub dtx: AtomicBool,
-    /// Nothing was sent for the last frame: the next packet starts a talkspurt (marker bit).
-    pub(super) gap: AtomicBool,
-    pub(super) seq: AtomicU16,
-}
-
-impl Sink {
-    /// An output whose published state is `sid` (shared with its track).
-    pub(crate) fn with_sid(rtp: Arc<TrackLocalStaticRTP>, ssrc: u32, sid: Arc<Mutex<Option<String>>>) -> Arc<Self> {
-        Arc::new(Self {
-            rtp,
-            ssrc,
-            muted: AtomicBool::new(false),
-            sid,
-            dtx: AtomicBool::new(true),
-            gap: AtomicBool::new(true),
-            seq: AtomicU16::new(rand_u16()),
-        })
-    }
-
-    /// Published (has a sid).
-    pub(super) fn is_published(&self) -> bool {
-        self.sid.lock().is_some()
-    }
-}
-
-pub(super) fn rand_u16() -> u16 {
+fn rand_u16() -> u16 {
     (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) & 0xffff)
         as u16
 }
@@ -82,7 +48,7 @@ pub(crate) struct SourceInner {
     capacity: usize,
     pub(super) state: Mutex<State>,
     pub(super) changed: Notify,
-    pub(super) sinks: Mutex<Vec<Arc<Sink>>>,
+    pub(super) sinks: Mutex<Vec<Arc<TrackOutput>>>,
     pub(super) sent_frames: AtomicU64,
     /// RTP timestamps count 48 kHz samples from here (plus a random base), so a pacer
     /// that stops while the source is idle resumes with the right timestamp.
@@ -229,24 +195,10 @@ impl AudioSource {
         self.0.sent_frames.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn add_sink(&self, sink: Arc<Sink>) {
-        self.0.sinks.lock().push(sink);
-    }
-
-    pub(crate) fn remove_sink(&self, sink: &Arc<Sink>) {
-        self.0.sinks.lock().retain(|s| !Arc::ptr_eq(s, sink));
-    }
-
     /// Whether the pacer task runs (it stops when the source is closed, or idle with no
     /// published track).
     pub fn is_pacing(&self) -> bool {
         self.0.state.lock().pacer_started
-    }
-
-    /// A track fed by this source was published: start sending (silence while idle).
-    pub(crate) fn ensure_pacer(&self) {
-        let mut st = self.0.state.lock();
-        self.start_pacer(&mut st);
     }
 
     fn start_pacer(&self, st: &mut State) {
@@ -255,6 +207,39 @@ impl AudioSource {
         }
         st.pacer_started = true;
         tokio::spawn(super::pacer::pace(Arc::downgrade(&self.0)));
+    }
+}
+
+impl MediaSource for AudioSource {
+    fn kind(&self) -> MediaKind {
+        MediaKind::Audio
+    }
+    fn codec(&self) -> rtc::rtp_transceiver::rtp_sender::RTCRtpCodec {
+        crate::pc::opus_codec(self.0.enc_channels)
+    }
+    fn payload_type(&self) -> u8 {
+        OPUS_PT
+    }
+    fn packetizer(&self) -> Box<dyn Packetizer> {
+        Box::new(RtpPacketizer::opus())
+    }
+    fn is_closed(&self) -> bool {
+        AudioSource::is_closed(self)
+    }
+    fn attach(&self, output: Arc<TrackOutput>) {
+        self.0.sinks.lock().push(output);
+    }
+    fn detach(&self, output: &Arc<TrackOutput>) {
+        self.0.sinks.lock().retain(|s| !Arc::ptr_eq(s, output));
+    }
+    /// Starts the pacer: silence goes out while the app feeds nothing.
+    fn start(&self) {
+        let mut st = self.0.state.lock();
+        self.start_pacer(&mut st);
+    }
+    #[allow(deprecated)] // `stereo` is what LiveKit servers read (as the official SDKs send it)
+    fn describe(&self, request: &mut proto::AddTrackRequest) {
+        request.stereo = self.0.enc_channels == 2;
     }
 }
 

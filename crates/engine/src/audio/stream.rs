@@ -1,5 +1,6 @@
-//! Receiving audio: one task per subscribed remote audio track reads RTP, decodes Opus
-//! (with loss concealment) only while someone listens, and hands 48 kHz PCM to every
+//! Receiving audio: one task per subscribed remote audio track reads RTP and runs it
+//! through the track's `RecvPipeline` (Opus depacketised, transformed, decoded with loss
+//! concealment) only while someone listens, and hands 48 kHz PCM to every
 //! `AudioStream` on the track. Each stream converts to its own rate/channels/frame size
 //! and buffers a bounded amount: a slow reader loses the oldest audio, memory stays flat.
 
@@ -15,11 +16,10 @@ use super::codec::OpusDecoder;
 use super::frame::{check_format, AudioFrame};
 use super::resample::AudioResampler;
 use crate::error::{EngineError, Result};
+use crate::media::{FrameDepacketizer, RecvPipeline, TrackMeta};
 
 /// Frames a stream buffers before dropping the oldest (at 10 ms frames, 2 s).
 pub const STREAM_BUFFER_FRAMES: usize = 200;
-/// Longest gap (in 20 ms packets) filled with concealment; longer gaps are skipped.
-const MAX_CONCEALED: u16 = 5;
 
 struct StreamShared {
     sample_rate: u32,
@@ -77,11 +77,13 @@ pub(crate) struct Receiver {
 }
 
 impl Receiver {
-    /// Starts reading `rtp` until `end()` or the connection closes.
-    pub(crate) fn start(rtp: Arc<dyn TrackRemote>) -> Arc<Self> {
+    /// Starts reading `rtp` until `end()` or the connection closes; frames go through
+    /// the transform installed in `meta`.
+    pub(crate) fn start(rtp: Arc<dyn TrackRemote>, meta: Arc<TrackMeta>) -> Arc<Self> {
         let (ended, ended_rx) = watch::channel(false);
         let r = Arc::new(Self { streams: Mutex::new(Vec::new()), ended });
-        tokio::spawn(read_loop(Arc::downgrade(&r), rtp, ended_rx));
+        let pipeline = RecvPipeline::new(Box::new(FrameDepacketizer::opus()), meta, Box::new(|| OpusDecoder::new(2)));
+        tokio::spawn(read_loop(Arc::downgrade(&r), rtp, pipeline, ended_rx));
         r
     }
 
@@ -106,10 +108,12 @@ impl Receiver {
     }
 }
 
-async fn read_loop(receiver: Weak<Receiver>, rtp: Arc<dyn TrackRemote>, mut ended: watch::Receiver<bool>) {
-    let mut decoder: Option<OpusDecoder> = None;
-    let mut last_seq: Option<u16> = None;
-    let mut pcm = vec![0i16; 5760 * 2];
+async fn read_loop(
+    receiver: Weak<Receiver>,
+    rtp: Arc<dyn TrackRemote>,
+    mut pipeline: RecvPipeline<OpusDecoder>,
+    mut ended: watch::Receiver<bool>,
+) {
     loop {
         let event = tokio::select! {
             ev = rtp.poll() => ev,
@@ -122,57 +126,14 @@ async fn read_loop(receiver: Weak<Receiver>, rtp: Arc<dyn TrackRemote>, mut ende
         };
         let Some(r) = receiver.upgrade() else { break };
         let listeners = r.listeners();
-        if listeners.is_empty() {
-            // Nobody listens: no decoding, but keep the sequence to conceal correctly later.
-            last_seq = Some(packet.header.sequence_number);
-            decoder = None;
-            continue;
-        }
-        let dec = match decoder.as_mut() {
-            Some(d) => d,
-            None => match OpusDecoder::new(2) {
-                Ok(d) => decoder.insert(d),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot create Opus decoder");
-                    break;
-                }
-            },
-        };
-        let seq = packet.header.sequence_number;
-        if packet.payload.is_empty() {
-            // Padding-only packet (libwebrtc sends them on audio for bandwidth probing): it
-            // takes a sequence number but carries no audio. Decoding an empty Opus packet
-            // would run loss concealment, so it only advances the sequence.
-            last_seq = Some(seq);
-            continue;
-        }
-        if let Some(prev) = last_seq {
-            let gap = seq.wrapping_sub(prev);
-            if gap == 0 || gap > 0x8000 {
-                continue; // duplicate or reordered late packet
+        let pushed = pipeline.push(&packet, !listeners.is_empty(), &mut |pcm| {
+            for s in &listeners {
+                s.push(pcm);
             }
-            // Lost packets: conceal a short gap so playback stays continuous; the packet
-            // just before this one comes back from this one's in-band FEC.
-            if gap > 1 && gap - 1 <= MAX_CONCEALED {
-                for i in 0..gap - 1 {
-                    let last = i == gap - 2;
-                    let got = if last { dec.recover(&packet.payload, &mut pcm) } else { dec.conceal(&mut pcm) };
-                    if let Ok(n) = got {
-                        for s in &listeners {
-                            s.push(&pcm[..n * 2]);
-                        }
-                    }
-                }
-            }
-        }
-        last_seq = Some(seq);
-        match dec.decode(&packet.payload, &mut pcm) {
-            Ok(n) => {
-                for s in &listeners {
-                    s.push(&pcm[..n * 2]);
-                }
-            }
-            Err(e) => tracing::debug!(error = %e, "undecodable Opus packet dropped"),
+        });
+        if let Err(e) = pushed {
+            tracing::error!(error = %e, "cannot create Opus decoder");
+            break;
         }
     }
     if let Some(r) = receiver.upgrade() {

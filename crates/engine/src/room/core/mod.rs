@@ -24,10 +24,10 @@ use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState};
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::{Command, Shared};
-use crate::audio::LocalAudioTrack;
 use crate::error::{EngineError, Result};
 use crate::events::RoomEvent;
 use crate::ice::IcePlan;
+use crate::media::LocalTrack;
 use crate::pc::Target;
 use crate::rpc::RpcError;
 use crate::streams::Incoming;
@@ -115,7 +115,7 @@ pub(crate) enum Action {
     /// Add a remote candidate.
     AddCandidate(Target, RTCIceCandidateInit),
     /// Publisher: a send-only transceiver for the track; report [`TransportEvent::TransceiverAdded`].
-    AddTransceiver { cid: String, track: LocalAudioTrack },
+    AddTransceiver { cid: String, track: LocalTrack },
     /// Publisher: stop sending a track.
     RemoveSender(Arc<dyn RtpSender>),
 }
@@ -166,7 +166,7 @@ pub(crate) struct PendingCall {
 
 /// A track announced with `AddTrack`, waiting for the server's `TrackPublished`.
 struct PendingPublish {
-    track: LocalAudioTrack,
+    track: LocalTrack,
     done: oneshot::Sender<Result<String>>,
     deadline: Instant,
     /// Set once the server accepted: the transceiver is being added.

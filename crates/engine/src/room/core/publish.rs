@@ -10,9 +10,9 @@ use tokio::sync::oneshot;
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::{Action, PendingPublish, Session, PUBLISH_TIMEOUT};
-use crate::audio::LocalAudioTrack;
 use crate::error::{EngineError, Result};
 use crate::events::RoomEvent;
+use crate::media::LocalTrack;
 use crate::objects::LocalTrackPublication;
 use crate::types::PublishOptions;
 
@@ -20,7 +20,7 @@ impl Session {
     pub(super) fn publish_track(
         &mut self,
         now: Instant,
-        track: LocalAudioTrack,
+        track: LocalTrack,
         options: PublishOptions,
         done: oneshot::Sender<Result<String>>,
     ) {
@@ -40,18 +40,17 @@ impl Session {
         }
         track.set_dtx(options.dtx);
         #[allow(deprecated)]
-        let req = proto::AddTrackRequest {
+        let mut req = proto::AddTrackRequest {
             cid: cid.clone(),
             name: track.name(),
-            r#type: proto::TrackType::Audio as i32,
             source: options.source.to_proto(),
             disable_dtx: !options.dtx,
             // lkrtc sends plain Opus whatever `red` asks (RED is not negotiated).
             disable_red: true,
-            stereo: track.source().encoded_channels() == 2,
             stream: options.stream,
             ..Default::default()
         };
+        track.describe(&mut req); // type, and what the kind adds (stereo...)
         self.send(Req::AddTrack(req));
         let deadline = now + PUBLISH_TIMEOUT;
         self.pending_publishes.insert(cid, PendingPublish { track, done, deadline, accepted: None });

@@ -229,7 +229,7 @@ impl Session {
         rtp: Arc<dyn TrackRemote>,
     ) {
         let info = publication.info();
-        let track = RemoteTrack::new(&info.sid, &info.name, publication.kind(), info.muted, rtp);
+        let track = RemoteTrack::new(&participant.identity(), &info, rtp);
         publication.0.state.lock().track = Some(track.clone());
         self.emit(RoomEvent::TrackSubscribed { participant, publication, track });
     }

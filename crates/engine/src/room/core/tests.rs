@@ -308,11 +308,12 @@ fn a_server_leave_stops_with_its_reason_and_finish_emits_the_last_events() {
     assert_eq!(h.session.poll_timeout(), None);
 }
 
-fn publish(h: &mut Harness) -> (crate::audio::LocalAudioTrack, oneshot::Receiver<Result<String>>, String) {
+fn publish(h: &mut Harness) -> (crate::media::LocalTrack, oneshot::Receiver<Result<String>>, String) {
     let source = crate::audio::AudioSource::new(48_000, 1, 1_000).unwrap();
     let track = crate::audio::LocalAudioTrack::new("mic", &source).unwrap();
     let (done, rx) = oneshot::channel();
     let options = crate::types::PublishOptions::default();
+    let track = crate::media::LocalTrack::clone(&track);
     let out = h.input(Input::Command(Command::PublishTrack { track: track.clone(), options, done }));
     let cid = match signals(&out)[..] {
         [Req::AddTrack(req)] => {
