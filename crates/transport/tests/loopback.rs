@@ -19,6 +19,19 @@ fn options(target: Target) -> PcOptions {
     }
 }
 
+/// Sends a local candidate through LiveKit's JSON to the other side's negotiation and PC.
+async fn trickle(
+    init: &RTCIceCandidateInit,
+    mid: &str,
+    to: &mut Negotiation<RTCIceCandidateInit>,
+    pc: &dyn webrtc::peer_connection::PeerConnection,
+) {
+    let c = candidate::from_json(&candidate::to_json(init, mid)).unwrap().unwrap();
+    if let Some(c) = to.remote_candidate(c).unwrap() {
+        pc.add_ice_candidate(c).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn two_peer_connections_connect_and_open_data_channels() {
     let (offer_tx, mut offer_rx) = mpsc::unbounded_channel();
@@ -54,22 +67,14 @@ async fn two_peer_connections_connect_and_open_data_channels() {
             tokio::select! {
                 Some(ev) = offer_rx.recv() => match ev {
                     PcEvent::Candidate(Target::Publisher, init) => {
-                        let json = candidate::to_json(&init, offering.first_mid());
-                        let c = candidate::from_json(&json).unwrap().unwrap();
-                        if let Some(c) = answering.remote_candidate(c).unwrap() {
-                            answerer.add_ice_candidate(c).await.unwrap();
-                        }
+                        trickle(&init, offering.first_mid(), &mut answering, answerer.as_ref()).await;
                     }
                     PcEvent::State(Target::Publisher, RTCPeerConnectionState::Connected) => offerer_up = true,
                     _ => {}
                 },
                 Some(ev) = answer_rx.recv() => match ev {
                     PcEvent::Candidate(Target::Subscriber, init) => {
-                        let json = candidate::to_json(&init, answering.first_mid());
-                        let c = candidate::from_json(&json).unwrap().unwrap();
-                        if let Some(c) = offering.remote_candidate(c).unwrap() {
-                            offerer.add_ice_candidate(c).await.unwrap();
-                        }
+                        trickle(&init, answering.first_mid(), &mut offering, offerer.as_ref()).await;
                     }
                     PcEvent::State(Target::Subscriber, RTCPeerConnectionState::Connected) => answerer_up = true,
                     PcEvent::DataChannel(Target::Subscriber, dc) => labels.push(dc.label().await.unwrap()),
