@@ -1,6 +1,7 @@
 //! Engine connect time against an in-process lkrtc-server on loopback (median, p90 and
 //! slowest of 40, and how many joins took over 500 ms).
-//! `cargo run -p lkrtc-engine --example connect_time` (`LKRTC_JOINS=n` for another count)
+//! `cargo run -p lkrtc-engine --example connect_time` (`LKRTC_JOINS=n` for another count,
+//! `LKRTC_ICE_LITE=1` for a server running ICE-lite as livekit-server does)
 //!
 //! With `LKRTC_TURN=turn:host:port,username,credential` it connects relay-only through
 //! that TURN server as well, and prints both. `LKRTC_LOG` (a tracing filter) logs.
@@ -43,7 +44,8 @@ async fn main() {
     if let Ok(filter) = std::env::var("LKRTC_LOG") {
         tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).init();
     }
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
+    let mut config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
+    config.ice.lite = std::env::var("LKRTC_ICE_LITE").is_ok_and(|v| v == "1");
     let server = Server::start(config).await.unwrap();
     measure(&server, "direct", ConnectOptions::default()).await;
     if let Ok(spec) = std::env::var("LKRTC_TURN") {

@@ -7,6 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use livekit_api::access_token::{AccessToken, VideoGrants};
 use lkrtc_server::proto::{self, signal_request::Message as Req, signal_response::Message as Resp};
 use lkrtc_server::Server;
+use prost::Message as _;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -204,6 +205,57 @@ async fn malformed_frames_close_only_the_offending_session() {
             other => panic!("unexpected {other:?}"),
         }
     }
+    server.shutdown().await;
+}
+
+/// The next frame as a signal response or the close frame's code, offers included.
+async fn next_raw(ws: &mut Ws) -> Result<Resp, u16> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("timed out") {
+            Some(Ok(Message::Binary(b))) => return Ok(proto::SignalResponse::decode(b).unwrap().message.unwrap()),
+            Some(Ok(Message::Close(frame))) => return Err(frame.map_or(0, |f| u16::from(f.code))),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_answer_to_another_offer_is_ignored() {
+    let server = server().await;
+    let (mut ws, _) = join(&server, "alice", "r1", VideoGrants::default()).await;
+    let offer = loop {
+        if let Resp::Offer(o) = next_raw(&mut ws).await.expect("socket closed before the first offer") {
+            break o;
+        }
+    };
+    assert_eq!(offer.id, 1, "offers are numbered from 1");
+    // An answer naming another offer is not applied: its (unparseable) SDP is never read.
+    let answer = |id| {
+        Req::Answer(proto::SessionDescription {
+            r#type: "answer".into(),
+            sdp: "not sdp".into(),
+            id,
+            ..Default::default()
+        })
+    };
+    send(&mut ws, answer(offer.id + 1)).await;
+    send(&mut ws, Req::PingReq(proto::Ping { timestamp: 7, rtt: 0 })).await;
+    loop {
+        match next_raw(&mut ws).await {
+            Ok(Resp::PongResp(p)) if p.last_ping_timestamp == 7 => break,
+            Ok(_) => continue,
+            Err(code) => panic!("a stale answer closed the session ({code})"),
+        }
+    }
+    // The outstanding offer's answer is applied, and this one does not parse.
+    send(&mut ws, answer(offer.id)).await;
+    let code = loop {
+        if let Err(code) = next_raw(&mut ws).await {
+            break code;
+        }
+    };
+    assert_eq!(code, 1007);
     server.shutdown().await;
 }
 

@@ -13,6 +13,8 @@
 //! - [`data`]: the `_reliable` / `_lossy` data channels, reading and watching them.
 //! - [`codec`]: Opus and encoding parameters as LiveKit negotiates them.
 
+#![deny(missing_docs)]
+
 pub mod builder;
 pub mod candidate;
 pub mod codec;
