@@ -76,7 +76,11 @@ for (const src of crates) {
     }
     graph.set(from, deps);
   }
-  for (const [node, deps] of graph) graph.set(node, [...deps].filter((d) => graph.has(d)));
+  for (const [node, deps] of graph)
+    graph.set(
+      node,
+      [...deps].filter((d) => graph.has(d)),
+    );
   const cycle = findCycle(graph);
   if (cycle) problems.push(`${relative(ROOT, src)}: module cycle ${cycle.join(' -> ')}`);
 }
