@@ -1,24 +1,25 @@
 //! Entry points for the fuzz targets in `fuzz/` (not an API). Each takes bytes as a
-//! server or a remote participant could send them and runs the engine's decoders; none
-//! may panic.
+//! server or a remote participant could send them and runs the engine's own code on them
+//! — the decoders, and the sans-IO session core that a connected room runs; none may
+//! panic.
 
 use livekit_protocol as proto;
 use prost::Message;
 
-use crate::streams::{StreamInfo, StreamKind, StreamReader};
+use crate::events::RoomEvent;
+use crate::room::core::{Input, Output, Session};
+use crate::types::DataKind;
 
-/// One signalling frame from the server: `SignalResponse` decode, then the parsers the
-/// client runs on what it carries (trickle candidate JSON, the SDP's first mid).
+/// One signalling frame from the server: `SignalResponse` decode, then the session core of
+/// a started session handles it (participants, tracks, negotiation, speakers, leave...).
 pub fn signal_response(bytes: &[u8]) {
     let Ok(resp) = proto::SignalResponse::decode(bytes) else { return };
-    use proto::signal_response::Message as Resp;
-    match resp.message {
-        Some(Resp::Trickle(t)) => trickle_json(t.candidate_init.as_bytes()),
-        Some(Resp::Offer(sd)) | Some(Resp::Answer(sd)) => {
-            let _ = crate::pc::first_mid(&sd.sdp);
-        }
-        _ => {}
-    }
+    let Some(msg) = resp.message else { return };
+    let now = std::time::Instant::now();
+    let (mut session, _ready, _commands) = Session::detached(now, 1);
+    session.start();
+    session.handle_input(now, Input::Signal(Box::new(msg)));
+    while session.poll_output().is_some() {}
 }
 
 /// A trickle `candidateInit` JSON string from the server.
@@ -28,55 +29,50 @@ pub fn trickle_json(bytes: &[u8]) {
     }
 }
 
-/// A sequence of data-channel messages from one sender (each prefixed by a little-endian
-/// u16 length): decoded, and stream headers, chunks and trailers assembled with the
-/// engine's stream reader the way the room task does (index order, UTF-8 for text,
-/// announced length).
+/// A sequence of data-channel messages (each prefixed by a little-endian u16 length) as
+/// they arrive on the subscriber's reliable channel, handled by a session core with text
+/// and byte stream handlers on the empty topic: user data, chat, RPC, and streams
+/// assembled by the room's own rules (index order, UTF-8 for text, announced length).
 pub fn data_packets(mut bytes: &[u8]) {
-    let mut open: Vec<(StreamReader, u64)> = Vec::new();
+    let now = std::time::Instant::now();
+    let (mut session, _ready, _commands) = Session::detached(now, 1);
+    session.accept_streams_for_fuzzing();
+    let mut readers = Vec::new();
     while bytes.len() >= 2 {
         let len = u16::from_le_bytes([bytes[0], bytes[1]]) as usize;
         let body = &bytes[2..(2 + len).min(bytes.len())];
         bytes = &bytes[(2 + len).min(bytes.len())..];
-        let Ok(packet) = proto::DataPacket::decode(body) else { continue };
-        use proto::data_packet::Value;
-        match packet.value {
-            Some(Value::StreamHeader(h)) => {
-                let Some(info) = StreamInfo::from_header(&h) else { continue };
-                let _ = info.to_header().encode_to_vec();
-                let reader = StreamReader::new(info);
-                if let Some(inline) = h.inline_content {
-                    reader.push(inline);
-                    reader.finish(Ok(()));
-                } else if open.len() < 16 {
-                    open.push((reader, 0));
-                }
+        session.handle_input(now, Input::Data(DataKind::Reliable, body.into()));
+        while let Some(out) = session.poll_output() {
+            // Keep readers alive, as an app would, so their streams keep assembling.
+            if let Output::Event(RoomEvent::StreamOpened { reader, .. }) = out {
+                let _ = reader.info().to_header().encode_to_vec();
+                readers.push(reader);
             }
-            Some(Value::StreamChunk(c)) => {
-                let Some(i) = open.iter().position(|(r, _)| r.info().stream_id == c.stream_id) else { continue };
-                let (reader, next) = &mut open[i];
-                let text_ok = reader.info().kind != StreamKind::Text || std::str::from_utf8(&c.content).is_ok();
-                let within = reader.info().total_size.is_none_or(|t| reader.received() + c.content.len() as u64 <= t);
-                if c.chunk_index != *next || !text_ok || !within || !reader.push(c.content) {
-                    reader.finish(Err("bad chunk".into()));
-                    open.remove(i);
-                    continue;
-                }
-                *next += 1;
+        }
+    }
+    for r in readers {
+        let _ = r.progress();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The fuzz seeds run through the entry points as the fuzzer would (no async runtime).
+    #[test]
+    fn seeds_run_through_the_session_core() {
+        let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus");
+        for (dir, entry) in [
+            ("client_signal_response", super::signal_response as fn(&[u8])),
+            ("client_data_packets", super::data_packets),
+        ] {
+            let files = std::fs::read_dir(format!("{corpus}/{dir}")).expect("seed folder");
+            let mut n = 0;
+            for f in files {
+                entry(&std::fs::read(f.expect("seed").path()).expect("seed bytes"));
+                n += 1;
             }
-            Some(Value::StreamTrailer(t)) => {
-                if let Some(i) = open.iter().position(|(r, _)| r.info().stream_id == t.stream_id) {
-                    let (reader, _) = open.remove(i);
-                    let _ = reader.progress();
-                    reader.finish(if t.reason.is_empty() { Ok(()) } else { Err(t.reason) });
-                }
-            }
-            Some(Value::RpcResponse(r)) => {
-                if let Some(proto::rpc_response::Value::Error(e)) = r.value {
-                    let _ = crate::rpc::RpcError::from_proto(e);
-                }
-            }
-            _ => {}
+            assert!(n > 0, "{dir} has seeds");
         }
     }
 }

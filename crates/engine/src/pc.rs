@@ -78,8 +78,3 @@ pub(crate) fn candidate_from_json(json: &str) -> Option<RTCIceCandidateInit> {
         .ok()
         .flatten()
 }
-
-/// First `a=mid:` value of an SDP (`"0"` when it has none).
-pub(crate) fn first_mid(sdp: &str) -> String {
-    lkrtc_transport::sdp::first_mid(sdp).unwrap_or(lkrtc_transport::sdp::DEFAULT_MID).to_owned()
-}

@@ -17,7 +17,7 @@ use crate::types::{ConnectionState, RoomDetails};
 pub(crate) use crate::command::Command;
 
 mod connect;
-mod core;
+pub(crate) mod core;
 mod driver;
 
 /// Largest data packet the engine sends (LiveKit clients cap SCTP messages at 64000).

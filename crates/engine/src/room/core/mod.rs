@@ -266,6 +266,42 @@ impl Session {
         }
     }
 
+    /// A session with no connections behind it, joined as `me` (`PA_me`) to an empty room,
+    /// pinging every 5 s with a 15 s timeout, RPC ids from `seed`: for the unit tests and
+    /// the fuzz targets, which drive it with inputs alone. Also returns the connect's
+    /// `ready` receiver and the queue the handles' commands would go to.
+    pub(crate) fn detached(
+        now: Instant,
+        seed: u64,
+    ) -> (Self, oneshot::Receiver<Result<()>>, tokio::sync::mpsc::UnboundedReceiver<Command>) {
+        use rand::SeedableRng;
+        let me = proto::ParticipantInfo {
+            sid: "PA_me".into(),
+            identity: "me".into(),
+            state: proto::participant_info::State::Active as i32,
+            ..Default::default()
+        };
+        let join = proto::JoinResponse { participant: Some(me), ..Default::default() };
+        let (cmd, commands) = tokio::sync::mpsc::unbounded_channel();
+        let shared = super::connect::shared_state(&join, "token", &crate::types::ConnectOptions::default(), cmd);
+        let config = SessionConfig {
+            ice: IcePlan {
+                servers: Vec::new(),
+                policy: crate::types::IceTransportPolicy::All,
+                unusable_turn: Vec::new(),
+                stream_turn: Vec::new(),
+                turn_urls: Vec::new(),
+            },
+            ping_interval: Duration::from_secs(5),
+            ping_timeout: Duration::from_secs(15),
+            auto_subscribe: true,
+            max_stream_bytes: None,
+        };
+        let (ready_tx, ready) = oneshot::channel();
+        let rng = Box::new(rand::rngs::StdRng::seed_from_u64(seed));
+        (Self::new(shared, config, ready_tx, now, rng), ready, commands)
+    }
+
     /// Starts the session: the first publisher offer (it carries the data channels).
     pub(crate) fn start(&mut self) {
         self.negotiate_publisher();
@@ -418,6 +454,13 @@ impl Session {
         }
         self.emit(RoomEvent::ConnectionStateChanged { state: ConnectionState::Disconnected });
         self.emit(RoomEvent::Disconnected { reason });
+    }
+
+    /// Accepts text and byte streams on the empty topic (the fuzz targets' handlers).
+    pub(crate) fn accept_streams_for_fuzzing(&self) {
+        let mut topics = self.shared.stream_topics.lock();
+        topics.insert((crate::streams::StreamKind::Text, String::new()));
+        topics.insert((crate::streams::StreamKind::Bytes, String::new()));
     }
 
     /// A fresh RPC / stream id from the injected generator.

@@ -5,13 +5,12 @@ use std::time::{Duration, Instant};
 use livekit_protocol as proto;
 use proto::signal_request::Message as Req;
 use proto::signal_response::Message as Resp;
-use rand::SeedableRng;
 use tokio::sync::{mpsc, oneshot};
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState};
 
 use super::*;
 use crate::pc::Target;
-use crate::types::{ConnectOptions, DataOptions, IceTransportPolicy};
+use crate::types::DataOptions;
 
 const OFFER_SDP: &str = "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:0\r\n";
 
@@ -33,27 +32,8 @@ fn participant(sid: &str, identity: &str) -> proto::ParticipantInfo {
 }
 
 fn harness() -> Harness {
-    let join = proto::JoinResponse {
-        participant: Some(participant("PA_me", "me")),
-        ping_interval: 5,
-        ping_timeout: 15,
-        ..Default::default()
-    };
-    let options = ConnectOptions::default();
-    let (cmd, commands) = mpsc::unbounded_channel();
-    let shared = crate::room::connect::shared_state(&join, "token", &options, cmd);
-    let ice = crate::ice::plan(&[], IceTransportPolicy::All, &join).unwrap();
-    let config = SessionConfig {
-        ice,
-        ping_interval: Duration::from_secs(5),
-        ping_timeout: Duration::from_secs(15),
-        auto_subscribe: true,
-        max_stream_bytes: None,
-    };
-    let (ready_tx, ready) = oneshot::channel();
     let now = Instant::now();
-    let rng = Box::new(rand::rngs::StdRng::seed_from_u64(7));
-    let session = Session::new(shared, config, ready_tx, now, rng);
+    let (session, ready, commands) = Session::detached(now, 7);
     Harness { session, now, ready, _commands: commands }
 }
 
