@@ -28,7 +28,8 @@ use crate::convert::{connection_state, data_kind, disconnect_reason};
 use crate::error::guarded_sync;
 use crate::participant::NativeRemoteParticipant;
 use crate::publication::NativeRemoteTrackPublication;
-use crate::refs::{self, JsRef, Registry};
+use crate::refs::{JsRef, Registry};
+use crate::rpc::{JsChatMessage, JsTranscriptionSegment};
 use crate::track::NativeRemoteTrack;
 
 /// Most events queued towards JavaScript at once.
@@ -89,30 +90,6 @@ pub struct JsSpeaker {
     pub participant: Option<JsRef<NativeRemoteParticipant>>,
 }
 
-/// A chat message, with the official SDK's field names.
-#[napi(object)]
-pub struct JsChatMessage {
-    pub id: String,
-    pub message: String,
-    /// Milliseconds since the epoch.
-    pub timestamp: f64,
-    pub edit_timestamp: Option<f64>,
-    pub deleted: bool,
-    pub generated: bool,
-}
-
-/// One transcription segment.
-#[napi(object)]
-pub struct JsTranscriptionSegment {
-    pub id: String,
-    pub text: String,
-    pub start_time: f64,
-    pub end_time: f64,
-    #[napi(js_name = "final")]
-    pub is_final: bool,
-    pub language: String,
-}
-
 impl JsRoomEvent {
     fn new(kind: &str) -> Self {
         Self {
@@ -145,7 +122,7 @@ impl JsRoomEvent {
     fn with_participant(mut self, reg: &Arc<Registry>, p: Participant) -> Self {
         match p {
             Participant::Local(_) => self.local = Some(true),
-            Participant::Remote(p) => self.participant = Some(refs::participant(reg, p)),
+            Participant::Remote(p) => self.participant = Some(NativeRemoteParticipant::js_ref(reg, p)),
         }
         self
     }
@@ -162,7 +139,7 @@ struct Queued {
 fn speaker(reg: &Arc<Registry>, p: Participant) -> JsSpeaker {
     match p {
         Participant::Local(_) => JsSpeaker { local: Some(true), participant: None },
-        Participant::Remote(p) => JsSpeaker { local: None, participant: Some(refs::participant(reg, p)) },
+        Participant::Remote(p) => JsSpeaker { local: None, participant: Some(NativeRemoteParticipant::js_ref(reg, p)) },
     }
 }
 
@@ -172,40 +149,40 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
     Some(match event {
         E::ParticipantConnected { participant } => {
             let mut e = JsRoomEvent::new("participantConnected");
-            e.participant = Some(refs::participant(reg, participant));
+            e.participant = Some(NativeRemoteParticipant::js_ref(reg, participant));
             e
         }
         E::ParticipantDisconnected { participant } => {
             let mut e = JsRoomEvent::new("participantDisconnected");
             let reason = participant.disconnect_reason();
             e.reason = u32::try_from(reason).ok().filter(|r| *r != 0);
-            e.participant = Some(refs::participant(reg, participant));
+            e.participant = Some(NativeRemoteParticipant::js_ref(reg, participant));
             e
         }
         E::TrackPublished { participant, publication } => {
             let mut e = JsRoomEvent::new("trackPublished");
-            e.participant = Some(refs::participant(reg, participant));
-            e.publication = Some(refs::publication(reg, publication));
+            e.participant = Some(NativeRemoteParticipant::js_ref(reg, participant));
+            e.publication = Some(NativeRemoteTrackPublication::js_ref(reg, publication));
             e
         }
         E::TrackUnpublished { participant, publication } => {
             let mut e = JsRoomEvent::new("trackUnpublished");
-            e.participant = Some(refs::participant(reg, participant));
-            e.publication = Some(refs::publication(reg, publication));
+            e.participant = Some(NativeRemoteParticipant::js_ref(reg, participant));
+            e.publication = Some(NativeRemoteTrackPublication::js_ref(reg, publication));
             e
         }
         E::TrackSubscribed { participant, publication, track } => {
             let mut e = JsRoomEvent::new("trackSubscribed");
-            e.participant = Some(refs::participant(reg, participant));
-            e.publication = Some(refs::publication(reg, publication));
-            e.track = Some(refs::track(reg, track));
+            e.participant = Some(NativeRemoteParticipant::js_ref(reg, participant));
+            e.publication = Some(NativeRemoteTrackPublication::js_ref(reg, publication));
+            e.track = Some(NativeRemoteTrack::js_ref(reg, track));
             e
         }
         E::TrackUnsubscribed { participant, publication, track } => {
             let mut e = JsRoomEvent::new("trackUnsubscribed");
-            e.participant = Some(refs::participant(reg, participant));
-            e.publication = Some(refs::publication(reg, publication));
-            e.track = Some(refs::track(reg, track));
+            e.participant = Some(NativeRemoteParticipant::js_ref(reg, participant));
+            e.publication = Some(NativeRemoteTrackPublication::js_ref(reg, publication));
+            e.track = Some(NativeRemoteTrack::js_ref(reg, track));
             e
         }
         // Local publishing is not bound yet (issue 3 covers the remote side); JavaScript
@@ -237,7 +214,7 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
         }
         E::DataReceived { payload, participant, kind, topic } => {
             let mut e = JsRoomEvent::new("dataReceived");
-            e.participant = participant.map(|p| refs::participant(reg, p));
+            e.participant = participant.map(|p| NativeRemoteParticipant::js_ref(reg, p));
             e.payload = Some(Buffer::from(payload));
             e.data_kind = Some(data_kind(kind));
             e.topic = topic;
@@ -290,20 +267,20 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
         }
         E::ChatMessage { message, participant } => {
             let mut e = JsRoomEvent::new("chatMessage");
-            e.participant = Some(refs::participant(reg, participant));
+            e.participant = Some(NativeRemoteParticipant::js_ref(reg, participant));
             e.message = Some(crate::rpc::js_chat(message));
             e
         }
         E::DtmfReceived { code, digit, participant } => {
             let mut e = JsRoomEvent::new("dtmfReceived");
-            e.participant = participant.map(|p| refs::participant(reg, p));
+            e.participant = participant.map(|p| NativeRemoteParticipant::js_ref(reg, p));
             e.code = Some(code);
             e.digit = Some(digit);
             e
         }
         E::TranscriptionReceived { participant_identity, track_sid, segments, participant } => {
             let mut e = JsRoomEvent::new("transcriptionReceived");
-            e.participant = participant.map(|p| refs::participant(reg, p));
+            e.participant = participant.map(|p| NativeRemoteParticipant::js_ref(reg, p));
             e.participant_identity = Some(participant_identity);
             e.track_sid = Some(track_sid);
             e.segments = Some(

@@ -51,7 +51,12 @@ pub struct NativeRemoteParticipant {
 }
 
 impl NativeRemoteParticipant {
-    pub(crate) fn new(reg: Arc<Registry>, p: RemoteParticipant) -> Self {
+    /// A reference to `p` for JavaScript (see `refs`).
+    pub(crate) fn js_ref(reg: &Arc<Registry>, p: RemoteParticipant) -> JsRef<Self> {
+        refs::js_ref(reg, p.id(), || Self::new(reg.clone(), p))
+    }
+
+    fn new(reg: Arc<Registry>, p: RemoteParticipant) -> Self {
         Self { id: p.id(), reg, handle: Handle::new(HandleKind::Participant, "RemoteParticipant", p) }
     }
 }
@@ -103,7 +108,7 @@ impl NativeRemoteParticipant {
     #[napi(catch_unwind, ts_return_type = "Array<number | NativeRemoteTrackPublication>")]
     pub fn track_publications(&self) -> napi::Result<Vec<JsRef<NativeRemoteTrackPublication>>> {
         let pubs = self.handle.with(|p| p.track_publications())?;
-        Ok(pubs.into_iter().map(|p| refs::publication(&self.reg, p)).collect())
+        Ok(pubs.into_iter().map(|p| NativeRemoteTrackPublication::js_ref(&self.reg, p)).collect())
     }
 
     /// Drops the engine object; false if already disposed.

@@ -33,7 +33,12 @@ pub struct NativeRemoteTrackPublication {
 }
 
 impl NativeRemoteTrackPublication {
-    pub(crate) fn new(reg: Arc<Registry>, p: RemoteTrackPublication) -> Self {
+    /// A reference to `p` for JavaScript (see `refs`).
+    pub(crate) fn js_ref(reg: &Arc<Registry>, p: RemoteTrackPublication) -> JsRef<Self> {
+        refs::js_ref(reg, p.id(), || Self::new(reg.clone(), p))
+    }
+
+    fn new(reg: Arc<Registry>, p: RemoteTrackPublication) -> Self {
         Self { id: p.id(), reg, handle: Handle::new(HandleKind::Publication, "RemoteTrackPublication", p) }
     }
 }
@@ -77,7 +82,7 @@ impl NativeRemoteTrackPublication {
     #[napi(catch_unwind, ts_return_type = "number | NativeRemoteTrack | null")]
     pub fn track(&self) -> napi::Result<Option<JsRef<NativeRemoteTrack>>> {
         let t = self.handle.with(|p| p.track())?;
-        Ok(t.map(|t| refs::track(&self.reg, t)))
+        Ok(t.map(|t| NativeRemoteTrack::js_ref(&self.reg, t)))
     }
 
     /// Asks the server to (un)subscribe; events follow.

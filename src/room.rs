@@ -20,7 +20,7 @@ use crate::error::{self, guarded, ERR_ICE_CONFIG, ERR_INVALID_ARG, ERR_INVALID_S
 use crate::event_bridge::{self, JsRoomEvent};
 use crate::handles::{Handle, HandleKind};
 use crate::participant::{NativeLocalParticipant, NativeRemoteParticipant};
-use crate::refs::{self, JsRef, Registry};
+use crate::refs::{JsRef, Registry};
 
 /// Options of `connect`.
 #[napi(object)]
@@ -288,7 +288,7 @@ impl NativeRoom {
     pub fn remote_participants(&self) -> napi::Result<Vec<JsRef<NativeRemoteParticipant>>> {
         let core = self.handle.get()?;
         let room = core.room().ok_or_else(not_connected)?;
-        Ok(room.remote_participants().into_iter().map(|p| refs::participant(&core.reg, p)).collect())
+        Ok(room.remote_participants().into_iter().map(|p| NativeRemoteParticipant::js_ref(&core.reg, p)).collect())
     }
 
     /// Starts delivering room events to `callback`, in order, through one weak
@@ -340,4 +340,24 @@ impl NativeRoom {
 
 fn not_connected() -> napi::Error {
     error::coded(ERR_INVALID_STATE, "the room is not connected")
+}
+
+#[napi]
+impl NativeRoom {
+    /// Accepts incoming streams of `kind` on `topic` (they arrive as `streamOpened`).
+    #[napi(catch_unwind)]
+    pub fn register_stream_topic(&self, kind: String, topic: String) -> napi::Result<()> {
+        let kind = crate::streams::kind_of(&kind)?;
+        self.connected()?.register_stream_topic(kind, &topic).map_err(error::engine)
+    }
+
+    /// Stops accepting streams of `kind` on `topic`.
+    #[napi(catch_unwind)]
+    pub fn unregister_stream_topic(&self, kind: String, topic: String) -> napi::Result<()> {
+        let kind = crate::streams::kind_of(&kind)?;
+        if let Ok(room) = self.connected() {
+            room.unregister_stream_topic(kind, &topic);
+        }
+        Ok(())
+    }
 }

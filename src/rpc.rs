@@ -15,7 +15,6 @@ use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{self, ERR_INVALID_ARG};
-use crate::event_bridge::{JsChatMessage, JsTranscriptionSegment};
 use crate::participant::NativeLocalParticipant;
 
 /// An RPC error as it crosses (code, message, data).
@@ -72,6 +71,30 @@ fn response_timeout(ms: Option<f64>) -> napi::Result<Duration> {
         Some(ms) if ms.is_finite() && ms > 0.0 && ms < 1e10 => Ok(Duration::from_millis(ms as u64)),
         Some(ms) => Err(error::coded(ERR_INVALID_ARG, format!("responseTimeout {ms} must be a positive number of ms"))),
     }
+}
+
+/// A chat message, with the official SDK's field names.
+#[napi(object)]
+pub struct JsChatMessage {
+    pub id: String,
+    pub message: String,
+    /// Milliseconds since the epoch.
+    pub timestamp: f64,
+    pub edit_timestamp: Option<f64>,
+    pub deleted: bool,
+    pub generated: bool,
+}
+
+/// One transcription segment.
+#[napi(object)]
+pub struct JsTranscriptionSegment {
+    pub id: String,
+    pub text: String,
+    pub start_time: f64,
+    pub end_time: f64,
+    #[napi(js_name = "final")]
+    pub is_final: bool,
+    pub language: String,
 }
 
 pub(crate) fn js_chat(m: ChatMessage) -> JsChatMessage {

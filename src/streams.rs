@@ -23,7 +23,6 @@ use napi_derive::napi;
 use crate::error::{self, guarded, ERR_INVALID_ARG};
 use crate::handles::{Handle, HandleKind};
 use crate::participant::NativeLocalParticipant;
-use crate::room::NativeRoom;
 
 /// Code of a stream that ended abnormally (sender aborted, missed chunk, disconnect...).
 pub(crate) const ERR_STREAM: &str = "ERR_STREAM";
@@ -60,7 +59,7 @@ pub(crate) fn js_info(i: &StreamInfo) -> JsStreamInfo {
     }
 }
 
-fn kind_of(kind: &str) -> napi::Result<StreamKind> {
+pub(crate) fn kind_of(kind: &str) -> napi::Result<StreamKind> {
     match kind {
         "text" => Ok(StreamKind::Text),
         "bytes" => Ok(StreamKind::Bytes),
@@ -309,25 +308,5 @@ impl NativeLocalParticipant {
     ) -> napi::Result<PromiseRaw<'env, JsStreamInfo>> {
         let sent = (|| Ok(self.engine()?.send_whole(StreamKind::Text, text.as_bytes(), stream_options(options)?)))();
         error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(|i| js_info(&i)) }))
-    }
-}
-
-#[napi]
-impl NativeRoom {
-    /// Accepts incoming streams of `kind` on `topic` (they arrive as `streamOpened`).
-    #[napi(catch_unwind)]
-    pub fn register_stream_topic(&self, kind: String, topic: String) -> napi::Result<()> {
-        let kind = kind_of(&kind)?;
-        self.connected()?.register_stream_topic(kind, &topic).map_err(error::engine)
-    }
-
-    /// Stops accepting streams of `kind` on `topic`.
-    #[napi(catch_unwind)]
-    pub fn unregister_stream_topic(&self, kind: String, topic: String) -> napi::Result<()> {
-        let kind = kind_of(&kind)?;
-        if let Ok(room) = self.connected() {
-            room.unregister_stream_topic(kind, &topic);
-        }
-        Ok(())
     }
 }

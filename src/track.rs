@@ -7,7 +7,7 @@ use napi_derive::napi;
 
 use crate::convert::{js_id, track_kind};
 use crate::handles::{Handle, HandleKind};
-use crate::refs::Registry;
+use crate::refs::{self, JsRef, Registry};
 
 /// A track's fields, read in one call (for tombstones).
 #[napi(object)]
@@ -28,7 +28,12 @@ pub struct NativeRemoteTrack {
 }
 
 impl NativeRemoteTrack {
-    pub(crate) fn new(reg: Arc<Registry>, t: RemoteTrack) -> Self {
+    /// A reference to `t` for JavaScript (see `refs`).
+    pub(crate) fn js_ref(reg: &Arc<Registry>, t: RemoteTrack) -> JsRef<Self> {
+        refs::js_ref(reg, t.id(), || Self::new(reg.clone(), t))
+    }
+
+    fn new(reg: Arc<Registry>, t: RemoteTrack) -> Self {
         Self { id: t.id(), reg, handle: Handle::new(HandleKind::Track, "RemoteTrack", t) }
     }
 
