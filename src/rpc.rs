@@ -97,6 +97,18 @@ pub struct JsTranscriptionSegment {
     pub language: String,
 }
 
+/// A transcription segment for JavaScript.
+pub(crate) fn js_segment(s: TranscriptionSegment) -> JsTranscriptionSegment {
+    JsTranscriptionSegment {
+        id: s.id,
+        text: s.text,
+        start_time: s.start_time as f64,
+        end_time: s.end_time as f64,
+        is_final: s.is_final,
+        language: s.language,
+    }
+}
+
 pub(crate) fn js_chat(m: ChatMessage) -> JsChatMessage {
     JsChatMessage {
         id: m.id,
