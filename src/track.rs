@@ -38,7 +38,7 @@ impl NativeRemoteTrack {
     }
 
     /// The engine track (for `audio.rs`), or `ERR_DISPOSED`.
-    pub(crate) fn engine(&self) -> napi::Result<RemoteTrack> {
+    pub(crate) fn engine(&self) -> crate::error::Result<RemoteTrack> {
         self.handle.get()
     }
 }
@@ -57,12 +57,12 @@ impl NativeRemoteTrack {
     }
 
     #[napi(catch_unwind)]
-    pub fn info(&self) -> napi::Result<TrackInfo> {
+    pub fn info(&self) -> crate::error::Result<TrackInfo> {
         self.handle.with(|t| TrackInfo { sid: t.sid(), name: t.name(), kind: track_kind(t.kind()), muted: t.muted() })
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn muted(&self) -> napi::Result<bool> {
+    pub fn muted(&self) -> crate::error::Result<bool> {
         self.handle.with(|t| t.muted())
     }
 

@@ -7,7 +7,7 @@ use prost::Message as _;
 use proto::data_packet::Value;
 
 use super::{RoomTask, DC_OPEN_TIMEOUT, MAX_DATA_PACKET};
-use crate::error::{bounded, EngineError, Result};
+use crate::error::{bounded, cause, EngineError, Result, SendError};
 use crate::events::{ChatMessage, RoomEvent, TranscriptionSegment};
 use crate::objects::RemoteParticipant;
 use crate::rpc::{RpcError, RpcErrorCode, RpcInvocation, MAX_PAYLOAD_BYTES, VERSION};
@@ -36,10 +36,7 @@ impl RoomTask {
         };
         let bytes = packet.encode_to_vec();
         if bytes.len() > MAX_DATA_PACKET {
-            return Err(EngineError::InvalidArgument(format!(
-                "data packet of {} bytes exceeds the {MAX_DATA_PACKET}-byte limit; split it or use a byte stream",
-                bytes.len()
-            )));
+            return Err(SendError::TooLarge { size: bytes.len(), limit: MAX_DATA_PACKET }.into());
         }
         let (dc, open) = match kind {
             DataKind::Reliable => (self.reliable.clone(), self.pub_dcs[0].clone()),
@@ -51,7 +48,7 @@ impl RoomTask {
             Ok(Err(_)) => return Err(EngineError::Disconnected),
             Err(e) => return Err(e),
         }
-        dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| EngineError::Disconnected)
+        dc.send(BytesMut::from(&bytes[..])).await.map_err(|e| SendError::ChannelClosed(cause(e)).into())
     }
 
     pub(super) async fn publish_data(&mut self, payload: Vec<u8>, options: DataOptions) -> Result<()> {

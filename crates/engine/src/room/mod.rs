@@ -18,7 +18,7 @@ use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
 
 use crate::audio::LocalAudioTrack;
-use crate::error::{bounded, EngineError, Result};
+use crate::error::{bounded, ConnectError, EngineError, PublishError, Result};
 use crate::events::RoomEvent;
 use crate::ice;
 use crate::objects::{
@@ -517,7 +517,7 @@ impl RoomTask {
             Resp::RequestResponse(r) if matches!(r.request, Some(proto::request_response::Request::AddTrack(_))) => {
                 if let Some(proto::request_response::Request::AddTrack(req)) = &r.request {
                     if let Some((_, done)) = self.pending_publishes.remove(&req.cid) {
-                        let _ = done.send(Err(EngineError::Rejected(r.message.clone())));
+                        let _ = done.send(Err(PublishError::Rejected(r.message.clone()).into()));
                     }
                 }
             }
@@ -693,11 +693,12 @@ impl RoomTask {
             }
             PcEvent::Gathered { target, relay } => {
                 if self.ice.policy == crate::types::IceTransportPolicy::Relay && relay == 0 {
-                    let e = EngineError::IceConfig(format!(
+                    let e: EngineError = ConnectError::IceConfig(format!(
                         "no relay candidate could be gathered from {} (wrong credentials, or the TURN server is \
                          unreachable)",
                         self.ice.usable_turn_urls().join(", ")
-                    ));
+                    ))
+                    .into();
                     tracing::warn!(?target, "{e}");
                     if self.ready.is_some() {
                         self.fail_ready(e);
@@ -717,7 +718,7 @@ impl RoomTask {
                         self.check_ready();
                     }
                     RTCPeerConnectionState::Failed => {
-                        self.fail_ready(EngineError::Rtc(format!("{target:?} peer connection failed")));
+                        self.fail_ready(EngineError::rtc(format!("{target:?} peer connection failed")));
                         return Some(Stop::Remote(proto::DisconnectReason::ConnectionTimeout));
                     }
                     _ => {}

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use super::{RoomTask, PUBLISH_TIMEOUT};
 use crate::audio::LocalAudioTrack;
-use crate::error::{bounded, EngineError, Result};
+use crate::error::{bounded, EngineError, PublishError, Result};
 use crate::events::RoomEvent;
 use crate::objects::{LocalTrackPublication, PublishOptions};
 use crate::signal;
@@ -20,12 +20,12 @@ impl RoomTask {
         done: oneshot::Sender<Result<LocalTrackPublication>>,
     ) {
         if track.source().is_closed() {
-            let _ = done.send(Err(EngineError::Disposed("the track's AudioSource is closed".into())));
+            let _ = done.send(Err(PublishError::SourceClosed.into()));
             return;
         }
         let pending = self.pending_publishes.values().any(|(t, _)| std::sync::Arc::ptr_eq(&t.0, &track.0));
         if track.sid().is_some() || pending {
-            let _ = done.send(Err(EngineError::InvalidArgument("this track is already published".into())));
+            let _ = done.send(Err(PublishError::AlreadyPublished.into()));
             return;
         }
         track.prepare_publish();
