@@ -124,7 +124,7 @@ impl NativeStreamReader {
                 let mut end: Option<crate::error::Result<()>> = None;
                 match first {
                     None => end = Some(Ok(())),
-                    Some(Err(e)) => end = Some(Err(error::coded(ERR_STREAM, strip(&e.to_string())))),
+                    Some(Err(e)) => end = Some(Err(error::coded(ERR_STREAM, e))),
                     Some(Ok(c)) => {
                         out.push(Buffer::from(c));
                         while let Some(next) = reader.next_chunk().now_or_never() {
@@ -159,7 +159,7 @@ impl NativeStreamReader {
                 Some(Some(Ok(c))) => out.chunks.push(Buffer::from(c)),
                 Some(Some(Err(e))) => {
                     out.ended = true;
-                    out.error = Some(strip(&e.to_string()));
+                    out.error = Some(e.reason);
                     break;
                 }
                 Some(None) => {
@@ -191,11 +191,6 @@ impl NativeStreamReader {
         let _ = self.handle.with(|r| r.close());
         self.handle.dispose()
     }
-}
-
-/// Engine errors display as "<kind>: <reason>"; JavaScript wants the reason.
-fn strip(s: &str) -> String {
-    s.split_once(": ").map(|(_, r)| r.to_string()).unwrap_or_else(|| s.to_string())
 }
 
 // ---------------------------------------------------------------------------------------

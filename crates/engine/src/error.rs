@@ -1,21 +1,19 @@
 //! Engine errors. Each variant has a stable code (`code()`) that the binding exposes to
 //! JavaScript as `LkError.code`.
 
-use std::sync::Arc;
-
 /// The underlying error of a failure, kept (not flattened to text) so that callers can
-/// walk `source()`; shared so that one failure can be reported to several waiters.
-pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+/// walk `source()` and downcast it.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 /// A [`Cause`] from an error value or, for failures lkrtc itself detects, a text.
-pub(crate) fn cause(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Cause {
-    Arc::from(e.into())
+pub(crate) fn cause(e: impl Into<Cause>) -> Cause {
+    e.into()
 }
 
 /// Why `Room::connect` failed, where the caller can act on it (fix the URL, the token,
 /// the trust store or the ICE servers, or retry later). A bounded wait that expired is
 /// [`EngineError::Timeout`].
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The URL is not a ws://, wss://, http:// or https:// URL.
     #[error("invalid URL {url:?}: {reason}")]
@@ -74,7 +72,7 @@ impl ConnectError {
 
 /// Why publishing a track failed, where the caller can act on it. A server that never
 /// answers is [`EngineError::Timeout`]; a room that went away, [`EngineError::Disconnected`].
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     /// The track is already published (or being published).
     #[error("invalid argument: this track is already published")]
@@ -99,7 +97,7 @@ impl PublishError {
 }
 
 /// Why sending a data packet failed, where the caller can act on it.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// The packet is over the data channel's limit: split it, or use a byte stream.
     #[error(
@@ -128,7 +126,7 @@ impl SendError {
 
 /// What went wrong in an engine call: an operation's own error ([`ConnectError`],
 /// [`PublishError`], [`SendError`]) or one any call can meet.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// Joining the room failed.
     #[error(transparent)]

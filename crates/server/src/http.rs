@@ -86,7 +86,7 @@ async fn rtc(
     };
     if let Err(e) = limits::check_join(&params.grant) {
         tracing::info!(%e, "join refused");
-        return (StatusCode::BAD_REQUEST, e).into_response();
+        return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
     }
     if q.get("reconnect").map(String::as_str) == Some("1") {
         // Resuming is not supported: tell the client to do a full reconnect.
@@ -107,7 +107,7 @@ async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Q
     let mut resp = match join_params(&shared, &headers, &q) {
         Ok(p) => match limits::check_join(&p.grant) {
             Ok(()) => (StatusCode::OK, "success").into_response(),
-            Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+            Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         },
         Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.to_string()).into_response(),
     };
