@@ -111,13 +111,7 @@ impl NativeAudioSource {
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn wait_for_playout<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let source = self.handle.get()?;
-        error::promise(
-            env,
-            Ok(async move {
-                source.wait_for_playout().await;
-                Ok(())
-            }),
-        )
+        error::promise_done(env, async move { source.wait_for_playout().await })
     }
 
     /// Milliseconds queued and not yet sent.

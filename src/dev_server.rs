@@ -158,15 +158,11 @@ impl NativeDevServer {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let server = self.take();
-        error::promise(
-            env,
-            Ok(async move {
-                if let Some(server) = server {
-                    server.shutdown().await;
-                }
-                Ok(())
-            }),
-        )
+        error::promise_done(env, async move {
+            if let Some(server) = server {
+                server.shutdown().await;
+            }
+        })
     }
 }
 

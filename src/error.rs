@@ -132,6 +132,14 @@ where
     env.spawn_future_with_callback(settled, |env, outcome| outcome.map_err(|e| rejection(env, e))).map_err(internal)
 }
 
+/// The promise of work that cannot fail once started.
+pub(crate) fn promise_done<'env>(
+    env: &'env Env,
+    work: impl Future<Output = ()> + Send + 'static,
+) -> Result<PromiseRaw<'env, ()>> {
+    promise(env, Ok(work.map(Ok)))
+}
+
 /// Maps the engine errors of a queued call's future (see [`promise`]).
 pub(crate) fn replied<T, E, F>(prepared: Result<F>) -> Result<impl Future<Output = Result<T>> + Send>
 where

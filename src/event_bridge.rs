@@ -16,7 +16,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use lkrtc_engine::{proto, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication, RoomEvent};
+use lkrtc_engine::{
+    proto, ChatMessage, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication, RoomEvent,
+    TranscriptionSegment,
+};
 use napi::bindgen_prelude::{Buffer, Function};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunctionCallMode};
 use napi::Status;
@@ -165,6 +168,37 @@ fn remote_track_event(
     }
 }
 
+fn chat_event(reg: &Arc<Registry>, message: ChatMessage, participant: RemoteParticipant) -> JsRoomEvent {
+    JsRoomEvent {
+        participant: Some(NativeRemoteParticipant::js_ref(reg, participant)),
+        message: Some(crate::rpc::js_chat(message)),
+        ..JsRoomEvent::new("chatMessage")
+    }
+}
+
+fn dtmf_event(reg: &Arc<Registry>, code: u32, digit: String, participant: Option<RemoteParticipant>) -> JsRoomEvent {
+    JsRoomEvent {
+        code: Some(code),
+        digit: Some(digit),
+        ..JsRoomEvent::new("dtmfReceived").with_remote(reg, participant)
+    }
+}
+
+fn transcription_event(
+    reg: &Arc<Registry>,
+    participant_identity: String,
+    track_sid: String,
+    segments: Vec<TranscriptionSegment>,
+    participant: Option<RemoteParticipant>,
+) -> JsRoomEvent {
+    JsRoomEvent {
+        participant_identity: Some(participant_identity),
+        track_sid: Some(track_sid),
+        segments: Some(segments.into_iter().map(crate::rpc::js_segment).collect()),
+        ..JsRoomEvent::new("transcriptionReceived").with_remote(reg, participant)
+    }
+}
+
 /// An event about the publication `sid`.
 fn sid_event(kind: &str, sid: String) -> JsRoomEvent {
     JsRoomEvent { publication_sid: Some(sid), ..JsRoomEvent::new(kind) }
@@ -238,22 +272,11 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
             speakers: Some(speakers.into_iter().map(|p| speaker(reg, p)).collect()),
             ..JsRoomEvent::new("activeSpeakersChanged")
         },
-        E::ChatMessage { message, participant } => JsRoomEvent {
-            participant: remote(participant),
-            message: Some(crate::rpc::js_chat(message)),
-            ..JsRoomEvent::new("chatMessage")
-        },
-        E::DtmfReceived { code, digit, participant } => JsRoomEvent {
-            code: Some(code),
-            digit: Some(digit),
-            ..JsRoomEvent::new("dtmfReceived").with_remote(reg, participant)
-        },
-        E::TranscriptionReceived { participant_identity, track_sid, segments, participant } => JsRoomEvent {
-            participant_identity: Some(participant_identity),
-            track_sid: Some(track_sid),
-            segments: Some(segments.into_iter().map(crate::rpc::js_segment).collect()),
-            ..JsRoomEvent::new("transcriptionReceived").with_remote(reg, participant)
-        },
+        E::ChatMessage { message, participant } => chat_event(reg, message, participant),
+        E::DtmfReceived { code, digit, participant } => dtmf_event(reg, code, digit, participant),
+        E::TranscriptionReceived { participant_identity, track_sid, segments, participant } => {
+            transcription_event(reg, participant_identity, track_sid, segments, participant)
+        }
         // Only for methods and topics JavaScript registered (src/rpc.rs, src/streams.rs).
         E::RpcInvocation { invocation } => {
             JsRoomEvent { rpc: Some(crate::rpc::js_invocation(invocation)), ..JsRoomEvent::new("rpcInvocation") }

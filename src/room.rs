@@ -312,15 +312,11 @@ impl NativeRoom {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn disconnect<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let room = self.handle.with(|c| c.room()).ok().flatten();
-        error::promise(
-            env,
-            Ok(async move {
-                if let Some(room) = room {
-                    room.disconnect().await;
-                }
-                Ok(())
-            }),
-        )
+        error::promise_done(env, async move {
+            if let Some(room) = room {
+                room.disconnect().await;
+            }
+        })
     }
 
     /// Whether the native room is still held.
