@@ -18,7 +18,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use crate::convert::{js_id, track_kind, track_source};
-use crate::error::{self, guarded};
+use crate::error;
 use crate::handles::{Handle, HandleKind};
 use crate::participant::NativeLocalParticipant;
 use crate::publication::PublicationInfo;
@@ -48,7 +48,7 @@ fn frame(data: &[i16], sample_rate: u32, channels: u32, samples_per_channel: u32
 
 /// Runs `f` inside the addon's tokio runtime (engine calls that may spawn tasks); fails
 /// once the runtime is gone (the process is exiting).
-fn rt<T>(f: impl FnOnce() -> T) -> napi::Result<T> {
+fn rt<T>(f: impl FnOnce() -> T) -> crate::error::Result<T> {
     crate::runtime::enter(f).ok_or_else(crate::runtime::gone)
 }
 
@@ -74,7 +74,7 @@ pub struct NativeAudioSource {
 impl NativeAudioSource {
     /// `queue_ms` must be a finite number ≥ 0 (fractions are rounded down).
     #[napi(constructor, catch_unwind)]
-    pub fn new(sample_rate: u32, channels: u32, queue_ms: f64) -> napi::Result<Self> {
+    pub fn new(sample_rate: u32, channels: u32, queue_ms: f64) -> crate::error::Result<Self> {
         if !queue_ms.is_finite() || queue_ms < 0.0 {
             let msg = format!("queueSize must be a finite number of milliseconds >= 0, not {queue_ms}");
             return Err(error::engine(lkrtc_engine::EngineError::InvalidArgument(msg)));
@@ -98,29 +98,26 @@ impl NativeAudioSource {
         sample_rate: u32,
         channels: u32,
         samples_per_channel: u32,
-    ) -> napi::Result<PromiseRaw<'env, ()>> {
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let source = self.handle.get()?;
         let f = frame(&data, sample_rate, channels, samples_per_channel);
-        env.spawn_future(guarded(async move { source.capture_frame(&f).await.map_err(error::engine) }))
+        error::promise(env, Ok(async move { source.capture_frame(&f).await.map_err(error::engine) }))
     }
 
     #[napi(catch_unwind)]
-    pub fn clear_queue(&self) -> napi::Result<()> {
+    pub fn clear_queue(&self) -> crate::error::Result<()> {
         self.handle.with(|s| rt(|| s.clear_queue()))?
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn wait_for_playout<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn wait_for_playout<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let source = self.handle.get()?;
-        env.spawn_future(async move {
-            source.wait_for_playout().await;
-            Ok(())
-        })
+        error::promise_done(env, async move { source.wait_for_playout().await })
     }
 
     /// Milliseconds queued and not yet sent.
     #[napi(getter, catch_unwind)]
-    pub fn queued_duration(&self) -> napi::Result<f64> {
+    pub fn queued_duration(&self) -> crate::error::Result<f64> {
         self.handle.with(|s| s.queued_duration_ms())
     }
 
@@ -144,7 +141,7 @@ pub struct NativeLocalAudioTrack {
 #[napi]
 impl NativeLocalAudioTrack {
     #[napi(constructor, catch_unwind)]
-    pub fn new(name: String, source: &NativeAudioSource) -> napi::Result<Self> {
+    pub fn new(name: String, source: &NativeAudioSource) -> crate::error::Result<Self> {
         let s = source.handle.get()?;
         let t = rt(|| LocalAudioTrack::new(&name, &s))?.map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::Track, "LocalAudioTrack", t.into()) })
@@ -156,13 +153,13 @@ impl NativeLocalAudioTrack {
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn name(&self) -> napi::Result<String> {
+    pub fn name(&self) -> crate::error::Result<String> {
         self.handle.with(|t| t.name())
     }
 
     /// The server sid once published.
     #[napi(getter, catch_unwind)]
-    pub fn sid(&self) -> napi::Result<Option<String>> {
+    pub fn sid(&self) -> crate::error::Result<Option<String>> {
         self.handle.with(|t| t.sid())
     }
 
@@ -196,7 +193,7 @@ impl NativeLocalTrackPublication {
     }
 
     #[napi(catch_unwind)]
-    pub fn info(&self) -> napi::Result<PublicationInfo> {
+    pub fn info(&self) -> crate::error::Result<PublicationInfo> {
         self.handle.with(|p| PublicationInfo {
             sid: p.sid(),
             name: p.name(),
@@ -208,22 +205,29 @@ impl NativeLocalTrackPublication {
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn muted(&self) -> napi::Result<bool> {
+    pub fn muted(&self) -> crate::error::Result<bool> {
         self.handle.with(|p| p.muted())
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn mime_type(&self) -> napi::Result<String> {
+    pub fn mime_type(&self) -> crate::error::Result<String> {
         self.handle.with(|p| p.mime_type())
     }
 
     /// Resolves once a first participant subscribed.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn wait_for_subscription<'env>(&self, env: &'env Env, timeout_ms: u32) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn wait_for_subscription<'env>(
+        &self,
+        env: &'env Env,
+        timeout_ms: u32,
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let p = self.handle.get()?;
-        env.spawn_future(guarded(async move {
-            p.wait_for_subscription(Duration::from_millis(timeout_ms as u64)).await.map_err(error::engine)
-        }))
+        error::promise(
+            env,
+            Ok(async move {
+                p.wait_for_subscription(Duration::from_millis(timeout_ms as u64)).await.map_err(error::engine)
+            }),
+        )
     }
 
     #[napi(catch_unwind)]
@@ -250,7 +254,7 @@ pub fn publish_local_track<'env>(
     participant: &NativeLocalParticipant,
     track: &NativeLocalAudioTrack,
     options: Option<NativePublishOptions>,
-) -> napi::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
+) -> crate::error::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
     let o = options.unwrap_or(NativePublishOptions { source: None, dtx: None, red: None, stream: None });
     let opts = PublishOptions {
         source: o.source.map(source_from).unwrap_or(TrackSource::Microphone),
@@ -275,7 +279,7 @@ pub fn unpublish_local_track<'env>(
     env: &'env Env,
     participant: &NativeLocalParticipant,
     sid: String,
-) -> napi::Result<PromiseRaw<'env, ()>> {
+) -> crate::error::Result<PromiseRaw<'env, ()>> {
     error::promise(env, error::replied(participant.engine().map(|p| p.unpublish_track(&sid))))
 }
 
@@ -286,7 +290,7 @@ pub fn set_local_track_muted<'env>(
     participant: &NativeLocalParticipant,
     sid: String,
     muted: bool,
-) -> napi::Result<PromiseRaw<'env, ()>> {
+) -> crate::error::Result<PromiseRaw<'env, ()>> {
     error::promise(env, error::replied(participant.engine().map(|p| p.set_track_muted(&sid, muted))))
 }
 
@@ -301,7 +305,12 @@ pub struct NativeAudioStream {
 #[napi]
 impl NativeAudioStream {
     #[napi(constructor, catch_unwind)]
-    pub fn new(track: &NativeRemoteTrack, sample_rate: u32, channels: u32, frame_ms: u32) -> napi::Result<Self> {
+    pub fn new(
+        track: &NativeRemoteTrack,
+        sample_rate: u32,
+        channels: u32,
+        frame_ms: u32,
+    ) -> crate::error::Result<Self> {
         let t = track.engine()?;
         let s = rt(|| t.audio_stream(sample_rate, channels, frame_ms))?.map_err(error::engine)?;
         Ok(Self { handle: Handle::new(HandleKind::AudioStream, "AudioStream", std::sync::Arc::new(s)) })
@@ -314,9 +323,10 @@ impl NativeAudioStream {
 
     /// The next frame, or null once the stream ended.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeAudioFrame | null>")]
-    pub fn next<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, Option<NativeAudioFrame>>> {
+    pub fn next<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, Option<NativeAudioFrame>>> {
         let s = self.handle.get()?;
         env.spawn_future_with_callback(async move { Ok(s.next().await) }, |_env, f| Ok(f.map(to_js)))
+            .map_err(error::internal)
     }
 
     /// Ends the stream and frees it; false if already disposed.
@@ -339,7 +349,7 @@ pub struct NativeAudioResampler {
 impl NativeAudioResampler {
     /// `quality` is `AudioResamplerQuality` (0 QUICK … 4 VERY_HIGH; default MEDIUM).
     #[napi(constructor, catch_unwind)]
-    pub fn new(input_rate: u32, output_rate: u32, channels: u32, quality: Option<u32>) -> napi::Result<Self> {
+    pub fn new(input_rate: u32, output_rate: u32, channels: u32, quality: Option<u32>) -> crate::error::Result<Self> {
         let q = quality.map(ResamplerQuality::from_index).transpose().map_err(error::engine)?.unwrap_or_default();
         let r = AudioResampler::with_quality(input_rate, channels, output_rate, channels, q).map_err(error::engine)?;
         Ok(Self { inner: std::sync::Mutex::new(r) })

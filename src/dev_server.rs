@@ -4,9 +4,11 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use lkrtc_server::{proto, KeyStore, Server, ServerConfig, TlsConfig};
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, guarded, ERR_INVALID_ARG, ERR_SERVER};
+use crate::error::{self, ERR_INVALID_ARG, ERR_SERVER};
 
 /// One API key and its secret.
 #[napi(object)]
@@ -44,7 +46,7 @@ pub struct NativeDevServerOptions {
 }
 
 /// The server configuration the options describe.
-fn server_config(options: NativeDevServerOptions) -> napi::Result<(ServerConfig, String)> {
+fn server_config(options: NativeDevServerOptions) -> crate::error::Result<(ServerConfig, String)> {
     let bind_text = options.bind.unwrap_or_else(|| "127.0.0.1".to_string());
     let bind: IpAddr =
         bind_text.parse().map_err(|e| error::coded(ERR_INVALID_ARG, format!("bind address {bind_text:?}: {e}")))?;
@@ -104,21 +106,25 @@ pub struct NativeDevServer {
 }
 
 /// Starts lkrtc-server in this process.
-#[napi]
-pub async fn start_dev_server(options: Option<NativeDevServerOptions>) -> napi::Result<NativeDevServer> {
-    guarded(async move {
-        let options = options.unwrap_or_default();
-        let (config, where_) = server_config(options)?;
-        let server = Server::start(config)
-            .await
-            .map_err(|e| error::coded(ERR_SERVER, format!("cannot start on {where_}: {e}")))?;
-        Ok(NativeDevServer {
-            url: server.url(),
-            port: server.local_addr().port().into(),
-            server: Mutex::new(Some(server)),
-        })
-    })
-    .await
+#[napi(ts_return_type = "Promise<NativeDevServer>")]
+pub fn start_dev_server(
+    env: &Env,
+    options: Option<NativeDevServerOptions>,
+) -> crate::error::Result<PromiseRaw<'_, NativeDevServer>> {
+    let prepared = server_config(options.unwrap_or_default());
+    error::promise(
+        env,
+        prepared.map(|(config, where_)| async move {
+            let server = Server::start(config)
+                .await
+                .map_err(|e| error::coded(ERR_SERVER, format!("cannot start on {where_}: {e}")))?;
+            Ok(NativeDevServer {
+                url: server.url(),
+                port: server.local_addr().port().into(),
+                server: Mutex::new(Some(server)),
+            })
+        }),
+    )
 }
 
 impl NativeDevServer {
@@ -149,16 +155,14 @@ impl NativeDevServer {
     }
 
     /// Tells every participant the server is leaving, then stops. Idempotent.
-    #[napi]
-    pub async fn close(&self) -> napi::Result<()> {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let server = self.take();
-        guarded(async move {
+        error::promise_done(env, async move {
             if let Some(server) = server {
                 server.shutdown().await;
             }
-            Ok(())
         })
-        .await
     }
 }
 

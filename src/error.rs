@@ -1,48 +1,80 @@
 //! Errors crossing to JavaScript.
 //!
-//! The scheme: every error the binding returns is a `napi::Error` whose message is
-//! `"<CODE>: <text>"`, where `<CODE>` is a stable `ERR_*` code. The JavaScript layer
-//! (`index.js`, `toLkError`) splits the prefix off into `LkError.code` and keeps the text
-//! as the message. Engine errors use `EngineError::code()`; the binding adds its own codes
-//! below. Errors napi itself raises while converting arguments (status `InvalidArg`,
-//! `StringExpected`...) carry no prefix and become `ERR_INVALID_ARG` in JavaScript; any
-//! other unprefixed error becomes `ERR_INTERNAL`. A panic becomes `ERR_PANIC`.
+//! Every error the binding returns is a [`napi::Error`] whose status is a stable `ERR_*`
+//! [`Code`]: napi-rs creates the JavaScript `Error` with that string as its `code`
+//! property (`napi_create_error(env, code, message)`), and the message is the text alone.
+//! The TypeScript layer (`ts/src/errors.ts`, `toLkError`) builds its `LkError` from
+//! `err.code`; nothing parses the message. Engine errors get their code from
+//! `EngineError::code()` ([`engine`]); the binding adds its own codes below.
+//!
+//! Synchronous methods return [`Result`] and napi-rs throws the error as it is. A
+//! promise rejects with a napi status error only, so [`promise`] settles on the
+//! JavaScript thread and builds the rejection there ([`rejection`]). Errors napi itself
+//! raises while converting arguments keep napi's status as their code (`InvalidArg`,
+//! `StringExpected`...) and become `ERR_INVALID_ARG` in TypeScript. A panic becomes
+//! `ERR_PANIC`.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt as _;
 use lkrtc_engine::EngineError;
+use napi::bindgen_prelude::JsObjectValue as _;
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
-use napi::{Env, Status};
+use napi::{Env, JsValue as _, Status};
+
+/// A stable error code: the JavaScript `code` of an error the binding throws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Code(&'static str);
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+/// An error for JavaScript, with its code.
+pub type Error = napi::Error<Code>;
+/// The result of a binding call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The object was disposed; only its tombstone getters still answer.
-pub(crate) const ERR_DISPOSED: &str = "ERR_DISPOSED";
+pub(crate) const ERR_DISPOSED: Code = Code("ERR_DISPOSED");
 /// An argument is malformed or out of range.
-pub(crate) const ERR_INVALID_ARG: &str = "ERR_INVALID_ARG";
+pub(crate) const ERR_INVALID_ARG: Code = Code("ERR_INVALID_ARG");
 /// The call is not valid in the object's current state (connect twice...).
-pub(crate) const ERR_INVALID_STATE: &str = "ERR_INVALID_STATE";
+pub(crate) const ERR_INVALID_STATE: Code = Code("ERR_INVALID_STATE");
 /// A Rust panic was caught at the boundary.
-pub(crate) const ERR_PANIC: &str = "ERR_PANIC";
+pub(crate) const ERR_PANIC: Code = Code("ERR_PANIC");
 /// The dev server could not start (address in use, bad bind address...).
-pub(crate) const ERR_SERVER: &str = "ERR_SERVER";
+pub(crate) const ERR_SERVER: Code = Code("ERR_SERVER");
 /// The ICE configuration given to `connect` is unusable.
-pub(crate) const ERR_ICE_CONFIG: &str = "ERR_ICE_CONFIG";
+pub(crate) const ERR_ICE_CONFIG: Code = Code("ERR_ICE_CONFIG");
 /// An access token could not be created.
-pub(crate) const ERR_TOKEN: &str = "ERR_TOKEN";
+pub(crate) const ERR_TOKEN: Code = Code("ERR_TOKEN");
+/// A data stream ended abnormally.
+pub(crate) const ERR_STREAM: Code = Code("ERR_STREAM");
+/// A napi call failed (a bug, or the environment is shutting down).
+pub(crate) const ERR_INTERNAL: Code = Code("ERR_INTERNAL");
 
 /// An error with a stable code.
-pub(crate) fn coded(code: &str, text: impl std::fmt::Display) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, format!("{code}: {text}"))
+pub(crate) fn coded(code: Code, text: impl std::fmt::Display) -> Error {
+    napi::Error::new(code, text.to_string())
 }
 
 /// An engine error, with its code.
-pub(crate) fn engine(e: EngineError) -> napi::Error {
-    coded(e.code(), &e)
+pub(crate) fn engine(e: impl Into<EngineError>) -> Error {
+    let e = e.into();
+    coded(Code(e.code()), &e)
+}
+
+/// A failure of napi itself inside a call (not an argument conversion).
+pub(crate) fn internal(e: napi::Error) -> Error {
+    coded(ERR_INTERNAL, e.reason)
 }
 
 /// The `ERR_DISPOSED` error for an object of kind `what`.
-pub(crate) fn disposed(what: &str) -> napi::Error {
+pub(crate) fn disposed(what: &str) -> Error {
     coded(ERR_DISPOSED, format!("this {what} has been disposed"))
 }
 
@@ -57,7 +89,7 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs an async binding body, turning a panic into an `ERR_PANIC` rejection.
-pub(crate) async fn guarded<T>(fut: impl Future<Output = napi::Result<T>>) -> napi::Result<T> {
+pub(crate) async fn guarded<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
     match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(r) => r,
         Err(payload) => Err(coded(ERR_PANIC, format!("panic in lkrtc: {}", panic_text(&*payload)))),
@@ -65,30 +97,54 @@ pub(crate) async fn guarded<T>(fut: impl Future<Output = napi::Result<T>>) -> na
 }
 
 /// Runs a synchronous body on the JavaScript thread (event conversion), turning a panic
-/// into an `ERR_PANIC` error.
+/// into an error (of the threadsafe-function call, which has no promise to reject).
 pub(crate) fn guarded_sync<T>(f: impl FnOnce() -> napi::Result<T>) -> napi::Result<T> {
     match std::panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(payload) => Err(coded(ERR_PANIC, format!("panic in lkrtc: {}", panic_text(&*payload)))),
+        Err(payload) => {
+            Err(napi::Error::new(Status::GenericFailure, format!("panic in lkrtc: {}", panic_text(&*payload))))
+        }
     }
 }
 
-/// The promise of a call whose work was queued synchronously (so that calls keep their
-/// order): `prepared` is the outcome of that synchronous part. An error found there
-/// (disposed handle, invalid option) rejects the promise, as it would in an `async`
-/// method, instead of throwing.
-pub(crate) fn promise<'env, T, F>(env: &'env Env, prepared: napi::Result<F>) -> napi::Result<PromiseRaw<'env, T>>
+/// The rejection of a promise: a JavaScript `Error` with `code` set, built on the
+/// JavaScript thread (napi-rs rejects promises with status errors only).
+fn rejection(env: &Env, e: Error) -> napi::Error {
+    let built = env.create_error(napi::Error::new(Status::GenericFailure, e.reason)).and_then(|mut obj| {
+        obj.set_named_property("code", e.status.0)?;
+        Ok(obj.to_unknown())
+    });
+    match built {
+        Ok(obj) => napi::Error::from(obj),
+        Err(failed) => failed,
+    }
+}
+
+/// The promise of a call: `prepared` is the outcome of its synchronous part (disposed
+/// handle, invalid option, work queued in call order), which rejects the promise, as it
+/// would in an `async` method, instead of throwing. Panics become `ERR_PANIC`.
+pub(crate) fn promise<'env, T, F>(env: &'env Env, prepared: Result<F>) -> Result<PromiseRaw<'env, T>>
 where
     T: ToNapiValue + Send + 'static,
-    F: Future<Output = napi::Result<T>> + Send + 'static,
+    F: Future<Output = Result<T>> + Send + 'static,
 {
-    env.spawn_future(guarded(async move { prepared?.await }))
+    let settled = async move { Ok(guarded(async move { prepared?.await }).await) };
+    env.spawn_future_with_callback(settled, |env, outcome| outcome.map_err(|e| rejection(env, e))).map_err(internal)
+}
+
+/// The promise of work that cannot fail once started.
+pub(crate) fn promise_done<'env>(
+    env: &'env Env,
+    work: impl Future<Output = ()> + Send + 'static,
+) -> Result<PromiseRaw<'env, ()>> {
+    promise(env, Ok(work.map(Ok)))
 }
 
 /// Maps the engine errors of a queued call's future (see [`promise`]).
-pub(crate) fn replied<T, F>(prepared: napi::Result<F>) -> napi::Result<impl Future<Output = napi::Result<T>> + Send>
+pub(crate) fn replied<T, E, F>(prepared: Result<F>) -> Result<impl Future<Output = Result<T>> + Send>
 where
-    F: Future<Output = lkrtc_engine::Result<T>> + Send,
+    E: Into<EngineError>,
+    F: Future<Output = std::result::Result<T, E>> + Send,
 {
     prepared.map(|f| async move { f.await.map_err(engine) })
 }

@@ -16,7 +16,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use lkrtc_engine::{proto, Participant, RoomEvent};
+use lkrtc_engine::{
+    proto, ChatMessage, Participant, RemoteParticipant, RemoteTrack, RemoteTrackPublication, RoomEvent,
+    TranscriptionSegment,
+};
 use napi::bindgen_prelude::{Buffer, Function};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunctionCallMode};
 use napi::Status;
@@ -28,7 +31,8 @@ use crate::convert::{connection_state, data_kind, disconnect_reason};
 use crate::error::guarded_sync;
 use crate::participant::NativeRemoteParticipant;
 use crate::publication::NativeRemoteTrackPublication;
-use crate::refs::{self, JsRef, Registry};
+use crate::refs::{JsRef, Registry};
+use crate::rpc::{JsChatMessage, JsTranscriptionSegment};
 use crate::track::NativeRemoteTrack;
 
 /// Most events queued towards JavaScript at once.
@@ -89,30 +93,6 @@ pub struct JsSpeaker {
     pub participant: Option<JsRef<NativeRemoteParticipant>>,
 }
 
-/// A chat message, with the official SDK's field names.
-#[napi(object)]
-pub struct JsChatMessage {
-    pub id: String,
-    pub message: String,
-    /// Milliseconds since the epoch.
-    pub timestamp: f64,
-    pub edit_timestamp: Option<f64>,
-    pub deleted: bool,
-    pub generated: bool,
-}
-
-/// One transcription segment.
-#[napi(object)]
-pub struct JsTranscriptionSegment {
-    pub id: String,
-    pub text: String,
-    pub start_time: f64,
-    pub end_time: f64,
-    #[napi(js_name = "final")]
-    pub is_final: bool,
-    pub language: String,
-}
-
 impl JsRoomEvent {
     fn new(kind: &str) -> Self {
         Self {
@@ -142,10 +122,16 @@ impl JsRoomEvent {
         }
     }
 
+    /// Sets the remote participant concerned, if any.
+    fn with_remote(mut self, reg: &Arc<Registry>, p: Option<RemoteParticipant>) -> Self {
+        self.participant = p.map(|p| NativeRemoteParticipant::js_ref(reg, p));
+        self
+    }
+
     fn with_participant(mut self, reg: &Arc<Registry>, p: Participant) -> Self {
         match p {
             Participant::Local(_) => self.local = Some(true),
-            Participant::Remote(p) => self.participant = Some(refs::participant(reg, p)),
+            Participant::Remote(p) => self.participant = Some(NativeRemoteParticipant::js_ref(reg, p)),
         }
         self
     }
@@ -162,181 +148,146 @@ struct Queued {
 fn speaker(reg: &Arc<Registry>, p: Participant) -> JsSpeaker {
     match p {
         Participant::Local(_) => JsSpeaker { local: Some(true), participant: None },
-        Participant::Remote(p) => JsSpeaker { local: None, participant: Some(refs::participant(reg, p)) },
+        Participant::Remote(p) => JsSpeaker { local: None, participant: Some(NativeRemoteParticipant::js_ref(reg, p)) },
     }
+}
+
+/// An event about a remote participant's publication (and its track, when subscribed).
+fn remote_track_event(
+    kind: &str,
+    reg: &Arc<Registry>,
+    participant: RemoteParticipant,
+    publication: RemoteTrackPublication,
+    track: Option<RemoteTrack>,
+) -> JsRoomEvent {
+    JsRoomEvent {
+        participant: Some(NativeRemoteParticipant::js_ref(reg, participant)),
+        publication: Some(NativeRemoteTrackPublication::js_ref(reg, publication)),
+        track: track.map(|t| NativeRemoteTrack::js_ref(reg, t)),
+        ..JsRoomEvent::new(kind)
+    }
+}
+
+fn chat_event(reg: &Arc<Registry>, message: ChatMessage, participant: RemoteParticipant) -> JsRoomEvent {
+    JsRoomEvent {
+        participant: Some(NativeRemoteParticipant::js_ref(reg, participant)),
+        message: Some(crate::rpc::js_chat(message)),
+        ..JsRoomEvent::new("chatMessage")
+    }
+}
+
+fn dtmf_event(reg: &Arc<Registry>, code: u32, digit: String, participant: Option<RemoteParticipant>) -> JsRoomEvent {
+    JsRoomEvent {
+        code: Some(code),
+        digit: Some(digit),
+        ..JsRoomEvent::new("dtmfReceived").with_remote(reg, participant)
+    }
+}
+
+fn transcription_event(
+    reg: &Arc<Registry>,
+    participant_identity: String,
+    track_sid: String,
+    segments: Vec<TranscriptionSegment>,
+    participant: Option<RemoteParticipant>,
+) -> JsRoomEvent {
+    JsRoomEvent {
+        participant_identity: Some(participant_identity),
+        track_sid: Some(track_sid),
+        segments: Some(segments.into_iter().map(crate::rpc::js_segment).collect()),
+        ..JsRoomEvent::new("transcriptionReceived").with_remote(reg, participant)
+    }
+}
+
+/// An event about the publication `sid`.
+fn sid_event(kind: &str, sid: String) -> JsRoomEvent {
+    JsRoomEvent { publication_sid: Some(sid), ..JsRoomEvent::new(kind) }
+}
+
+/// An event that carries a value's old and new text.
+fn change_event(kind: &str, old: String, new: String) -> JsRoomEvent {
+    JsRoomEvent { old_value: Some(old), new_value: Some(new), ..JsRoomEvent::new(kind) }
 }
 
 /// Returns `None` for events JavaScript cannot receive yet (see the arms).
 fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
     use RoomEvent as E;
+    let remote = |p| Some(NativeRemoteParticipant::js_ref(reg, p));
     Some(match event {
         E::ParticipantConnected { participant } => {
-            let mut e = JsRoomEvent::new("participantConnected");
-            e.participant = Some(refs::participant(reg, participant));
-            e
+            JsRoomEvent { participant: remote(participant), ..JsRoomEvent::new("participantConnected") }
         }
-        E::ParticipantDisconnected { participant } => {
-            let mut e = JsRoomEvent::new("participantDisconnected");
-            let reason = participant.disconnect_reason();
-            e.reason = u32::try_from(reason).ok().filter(|r| *r != 0);
-            e.participant = Some(refs::participant(reg, participant));
-            e
-        }
+        E::ParticipantDisconnected { participant } => JsRoomEvent {
+            reason: u32::try_from(participant.disconnect_reason()).ok().filter(|r| *r != 0),
+            participant: remote(participant),
+            ..JsRoomEvent::new("participantDisconnected")
+        },
         E::TrackPublished { participant, publication } => {
-            let mut e = JsRoomEvent::new("trackPublished");
-            e.participant = Some(refs::participant(reg, participant));
-            e.publication = Some(refs::publication(reg, publication));
-            e
+            remote_track_event("trackPublished", reg, participant, publication, None)
         }
         E::TrackUnpublished { participant, publication } => {
-            let mut e = JsRoomEvent::new("trackUnpublished");
-            e.participant = Some(refs::participant(reg, participant));
-            e.publication = Some(refs::publication(reg, publication));
-            e
+            remote_track_event("trackUnpublished", reg, participant, publication, None)
         }
         E::TrackSubscribed { participant, publication, track } => {
-            let mut e = JsRoomEvent::new("trackSubscribed");
-            e.participant = Some(refs::participant(reg, participant));
-            e.publication = Some(refs::publication(reg, publication));
-            e.track = Some(refs::track(reg, track));
-            e
+            remote_track_event("trackSubscribed", reg, participant, publication, Some(track))
         }
         E::TrackUnsubscribed { participant, publication, track } => {
-            let mut e = JsRoomEvent::new("trackUnsubscribed");
-            e.participant = Some(refs::participant(reg, participant));
-            e.publication = Some(refs::publication(reg, publication));
-            e.track = Some(refs::track(reg, track));
-            e
+            remote_track_event("trackUnsubscribed", reg, participant, publication, Some(track))
         }
         // Local publishing is not bound yet (issue 3 covers the remote side); JavaScript
         // receives the sid so that it can say so.
-        E::LocalTrackPublished { publication } => {
-            let mut e = JsRoomEvent::new("localTrackPublished");
-            e.publication_sid = Some(publication.sid());
-            e
-        }
-        E::LocalTrackUnpublished { publication } => {
-            let mut e = JsRoomEvent::new("localTrackUnpublished");
-            e.publication_sid = Some(publication.sid());
-            e
-        }
-        E::LocalTrackSubscribed { publication } => {
-            let mut e = JsRoomEvent::new("localTrackSubscribed");
-            e.publication_sid = Some(publication.sid());
-            e
-        }
+        E::LocalTrackPublished { publication } => sid_event("localTrackPublished", publication.sid()),
+        E::LocalTrackUnpublished { publication } => sid_event("localTrackUnpublished", publication.sid()),
+        E::LocalTrackSubscribed { publication } => sid_event("localTrackSubscribed", publication.sid()),
         E::TrackMuted { participant, publication_sid } => {
-            let mut e = JsRoomEvent::new("trackMuted").with_participant(reg, participant);
-            e.publication_sid = Some(publication_sid);
-            e
+            sid_event("trackMuted", publication_sid).with_participant(reg, participant)
         }
         E::TrackUnmuted { participant, publication_sid } => {
-            let mut e = JsRoomEvent::new("trackUnmuted").with_participant(reg, participant);
-            e.publication_sid = Some(publication_sid);
-            e
+            sid_event("trackUnmuted", publication_sid).with_participant(reg, participant)
         }
-        E::DataReceived { payload, participant, kind, topic } => {
-            let mut e = JsRoomEvent::new("dataReceived");
-            e.participant = participant.map(|p| refs::participant(reg, p));
-            e.payload = Some(Buffer::from(payload));
-            e.data_kind = Some(data_kind(kind));
-            e.topic = topic;
-            e
-        }
+        E::DataReceived { payload, participant, kind, topic } => JsRoomEvent {
+            payload: Some(Buffer::from(payload)),
+            data_kind: Some(data_kind(kind)),
+            topic,
+            ..JsRoomEvent::new("dataReceived").with_remote(reg, participant)
+        },
         E::ConnectionStateChanged { state } => {
-            let mut e = JsRoomEvent::new("connectionStateChanged");
-            e.state = Some(connection_state(state));
-            e
+            JsRoomEvent { state: Some(connection_state(state)), ..JsRoomEvent::new("connectionStateChanged") }
         }
         E::RoomUpdated { .. } => JsRoomEvent::new("roomUpdated"),
-        E::RoomMetadataChanged { old, new } => {
-            let mut e = JsRoomEvent::new("roomMetadataChanged");
-            e.old_value = Some(old);
-            e.new_value = Some(new);
-            e
-        }
-        E::TokenRefreshed { token } => {
-            let mut e = JsRoomEvent::new("tokenRefreshed");
-            e.new_value = Some(token);
-            e
-        }
-        E::Moved { name, sid } => {
-            let mut e = JsRoomEvent::new("moved");
-            e.old_value = Some(sid);
-            e.new_value = Some(name);
-            e
-        }
+        E::RoomMetadataChanged { old, new } => change_event("roomMetadataChanged", old, new),
+        E::TokenRefreshed { token } => JsRoomEvent { new_value: Some(token), ..JsRoomEvent::new("tokenRefreshed") },
+        E::Moved { name, sid } => change_event("moved", sid, name),
         E::ParticipantMetadataChanged { participant, old, new } => {
-            let mut e = JsRoomEvent::new("participantMetadataChanged").with_participant(reg, participant);
-            e.old_value = Some(old);
-            e.new_value = Some(new);
-            e
+            change_event("participantMetadataChanged", old, new).with_participant(reg, participant)
         }
         E::ParticipantNameChanged { participant, old, new } => {
-            let mut e = JsRoomEvent::new("participantNameChanged").with_participant(reg, participant);
-            e.old_value = Some(old);
-            e.new_value = Some(new);
-            e
+            change_event("participantNameChanged", old, new).with_participant(reg, participant)
         }
-        E::ParticipantAttributesChanged { participant, changed } => {
-            let mut e = JsRoomEvent::new("participantAttributesChanged").with_participant(reg, participant);
-            e.changed = Some(changed);
-            e
-        }
-        E::ActiveSpeakersChanged { speakers } => {
-            let mut e = JsRoomEvent::new("activeSpeakersChanged");
-            e.speakers = Some(speakers.into_iter().map(|p| speaker(reg, p)).collect());
-            e
-        }
-        E::ChatMessage { message, participant } => {
-            let mut e = JsRoomEvent::new("chatMessage");
-            e.participant = Some(refs::participant(reg, participant));
-            e.message = Some(crate::rpc::js_chat(message));
-            e
-        }
-        E::DtmfReceived { code, digit, participant } => {
-            let mut e = JsRoomEvent::new("dtmfReceived");
-            e.participant = participant.map(|p| refs::participant(reg, p));
-            e.code = Some(code);
-            e.digit = Some(digit);
-            e
-        }
+        E::ParticipantAttributesChanged { participant, changed } => JsRoomEvent {
+            changed: Some(changed),
+            ..JsRoomEvent::new("participantAttributesChanged").with_participant(reg, participant)
+        },
+        E::ActiveSpeakersChanged { speakers } => JsRoomEvent {
+            speakers: Some(speakers.into_iter().map(|p| speaker(reg, p)).collect()),
+            ..JsRoomEvent::new("activeSpeakersChanged")
+        },
+        E::ChatMessage { message, participant } => chat_event(reg, message, participant),
+        E::DtmfReceived { code, digit, participant } => dtmf_event(reg, code, digit, participant),
         E::TranscriptionReceived { participant_identity, track_sid, segments, participant } => {
-            let mut e = JsRoomEvent::new("transcriptionReceived");
-            e.participant = participant.map(|p| refs::participant(reg, p));
-            e.participant_identity = Some(participant_identity);
-            e.track_sid = Some(track_sid);
-            e.segments = Some(
-                segments
-                    .into_iter()
-                    .map(|s| JsTranscriptionSegment {
-                        id: s.id,
-                        text: s.text,
-                        start_time: s.start_time as f64,
-                        end_time: s.end_time as f64,
-                        is_final: s.is_final,
-                        language: s.language,
-                    })
-                    .collect(),
-            );
-            e
+            transcription_event(reg, participant_identity, track_sid, segments, participant)
         }
         // Only for methods and topics JavaScript registered (src/rpc.rs, src/streams.rs).
         E::RpcInvocation { invocation } => {
-            let mut e = JsRoomEvent::new("rpcInvocation");
-            e.rpc = Some(crate::rpc::js_invocation(invocation));
-            e
+            JsRoomEvent { rpc: Some(crate::rpc::js_invocation(invocation)), ..JsRoomEvent::new("rpcInvocation") }
         }
-        E::StreamOpened { reader, participant_identity } => {
-            let mut e = JsRoomEvent::new("streamOpened");
-            e.reader = Some(crate::streams::NativeStreamReader::new(reader));
-            e.participant_identity = Some(participant_identity);
-            e
-        }
+        E::StreamOpened { reader, participant_identity } => JsRoomEvent {
+            reader: Some(crate::streams::NativeStreamReader::new(reader)),
+            participant_identity: Some(participant_identity),
+            ..JsRoomEvent::new("streamOpened")
+        },
         E::Disconnected { reason } => {
-            let mut e = JsRoomEvent::new("disconnected");
-            e.reason = Some(disconnect_reason(reason));
-            e
+            JsRoomEvent { reason: Some(disconnect_reason(reason)), ..JsRoomEvent::new("disconnected") }
         }
     })
 }

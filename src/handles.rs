@@ -58,7 +58,7 @@ impl<T> Handle<T> {
     }
 
     /// Runs `f` on the engine object, or fails with `ERR_DISPOSED`.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> napi::Result<R> {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&T) -> R) -> crate::error::Result<R> {
         match self.lock().as_ref() {
             Some(v) => Ok(f(v)),
             None => Err(error::disposed(self.what)),
@@ -88,7 +88,7 @@ impl<T> Handle<T> {
 
 impl<T: Clone> Handle<T> {
     /// A clone of the engine object (engine objects are cheap `Arc` handles).
-    pub(crate) fn get(&self) -> napi::Result<T> {
+    pub(crate) fn get(&self) -> crate::error::Result<T> {
         self.with(T::clone)
     }
 }

@@ -4,8 +4,18 @@
 //! `dev_server.rs`), plus the handle registry (`handles.rs`), the per-room object
 //! references (`refs.rs`), the event bridge (`event_bridge.rs`), value conversions
 //! (`convert.rs`) and errors (`error.rs`). The classes here are private (`native.js`); the
-//! public API is the hand-written `index.js`. Binding code only converts types and maps
-//! errors; protocol behaviour lives in `lkrtc-engine`.
+//! public API is the hand-written TypeScript in `ts/src`. Binding code only converts types
+//! and maps errors; protocol behaviour lives in `lkrtc-engine`.
+//!
+//! Modules depend on each other in one direction (a module uses only those on lines above
+//! it; no cycles):
+//!
+//! 1. `error`, `convert`, `token`; then `runtime` (the tokio runtime)
+//! 2. `handles` (counted handles), `refs` (the per-room registry of live ids)
+//! 3. the classes, bottom up: `track` → `publication` → `participant`; `audio`, `rpc`
+//!    and `streams` add methods to them
+//! 4. `event_bridge` (engine events to JavaScript objects)
+//! 5. `room` (owns the event bridge), then `dev_server`
 
 // napi-derive expands every `#[napi]` item into registration code that uses `unsafe`
 // (the N-API C calls); the hand-written code here has none.

@@ -51,7 +51,12 @@ pub struct NativeRemoteParticipant {
 }
 
 impl NativeRemoteParticipant {
-    pub(crate) fn new(reg: Arc<Registry>, p: RemoteParticipant) -> Self {
+    /// A reference to `p` for JavaScript (see `refs`).
+    pub(crate) fn js_ref(reg: &Arc<Registry>, p: RemoteParticipant) -> JsRef<Self> {
+        refs::js_ref(reg, p.id(), || Self::new(reg.clone(), p))
+    }
+
+    fn new(reg: Arc<Registry>, p: RemoteParticipant) -> Self {
         Self { id: p.id(), reg, handle: Handle::new(HandleKind::Participant, "RemoteParticipant", p) }
     }
 }
@@ -71,7 +76,7 @@ impl NativeRemoteParticipant {
     }
 
     #[napi(catch_unwind)]
-    pub fn info(&self) -> napi::Result<ParticipantInfo> {
+    pub fn info(&self) -> crate::error::Result<ParticipantInfo> {
         self.handle.with(|p| ParticipantInfo {
             sid: p.sid(),
             identity: p.identity(),
@@ -85,25 +90,25 @@ impl NativeRemoteParticipant {
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn name(&self) -> napi::Result<String> {
+    pub fn name(&self) -> crate::error::Result<String> {
         self.handle.with(|p| p.name())
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn metadata(&self) -> napi::Result<String> {
+    pub fn metadata(&self) -> crate::error::Result<String> {
         self.handle.with(|p| p.metadata())
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn attributes(&self) -> napi::Result<HashMap<String, String>> {
+    pub fn attributes(&self) -> crate::error::Result<HashMap<String, String>> {
         self.handle.with(|p| p.attributes())
     }
 
     /// Current publications (ids of those JavaScript already holds, new instances else).
     #[napi(catch_unwind, ts_return_type = "Array<number | NativeRemoteTrackPublication>")]
-    pub fn track_publications(&self) -> napi::Result<Vec<JsRef<NativeRemoteTrackPublication>>> {
+    pub fn track_publications(&self) -> crate::error::Result<Vec<JsRef<NativeRemoteTrackPublication>>> {
         let pubs = self.handle.with(|p| p.track_publications())?;
-        Ok(pubs.into_iter().map(|p| refs::publication(&self.reg, p)).collect())
+        Ok(pubs.into_iter().map(|p| NativeRemoteTrackPublication::js_ref(&self.reg, p)).collect())
     }
 
     /// Drops the engine object; false if already disposed.
@@ -133,7 +138,7 @@ pub struct NativeLocalParticipant {
 
 impl NativeLocalParticipant {
     /// The engine participant (for `audio.rs`), or `ERR_DISPOSED`.
-    pub(crate) fn engine(&self) -> napi::Result<LocalParticipant> {
+    pub(crate) fn engine(&self) -> crate::error::Result<LocalParticipant> {
         self.handle.get()
     }
 }
@@ -152,7 +157,7 @@ impl NativeLocalParticipant {
     }
 
     #[napi(catch_unwind)]
-    pub fn info(&self) -> napi::Result<ParticipantInfo> {
+    pub fn info(&self) -> crate::error::Result<ParticipantInfo> {
         self.handle.with(|p| ParticipantInfo {
             sid: p.sid(),
             identity: p.identity(),
@@ -166,17 +171,17 @@ impl NativeLocalParticipant {
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn name(&self) -> napi::Result<String> {
+    pub fn name(&self) -> crate::error::Result<String> {
         self.handle.with(|p| p.name())
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn metadata(&self) -> napi::Result<String> {
+    pub fn metadata(&self) -> crate::error::Result<String> {
         self.handle.with(|p| p.metadata())
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn attributes(&self) -> napi::Result<HashMap<String, String>> {
+    pub fn attributes(&self) -> crate::error::Result<HashMap<String, String>> {
         self.handle.with(|p| p.attributes())
     }
 
@@ -188,7 +193,7 @@ impl NativeLocalParticipant {
         env: &'env Env,
         data: Uint8Array,
         options: Option<NativeDataOptions>,
-    ) -> napi::Result<PromiseRaw<'env, ()>> {
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let options =
             options.unwrap_or(NativeDataOptions { reliable: None, destination_identities: None, topic: None });
         let options = DataOptions {
@@ -201,12 +206,12 @@ impl NativeLocalParticipant {
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn set_metadata<'env>(&self, env: &'env Env, metadata: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn set_metadata<'env>(&self, env: &'env Env, metadata: String) -> crate::error::Result<PromiseRaw<'env, ()>> {
         error::promise(env, error::replied(self.handle.get().map(|p| p.set_metadata(metadata))))
     }
 
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn set_name<'env>(&self, env: &'env Env, name: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn set_name<'env>(&self, env: &'env Env, name: String) -> crate::error::Result<PromiseRaw<'env, ()>> {
         error::promise(env, error::replied(self.handle.get().map(|p| p.set_name(name))))
     }
 
@@ -215,7 +220,7 @@ impl NativeLocalParticipant {
         &self,
         env: &'env Env,
         attributes: HashMap<String, String>,
-    ) -> napi::Result<PromiseRaw<'env, ()>> {
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
         error::promise(env, error::replied(self.handle.get().map(|p| p.set_attributes(attributes))))
     }
 

@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use lkrtc_engine::RemoteTrackPublication;
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 
 use crate::convert::{js_id, track_kind, track_source};
-use crate::error::{self, guarded};
+use crate::error;
 use crate::handles::{Handle, HandleKind};
 use crate::refs::{self, JsRef, Registry};
 use crate::track::NativeRemoteTrack;
@@ -33,7 +35,12 @@ pub struct NativeRemoteTrackPublication {
 }
 
 impl NativeRemoteTrackPublication {
-    pub(crate) fn new(reg: Arc<Registry>, p: RemoteTrackPublication) -> Self {
+    /// A reference to `p` for JavaScript (see `refs`).
+    pub(crate) fn js_ref(reg: &Arc<Registry>, p: RemoteTrackPublication) -> JsRef<Self> {
+        refs::js_ref(reg, p.id(), || Self::new(reg.clone(), p))
+    }
+
+    fn new(reg: Arc<Registry>, p: RemoteTrackPublication) -> Self {
         Self { id: p.id(), reg, handle: Handle::new(HandleKind::Publication, "RemoteTrackPublication", p) }
     }
 }
@@ -52,7 +59,7 @@ impl NativeRemoteTrackPublication {
     }
 
     #[napi(catch_unwind)]
-    pub fn info(&self) -> napi::Result<PublicationInfo> {
+    pub fn info(&self) -> crate::error::Result<PublicationInfo> {
         self.handle.with(|p| PublicationInfo {
             sid: p.sid(),
             name: p.name(),
@@ -64,27 +71,27 @@ impl NativeRemoteTrackPublication {
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn muted(&self) -> napi::Result<bool> {
+    pub fn muted(&self) -> crate::error::Result<bool> {
         self.handle.with(|p| p.muted())
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn mime_type(&self) -> napi::Result<String> {
+    pub fn mime_type(&self) -> crate::error::Result<String> {
         self.handle.with(|p| p.mime_type())
     }
 
     /// The subscribed track, if any.
     #[napi(catch_unwind, ts_return_type = "number | NativeRemoteTrack | null")]
-    pub fn track(&self) -> napi::Result<Option<JsRef<NativeRemoteTrack>>> {
+    pub fn track(&self) -> crate::error::Result<Option<JsRef<NativeRemoteTrack>>> {
         let t = self.handle.with(|p| p.track())?;
-        Ok(t.map(|t| refs::track(&self.reg, t)))
+        Ok(t.map(|t| NativeRemoteTrack::js_ref(&self.reg, t)))
     }
 
     /// Asks the server to (un)subscribe; events follow.
-    #[napi]
-    pub async fn set_subscribed(&self, subscribed: bool) -> napi::Result<()> {
-        let p = self.handle.get()?;
-        guarded(async move { p.set_subscribed(subscribed).await.map_err(error::engine) }).await
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn set_subscribed<'env>(&self, env: &'env Env, subscribed: bool) -> crate::error::Result<PromiseRaw<'env, ()>> {
+        let p = self.handle.get();
+        error::promise(env, p.map(|p| async move { p.set_subscribed(subscribed).await.map_err(error::engine) }))
     }
 
     /// Drops the engine object; false if already disposed.

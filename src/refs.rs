@@ -11,15 +11,11 @@
 //! mutex only makes the types `Send`.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use lkrtc_engine::{RemoteParticipant, RemoteTrack, RemoteTrackPublication};
 use napi::bindgen_prelude::Either;
 
 use crate::convert::js_id;
-use crate::participant::NativeRemoteParticipant;
-use crate::publication::NativeRemoteTrackPublication;
-use crate::track::NativeRemoteTrack;
 
 /// Ids of engine objects that have a live native instance in JavaScript.
 #[derive(Default)]
@@ -43,31 +39,11 @@ impl Registry {
     }
 }
 
-/// A reference to `p` for JavaScript.
-pub(crate) fn participant(reg: &Arc<Registry>, p: RemoteParticipant) -> JsRef<NativeRemoteParticipant> {
-    let id = p.id();
+/// What JavaScript receives for the engine object `id`: the id if JavaScript already holds
+/// a live instance, else the instance `make` builds.
+pub(crate) fn js_ref<T>(reg: &Registry, id: u64, make: impl FnOnce() -> T) -> JsRef<T> {
     if reg.introduce(id) {
-        Either::B(NativeRemoteParticipant::new(reg.clone(), p))
-    } else {
-        Either::A(js_id(id))
-    }
-}
-
-/// A reference to `p` for JavaScript.
-pub(crate) fn publication(reg: &Arc<Registry>, p: RemoteTrackPublication) -> JsRef<NativeRemoteTrackPublication> {
-    let id = p.id();
-    if reg.introduce(id) {
-        Either::B(NativeRemoteTrackPublication::new(reg.clone(), p))
-    } else {
-        Either::A(js_id(id))
-    }
-}
-
-/// A reference to `t` for JavaScript.
-pub(crate) fn track(reg: &Arc<Registry>, t: RemoteTrack) -> JsRef<NativeRemoteTrack> {
-    let id = t.id();
-    if reg.introduce(id) {
-        Either::B(NativeRemoteTrack::new(reg.clone(), t))
+        Either::B(make())
     } else {
         Either::A(js_id(id))
     }

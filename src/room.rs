@@ -16,11 +16,11 @@ use napi_derive::napi;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::convert::connection_state;
-use crate::error::{self, guarded, ERR_ICE_CONFIG, ERR_INVALID_ARG, ERR_INVALID_STATE};
+use crate::error::{self, ERR_ICE_CONFIG, ERR_INVALID_ARG, ERR_INVALID_STATE};
 use crate::event_bridge::{self, JsRoomEvent};
 use crate::handles::{Handle, HandleKind};
 use crate::participant::{NativeLocalParticipant, NativeRemoteParticipant};
-use crate::refs::{self, JsRef, Registry};
+use crate::refs::{JsRef, Registry};
 
 /// Options of `connect`.
 #[napi(object)]
@@ -78,7 +78,7 @@ pub struct NativeIceServer {
 }
 
 /// Applies the JavaScript options onto the engine's.
-fn connect_options(o: NativeConnectOptions) -> napi::Result<ConnectOptions> {
+fn connect_options(o: NativeConnectOptions) -> crate::error::Result<ConnectOptions> {
     let mut opts = ConnectOptions::default();
     if let Some(a) = o.auto_subscribe {
         opts.auto_subscribe = a;
@@ -197,54 +197,59 @@ impl NativeRoom {
     }
 
     /// Joins the room. Rejects with the engine's error code on failure.
-    #[napi]
-    pub async fn connect(&self, url: String, token: String, options: Option<NativeConnectOptions>) -> napi::Result<()> {
-        let core = self.handle.get()?;
-        let opts = match options {
-            Some(o) => connect_options(o)?,
-            None => ConnectOptions::default(),
-        };
-        guarded(async move {
-            if core.room().is_some() || core.connecting.swap(true, Ordering::AcqRel) {
-                return Err(error::coded(ERR_INVALID_STATE, "the room is already connected or connecting"));
-            }
-            let _connecting = Connecting(&core.connecting);
-            let (room, events) = Room::connect(&url, &token, opts).await.map_err(error::engine)?;
-            *lock(&core.events) = Some(events);
-            *lock(&core.room) = Some(room);
-            Ok(())
-        })
-        .await
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn connect<'env>(
+        &self,
+        env: &'env Env,
+        url: String,
+        token: String,
+        options: Option<NativeConnectOptions>,
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
+        let prepared = self.handle.get().and_then(|core| Ok((core, options.map(connect_options).transpose()?)));
+        error::promise(
+            env,
+            prepared.map(|(core, opts)| async move {
+                if core.room().is_some() || core.connecting.swap(true, Ordering::AcqRel) {
+                    return Err(error::coded(ERR_INVALID_STATE, "the room is already connected or connecting"));
+                }
+                let _connecting = Connecting(&core.connecting);
+                let (room, events) =
+                    Room::connect(&url, &token, opts.unwrap_or_default()).await.map_err(error::engine)?;
+                *lock(&core.events) = Some(events);
+                *lock(&core.room) = Some(room);
+                Ok(())
+            }),
+        )
     }
 
     /// Room sid, once connected.
     #[napi(getter, catch_unwind)]
-    pub fn sid(&self) -> napi::Result<Option<String>> {
+    pub fn sid(&self) -> crate::error::Result<Option<String>> {
         Ok(self.handle.with(|c| c.room())?.map(|r| r.sid()))
     }
 
     /// Room name, once connected.
     #[napi(getter, catch_unwind)]
-    pub fn name(&self) -> napi::Result<Option<String>> {
+    pub fn name(&self) -> crate::error::Result<Option<String>> {
         Ok(self.handle.with(|c| c.room())?.map(|r| r.name()))
     }
 
     /// The newest access token (refreshed by the server), once connected.
     #[napi(getter, catch_unwind)]
-    pub fn token(&self) -> napi::Result<Option<String>> {
+    pub fn token(&self) -> crate::error::Result<Option<String>> {
         Ok(self.handle.with(|c| c.room())?.map(|r| r.token()))
     }
 
     /// Room metadata, once connected.
     #[napi(getter, catch_unwind)]
-    pub fn metadata(&self) -> napi::Result<Option<String>> {
+    pub fn metadata(&self) -> crate::error::Result<Option<String>> {
         Ok(self.handle.with(|c| c.room())?.map(|r| r.metadata()))
     }
 
     /// Creation time, counts, recording state and timeouts, once connected (kept up to
     /// date from the server's room updates; `roomUpdated` events follow each update).
     #[napi(getter, catch_unwind)]
-    pub fn details(&self) -> napi::Result<Option<NativeRoomDetails>> {
+    pub fn details(&self) -> crate::error::Result<Option<NativeRoomDetails>> {
         Ok(self.handle.with(|c| c.room())?.map(|r| {
             let d = r.details();
             NativeRoomDetails {
@@ -262,7 +267,7 @@ impl NativeRoom {
     /// W3C statistics of the publisher and subscriber connections. Rejects with
     /// `ERR_INVALID_STATE` before connect and `ERR_DISCONNECTED` after disconnect.
     #[napi(catch_unwind, ts_return_type = "Promise<NativeRtcStats>")]
-    pub fn get_rtc_stats<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, NativeRtcStats>> {
+    pub fn get_rtc_stats<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, NativeRtcStats>> {
         let stats = self.connected().map(|room| async move {
             let stats = room.rtc_stats().await.map_err(error::engine)?;
             Ok(NativeRtcStats { publisher_stats: stats.publisher, subscriber_stats: stats.subscriber })
@@ -272,51 +277,46 @@ impl NativeRoom {
 
     /// `ConnectionState` value (0 before connect).
     #[napi(getter, catch_unwind)]
-    pub fn connection_state(&self) -> napi::Result<u32> {
+    pub fn connection_state(&self) -> crate::error::Result<u32> {
         Ok(self.handle.with(|c| c.room())?.map(|r| connection_state(r.connection_state())).unwrap_or(0))
     }
 
     /// A new handle on the local participant (`index.js` takes one per connection).
     #[napi(catch_unwind)]
-    pub fn local_participant(&self) -> napi::Result<NativeLocalParticipant> {
+    pub fn local_participant(&self) -> crate::error::Result<NativeLocalParticipant> {
         let room = self.connected()?;
         Ok(NativeLocalParticipant::new(room.local_participant()))
     }
 
     /// The remote participants now in the room.
     #[napi(catch_unwind, ts_return_type = "Array<number | NativeRemoteParticipant>")]
-    pub fn remote_participants(&self) -> napi::Result<Vec<JsRef<NativeRemoteParticipant>>> {
+    pub fn remote_participants(&self) -> crate::error::Result<Vec<JsRef<NativeRemoteParticipant>>> {
         let core = self.handle.get()?;
         let room = core.room().ok_or_else(not_connected)?;
-        Ok(room.remote_participants().into_iter().map(|p| refs::participant(&core.reg, p)).collect())
+        Ok(room.remote_participants().into_iter().map(|p| NativeRemoteParticipant::js_ref(&core.reg, p)).collect())
     }
 
     /// Starts delivering room events to `callback`, in order, through one weak
     /// threadsafe function. Call once per connection.
     #[napi(catch_unwind)]
-    pub fn start_events(&self, callback: Function<'_, Option<JsRoomEvent>, ()>) -> napi::Result<()> {
+    pub fn start_events(&self, callback: Function<'_, Option<JsRoomEvent>, ()>) -> crate::error::Result<()> {
         let core = self.handle.get()?;
         let events = lock(&core.events)
             .take()
             .ok_or_else(|| error::coded(ERR_INVALID_STATE, "events already started, or the room is not connected"))?;
-        event_bridge::start(&callback, events, core.reg.clone())
+        event_bridge::start(&callback, events, core.reg.clone()).map_err(error::internal)
     }
 
     /// Leaves the room (idempotent). The engine emits `Disconnected` before this resolves;
     /// JavaScript receives it through the event bridge.
-    #[napi]
-    pub async fn disconnect(&self) -> napi::Result<()> {
-        let room = match self.handle.with(|c| c.room()) {
-            Ok(room) => room,
-            Err(_) => return Ok(()),
-        };
-        guarded(async move {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn disconnect<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, ()>> {
+        let room = self.handle.with(|c| c.room()).ok().flatten();
+        error::promise_done(env, async move {
             if let Some(room) = room {
                 room.disconnect().await;
             }
-            Ok(())
         })
-        .await
     }
 
     /// Whether the native room is still held.
@@ -333,11 +333,31 @@ impl NativeRoom {
 }
 
 impl NativeRoom {
-    pub(crate) fn connected(&self) -> napi::Result<Room> {
+    pub(crate) fn connected(&self) -> crate::error::Result<Room> {
         self.handle.with(|c| c.room())?.ok_or_else(not_connected)
     }
 }
 
-fn not_connected() -> napi::Error {
+fn not_connected() -> crate::error::Error {
     error::coded(ERR_INVALID_STATE, "the room is not connected")
+}
+
+#[napi]
+impl NativeRoom {
+    /// Accepts incoming streams of `kind` on `topic` (they arrive as `streamOpened`).
+    #[napi(catch_unwind)]
+    pub fn register_stream_topic(&self, kind: String, topic: String) -> crate::error::Result<()> {
+        let kind = crate::streams::kind_of(&kind)?;
+        self.connected()?.register_stream_topic(kind, &topic).map_err(error::engine)
+    }
+
+    /// Stops accepting streams of `kind` on `topic`.
+    #[napi(catch_unwind)]
+    pub fn unregister_stream_topic(&self, kind: String, topic: String) -> crate::error::Result<()> {
+        let kind = crate::streams::kind_of(&kind)?;
+        if let Ok(room) = self.connected() {
+            room.unregister_stream_topic(kind, &topic);
+        }
+        Ok(())
+    }
 }

@@ -15,7 +15,6 @@ use napi::Env;
 use napi_derive::napi;
 
 use crate::error::{self, ERR_INVALID_ARG};
-use crate::event_bridge::{JsChatMessage, JsTranscriptionSegment};
 use crate::participant::NativeLocalParticipant;
 
 /// An RPC error as it crosses (code, message, data).
@@ -66,11 +65,47 @@ pub struct NativeChatMessageInput {
     pub generated: Option<bool>,
 }
 
-fn response_timeout(ms: Option<f64>) -> napi::Result<Duration> {
+fn response_timeout(ms: Option<f64>) -> crate::error::Result<Duration> {
     match ms {
         None => Ok(DEFAULT_RESPONSE_TIMEOUT),
         Some(ms) if ms.is_finite() && ms > 0.0 && ms < 1e10 => Ok(Duration::from_millis(ms as u64)),
         Some(ms) => Err(error::coded(ERR_INVALID_ARG, format!("responseTimeout {ms} must be a positive number of ms"))),
+    }
+}
+
+/// A chat message, with the official SDK's field names.
+#[napi(object)]
+pub struct JsChatMessage {
+    pub id: String,
+    pub message: String,
+    /// Milliseconds since the epoch.
+    pub timestamp: f64,
+    pub edit_timestamp: Option<f64>,
+    pub deleted: bool,
+    pub generated: bool,
+}
+
+/// One transcription segment.
+#[napi(object)]
+pub struct JsTranscriptionSegment {
+    pub id: String,
+    pub text: String,
+    pub start_time: f64,
+    pub end_time: f64,
+    #[napi(js_name = "final")]
+    pub is_final: bool,
+    pub language: String,
+}
+
+/// A transcription segment for JavaScript.
+pub(crate) fn js_segment(s: TranscriptionSegment) -> JsTranscriptionSegment {
+    JsTranscriptionSegment {
+        id: s.id,
+        text: s.text,
+        start_time: s.start_time as f64,
+        end_time: s.end_time as f64,
+        is_final: s.is_final,
+        language: s.language,
     }
 }
 
@@ -98,7 +133,7 @@ impl NativeLocalParticipant {
         method: String,
         payload: String,
         response_timeout_ms: Option<f64>,
-    ) -> napi::Result<PromiseRaw<'env, JsRpcResult>> {
+    ) -> crate::error::Result<PromiseRaw<'env, JsRpcResult>> {
         let outcome = response_timeout(response_timeout_ms).and_then(|response_timeout| {
             let call = RpcCall { destination_identity: destination, method, payload, response_timeout };
             Ok(self.engine()?.perform_rpc(call))
@@ -117,14 +152,14 @@ impl NativeLocalParticipant {
 
     /// Accepts calls to `method` (they arrive as `rpcInvocation` events).
     #[napi(catch_unwind)]
-    pub fn register_rpc_method(&self, method: String) -> napi::Result<()> {
+    pub fn register_rpc_method(&self, method: String) -> crate::error::Result<()> {
         self.engine()?.register_rpc_method(&method);
         Ok(())
     }
 
     /// Refuses further calls to `method` (callers get UNSUPPORTED_METHOD).
     #[napi(catch_unwind)]
-    pub fn unregister_rpc_method(&self, method: String) -> napi::Result<()> {
+    pub fn unregister_rpc_method(&self, method: String) -> crate::error::Result<()> {
         self.engine()?.unregister_rpc_method(&method);
         Ok(())
     }
@@ -137,7 +172,7 @@ impl NativeLocalParticipant {
         request_id: String,
         payload: Option<String>,
         error: Option<JsRpcError>,
-    ) -> napi::Result<()> {
+    ) -> crate::error::Result<()> {
         let result = match error {
             Some(e) => Err(RpcError::new(e.code, &e.message, e.data.as_deref().unwrap_or(""))),
             None => Ok(payload.unwrap_or_default()),
@@ -153,7 +188,7 @@ impl NativeLocalParticipant {
         env: &'env Env,
         text: String,
         destinations: Option<Vec<String>>,
-    ) -> napi::Result<PromiseRaw<'env, JsChatMessage>> {
+    ) -> crate::error::Result<PromiseRaw<'env, JsChatMessage>> {
         let sent = self.engine().map(|p| p.send_chat_message(&text, destinations.unwrap_or_default()));
         error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(js_chat) }))
     }
@@ -168,7 +203,7 @@ impl NativeLocalParticipant {
         edit_text: String,
         original: NativeChatMessageInput,
         destinations: Option<Vec<String>>,
-    ) -> napi::Result<PromiseRaw<'env, JsChatMessage>> {
+    ) -> crate::error::Result<PromiseRaw<'env, JsChatMessage>> {
         let original = ChatMessage {
             id: original.id,
             timestamp: original.timestamp as i64,
@@ -183,7 +218,12 @@ impl NativeLocalParticipant {
 
     /// Sends a DTMF tone to the room.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn publish_dtmf<'env>(&self, env: &'env Env, code: u32, digit: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn publish_dtmf<'env>(
+        &self,
+        env: &'env Env,
+        code: u32,
+        digit: String,
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
         error::promise(env, error::replied(self.engine().map(|p| p.publish_dtmf(code, &digit))))
     }
 
@@ -195,7 +235,7 @@ impl NativeLocalParticipant {
         participant_identity: String,
         track_sid: String,
         segments: Vec<JsTranscriptionSegment>,
-    ) -> napi::Result<PromiseRaw<'env, ()>> {
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let segments = segments
             .into_iter()
             .map(|s| TranscriptionSegment {

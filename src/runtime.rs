@@ -53,6 +53,6 @@ pub(crate) fn release<T>(value: T) {
 }
 
 /// The error of a call made after the runtime shut down.
-pub(crate) fn gone() -> napi::Error {
+pub(crate) fn gone() -> crate::error::Error {
     crate::error::coded(crate::error::ERR_INVALID_STATE, "the lkrtc runtime has shut down (the process is exiting)")
 }

@@ -20,13 +20,9 @@ use napi::bindgen_prelude::{Buffer, PromiseRaw, Uint8Array};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::error::{self, guarded, ERR_INVALID_ARG};
+use crate::error::{self, ERR_INVALID_ARG, ERR_STREAM};
 use crate::handles::{Handle, HandleKind};
 use crate::participant::NativeLocalParticipant;
-use crate::room::NativeRoom;
-
-/// Code of a stream that ended abnormally (sender aborted, missed chunk, disconnect...).
-pub(crate) const ERR_STREAM: &str = "ERR_STREAM";
 
 /// A stream's header, with the official SDK's field names.
 #[napi(object)]
@@ -60,7 +56,7 @@ pub(crate) fn js_info(i: &StreamInfo) -> JsStreamInfo {
     }
 }
 
-fn kind_of(kind: &str) -> napi::Result<StreamKind> {
+pub(crate) fn kind_of(kind: &str) -> crate::error::Result<StreamKind> {
     match kind {
         "text" => Ok(StreamKind::Text),
         "bytes" => Ok(StreamKind::Bytes),
@@ -117,43 +113,45 @@ impl NativeStreamReader {
     /// at the normal end. Rejects with `ERR_STREAM` at an abnormal end. The reader is
     /// released when the end (either kind) has been read.
     #[napi(ts_return_type = "Promise<Array<Buffer> | null>")]
-    pub async fn read(&self) -> napi::Result<Option<Vec<Buffer>>> {
+    pub fn read<'env>(&self, env: &'env Env) -> crate::error::Result<PromiseRaw<'env, Option<Vec<Buffer>>>> {
         let handle = self.handle.clone();
-        let reader = handle.get()?;
-        guarded(async move {
-            let first = reader.next_chunk().await;
-            let mut out = Vec::new();
-            let mut end: Option<napi::Result<()>> = None;
-            match first {
-                None => end = Some(Ok(())),
-                Some(Err(e)) => end = Some(Err(error::coded(ERR_STREAM, strip(&e.to_string())))),
-                Some(Ok(c)) => {
-                    out.push(Buffer::from(c));
-                    while let Some(next) = reader.next_chunk().now_or_never() {
-                        match next {
-                            Some(Ok(c)) => out.push(Buffer::from(c)),
-                            // The end is reported by the next read, after these chunks.
-                            _ => break,
+        let reader = handle.get();
+        error::promise(
+            env,
+            reader.map(|reader| async move {
+                let first = reader.next_chunk().await;
+                let mut out = Vec::new();
+                let mut end: Option<crate::error::Result<()>> = None;
+                match first {
+                    None => end = Some(Ok(())),
+                    Some(Err(e)) => end = Some(Err(error::coded(ERR_STREAM, e))),
+                    Some(Ok(c)) => {
+                        out.push(Buffer::from(c));
+                        while let Some(next) = reader.next_chunk().now_or_never() {
+                            match next {
+                                Some(Ok(c)) => out.push(Buffer::from(c)),
+                                // The end is reported by the next read, after these chunks.
+                                _ => break,
+                            }
                         }
                     }
                 }
-            }
-            match end {
-                None => Ok(Some(out)),
-                Some(result) => {
-                    drop(reader);
-                    handle.dispose();
-                    result.map(|()| None)
+                match end {
+                    None => Ok(Some(out)),
+                    Some(result) => {
+                        drop(reader);
+                        handle.dispose();
+                        result.map(|()| None)
+                    }
                 }
-            }
-        })
-        .await
+            }),
+        )
     }
 
     /// Moves what is buffered now into JavaScript without waiting (used on disconnect,
     /// right before the handle is released).
     #[napi(catch_unwind)]
-    pub fn take_buffered(&self) -> napi::Result<JsBuffered> {
+    pub fn take_buffered(&self) -> crate::error::Result<JsBuffered> {
         let reader = self.handle.get()?;
         let mut out = JsBuffered { chunks: Vec::new(), ended: false, error: None };
         loop {
@@ -161,7 +159,7 @@ impl NativeStreamReader {
                 Some(Some(Ok(c))) => out.chunks.push(Buffer::from(c)),
                 Some(Some(Err(e))) => {
                     out.ended = true;
-                    out.error = Some(strip(&e.to_string()));
+                    out.error = Some(e.reason);
                     break;
                 }
                 Some(None) => {
@@ -175,7 +173,7 @@ impl NativeStreamReader {
     }
 
     #[napi(catch_unwind)]
-    pub fn progress(&self) -> napi::Result<JsStreamProgress> {
+    pub fn progress(&self) -> crate::error::Result<JsStreamProgress> {
         let (received, total) = self.handle.with(|r| r.progress())?;
         Ok(JsStreamProgress { received: received as f64, total: total.map(|t| t as f64) })
     }
@@ -193,11 +191,6 @@ impl NativeStreamReader {
         let _ = self.handle.with(|r| r.close());
         self.handle.dispose()
     }
-}
-
-/// Engine errors display as "<kind>: <reason>"; JavaScript wants the reason.
-fn strip(s: &str) -> String {
-    s.split_once(": ").map(|(_, r)| r.to_string()).unwrap_or_else(|| s.to_string())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -219,14 +212,14 @@ impl NativeStreamWriter {
     /// Sends `data` (chunked; text is never cut inside a character). The chunks are queued
     /// on the call, so writes go out in call order; the promise resolves once they are sent.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn write<'env>(&self, env: &'env Env, data: Uint8Array) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn write<'env>(&self, env: &'env Env, data: Uint8Array) -> crate::error::Result<PromiseRaw<'env, ()>> {
         error::promise(env, error::replied(self.handle.get().map(|w| w.write(&data))))
     }
 
     /// Sends the trailer (`reason` marks an abnormal end; queued after every write made
     /// before) and releases the writer.
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
-    pub fn close<'env>(&self, env: &'env Env, reason: Option<String>) -> napi::Result<PromiseRaw<'env, ()>> {
+    pub fn close<'env>(&self, env: &'env Env, reason: Option<String>) -> crate::error::Result<PromiseRaw<'env, ()>> {
         let handle = self.handle.clone();
         let sent = error::replied(handle.get().map(|w| w.close(reason))).map(|sent| async move {
             let result = sent.await;
@@ -255,7 +248,7 @@ pub struct NativeStreamOptions {
     pub total_size: Option<f64>,
 }
 
-fn stream_options(o: Option<NativeStreamOptions>) -> napi::Result<StreamOptions> {
+fn stream_options(o: Option<NativeStreamOptions>) -> crate::error::Result<StreamOptions> {
     let Some(o) = o else { return Ok(StreamOptions::default()) };
     let total_size = match o.total_size {
         None => None,
@@ -286,7 +279,7 @@ impl NativeLocalParticipant {
         env: &'env Env,
         kind: String,
         options: Option<NativeStreamOptions>,
-    ) -> napi::Result<PromiseRaw<'env, NativeStreamWriter>> {
+    ) -> crate::error::Result<PromiseRaw<'env, NativeStreamWriter>> {
         let opened = (|| Ok(self.engine()?.open_stream_of(kind_of(&kind)?, stream_options(options)?)))();
         let opened = error::replied(opened).map(|opened| async move {
             let writer = opened.await?;
@@ -306,28 +299,8 @@ impl NativeLocalParticipant {
         env: &'env Env,
         text: String,
         options: Option<NativeStreamOptions>,
-    ) -> napi::Result<PromiseRaw<'env, JsStreamInfo>> {
+    ) -> crate::error::Result<PromiseRaw<'env, JsStreamInfo>> {
         let sent = (|| Ok(self.engine()?.send_whole(StreamKind::Text, text.as_bytes(), stream_options(options)?)))();
         error::promise(env, error::replied(sent).map(|sent| async move { sent.await.map(|i| js_info(&i)) }))
-    }
-}
-
-#[napi]
-impl NativeRoom {
-    /// Accepts incoming streams of `kind` on `topic` (they arrive as `streamOpened`).
-    #[napi(catch_unwind)]
-    pub fn register_stream_topic(&self, kind: String, topic: String) -> napi::Result<()> {
-        let kind = kind_of(&kind)?;
-        self.connected()?.register_stream_topic(kind, &topic).map_err(error::engine)
-    }
-
-    /// Stops accepting streams of `kind` on `topic`.
-    #[napi(catch_unwind)]
-    pub fn unregister_stream_topic(&self, kind: String, topic: String) -> napi::Result<()> {
-        let kind = kind_of(&kind)?;
-        if let Ok(room) = self.connected() {
-            room.unregister_stream_topic(kind, &topic);
-        }
-        Ok(())
     }
 }

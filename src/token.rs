@@ -44,7 +44,7 @@ pub struct NativeTokenOptions {
 
 /// Signs an access token.
 #[napi(catch_unwind)]
-pub fn create_token(options: NativeTokenOptions) -> napi::Result<String> {
+pub fn create_token(options: NativeTokenOptions) -> crate::error::Result<String> {
     let g = options.grants.unwrap_or(TokenGrants {
         room_join: None,
         room: None,

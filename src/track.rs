@@ -7,7 +7,7 @@ use napi_derive::napi;
 
 use crate::convert::{js_id, track_kind};
 use crate::handles::{Handle, HandleKind};
-use crate::refs::Registry;
+use crate::refs::{self, JsRef, Registry};
 
 /// A track's fields, read in one call (for tombstones).
 #[napi(object)]
@@ -28,12 +28,17 @@ pub struct NativeRemoteTrack {
 }
 
 impl NativeRemoteTrack {
-    pub(crate) fn new(reg: Arc<Registry>, t: RemoteTrack) -> Self {
+    /// A reference to `t` for JavaScript (see `refs`).
+    pub(crate) fn js_ref(reg: &Arc<Registry>, t: RemoteTrack) -> JsRef<Self> {
+        refs::js_ref(reg, t.id(), || Self::new(reg.clone(), t))
+    }
+
+    fn new(reg: Arc<Registry>, t: RemoteTrack) -> Self {
         Self { id: t.id(), reg, handle: Handle::new(HandleKind::Track, "RemoteTrack", t) }
     }
 
     /// The engine track (for `audio.rs`), or `ERR_DISPOSED`.
-    pub(crate) fn engine(&self) -> napi::Result<RemoteTrack> {
+    pub(crate) fn engine(&self) -> crate::error::Result<RemoteTrack> {
         self.handle.get()
     }
 }
@@ -52,12 +57,12 @@ impl NativeRemoteTrack {
     }
 
     #[napi(catch_unwind)]
-    pub fn info(&self) -> napi::Result<TrackInfo> {
+    pub fn info(&self) -> crate::error::Result<TrackInfo> {
         self.handle.with(|t| TrackInfo { sid: t.sid(), name: t.name(), kind: track_kind(t.kind()), muted: t.muted() })
     }
 
     #[napi(getter, catch_unwind)]
-    pub fn muted(&self) -> napi::Result<bool> {
+    pub fn muted(&self) -> crate::error::Result<bool> {
         self.handle.with(|t| t.muted())
     }
 

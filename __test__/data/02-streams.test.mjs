@@ -244,11 +244,12 @@ describe('data streams', () => {
     await waitUntil(() => a.remoteParticipants.get('b') && b.remoteParticipants.get('a'), { what: 'a and b' });
 
     // Aborted by the sender: the reader throws ERR_STREAM with the reason.
-    const aborted = nextStream(b, 'text', 'abort');
+    // (Awaited through `rejection` from the start: the reader may fail before `close` resolves.)
+    const aborted = rejection(nextStream(b, 'text', 'abort'));
     const w = await a.localParticipant.streamText({ topic: 'abort' });
     await w.write('partial');
     await w.close('sender gave up');
-    const e = await rejection(aborted);
+    const e = await aborted;
     expect(e.code).toBe('ERR_STREAM');
     expect(e.message).toContain('sender gave up');
 

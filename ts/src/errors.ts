@@ -1,6 +1,6 @@
 // Errors of lkrtc: `LkError` with a stable `code`, and the helpers that turn what the
-// native side throws into one. Native errors carry their code as a message prefix
-// (`ERR_TIMEOUT: ...`, see src/error.rs).
+// native side throws into one. Native errors carry their code in their `code` property
+// (`err.code === 'ERR_TIMEOUT'`, see src/error.rs); the message is the text alone.
 
 /** Every `LkError.code`. */
 export const ErrorCode = Object.freeze({
@@ -79,7 +79,8 @@ export function isLkError<C extends ErrorCode>(e: unknown, code?: C): e is LkErr
   return e instanceof LkError && (code === undefined || e.code === code);
 }
 
-// napi's own argument-conversion failures (no ERR_ prefix) are invalid arguments.
+// napi's own argument-conversion failures (their `code` is napi's status) are invalid
+// arguments.
 const NAPI_ARG_STATUSES = new Set([
   'InvalidArg',
   'ObjectExpected',
@@ -94,21 +95,24 @@ const NAPI_ARG_STATUSES = new Set([
   'ArrayBufferExpected',
   'DetachableArraybufferExpected',
 ]);
-const CODE_PREFIX = /^(ERR_[A-Z0-9_]+): ([\s\S]*)$/;
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
 type LkErrorClass = new (code: ErrorCode, message: string, options?: ErrorOptions) => LkError;
+
+/** The `LkError` code of what the native side threw, from its `code` property. */
+function nativeCode(e: unknown): ErrorCode {
+  const code = (e as { code?: unknown } | null | undefined)?.code;
+  if (typeof code !== 'string') return ErrorCode.ERR_INTERNAL;
+  if (CODES.has(code)) return code as ErrorCode;
+  return NAPI_ARG_STATUSES.has(code) ? ErrorCode.ERR_INVALID_ARG : ErrorCode.ERR_INTERNAL;
+}
 
 /** @internal Converts anything thrown by the native side into an `LkError` (or `Ctor`). */
 export function toLkError(e: unknown, Ctor: LkErrorClass = LkError): LkError {
   if (e instanceof Ctor) return e;
   if (e instanceof LkError) return new Ctor(e.code, e.message, { cause: e });
   const message = e instanceof Error ? e.message : String(e);
-  const m = CODE_PREFIX.exec(message);
-  if (m) return new Ctor(m[1] as ErrorCode, m[2] ?? '', { cause: e });
-  const status = (e as { code?: unknown } | null)?.code;
-  const code =
-    typeof status === 'string' && NAPI_ARG_STATUSES.has(status) ? ErrorCode.ERR_INVALID_ARG : ErrorCode.ERR_INTERNAL;
-  return new Ctor(code, message, { cause: e });
+  return new Ctor(nativeCode(e), message, { cause: e });
 }
 
 /** @internal Calls a native function, converting what it throws. */

@@ -17,7 +17,7 @@ use livekit_protocol as proto;
 use rtc::ice::url::{ProtoType, SchemeType, Url};
 use webrtc::peer_connection::RTCIceServer;
 
-use crate::error::{EngineError, Result};
+use crate::error::{ConnectError, Result};
 use crate::turn_tunnel::StreamTurn;
 use crate::types::{IceServer, IceTransportPolicy};
 
@@ -126,7 +126,7 @@ fn check_servers(list: &[IceServer], from_app: bool) -> Result<Checked> {
                 Err(reason) => format!("{} is not a STUN/TURN URL: {reason}", what()),
             };
             if from_app {
-                return Err(EngineError::IceConfig(problem));
+                return Err(ConnectError::IceConfig(problem).into());
             }
             tracing::warn!("server-sent ICE server skipped: {problem}");
         }
@@ -184,9 +184,10 @@ pub(crate) fn plan(
         } else {
             format!("{source} name only {}, which lkrtc does not support", plan.unusable_turn.join(", "))
         };
-        return Err(EngineError::IceConfig(format!(
+        return Err(ConnectError::IceConfig(format!(
             "relay-only ICE{why} needs a TURN server (turn: over UDP or TCP, turns: over TLS), but {detail}"
-        )));
+        ))
+        .into());
     }
     Ok(plan)
 }

@@ -28,7 +28,7 @@ mod tls;
 mod turn_tunnel;
 mod types;
 
-pub use error::{EngineError, Result};
+pub use error::{Cause, ConnectError, EngineError, PublishError, Result, SendError};
 pub use events::{ChatMessage, RoomEvent, TranscriptionSegment};
 pub use livekit_protocol as proto;
 pub use objects::{

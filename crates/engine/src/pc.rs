@@ -11,7 +11,7 @@ use lkrtc_transport::{CandidateFilter, PcOptions};
 use tokio::sync::mpsc;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCIceTransportPolicy};
 
-use crate::error::{EngineError, Result};
+use crate::error::{ConnectError, EngineError, Result};
 use crate::ice::{self, IcePlan};
 use crate::turn_tunnel::TunnelRuntime;
 use crate::types::IceTransportPolicy;
@@ -56,12 +56,12 @@ pub(crate) async fn create(
 /// The runtime that carries TURN over TCP/TLS for the plan's stream servers.
 fn tunnel_runtime(ice: &IcePlan) -> Result<TunnelRuntime> {
     let tls = if ice.stream_turn.iter().any(|s| s.tls) {
-        Some(crate::tls::trust().map_err(EngineError::IceConfig)?.config)
+        Some(crate::tls::trust().map_err(ConnectError::IceConfig)?.config)
     } else {
         None
     };
     TunnelRuntime::new(ice.stream_turn.clone(), tls)
-        .ok_or_else(|| EngineError::Rtc("no async runtime available for TURN over TCP/TLS".into()))
+        .ok_or_else(|| EngineError::rtc("no async runtime available for TURN over TCP/TLS"))
 }
 
 /// Opus as LiveKit negotiates it (PT 111, in-band FEC); `channels` is what we send

@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::error::{Deadline, EngineError, Result};
+use crate::error::{cause, Cause, ConnectError, Deadline, EngineError, Result};
 
 /// The signalling socket.
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -22,16 +22,16 @@ pub const PROTOCOL_VERSION: i32 = 17;
 
 /// Builds the `/rtc` URL for `url` (ws, wss, http or https; any path prefix kept).
 pub fn rtc_url(url: &str, auto_subscribe: bool) -> Result<url::Url> {
-    let invalid = |reason: &str| EngineError::InvalidUrl { url: url.into(), reason: reason.into() };
-    let mut u = url::Url::parse(url.trim()).map_err(|e| invalid(&e.to_string()))?;
+    let invalid = |reason: Cause| ConnectError::InvalidUrl { url: url.into(), reason };
+    let mut u = url::Url::parse(url.trim()).map_err(|e| invalid(cause(e)))?;
     let scheme = match u.scheme() {
         "ws" | "http" => "ws",
         "wss" | "https" => "wss",
-        other => return Err(invalid(&format!("scheme {other:?} is not ws, wss, http or https"))),
+        other => return Err(invalid(cause(format!("scheme {other:?} is not ws, wss, http or https"))).into()),
     };
-    u.set_scheme(scheme).map_err(|_| invalid("cannot use a WebSocket scheme"))?;
+    u.set_scheme(scheme).map_err(|()| invalid(cause("cannot use a WebSocket scheme")))?;
     if u.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("no host"));
+        return Err(invalid(cause("no host")).into());
     }
     let path = u.path().trim_end_matches('/').to_string();
     u.set_path(&format!("{path}/rtc"));
@@ -57,7 +57,7 @@ pub(crate) async fn connect(url: &url::Url, token: &str, deadline: Deadline) -> 
     let mut req = url
         .as_str()
         .into_client_request()
-        .map_err(|e| EngineError::InvalidUrl { url: display.clone(), reason: e.to_string() })?;
+        .map_err(|e| ConnectError::InvalidUrl { url: display.clone(), reason: cause(e) })?;
     let bearer = format!("Bearer {token}")
         .parse()
         .map_err(|_| EngineError::InvalidArgument("the token contains characters not allowed in a header".into()))?;
@@ -69,10 +69,11 @@ pub(crate) async fn connect(url: &url::Url, token: &str, deadline: Deadline) -> 
                 match recv(&mut ws).await? {
                     Some(proto::signal_response::Message::Join(j)) => return Ok(j),
                     Some(proto::signal_response::Message::Leave(l)) => {
-                        return Err(EngineError::Rejected(format!(
+                        return Err(ConnectError::Rejected(format!(
                             "server sent leave (reason {}) instead of join",
                             l.reason
-                        )))
+                        ))
+                        .into())
                     }
                     Some(_) => continue,
                     None => {
@@ -94,7 +95,8 @@ async fn open(
     deadline: Deadline,
 ) -> Result<(Ws, tungstenite::handshake::client::Response)> {
     let trust = if url.scheme() == "wss" {
-        let t = crate::tls::trust().map_err(|reason| EngineError::Connect { url: display.into(), reason })?;
+        let t = crate::tls::trust()
+            .map_err(|reason| ConnectError::Unreachable { url: display.into(), source: cause(reason) })?;
         Some(t)
     } else {
         None
@@ -110,22 +112,24 @@ async fn open(
             let status = resp.status().as_u16();
             let body = resp.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
             Err(match status {
-                401 | 403 => EngineError::Unauthorized { status, message: body },
-                _ => EngineError::Connect { url: display.into(), reason: format!("HTTP {status} {body}") },
-            })
+                401 | 403 => ConnectError::Unauthorized { status, message: body },
+                _ => ConnectError::Unreachable { url: display.into(), source: cause(format!("HTTP {status} {body}")) },
+            }
+            .into())
         }
         Err(tungstenite::Error::Io(io)) => {
             let host = url.host_str().unwrap_or_default();
             let explained = trust.as_ref().and_then(|t| crate::tls::explain(&io, host, t));
             Err(match explained {
                 Some(reason) if crate::tls::is_certificate_error(&io) => {
-                    EngineError::Certificate { url: display.into(), reason }
+                    ConnectError::Certificate { url: display.into(), reason }
                 }
-                Some(reason) => EngineError::Connect { url: display.into(), reason },
-                None => EngineError::Connect { url: display.into(), reason: io.to_string() },
-            })
+                Some(reason) => ConnectError::Unreachable { url: display.into(), source: cause(reason) },
+                None => ConnectError::Unreachable { url: display.into(), source: cause(io) },
+            }
+            .into())
         }
-        Err(e) => Err(EngineError::Connect { url: display.into(), reason: e.to_string() }),
+        Err(e) => Err(ConnectError::Unreachable { url: display.into(), source: cause(e) }.into()),
     }
 }
 
@@ -150,14 +154,14 @@ where
         match ws.next().await {
             None | Some(Ok(Message::Close(_))) => return Ok(None),
             Some(Ok(Message::Binary(b))) => {
-                let resp = proto::SignalResponse::decode(b).map_err(|e| EngineError::Protocol(e.to_string()))?;
+                let resp = proto::SignalResponse::decode(b)?;
                 match resp.message {
                     Some(m) => return Ok(Some(m)),
                     None => continue, // a message type newer than this client
                 }
             }
             Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(EngineError::Connect { url: String::new(), reason: e.to_string() }),
+            Some(Err(e)) => return Err(EngineError::SignalLost(cause(e))),
         }
     }
 }

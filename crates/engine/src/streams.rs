@@ -114,6 +114,15 @@ struct ReaderState {
     closed_by_reader: bool,
 }
 
+/// Why an incoming stream ended abnormally (the sender aborted it, a chunk was missed, it
+/// grew over the reader's cap, the room disconnected...): the reason, as text for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct StreamError {
+    /// What happened.
+    pub reason: String,
+}
+
 /// An incoming stream. Read chunks with [`StreamReader::next_chunk`] until `None`.
 #[derive(Clone)]
 pub struct StreamReader(pub(crate) Arc<ReaderShared>);
@@ -144,7 +153,7 @@ impl StreamReader {
     }
 
     /// The next chunk; `None` at a normal end; an error if the stream ended abnormally.
-    pub async fn next_chunk(&self) -> Option<Result<Vec<u8>>> {
+    pub async fn next_chunk(&self) -> Option<std::result::Result<Vec<u8>, StreamError>> {
         loop {
             let notified = self.0.ready.notified();
             {
@@ -155,7 +164,7 @@ impl StreamReader {
                 }
                 match &st.end {
                     Some(Ok(())) => return None,
-                    Some(Err(reason)) => return Some(Err(EngineError::Rejected(reason.clone()))),
+                    Some(Err(reason)) => return Some(Err(StreamError { reason: reason.clone() })),
                     None => {}
                 }
             }
@@ -400,6 +409,10 @@ mod tests {
             assert_eq!(r.next_chunk().await.unwrap().unwrap(), b"ab");
             assert!(r.next_chunk().await.is_none());
         });
+        let r3 = StreamReader::new(info.clone());
+        r3.finish(Err("the sender aborted".into()));
+        let ended = rt.block_on(r3.next_chunk()).unwrap().unwrap_err();
+        assert_eq!(ended, StreamError { reason: "the sender aborted".into() });
         let r2 = StreamReader::new(info);
         r2.close();
         assert!(!r2.push(b"x".to_vec()), "a closed reader refuses data");

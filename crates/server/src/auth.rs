@@ -13,13 +13,13 @@ pub enum AuthError {
     Missing,
     /// The token could not be decoded at all.
     #[error("malformed access token: {0}")]
-    Malformed(String),
+    Malformed(#[source] AccessTokenError),
     /// The `iss` claim names an API key this server does not know.
     #[error("unknown API key {0:?} (token `iss`)")]
     UnknownKey(String),
     /// Signature, algorithm, `exp` or `nbf` check failed.
     #[error("invalid access token: {0}")]
-    Invalid(String),
+    Invalid(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The token is valid but lacks a grant that joining requires (HTTP 401, as
     /// livekit-server answers `permissions denied`).
     #[error("token not allowed to join: {0}")]
@@ -78,11 +78,11 @@ impl KeyStore {
 
     /// Verifies signature (HS256 only), issuer, `exp` and `nbf`; returns the claims.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let unverified = Claims::from_unverified(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        let unverified = Claims::from_unverified(token).map_err(AuthError::Malformed)?;
         let secret = self.secret(&unverified.iss).ok_or_else(|| AuthError::UnknownKey(unverified.iss.clone()))?;
         let claims = TokenVerifier::with_api_key(&unverified.iss, secret).verify(token).map_err(|e| match e {
-            AccessTokenError::Encoding(e) => AuthError::Invalid(e.to_string()),
-            other => AuthError::Invalid(other.to_string()),
+            AccessTokenError::Encoding(e) => AuthError::Invalid(Box::new(e)),
+            other => AuthError::Invalid(Box::new(other)),
         })?;
         if unverified.exp == 0 {
             return Err(AuthError::Invalid("token has no `exp` claim".into()));
@@ -195,7 +195,7 @@ impl KeyStore {
             .with_grants(c.video.clone())
             .with_ttl(ttl)
             .to_jwt()
-            .map_err(|e| AuthError::Invalid(e.to_string()))
+            .map_err(|e| AuthError::Invalid(Box::new(e)))
     }
 }
 
@@ -330,7 +330,10 @@ mod tests {
             let jwt = format!("{}.{}.", b64(header), payload);
             assert!(store().verify_join(&jwt, None).is_err(), "{header} accepted");
         }
-        assert!(matches!(store().verify_join("not-a-jwt", None).unwrap_err(), AuthError::Malformed(_)));
+        let malformed = store().verify_join("not-a-jwt", None).unwrap_err();
+        assert!(matches!(malformed, AuthError::Malformed(_)));
+        let source = std::error::Error::source(&malformed);
+        assert!(source.is_some_and(|s| s.is::<AccessTokenError>()), "the decoder's error is kept: {malformed:?}");
     }
 
     #[test]

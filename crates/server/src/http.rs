@@ -86,7 +86,7 @@ async fn rtc(
     };
     if let Err(e) = limits::check_join(&params.grant) {
         tracing::info!(%e, "join refused");
-        return (StatusCode::BAD_REQUEST, e).into_response();
+        return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
     }
     if q.get("reconnect").map(String::as_str) == Some("1") {
         // Resuming is not supported: tell the client to do a full reconnect.
@@ -107,7 +107,7 @@ async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Q
     let mut resp = match join_params(&shared, &headers, &q) {
         Ok(p) => match limits::check_join(&p.grant) {
             Ok(()) => (StatusCode::OK, "success").into_response(),
-            Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
+            Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         },
         Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.to_string()).into_response(),
     };
@@ -115,23 +115,74 @@ async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Q
     resp
 }
 
-fn twirp_error(status: StatusCode, code: &str, msg: &str) -> Response {
-    let body = serde_json::json!({ "code": code, "msg": msg }).to_string();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+/// A Twirp error answer: HTTP status, Twirp code and message.
+#[derive(Debug)]
+struct TwirpError {
+    status: StatusCode,
+    code: &'static str,
+    msg: String,
+}
+
+impl TwirpError {
+    fn new(status: StatusCode, code: &'static str, msg: impl Into<String>) -> Self {
+        Self { status, code, msg: msg.into() }
+    }
+
+    /// What livekit-server answers a call whose grant is missing.
+    fn denied() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "permissions denied")
+    }
+
+    fn no_room(room: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("room {room:?} does not exist"))
+    }
+
+    fn no_participant(who: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("participant {who:?} is not in the room"))
+    }
+
+    fn unimplemented(method: &str) -> Self {
+        Self::new(StatusCode::NOT_IMPLEMENTED, "unimplemented", format!("lkrtc-server does not implement {method}"))
+    }
 }
 
 /// A value over one of the participant-info limits, as livekit-server answers it.
-fn over_limit(limit: limits::InfoLimit) -> Response {
-    twirp_error(StatusCode::BAD_REQUEST, "invalid_argument", &limit.to_string())
+impl From<limits::InfoLimit> for TwirpError {
+    fn from(limit: limits::InfoLimit) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_argument", limit.to_string())
+    }
+}
+
+/// A request body that does not decode.
+impl From<DecodeError> for TwirpError {
+    fn from(e: DecodeError) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed", e.to_string())
+    }
+}
+
+impl IntoResponse for TwirpError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "code": self.code, "msg": self.msg }).to_string();
+        (self.status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    }
+}
+
+/// Why a Twirp method body did not decode.
+#[derive(Debug, thiserror::Error)]
+enum DecodeError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Protobuf(#[from] prost::DecodeError),
 }
 
 /// A Twirp method body, decoded from JSON or protobuf per the content type.
-fn decode<T: Message + Default + serde::de::DeserializeOwned>(json: bool, body: &[u8]) -> Result<T, String> {
+fn decode<T: Message + Default + serde::de::DeserializeOwned>(json: bool, body: &[u8]) -> Result<T, DecodeError> {
     if json {
         let body = if body.is_empty() { b"{}".as_slice() } else { body };
-        serde_json::from_slice(body).map_err(|e| e.to_string())
+        Ok(serde_json::from_slice(body)?)
     } else {
-        T::decode(body).map_err(|e| e.to_string())
+        Ok(T::decode(body)?)
     }
 }
 
@@ -151,171 +202,159 @@ async fn twirp(
     body: Bytes,
 ) -> Response {
     let Some(token) = token(&headers, &HashMap::new()).map(str::to_string) else {
-        return twirp_error(StatusCode::UNAUTHORIZED, "unauthenticated", "no Authorization bearer token");
+        return TwirpError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "no Authorization bearer token")
+            .into_response();
     };
     let claims = match shared.keys.verify(&token) {
         Ok(c) => c,
-        Err(e) => return twirp_error(StatusCode::UNAUTHORIZED, "unauthenticated", &e.to_string()),
+        Err(e) => return TwirpError::new(StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()).into_response(),
     };
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.starts_with("application/json"))
         .unwrap_or(true);
-    room_service(&shared, &claims, &method, json, &body)
+    let call = Call { shared: &shared, claims: &claims, method: &method, json, body: &body };
+    room_service(&call).unwrap_or_else(IntoResponse::into_response)
 }
 
-/// One room-service call. As in livekit-server, the body is decoded first, then the
-/// token's grant for the method is checked (see [`ServiceGrant`]); a missing grant is
-/// Twirp `unauthenticated` (HTTP 401) "permissions denied", what livekit-server answers.
-fn room_service(
-    shared: &ServerShared,
-    claims: &livekit_api::access_token::Claims,
-    method: &str,
+/// One room-service call being answered.
+struct Call<'a> {
+    shared: &'a ServerShared,
+    claims: &'a livekit_api::access_token::Claims,
+    method: &'a str,
     json: bool,
-    body: &[u8],
-) -> Response {
+    body: &'a [u8],
+}
+
+impl Call<'_> {
+    /// The request body, decoded; then the token's grant for it checked. As in
+    /// livekit-server, a body that does not decode is refused before the grant is checked,
+    /// and a missing grant is Twirp `unauthenticated` (HTTP 401) "permissions denied".
+    fn request<T>(&self, grant: impl FnOnce(&T) -> ServiceGrant<'_>) -> Result<T, TwirpError>
+    where
+        T: Message + Default + serde::de::DeserializeOwned,
+    {
+        let req = decode::<T>(self.json, self.body)?;
+        let grant = grant(&req);
+        if !grant.allows(self.claims) {
+            tracing::info!(method = self.method, grant = ?grant, "room service call refused");
+            return Err(TwirpError::denied());
+        }
+        Ok(req)
+    }
+
+    fn room(&self, name: &str) -> Result<Arc<crate::room::Room>, TwirpError> {
+        self.shared.rooms.get(name).ok_or_else(|| TwirpError::no_room(name))
+    }
+
+    fn encode<T: Message + serde::Serialize>(&self, value: &T) -> Result<Response, TwirpError> {
+        Ok(encode(self.json, value))
+    }
+}
+
+/// One room-service call (see [`Call::request`] for the order of the checks).
+fn room_service(call: &Call<'_>) -> Result<Response, TwirpError> {
     use ServiceGrant::{Admin, Create, List};
-    macro_rules! req {
-        ($t:ty) => {
-            match decode::<$t>(json, body) {
-                Ok(r) => r,
-                Err(e) => return twirp_error(StatusCode::BAD_REQUEST, "malformed", &e),
-            }
-        };
-    }
-    macro_rules! ensure {
-        ($grant:expr) => {
-            if !$grant.allows(claims) {
-                tracing::info!(method, grant = ?$grant, "room service call refused");
-                return twirp_error(StatusCode::UNAUTHORIZED, "unauthenticated", "permissions denied");
-            }
-        };
-    }
-    let no_room =
-        |room: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("room {room:?} does not exist"));
-    let no_participant =
-        |who: &str| twirp_error(StatusCode::NOT_FOUND, "not_found", &format!("participant {who:?} is not in the room"));
-    let unimplemented = || {
-        twirp_error(StatusCode::NOT_IMPLEMENTED, "unimplemented", &format!("lkrtc-server does not implement {method}"))
-    };
-    match method {
+    let unimplemented = || Err(TwirpError::unimplemented(call.method));
+    match call.method {
         "CreateRoom" => {
-            req!(proto::CreateRoomRequest);
-            ensure!(Create);
+            call.request::<proto::CreateRoomRequest>(|_| Create)?;
             unimplemented()
         }
         "ListRooms" => {
-            let req = req!(proto::ListRoomsRequest);
-            ensure!(List);
-            let rooms = shared
-                .rooms
-                .list()
-                .into_iter()
-                .filter(|r| req.names.is_empty() || req.names.contains(&r.name))
-                .collect();
-            encode(json, &proto::ListRoomsResponse { rooms })
+            let req = call.request::<proto::ListRoomsRequest>(|_| List)?;
+            let rooms = call.shared.rooms.list();
+            let rooms = rooms.into_iter().filter(|r| req.names.is_empty() || req.names.contains(&r.name)).collect();
+            call.encode(&proto::ListRoomsResponse { rooms })
         }
         "DeleteRoom" => {
-            let r = req!(proto::DeleteRoomRequest);
-            ensure!(Create);
-            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
-            for p in room.participants() {
+            let r = call.request::<proto::DeleteRoomRequest>(|_| Create)?;
+            for p in call.room(&r.room)?.participants() {
                 p.command(Cmd::Kick(proto::DisconnectReason::RoomDeleted));
             }
-            encode(json, &proto::DeleteRoomResponse {})
+            call.encode(&proto::DeleteRoomResponse {})
         }
         "ListParticipants" => {
-            let r = req!(proto::ListParticipantsRequest);
-            ensure!(Admin(&r.room));
-            let participants = shared.rooms.get(&r.room).map(|r| r.participants()).unwrap_or_default();
-            let participants = participants.iter().map(|p| p.info()).collect();
-            encode(json, &proto::ListParticipantsResponse { participants })
+            let r = call.request::<proto::ListParticipantsRequest>(|r| Admin(&r.room))?;
+            let participants = call.shared.rooms.get(&r.room).map(|r| r.participants()).unwrap_or_default();
+            call.encode(&proto::ListParticipantsResponse {
+                participants: participants.iter().map(|p| p.info()).collect(),
+            })
         }
-        "GetParticipant" => {
-            let r = req!(proto::RoomParticipantIdentity);
-            ensure!(Admin(&r.room));
-            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
-            let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
-            encode(json, &p.info())
-        }
-        "RemoveParticipant" => {
-            let r = req!(proto::RoomParticipantIdentity);
-            ensure!(Admin(&r.room));
-            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
-            let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
-            p.command(Cmd::Kick(proto::DisconnectReason::ParticipantRemoved));
-            encode(json, &proto::RemoveParticipantResponse {})
-        }
+        "GetParticipant" | "RemoveParticipant" | "UpdateParticipant" => participant_call(call),
         "UpdateRoomMetadata" => {
-            let r = req!(proto::UpdateRoomMetadataRequest);
-            ensure!(Admin(&r.room));
+            let r = call.request::<proto::UpdateRoomMetadataRequest>(|r| Admin(&r.room))?;
             if r.metadata.len() > limits::MAX_METADATA_SIZE {
-                return over_limit(limits::InfoLimit::Metadata);
+                return Err(limits::InfoLimit::Metadata.into());
             }
-            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
-            encode(json, &room.set_metadata(r.metadata))
-        }
-        "UpdateParticipant" => {
-            let r = req!(proto::UpdateParticipantRequest);
-            ensure!(Admin(&r.room));
-            let Some(room) = shared.rooms.get(&r.room) else { return no_room(&r.room) };
-            let Some(p) = room.by_identity(&r.identity) else { return no_participant(&r.identity) };
-            let checked = limits::check_info(&r.name, &r.metadata, &r.attributes)
-                .and_then(|()| limits::merge_attributes(&p.info().attributes, &r.attributes));
-            let attributes = match checked {
-                Ok(a) => a,
-                Err(limit) => return over_limit(limit),
-            };
-            let info = p.update_info(|i| {
-                if !r.metadata.is_empty() {
-                    i.metadata = r.metadata.clone();
-                }
-                if !r.name.is_empty() {
-                    i.name = r.name.clone();
-                }
-                i.attributes = attributes;
-            });
-            p.send(proto::signal_response::Message::Update(proto::ParticipantUpdate {
-                participants: vec![info.clone()],
-            }));
-            room.broadcast_info(&p, info.clone());
-            encode(json, &info)
+            call.encode(&call.room(&r.room)?.set_metadata(r.metadata))
         }
         "MutePublishedTrack" => {
-            let r = req!(proto::MuteRoomTrackRequest);
-            ensure!(Admin(&r.room));
+            call.request::<proto::MuteRoomTrackRequest>(|r| Admin(&r.room))?;
             unimplemented()
         }
         "UpdateSubscriptions" => {
-            let r = req!(proto::UpdateSubscriptionsRequest);
-            ensure!(Admin(&r.room));
+            call.request::<proto::UpdateSubscriptionsRequest>(|r| Admin(&r.room))?;
             unimplemented()
         }
         "SendData" => {
-            let r = req!(proto::SendDataRequest);
-            ensure!(Admin(&r.room));
+            call.request::<proto::SendDataRequest>(|r| Admin(&r.room))?;
             unimplemented()
         }
         "PerformRpc" => {
-            let r = req!(proto::PerformRpcRequest);
-            ensure!(Admin(&r.room));
+            call.request::<proto::PerformRpcRequest>(|r| Admin(&r.room))?;
             unimplemented()
         }
         "ForwardParticipant" | "MoveParticipant" => {
             // Both carry (room, identity, destination_room) at the same tags.
-            let r = req!(proto::MoveParticipantRequest);
-            ensure!(Admin(&r.room));
+            let r = call.request::<proto::MoveParticipantRequest>(|r| Admin(&r.room))?;
             // livekit's EnsureDestRoomPermission: the destination must be the token's too.
-            if claims.video.destination_room != r.destination_room {
-                return twirp_error(StatusCode::UNAUTHORIZED, "unauthenticated", "permissions denied");
+            if call.claims.video.destination_room != r.destination_room {
+                return Err(TwirpError::denied());
             }
             unimplemented()
         }
-        _ => twirp_error(
+        method => Err(TwirpError::new(
             StatusCode::NOT_FOUND,
             "bad_route",
-            &format!("method {method} is not implemented by lkrtc-server"),
-        ),
+            format!("method {method} is not implemented by lkrtc-server"),
+        )),
     }
+}
+
+/// The calls on one participant of a room.
+fn participant_call(call: &Call<'_>) -> Result<Response, TwirpError> {
+    if call.method == "UpdateParticipant" {
+        return update_participant(call);
+    }
+    let r = call.request::<proto::RoomParticipantIdentity>(|r| ServiceGrant::Admin(&r.room))?;
+    let room = call.room(&r.room)?;
+    let p = room.by_identity(&r.identity).ok_or_else(|| TwirpError::no_participant(&r.identity))?;
+    if call.method == "RemoveParticipant" {
+        p.command(Cmd::Kick(proto::DisconnectReason::ParticipantRemoved));
+        return call.encode(&proto::RemoveParticipantResponse {});
+    }
+    call.encode(&p.info())
+}
+
+/// `UpdateParticipant`: name, metadata and attributes, within livekit-server's limits.
+fn update_participant(call: &Call<'_>) -> Result<Response, TwirpError> {
+    let r = call.request::<proto::UpdateParticipantRequest>(|r| ServiceGrant::Admin(&r.room))?;
+    let room = call.room(&r.room)?;
+    let p = room.by_identity(&r.identity).ok_or_else(|| TwirpError::no_participant(&r.identity))?;
+    limits::check_info(&r.name, &r.metadata, &r.attributes)?;
+    let attributes = limits::merge_attributes(&p.info().attributes, &r.attributes)?;
+    let info = p.update_info(|i| {
+        if !r.metadata.is_empty() {
+            i.metadata = r.metadata.clone();
+        }
+        if !r.name.is_empty() {
+            i.name = r.name.clone();
+        }
+        i.attributes = attributes;
+    });
+    p.send(proto::signal_response::Message::Update(proto::ParticipantUpdate { participants: vec![info.clone()] }));
+    room.broadcast_info(&p, info.clone());
+    call.encode(&info)
 }

@@ -117,6 +117,22 @@ impl fmt::Display for InfoLimit {
     }
 }
 
+impl std::error::Error for InfoLimit {}
+
+/// Why a join request is over livekit-server's limits (HTTP 400, with this text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JoinLimit {
+    /// [`MAX_PARTICIPANT_IDENTITY_LENGTH`].
+    #[error("participant identity length exceeds limits ({MAX_PARTICIPANT_IDENTITY_LENGTH} bytes)")]
+    Identity,
+    /// [`MAX_ROOM_NAME_LENGTH`].
+    #[error("room name length exceeds limits ({MAX_ROOM_NAME_LENGTH} bytes)")]
+    RoomName,
+    /// The token's name, metadata or attributes.
+    #[error(transparent)]
+    Info(#[from] InfoLimit),
+}
+
 /// Total size of attributes as livekit counts it (keys plus values).
 pub fn attributes_size<'a>(attrs: impl IntoIterator<Item = (&'a String, &'a String)>) -> usize {
     attrs.into_iter().map(|(k, v)| k.len() + v.len()).sum()
@@ -164,14 +180,14 @@ pub fn merge_attributes(
 /// attributes (livekit-server checks identity and room name in `ValidateConnectRequest`,
 /// metadata and attributes in `StartSession`; lkrtc also checks the name). The error is
 /// the text of the HTTP 400 answer.
-pub fn check_join(grant: &crate::auth::JoinGrant) -> Result<(), String> {
+pub fn check_join(grant: &crate::auth::JoinGrant) -> Result<(), JoinLimit> {
     if grant.identity.len() > MAX_PARTICIPANT_IDENTITY_LENGTH {
-        return Err(format!("participant identity length exceeds limits ({MAX_PARTICIPANT_IDENTITY_LENGTH} bytes)"));
+        return Err(JoinLimit::Identity);
     }
     if grant.room.len() > MAX_ROOM_NAME_LENGTH {
-        return Err(format!("room name length exceeds limits ({MAX_ROOM_NAME_LENGTH} bytes)"));
+        return Err(JoinLimit::RoomName);
     }
-    check_info(&grant.name, &grant.metadata, &grant.attributes).map_err(|l| l.to_string())
+    Ok(check_info(&grant.name, &grant.metadata, &grant.attributes)?)
 }
 
 /// Splits a signal message the server built so that each part encodes to at most

@@ -26,7 +26,7 @@ fn channels(n: u32) -> Result<Channels> {
 }
 
 fn codec_err(what: &str, e: impl std::fmt::Debug) -> EngineError {
-    EngineError::Rtc(format!("Opus {what} failed: {e:?}"))
+    EngineError::rtc(format!("Opus {what} failed: {e:?}"))
 }
 
 /// An Opus encoder for 20 ms frames of interleaved 48 kHz PCM.

@@ -19,7 +19,7 @@ use webrtc::peer_connection::PeerConnection;
 use super::core::{Session, SessionConfig};
 use super::driver::{Driver, Inbox, Links};
 use super::{Command, Room, Shared};
-use crate::error::{Deadline, EngineError, Result};
+use crate::error::{ConnectError, Deadline, EngineError, Result};
 use crate::events::RoomEvent;
 use crate::ice::{self, IcePlan};
 use crate::objects::{LocalParticipant, RemoteParticipant, RemoteTrackPublication};
@@ -109,7 +109,7 @@ async fn create_pcs_until(
     let mut creating = tokio::spawn(create_pcs(ip, ice.clone(), pc_tx));
     match deadline.bound("the peer connections to be created", &mut creating).await {
         Ok(Ok(pcs)) => pcs,
-        Ok(Err(e)) => Err(EngineError::Rtc(format!("creating the peer connections failed: {e}"))),
+        Ok(Err(e)) => Err(EngineError::rtc_during("creating the peer connections failed", e)),
         Err(timeout) => {
             tokio::spawn(async move {
                 if let Ok(Ok(pcs)) = creating.await {
@@ -180,11 +180,12 @@ pub(super) fn shared_state(
 /// succeeded: say so, with the servers tried.
 fn relay_hint(ice: &ice::IcePlan, e: EngineError) -> EngineError {
     match (&e, ice.policy) {
-        (EngineError::Timeout { ms, .. }, crate::types::IceTransportPolicy::Relay) => EngineError::IceConfig(format!(
+        (EngineError::Timeout { ms, .. }, crate::types::IceTransportPolicy::Relay) => ConnectError::IceConfig(format!(
             "relay-only connection not established within {ms} ms through {}: check that the TURN server is \
              reachable over UDP and that its credentials are right",
             ice.usable_turn_urls().join(", ")
-        )),
+        ))
+        .into(),
         _ => e,
     }
 }

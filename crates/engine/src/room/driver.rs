@@ -21,7 +21,7 @@ use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit}
 
 use super::core::{Action, Input, Output, Sent, Session, Stop, TransportEvent};
 use super::Command;
-use crate::error::{bounded, EngineError, Result};
+use crate::error::{bounded, cause, EngineError, Result, SendError};
 use crate::events::RoomEvent;
 use crate::pc::{PcEvent, Target};
 use crate::signal::{self, Ws};
@@ -316,7 +316,7 @@ async fn send_data(
             Err(e) => Err(e),
         };
         let result = match opened {
-            Ok(()) => dc.send(BytesMut::from(&bytes[..])).await.map_err(|_| EngineError::Disconnected),
+            Ok(()) => dc.send(BytesMut::from(&bytes[..])).await.map_err(|e| SendError::ChannelClosed(cause(e)).into()),
             Err(e) => Err(e),
         };
         report(sent, result, &feedback);

@@ -6,7 +6,7 @@ use prost::Message as _;
 use proto::data_packet::Value;
 
 use super::{Output, Sent, Session};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Result, SendError};
 use crate::events::{ChatMessage, RoomEvent, TranscriptionSegment};
 use crate::objects::RemoteParticipant;
 use crate::room::MAX_DATA_PACKET;
@@ -43,10 +43,7 @@ impl Session {
         };
         let bytes = packet.encode_to_vec();
         if bytes.len() > MAX_DATA_PACKET {
-            let e = EngineError::InvalidArgument(format!(
-                "data packet of {} bytes exceeds the {MAX_DATA_PACKET}-byte limit; split it or use a byte stream",
-                bytes.len()
-            ));
+            let e = SendError::TooLarge { size: bytes.len(), limit: MAX_DATA_PACKET }.into();
             return Err((e, sent));
         }
         self.out.push_back(Output::Data { kind, bytes, sent });

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use webrtc::rtp_transceiver::RtpSender;
 
 use super::{Action, PendingPublish, Session, PUBLISH_TIMEOUT};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, PublishError, Result};
 use crate::events::RoomEvent;
 use crate::media::LocalTrack;
 use crate::objects::LocalTrackPublication;
@@ -25,12 +25,12 @@ impl Session {
         done: oneshot::Sender<Result<String>>,
     ) {
         if track.source().is_closed() {
-            let _ = done.send(Err(EngineError::Disposed("the track's AudioSource is closed".into())));
+            let _ = done.send(Err(PublishError::SourceClosed.into()));
             return;
         }
         let pending = self.pending_publishes.values().any(|p| Arc::ptr_eq(&p.track.0, &track.0));
         if track.sid().is_some() || pending {
-            let _ = done.send(Err(EngineError::InvalidArgument("this track is already published".into())));
+            let _ = done.send(Err(PublishError::AlreadyPublished.into()));
             return;
         }
         track.prepare_publish();

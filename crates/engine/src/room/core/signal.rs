@@ -10,7 +10,7 @@ use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState};
 
 use super::{Action, Session, Stop, TransportEvent};
-use crate::error::EngineError;
+use crate::error::{ConnectError, EngineError, PublishError};
 use crate::events::RoomEvent;
 use crate::objects::{RemoteParticipant, RemoteTrack, RemoteTrackPublication};
 use crate::pc::{self, Target};
@@ -84,7 +84,7 @@ impl Session {
     fn on_request_response(&mut self, r: proto::RequestResponse) {
         if let Some(proto::request_response::Request::AddTrack(req)) = &r.request {
             if let Some(p) = self.pending_publishes.remove(&req.cid) {
-                let _ = p.done.send(Err(EngineError::Rejected(r.message.clone())));
+                let _ = p.done.send(Err(PublishError::Rejected(r.message.clone()).into()));
             }
             return;
         }
@@ -178,10 +178,11 @@ impl Session {
         if self.config.ice.policy != IceTransportPolicy::Relay || relay > 0 {
             return;
         }
-        let e = EngineError::IceConfig(format!(
+        let e: EngineError = ConnectError::IceConfig(format!(
             "no relay candidate could be gathered from {} (wrong credentials, or the TURN server is unreachable)",
             self.config.ice.usable_turn_urls().join(", ")
-        ));
+        ))
+        .into();
         tracing::warn!(?target, "{e}");
         if self.ready.is_some() {
             self.fail_ready(e);
@@ -200,7 +201,7 @@ impl Session {
                 self.check_ready();
             }
             RTCPeerConnectionState::Failed => {
-                self.fail_ready(EngineError::Rtc(format!("{target:?} peer connection failed")));
+                self.fail_ready(EngineError::rtc(format!("{target:?} peer connection failed")));
                 self.stop(Stop::Remote(proto::DisconnectReason::ConnectionTimeout));
             }
             _ => {}

@@ -266,7 +266,7 @@ fn oversized_data_is_refused_before_it_is_queued() {
     let options = DataOptions { reliable: true, ..Default::default() };
     let out = h.input(Input::Command(Command::PublishData { payload: vec![0; 70_000], options, done }));
     assert!(out.is_empty());
-    assert!(matches!(rx.try_recv(), Ok(Err(EngineError::InvalidArgument(_)))));
+    assert!(matches!(rx.try_recv(), Ok(Err(EngineError::Send(crate::error::SendError::TooLarge { .. })))));
 }
 
 #[test]
@@ -314,7 +314,7 @@ fn publishing_waits_for_the_server_then_adds_a_transceiver_and_times_out_otherwi
     let (again, mut again_rx) = oneshot::channel();
     let options = crate::types::PublishOptions::default();
     h.input(Input::Command(Command::PublishTrack { track, options, done: again }));
-    assert!(matches!(again_rx.try_recv(), Ok(Err(EngineError::InvalidArgument(_)))));
+    assert!(matches!(again_rx.try_recv(), Ok(Err(EngineError::Publish(crate::error::PublishError::AlreadyPublished)))));
     let info = proto::TrackInfo { sid: "TR_x".into(), name: "mic".into(), ..Default::default() };
     let published = proto::TrackPublishedResponse { cid: cid.clone(), track: Some(info) };
     let out = h.signal(Resp::TrackPublished(published.clone()));
@@ -338,7 +338,7 @@ fn publishing_waits_for_the_server_then_adds_a_transceiver_and_times_out_otherwi
         ..Default::default()
     };
     h.signal(Resp::RequestResponse(refusal));
-    assert!(matches!(rx.try_recv(), Ok(Err(EngineError::Rejected(_)))));
+    assert!(matches!(rx.try_recv(), Ok(Err(EngineError::Publish(crate::error::PublishError::Rejected(_))))));
     assert!(h
         .input(Input::Command(Command::UnpublishTrack { sid: "TR_none".into(), done: oneshot::channel().0 }))
         .is_empty());
