@@ -4,7 +4,8 @@
 //   1. cargo build -p lkrtc-server          (dev build; the binary the JS tests spawn)
 //   2. napi build (dev)                       (the addon: native.js / native.d.ts / .node)
 //   3. build:ts (tsc -> dist/esm, dist/cjs)   (the public API, so index.js loads)
-//   4. lint (eslint + typescript-eslint) and format (prettier --check); each failing check
+//   4. lint (eslint + typescript-eslint), structure (scripts/check-structure.mjs: module
+//      cycles, files over 800 lines) and format (prettier --check); each failing check
 //      counts as one failure
 //   5. cargo test --workspace                 (Rust unit + integration tests)
 //   6. vitest run, inside scripts/netns.sh    (integration tests with the official client,
@@ -112,6 +113,10 @@ async function lint() {
   banner('lint (eslint)');
   const r = await run(process.execPath, [resolve(ROOT, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']);
   if (r.code !== 0) stepError('lint', describeExit(r));
+  else passed += 1;
+  banner('structure (module cycles, file sizes)');
+  const c = await run(process.execPath, [resolve(ROOT, 'scripts', 'check-structure.mjs')]);
+  if (c.code !== 0) stepError('structure', describeExit(c));
   else passed += 1;
   banner('format (prettier --check)');
   const f = await run(process.execPath, [
