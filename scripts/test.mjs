@@ -239,12 +239,14 @@ async function vitest() {
   else if (notRun) {
     // netns.sh printed why (not root, no unshare/ip...): every suite of the project is unrun.
     const suites = await projectSuites('namespace');
-    failed += Math.max(1, suites.length);
-    problems.push(
-      `vitest --project namespace NOT RUN (no network namespace: see the netns.sh message above); ` +
-        `${suites.length} suite(s) could not run, each counted as a failure:\n` +
-        suites.map((s) => `        ${s}`).join('\n'),
-    );
+    failed += suites.length;
+    if (suites.length > 0) {
+      problems.push(
+        `vitest --project namespace NOT RUN (no network namespace: see the netns.sh message above); ` +
+          `${suites.length} suite(s) could not run, each counted as a failure:\n` +
+          suites.map((s) => `        ${s}`).join('\n'),
+      );
+    }
   } else stepError('vitest --project namespace', ns.error);
   if (ran === 0 && !notRun) stepError('vitest', 'ran no test');
 }

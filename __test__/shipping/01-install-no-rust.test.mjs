@@ -36,8 +36,7 @@ function pathWithoutRust() {
     .join(delimiter);
 }
 
-// eslint-disable-next-line no-unused-vars
-const { CARGO_TARGET_DIR, RUSTUP_TOOLCHAIN, ...rest } = process.env;
+const { CARGO_TARGET_DIR: _targetDir, RUSTUP_TOOLCHAIN: _toolchain, ...rest } = process.env;
 /** The environment of everything the apps run: no Rust toolchain reachable. */
 const NO_RUST = { ...rest, PATH: pathWithoutRust() };
 
