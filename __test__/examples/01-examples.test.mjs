@@ -169,7 +169,7 @@ describe('examples', () => {
     const sender = await startExample('file-transfer', ['send', file, 'receiver'], {
       identity: 'sender',
       roomName,
-      ready: /sent /,
+      ready: /sent .* who received 262267 bytes/,
     });
     expectCleanExit(await withTimeout(sender.exited, 20_000, 'the sender to exit by itself'), sender);
     await receiver.waitFor(/received payload\.bin \(262267 bytes\) from sender/);

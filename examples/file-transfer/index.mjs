@@ -4,7 +4,12 @@
 //                                                               on topic "files" into dir
 //                                                               (default ./received)
 //   node examples/file-transfer/index.mjs send <file> <to>      sends <file> to participant
-//                                                               <to>, then leaves
+//                                                               <to>, waits for its receipt,
+//                                                               then leaves
+//
+// The receipt is an RPC call from the receiver back to the sender ("file-received"): the
+// sender knows the whole file arrived before it disconnects (leaving while the last chunks
+// are still in flight would cut the stream short on the receiving side).
 //
 // Each role joins as its own identity (FILE_IDENTITY, default "receiver" / "sender") with
 // LIVEKIT_URL and LIVEKIT_TOKEN, or starts an in-process dev server (useful for `receive`
@@ -15,11 +20,19 @@ import { once } from 'node:events';
 import { join } from '../lib/join.mjs';
 
 const TOPIC = 'files';
+const RECEIPT = 'file-received';
+const RECEIPT_TIMEOUT_MS = 30_000;
 const [mode, ...args] = process.argv.slice(2);
 
 async function receive(dir) {
   mkdirSync(dir, { recursive: true });
   const { room, stopped } = await join(process.env.FILE_IDENTITY ?? 'receiver');
+  const receipt = (identity, name, bytes) =>
+    room.localParticipant.performRpc({
+      destinationIdentity: identity,
+      method: RECEIPT,
+      payload: JSON.stringify({ name, bytes }),
+    });
   room.registerByteStreamHandler(TOPIC, (reader, { identity }) => {
     // Never trust a sender's file name with a path in it.
     const name = basename(reader.info.name || `${reader.info.id}.bin`);
@@ -34,6 +47,7 @@ async function receive(dir) {
       out.end();
       await once(out, 'close');
       console.log(`received ${name} (${bytes} bytes) from ${identity} into ${path}`);
+      await receipt(identity, name, bytes);
     })().catch((e) => console.error(`receiving ${name} from ${identity}:`, e));
   });
   console.log(`file-transfer receiver ready in ${room.name}, saving to ${dir}`);
@@ -43,8 +57,20 @@ async function receive(dir) {
 async function send(file, to) {
   const { room, leave } = await join(process.env.FILE_IDENTITY ?? 'sender');
   try {
+    let timer;
+    const received = new Promise((resolve, reject) => {
+      room.localParticipant.registerRpcMethod(RECEIPT, async ({ callerIdentity, payload }) => {
+        if (callerIdentity === to) resolve(JSON.parse(payload));
+        return 'ok';
+      });
+      timer = setTimeout(
+        () => reject(new Error(`no receipt from ${to} within ${RECEIPT_TIMEOUT_MS} ms`)),
+        RECEIPT_TIMEOUT_MS,
+      );
+    });
     await room.localParticipant.sendFile(file, { topic: TOPIC, destinationIdentities: [to], name: basename(file) });
-    console.log(`sent ${file} to ${to}`);
+    const { bytes } = await received.finally(() => clearTimeout(timer));
+    console.log(`sent ${file} to ${to}, who received ${bytes} bytes`);
   } finally {
     await leave();
   }
