@@ -9,8 +9,8 @@
 //
 // Platform packages follow the napi-rs layout (`napi create-npm-dirs`: name, os, cpu, libc
 // from package.json `napi.targets`). A target's binaries are taken from cargo's target dir
-// (CARGO_TARGET_DIR, else ./target): `<triple>/<profile>/` (cross builds, as the release
-// workflow makes them) or, for the host, `<profile>/`.
+// (CARGO_TARGET_DIR, else ./target): `<triple>/<profile>/` (napi build and cross builds, as
+// the release workflow makes them) or, for the host, `<profile>/`, whichever is newer.
 //
 //   --debug      pack the debug build instead of the release build (tests of the layout)
 //   --no-build   pack what is built; otherwise first run the release (or debug) build of the
@@ -19,7 +19,7 @@
 // Prints one line per tarball (`packed <file> <packed bytes> <unpacked bytes>`) and a JSON
 // summary as its last line.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseTriple } from '@napi-rs/cli';
@@ -56,7 +56,11 @@ function step(cmd, args, cwd = ROOT) {
 function build(profile) {
   const release = profile === 'release' ? ['--release'] : [];
   step(process.execPath, [NAPI, 'build', '--platform', ...release, '--js', 'native.js', '--dts', 'native.d.ts']);
-  step('cargo', ['build', ...release, '-p', 'lkrtc-server']);
+  // The server binary with the addon's target dir and feature set (napi build passes the host
+  // triple as --target; selecting both packages keeps dependency features identical), so that
+  // only the binary itself is compiled.
+  const target = hostTriple() ? ['--target', hostTriple()] : [];
+  step('cargo', ['build', ...release, ...target, '-p', 'lkrtc', '-p', 'lkrtc-server', '--bin', 'lkrtc-server']);
   step(process.execPath, [join(ROOT, 'scripts', 'build-ts.mjs')]);
 }
 
@@ -76,12 +80,16 @@ function cargoOutputs(triple) {
   return { addon: 'liblkrtc.so', server: 'lkrtc-server' };
 }
 
-/** The folder holding `triple`'s binaries, or null when they are not built. */
-function artifactDir(triple, profile, host) {
-  const { addon, server } = cargoOutputs(triple);
+/**
+ * The newest build of `file` for `triple`: `<triple>/<profile>/` (napi build, cross builds)
+ * or, for the host, `<profile>/` (a plain cargo build); null when there is none.
+ */
+function artifact(triple, profile, host, file) {
   const dirs = [join(TARGET_DIR, triple, profile)];
   if (triple === host) dirs.push(join(TARGET_DIR, profile));
-  return dirs.find((d) => existsSync(join(d, addon)) && existsSync(join(d, server))) ?? null;
+  const found = dirs.map((d) => join(d, file)).filter((f) => existsSync(f));
+  found.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return found[0] ?? null;
 }
 
 /** `npm pack` of `dir` into `out`; returns { file, size, unpackedSize }. */
@@ -115,16 +123,18 @@ const tarballs = [];
 const skipped = [];
 for (const triple of pkg.napi.targets) {
   const { platformArchABI } = parseTriple(triple);
-  const from = artifactDir(triple, opts.profile, host);
-  if (!from) {
+  const { addon, server } = cargoOutputs(triple);
+  const addonFile = artifact(triple, opts.profile, host, addon);
+  const serverFile = artifact(triple, opts.profile, host, server);
+  if (!addonFile || !serverFile) {
     skipped.push(platformArchABI);
     continue;
   }
   const dir = join(stage, 'npm', platformArchABI);
-  const { addon, server } = cargoOutputs(triple);
   const nodeFile = `${pkg.napi.binaryName}.${platformArchABI}.node`;
-  copyFileSync(join(from, addon), join(dir, nodeFile));
-  copyFileSync(join(from, server), join(dir, server));
+  console.log(`pack-all: ${platformArchABI}: ${addonFile}, ${serverFile}`);
+  copyFileSync(addonFile, join(dir, nodeFile));
+  copyFileSync(serverFile, join(dir, server));
   chmodSync(join(dir, server), 0o755);
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   manifest.files = [nodeFile, server];
