@@ -9,7 +9,16 @@
 // It packs the release build when one exists (pack-all --no-build) and builds it otherwise
 // (minutes); it prints how old the artifacts are, the tarball sizes and how long install took.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
@@ -21,7 +30,15 @@ import { installApp, packAll, run } from './pack.mjs';
 const require = createRequire(import.meta.url);
 const { platformName, platformPackage } = require('../../platform.js');
 
-const RELEASE = ['liblkrtc.so', 'liblkrtc.dylib', 'lkrtc-server'].map((f) => join(TARGET_DIR, 'release', f));
+/** Release folders pack-all looks in: `release/` and `<triple>/release/` (napi build's). */
+const RELEASE_DIRS = [
+  join(TARGET_DIR, 'release'),
+  ...(existsSync(TARGET_DIR) ? readdirSync(TARGET_DIR).map((d) => join(TARGET_DIR, d, 'release')) : []),
+];
+/** The release addon and server files that exist. */
+const RELEASE = ['liblkrtc.so', 'liblkrtc.dylib', 'lkrtc-server']
+  .flatMap((f) => RELEASE_DIRS.map((d) => join(d, f)))
+  .filter((f) => existsSync(f));
 /** The platform package this machine installs, e.g. lkrtc-linux-x64-gnu. */
 const PLATFORM_PACKAGE = platformPackage();
 const ADDON = `lkrtc.${platformName()}.node`;
@@ -106,11 +123,11 @@ describe('install from the release tarballs with no Rust toolchain', () => {
     const which = run('sh', ['-c', 'command -v cargo || command -v rustc || echo none'], { env: NO_RUST });
     expect(which.stdout.trim(), 'cargo/rustc still on PATH').toBe('none');
     dir = mkdtempSync(join(tmpdir(), 'lkrtc-no-rust-'));
-    const built = RELEASE.filter((f) => existsSync(f));
-    const reuse = NO_BUILD || built.length === 2;
-    if (reuse && built.length > 0) {
-      const age = Math.round((Date.now() - Math.min(...built.map((f) => statSync(f).mtimeMs))) / 60_000);
-      console.log(`no-rust: reusing the release build in ${join(TARGET_DIR, 'release')} (${age} min old)`);
+    const hasServer = RELEASE.some((f) => f.endsWith('lkrtc-server'));
+    const reuse = NO_BUILD || (hasServer && RELEASE.length >= 2);
+    if (reuse && RELEASE.length > 0) {
+      const age = Math.round((Date.now() - Math.min(...RELEASE.map((f) => statSync(f).mtimeMs))) / 60_000);
+      console.log(`no-rust: reusing the release build (${RELEASE.join(', ')}; oldest ${age} min old)`);
     } else if (reuse) console.log('no-rust: packing the binaries already built (LKRTC_PACK_NO_BUILD=1)');
     else console.log('no-rust: no release build: building it (several minutes)');
     const { tarballs } = packAll(dir, reuse ? ['--no-build'] : [], 3_600_000);
