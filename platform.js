@@ -35,7 +35,7 @@ function platformPackage() {
 function missingPackageError(what, cause) {
   const pkg = platformPackage();
   const err = new Error(
-    `lkrtc: ${what} not found: the platform package ${pkg}@${version} is not installed. ` +
+    `lkrtc: ${what} was not found: the platform package ${pkg}@${version} is not installed. ` +
       `lkrtc's native parts come in one package per platform, installed through optionalDependencies; ` +
       `npm skips them with --omit=optional / --no-optional, or when package-lock.json was made on another ` +
       `platform. Install it with \`npm install ${pkg}@${version}\`. If no such package exists, ` +
