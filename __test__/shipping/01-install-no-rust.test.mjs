@@ -60,7 +60,11 @@ const NO_RUST = { ...rest, PATH: pathWithoutRust(), npm_config_offline: 'true' }
 let dir;
 let app;
 
-/** The app every format runs: in-process DevServer (or SERVER_URL), data, RPC, zero handles. */
+/**
+ * The app every format runs: in-process DevServer (or SERVER_URL), data, RPC, zero handles.
+ * Valid JavaScript and strict TypeScript (`localParticipant` is optional in the types, as in
+ * @livekit/rtc-node's).
+ */
 const SCENARIO = `
 const dev = await lk.DevServer.start();
 const url = process.env.SERVER_URL ?? dev.url;
@@ -69,10 +73,10 @@ const bob = new lk.Room();
 await alice.connect(url, dev.createToken({ identity: 'alice', room: 'no-rust' }));
 await bob.connect(url, dev.createToken({ identity: 'bob', room: 'no-rust' }));
 const got = new Promise((resolve) => bob.once(lk.RoomEvent.DataReceived, (payload) => resolve(new TextDecoder().decode(payload))));
-await alice.localParticipant.publishData(new TextEncoder().encode('hello'), { reliable: true });
+await alice.localParticipant?.publishData(new TextEncoder().encode('hello'), { reliable: true });
 const data = await got;
-bob.localParticipant.registerRpcMethod('echo', async ({ payload }) => payload + '!');
-const rpc = await alice.localParticipant.performRpc({ destinationIdentity: 'bob', method: 'echo', payload: 'ping' });
+bob.localParticipant?.registerRpcMethod('echo', async ({ payload }) => payload + '!');
+const rpc = await alice.localParticipant?.performRpc({ destinationIdentity: 'bob', method: 'echo', payload: 'ping' });
 await alice.disconnect();
 await bob.disconnect();
 await dev.close();
