@@ -16,6 +16,8 @@ export default tseslint.config(
       'crates/**',
       'bench/**',
       '__test__/types/**',
+      'docs/api/**',
+      'loader.d.ts',
     ],
   },
   {
@@ -27,6 +29,12 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
+  },
+  {
+    // The CommonJS files published at the package root (the loader, the bin shim).
+    files: ['loader.js', 'platform.js', 'bin/**/*.js'],
+    extends: [js.configs.recommended],
+    languageOptions: { globals: globals.node, ecmaVersion: 2023, sourceType: 'commonjs' },
   },
   {
     files: ['**/*.mjs', '**/*.cjs'],

@@ -8,8 +8,13 @@
 //      cycles, files over 800 lines) and format (prettier --check); each failing check
 //      counts as one failure
 //   5. cargo test --workspace                 (Rust unit + integration tests)
-//   6. vitest run, inside scripts/netns.sh    (integration tests with the official client,
-//                                              packaging, jest and type tests)
+//   6. vitest, two projects (vitest.config.mjs, __test__/helpers/suites.mjs):
+//        --project local                      lkrtc-only suites (packaging, shipping,
+//                                              examples, jest and type tests...) as the
+//                                              current user, any user
+//        --project namespace, inside          suites that drive the official client; without
+//          scripts/netns.sh                   root each of them counts as not run, is listed
+//                                              by name, and the run fails
 //   7. scripts/fuzz.sh                         (every fuzz target for LKRTC_FUZZ_SECONDS,
 //                                              default 60 s each; a passing target counts as
 //                                              one pass, a crashing one as one failure)
@@ -28,7 +33,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS = resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target', 'vitest-results.json');
+/** Where the vitest JSON reports (vitest-<project>.json) and server logs go. */
+const RESULTS_DIR = resolve(ROOT, process.env.CARGO_TARGET_DIR ?? 'target');
 const vitestArgs = process.argv.slice(2);
 /** What prettier formats (`npm run format` writes, `npm test` checks). */
 const FORMATTED = ['ts', '__test__', 'scripts', 'bench', 'examples', '*.mjs', '*.js'];
@@ -42,7 +48,7 @@ function banner(text) {
 }
 
 /** Runs a command with live output; resolves { code, signal, output } (output only if capture). */
-function run(cmd, args, { capture = false, env } = {}) {
+function run(cmd, args, { capture = false, quiet = false, env } = {}) {
   return new Promise((res) => {
     const child = spawn(cmd, args, {
       cwd: ROOT,
@@ -53,11 +59,11 @@ function run(cmd, args, { capture = false, env } = {}) {
     if (capture) {
       child.stdout.on('data', (d) => {
         output += d;
-        process.stdout.write(d);
+        if (!quiet) process.stdout.write(d);
       });
       child.stderr.on('data', (d) => {
         output += d;
-        process.stderr.write(d);
+        if (!quiet) process.stderr.write(d);
       });
     }
     child.on('error', (err) => res({ code: null, signal: null, output, error: err }));
@@ -153,33 +159,53 @@ async function cargoTest() {
   else if (r.code === 0 && lines === 0) problems.push('cargo test printed no `test result:` line');
 }
 
-async function vitest() {
-  banner('vitest run (inside scripts/netns.sh)');
-  mkdirSync(dirname(RESULTS), { recursive: true });
-  rmSync(RESULTS, { force: true });
-  // Server logs of this run only (written by __test__/helpers/server.mjs).
-  rmSync(resolve(dirname(RESULTS), 'test-logs'), { recursive: true, force: true });
-  const r = await run('sh', [
-    resolve(ROOT, 'scripts', 'netns.sh'),
+/**
+ * Runs one vitest project; returns { report, result }. report is null when none was written
+ * or it is unreadable (then `error` says why).
+ */
+async function vitestProject(project, { netns }) {
+  const results = resolve(RESULTS_DIR, `vitest-${project}.json`);
+  rmSync(results, { force: true });
+  const vitestCmd = [
     process.execPath,
     resolve(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
     'run',
+    '--project',
+    project,
+    '--passWithNoTests',
     '--reporter=default',
     '--reporter=json',
-    `--outputFile.json=${RESULTS}`,
+    `--outputFile.json=${results}`,
     ...vitestArgs,
-  ]);
-  if (!existsSync(RESULTS)) {
-    stepError('vitest', `${describeExit(r)} and no JSON report was written`);
-    return;
-  }
-  let report;
+  ];
+  const r = netns
+    ? await run('sh', [resolve(ROOT, 'scripts', 'netns.sh'), ...vitestCmd])
+    : await run(vitestCmd[0], vitestCmd.slice(1));
+  if (!existsSync(results))
+    return { report: null, result: r, error: `${describeExit(r)} and no JSON report was written` };
   try {
-    report = JSON.parse(readFileSync(RESULTS, 'utf8'));
+    return { report: JSON.parse(readFileSync(results, 'utf8')), result: r };
   } catch (e) {
-    stepError('vitest', `unreadable JSON report (${e.message})`);
-    return;
+    return { report: null, result: r, error: `unreadable JSON report (${e.message})` };
   }
+}
+
+/** The suites of a vitest project (with the extra arguments' filters), relative to the root. */
+async function projectSuites(project) {
+  const r = await run(
+    process.execPath,
+    [resolve(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'list', '--project', project, '--filesOnly', ...vitestArgs],
+    { capture: true, quiet: true },
+  );
+  return r.output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.endsWith('.test.mjs'))
+    .map((l) => l.replace(/^\[[^\]]*\]\s*/, '').replace(`${ROOT}/`, ''));
+}
+
+/** Adds one project's report to the totals; returns the number of tests it ran. */
+function countReport(project, report, r) {
   const p = report.numPassedTests ?? 0;
   let f = report.numFailedTests ?? 0;
   const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
@@ -193,10 +219,41 @@ async function vitest() {
   f += brokenFiles.length;
   passed += p;
   failed += f;
-  console.log(`\nvitest: ${p} passed, ${f} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  if (skipped) problems.push(`vitest skipped ${skipped} test(s)`);
-  if (r.code !== 0 && f === 0) stepError('vitest', `${describeExit(r)} with no failed test counted`);
-  if (p + f === 0) stepError('vitest', 'ran no test');
+  console.log(`\nvitest --project ${project}: ${p} passed, ${f} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  if (skipped) problems.push(`vitest --project ${project} skipped ${skipped} test(s)`);
+  if (r.code !== 0 && f === 0)
+    stepError(`vitest --project ${project}`, `${describeExit(r)} with no failed test counted`);
+  return p + f;
+}
+
+async function vitest() {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  // Server logs of this run only (written by __test__/helpers/server.mjs).
+  rmSync(resolve(RESULTS_DIR, 'test-logs'), { recursive: true, force: true });
+  let ran = 0;
+
+  banner('vitest --project local (lkrtc-only suites, no namespace)');
+  const local = await vitestProject('local', { netns: false });
+  if (local.report) ran += countReport('local', local.report, local.result);
+  else stepError('vitest --project local', local.error);
+
+  banner('vitest --project namespace (official-client suites, inside scripts/netns.sh)');
+  const ns = await vitestProject('namespace', { netns: true });
+  const notRun = !ns.report && ns.result.code === 97;
+  if (ns.report) ran += countReport('namespace', ns.report, ns.result);
+  else if (notRun) {
+    // netns.sh printed why (not root, no unshare/ip...): every suite of the project is unrun.
+    const suites = await projectSuites('namespace');
+    failed += suites.length;
+    if (suites.length > 0) {
+      problems.push(
+        `vitest --project namespace NOT RUN (no network namespace: see the netns.sh message above); ` +
+          `${suites.length} suite(s) could not run, each counted as a failure:\n` +
+          suites.map((s) => `        ${s}`).join('\n'),
+      );
+    }
+  } else stepError('vitest --project namespace', ns.error);
+  if (ran === 0 && !notRun) stepError('vitest', 'ran no test');
 }
 
 async function fuzz() {

@@ -1,11 +1,10 @@
-// Runs once in the main vitest process before any test file.
+// Runs once before the `namespace` project's suites (those that drive the official client).
 // 1. Refuse to run outside the private network namespace (NETWORK.md): the
 //    official client would otherwise gather candidates on the machine's
 //    external address. This is a loud failure, never a skip.
 // 2. Refuse to run without the server binary, with a message saying how to build it.
-import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
-import { SERVER_BIN } from './paths.mjs';
+import { requireServerBinary } from './global-setup-local.mjs';
 
 export default function setup() {
   const names = Object.keys(networkInterfaces()).sort();
@@ -16,14 +15,10 @@ export default function setup() {
       '\n\n####################################################################\n' +
         '## REFUSING TO RUN: not inside the test network namespace.\n' +
         `## Interfaces visible: ${names.join(', ')}\n` +
-        '## Run the tests with `npm test` or `scripts/netns.sh npx vitest run`\n' +
+        '## Run them with `npm test` or `scripts/netns.sh npx vitest run --project namespace`\n' +
         '## (needs root on Linux). See NETWORK.md.\n' +
         '####################################################################\n',
     );
   }
-  if (!existsSync(SERVER_BIN)) {
-    throw new Error(
-      `lkrtc-server binary not found at ${SERVER_BIN}: run \`cargo build -p lkrtc-server\` first (npm test does).`,
-    );
-  }
+  requireServerBinary();
 }

@@ -2,9 +2,17 @@
 // Every wait has a timeout and fails with a message saying what it waited for.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import * as official from '@livekit/rtc-node';
 
-const { Room } = official;
+/**
+ * The official SDK, imported on first use: suites that never drive it (the `local` vitest
+ * project, which runs without the network namespace) never load libwebrtc. There,
+ * `@livekit/rtc-node` resolves to helpers/official-unavailable.mjs, which throws.
+ */
+let officialSdk;
+async function official() {
+  officialSdk ??= await import('@livekit/rtc-node');
+  return officialSdk;
+}
 
 export { delay };
 
@@ -75,6 +83,7 @@ export class Scope {
 
   /** Connects a new Room; it is disconnected by close(). */
   async connect(server, identity, roomName, { grants, roomOptions, timeoutMs = 20_000 } = {}) {
+    const { Room } = await official();
     const room = new Room();
     this.rooms.push(room);
     const jwt = await server.token(identity, roomName, grants);
@@ -117,8 +126,8 @@ export class Scope {
  * Publishes a sine tone from an official-client `room` and keeps feeding it in real time
  * until stop() is called. Returns { publication, track, source, stop }.
  */
-export function publishSine(room, options) {
-  return publishSineWith(official, room, options);
+export async function publishSine(room, options) {
+  return publishSineWith(await official(), room, options);
 }
 
 /** Samples of one channel of an interleaved AudioFrame. */
@@ -186,8 +195,8 @@ export function detectFrequency(samples, sampleRate, { minHz = 60, maxHz = 2_000
  * Reads `frames` AudioFrames of tone from an official-client remote audio track, skipping
  * the leading silence (the subscription goes live before the first packet).
  */
-export function readTone(track, options) {
-  return readToneWith(official, track, options);
+export async function readTone(track, options) {
+  return readToneWith(await official(), track, options);
 }
 
 /**

@@ -1,17 +1,19 @@
-// The published package, as an app sees it: `npm pack` the repository, install the tarball
-// into a fresh app in a temp folder (offline: lkrtc has no dependencies), then
+// The published packages, as an app sees them: `scripts/pack-all.mjs --debug` (lkrtc and
+// lkrtc-<platform> from the debug build), install the tarballs into a fresh app in a temp
+// folder (offline: lkrtc has no dependencies), then
 //   - ESM: `import { <every name> } from 'lkrtc'` (a static named import fails to link if
 //     one name is not detectable), and `import * as lk` lists them;
 //   - CJS: `require('lkrtc')`;
 //   - jest: a jest suite that requires lkrtc and connects a Room to an in-process DevServer.
 // Each compares its runtime names with @livekit/rtc-node's and ends with liveHandles() at 0.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/paths.mjs';
+import { installApp, packAll, run } from '../shipping/pack.mjs';
 
 const require = createRequire(import.meta.url);
 /** Every runtime export of the official package, by name. */
@@ -31,12 +33,6 @@ const UNSUPPORTED = [
 
 let dir;
 let app;
-
-function run(cmd, args, { cwd, timeoutMs = 120_000, env } = {}) {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return r;
-}
 
 /** Runs a script inside the app; returns its last stdout line parsed as JSON. */
 function runInApp(file, source) {
@@ -82,31 +78,17 @@ function expectScenario(out) {
 describe('the packed package', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'lkrtc-pack-'));
-    const packed = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-        timeout: 180_000,
-      }),
-    );
-    const files = packed[0].files.map((f) => f.path);
+    // The debug build npm test made, in the published layout: lkrtc + lkrtc-<platform>.
+    const { tarballs } = packAll(dir, ['--debug', '--no-build']);
+    const files = execFileSync('tar', ['-tzf', tarballs[0].file], { encoding: 'utf8' })
+      .split('\n')
+      .map((f) => f.replace(/^package\//, ''));
     expect(files).toContain('dist/esm/index.js');
     expect(files).toContain('dist/esm/index.d.ts');
     expect(files).toContain('dist/cjs/index.js');
     expect(files).toContain('dist/cjs/index.d.ts');
-    expect(files.some((f) => f.startsWith('ts/') || f === 'index.d.ts')).toBe(false);
-    const tarball = join(
-      dir,
-      readdirSync(dir).find((f) => f.endsWith('.tgz')),
-    );
-    app = join(dir, 'app');
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
-    const r = run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], {
-      cwd: app,
-      timeoutMs: 180_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
+    expect(files.some((f) => f.startsWith('ts/') || f === 'index.d.ts' || f.endsWith('.node'))).toBe(false);
+    app = installApp(dir, 'app', tarballs).app;
   }, 400_000);
 
   afterAll(() => {
