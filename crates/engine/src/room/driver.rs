@@ -29,6 +29,8 @@ use crate::types::DataKind;
 
 /// How long sending data waits for the publisher data channel to open.
 const DC_OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a local disconnect waits for data already sent to be delivered.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The connections a session runs on.
 pub(super) struct Links {
@@ -62,8 +64,11 @@ pub(super) struct Driver {
     subscriber: Arc<dyn PeerConnection>,
     reader: SplitStream<Ws>,
     writer: mpsc::UnboundedSender<Outgoing>,
-    /// Sender tasks of the reliable and lossy channels.
-    data: [mpsc::UnboundedSender<(Vec<u8>, Sent)>; 2],
+    /// Sender tasks of the reliable and lossy channels (emptied to flush them).
+    data: Vec<mpsc::UnboundedSender<(Vec<u8>, Sent)>>,
+    data_tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The publisher's channels, to see what SCTP has not yet delivered.
+    data_channels: [Arc<dyn DataChannel>; 2],
     /// Results that come back from the sender tasks.
     feedback: mpsc::UnboundedSender<Input>,
     feedback_rx: mpsc::UnboundedReceiver<Input>,
@@ -78,11 +83,13 @@ impl Driver {
         let (writer, writer_rx) = mpsc::unbounded_channel();
         tokio::spawn(write_signal(sink, writer_rx));
         let (feedback, feedback_rx) = mpsc::unbounded_channel();
-        let data = [links.reliable, links.lossy].map(|dc| {
+        let data_channels = [links.reliable, links.lossy];
+        let (mut data, mut data_tasks) = (Vec::new(), Vec::new());
+        for dc in &data_channels {
             let (tx, rx) = mpsc::unbounded_channel();
-            tokio::spawn(send_data(dc, rx, feedback.clone()));
-            tx
-        });
+            data_tasks.push(tokio::spawn(send_data(dc.clone(), rx, feedback.clone())));
+            data.push(tx);
+        }
         let (dc_in, dc_in_rx) = mpsc::channel(1024);
         Driver {
             session,
@@ -92,6 +99,8 @@ impl Driver {
             reader,
             writer,
             data,
+            data_tasks,
+            data_channels,
             feedback,
             feedback_rx,
             dc_in,
@@ -141,8 +150,12 @@ impl Driver {
                     }
                 }
                 Output::Data { kind, bytes, sent } => {
-                    let queue = &self.data[if kind == DataKind::Reliable { 0 } else { 1 }];
-                    if let Err(mpsc::error::SendError((_, sent))) = queue.send((bytes, sent)) {
+                    let queue = self.data.get(if kind == DataKind::Reliable { 0 } else { 1 });
+                    let refused = match queue {
+                        Some(queue) => queue.send((bytes, sent)).err().map(|e| (e.0).1),
+                        None => Some(sent),
+                    };
+                    if let Some(sent) = refused {
                         report(sent, Err(EngineError::Disconnected), &self.feedback);
                     }
                 }
@@ -237,12 +250,21 @@ impl Driver {
             }
             Stop::Remote(r) => (r, None, None),
         };
+        if done.is_some() {
+            self.flush_data().await;
+        }
         let (closed, closed_rx) = oneshot::channel();
         if self.writer.send(Outgoing::Close { leave, done: closed }).is_ok() {
             let _ = bounded("socket close", Duration::from_secs(2), closed_rx).await;
         }
         let _ = self.publisher.close().await;
         let _ = self.subscriber.close().await;
+        // Whatever is still queued cannot go out any more: its callers learn at once
+        // (`Disconnected`) instead of waiting on a channel that is gone.
+        self.data.clear();
+        for task in self.data_tasks.drain(..) {
+            task.abort();
+        }
         self.session.finish(reason);
         while let Some(output) = self.session.poll_output() {
             if let Output::Event(ev) = output {
@@ -252,6 +274,24 @@ impl Driver {
         drop(self.events);
         if let Some(done) = done {
             let _ = done.send(());
+        }
+    }
+}
+
+impl Driver {
+    /// Before leaving on the app's request: what the app sent before `disconnect()` is
+    /// delivered — the sender tasks finish their queues, then SCTP gets the data
+    /// acknowledged — within `FLUSH_TIMEOUT` in all.
+    async fn flush_data(&mut self) {
+        let until = Instant::now() + FLUSH_TIMEOUT;
+        self.data.clear(); // the sender tasks end once their queues are empty
+        for task in self.data_tasks.drain(..) {
+            let _ = tokio::time::timeout_at(until, task).await;
+        }
+        for dc in &self.data_channels {
+            while dc.outstanding_bytes().await.unwrap_or(0) > 0 && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     }
 }
@@ -316,7 +356,16 @@ async fn send_data(
             Err(e) => Err(e),
         };
         let result = match opened {
-            Ok(()) => dc.send(BytesMut::from(&bytes[..])).await.map_err(|e| SendError::ChannelClosed(cause(e)).into()),
+            Ok(()) => match bounded(
+                "the data channel to take the packet",
+                DC_OPEN_TIMEOUT,
+                dc.send(BytesMut::from(&bytes[..])),
+            )
+            .await
+            {
+                Ok(sent) => sent.map_err(|e| SendError::ChannelClosed(cause(e)).into()),
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         report(sent, result, &feedback);
