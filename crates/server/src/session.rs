@@ -61,6 +61,15 @@ pub struct Session {
     sub_neg: Negotiation<RTCIceCandidateInit>,
     pub_level_ext: u8,
     subs: HashMap<String, Subscription>,
+    /// Tracks this participant wants (auto-subscribed or asked for) that their publisher
+    /// does not allow it; subscribed as soon as the publisher allows it.
+    refused: HashMap<String, Arc<PublishedTrack>>,
+    /// The permission last told to the client per track (`SubscriptionPermissionUpdate`).
+    told: HashMap<String, bool>,
+    /// The subscriber PC connected once. Permissions are told from then on: as with
+    /// livekit-server, which subscribes a participant once it is active, the client has
+    /// handled the join response (and knows the publishers) by then.
+    sub_connected: bool,
     /// How many times each track was subscribed in this session.
     sub_rounds: HashMap<String, u32>,
     last_seen: Instant,
@@ -108,6 +117,9 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         sub_neg: Negotiation::new(limits::MAX_PENDING_CANDIDATES),
         pub_level_ext: 0,
         subs: HashMap::new(),
+        refused: HashMap::new(),
+        told: HashMap::new(),
+        sub_connected: false,
         sub_rounds: HashMap::new(),
         last_seen: Instant::now(),
         next_refresh: shared.token_refresh.map(|every| Instant::now() + every),
@@ -340,6 +352,7 @@ impl Session {
             Req::AddTrack(t) => self.on_add_track(t),
             Req::Mute(m) => self.on_mute(m),
             Req::Subscription(s) => self.on_subscription(s),
+            Req::SubscriptionPermission(sp) => self.on_subscription_permission(sp),
             Req::UpdateMetadata(m) => self.on_update_metadata(m),
             Req::Leave(_) => {
                 self.p.close_socket();
@@ -350,7 +363,7 @@ impl Session {
                 last_ping_timestamp: ping.timestamp,
                 timestamp: crate::ids::now_ms(),
             })),
-            // Accepted and ignored: quality/layer hints, permissions, sync, simulation.
+            // Accepted and ignored: quality/layer hints, sync, simulation.
             other => {
                 tracing::debug!(identity = %self.p.identity(), request = ?std::mem::discriminant(&other), "ignored request")
             }
@@ -555,6 +568,39 @@ impl Session {
         }
     }
 
+    /// Who may subscribe to this participant's tracks, parsed as livekit-server parses it
+    /// (`UpTrackManager`): `all_participants` allows everyone; otherwise each entry names
+    /// a subscriber by identity (or by sid, resolved in the room; unknown sids are
+    /// skipped). An entry naming neither is an error and keeps the previous permissions.
+    /// Then every other participant re-checks its subscriptions to these tracks.
+    fn on_subscription_permission(&mut self, sp: proto::SubscriptionPermission) {
+        let permissions = if sp.all_participants {
+            None
+        } else {
+            let mut by_identity = HashMap::new();
+            for tp in sp.track_permissions {
+                let identity = if !tp.participant_identity.is_empty() {
+                    tp.participant_identity.clone()
+                } else if tp.participant_sid.is_empty() {
+                    tracing::warn!(identity = %self.p.identity(), "subscription permission names no subscriber: ignored");
+                    return;
+                } else if let Some(o) = self.room.others(&self.p.sid).into_iter().find(|o| o.sid == tp.participant_sid)
+                {
+                    o.identity().to_string()
+                } else {
+                    tracing::debug!(sid = %clip(&tp.participant_sid), "subscription permission for an unknown participant skipped");
+                    continue;
+                };
+                by_identity.insert(identity, tp);
+            }
+            Some(by_identity)
+        };
+        self.p.set_permissions(permissions);
+        for other in self.room.others(&self.p.sid) {
+            other.command(Cmd::PermissionsChanged(self.p.sid.clone()));
+        }
+    }
+
     fn on_update_metadata(&mut self, m: proto::UpdateParticipantMetadata) {
         let respond = |reason: proto::request_response::Reason, message: &str| {
             self.p.send(Resp::RequestResponse(proto::RequestResponse {
@@ -602,6 +648,7 @@ impl Session {
         match cmd {
             Cmd::Subscribe(track) => self.subscribe(track).await,
             Cmd::Unsubscribe(sid) => self.unsubscribe(&sid).await,
+            Cmd::PermissionsChanged(publisher) => self.recheck_permissions(&publisher).await,
             Cmd::Kick(reason) => {
                 self.p.send(Resp::Leave(leave(reason)));
                 self.p.close_socket();
@@ -611,10 +658,68 @@ impl Session {
         None
     }
 
+    /// Whether the publisher of `track` allows this participant to subscribe to it;
+    /// tells the client when that changed (livekit-server tells it on the first check too).
+    fn permitted(&mut self, track: &PublishedTrack) -> bool {
+        let publisher = self.room.participants().into_iter().find(|o| o.sid == track.publisher_sid);
+        let allowed = publisher.is_some_and(|p| p.allows(&track.sid, self.p.identity()));
+        if self.sub_connected {
+            self.tell(track, allowed);
+        }
+        allowed
+    }
+
+    fn tell(&mut self, track: &PublishedTrack, allowed: bool) {
+        if self.told.insert(track.sid.clone(), allowed) != Some(allowed) {
+            self.p.send(Resp::SubscriptionPermissionUpdate(proto::SubscriptionPermissionUpdate {
+                participant_sid: track.publisher_sid.clone(),
+                track_sid: track.sid.clone(),
+                allowed,
+            }));
+        }
+    }
+
+    /// The subscriber PC connected for the first time: tells the permissions decided so far.
+    fn on_subscriber_connected(&mut self) {
+        if std::mem::replace(&mut self.sub_connected, true) {
+            return;
+        }
+        let subs: Vec<_> = self.subs.values().map(|s| (s.track.clone(), true)).collect();
+        let refused: Vec<_> = self.refused.values().map(|t| (t.clone(), false)).collect();
+        for (track, allowed) in subs.into_iter().chain(refused) {
+            self.tell(&track, allowed);
+        }
+    }
+
+    /// After `publisher` changed its permissions: revokes what is no longer allowed (the
+    /// track stays wanted) and subscribes to what was refused and now is allowed.
+    async fn recheck_permissions(&mut self, publisher: &str) {
+        let mut tracks: Vec<_> = self.subs.values().map(|s| s.track.clone()).collect();
+        tracks.extend(self.refused.values().cloned());
+        tracks.retain(|t| t.publisher_sid == publisher);
+        for track in tracks {
+            if self.subs.contains_key(&track.sid) {
+                if !self.permitted(&track) {
+                    tracing::info!(identity = %self.p.identity(), track = %track.sid, "subscription revoked by the publisher");
+                    self.drop_subscription(&track.sid).await;
+                    self.refused.insert(track.sid.clone(), track);
+                }
+            } else {
+                self.subscribe(track).await;
+            }
+        }
+    }
+
     async fn subscribe(&mut self, track: Arc<PublishedTrack>) {
         if self.subs.contains_key(&track.sid) || track.is_closed() {
             return;
         }
+        if !self.permitted(&track) {
+            tracing::debug!(identity = %self.p.identity(), track = %track.sid, "subscription not allowed by the publisher");
+            self.refused.insert(track.sid.clone(), track);
+            return;
+        }
+        self.refused.remove(&track.sid);
         let kind = rtc::codec_kind(track.kind());
         let ssrc = rand::random::<u32>();
         let stream_id = format!("{}|{}", track.publisher_sid, track.sid);
@@ -660,7 +765,15 @@ impl Session {
         self.negotiate().await;
     }
 
+    /// The client, the room or the publisher's leaving ends the subscription (wanted or not).
     async fn unsubscribe(&mut self, sid: &str) {
+        self.refused.remove(sid);
+        self.told.remove(sid);
+        self.drop_subscription(sid).await;
+    }
+
+    /// Stops forwarding `sid` and removes it from the subscriber PC.
+    async fn drop_subscription(&mut self, sid: &str) {
         let Some(sub) = self.subs.remove(sid) else { return };
         sub.track.remove_downtrack(&self.p.sid);
         if let Err(e) = self.subscriber.remove_track(&sub.sender).await {
@@ -709,6 +822,9 @@ impl Session {
                 tracing::debug!(identity = %self.p.identity(), ?target, %state, "peer connection state");
                 if state == RTCPeerConnectionState::Failed {
                     return Some(Reason::ConnectionTimeout);
+                }
+                if target == Target::Subscriber && state == RTCPeerConnectionState::Connected {
+                    self.on_subscriber_connected();
                 }
             }
             PcEvent::Gathered { .. } => {}
