@@ -508,8 +508,12 @@ impl Session {
             );
             return;
         }
-        if req.r#type != proto::TrackType::Audio as i32 {
-            refuse(proto::request_response::Reason::UnsupportedType, "lkrtc-server forwards audio tracks only");
+        let video = req.r#type == proto::TrackType::Video as i32;
+        if req.r#type != proto::TrackType::Audio as i32 && !video {
+            refuse(
+                proto::request_response::Reason::UnsupportedType,
+                "lkrtc-server forwards audio and video tracks only",
+            );
             return;
         }
         let info = proto::TrackInfo {
@@ -519,11 +523,26 @@ impl Session {
             muted: req.muted,
             disable_dtx: req.disable_dtx,
             source: req.source,
-            mime_type: "audio/opus".into(),
+            // Video: the negotiated codec, set once media arrives.
+            mime_type: if video { String::new() } else { "audio/opus".into() },
             stereo: req.stereo,
             disable_red: true,
             stream: req.stream.clone(),
             audio_features: req.audio_features.clone(),
+            width: req.width,
+            height: req.height,
+            // One layer forwarded: the publisher's first (simulcast is not implemented).
+            simulcast: false,
+            layers: if video {
+                vec![proto::VideoLayer {
+                    quality: proto::VideoQuality::High as i32,
+                    width: req.width,
+                    height: req.height,
+                    ..Default::default()
+                }]
+            } else {
+                vec![]
+            },
             ..Default::default()
         };
         if self.p.pending_full() {
@@ -721,6 +740,14 @@ impl Session {
         }
         self.refused.remove(&track.sid);
         let kind = rtc::codec_kind(track.kind());
+        let codec = match (track.kind(), track.codec()) {
+            (proto::TrackType::Video, Some(codec)) => codec,
+            (proto::TrackType::Video, None) => {
+                tracing::warn!(track = %track.sid, "video track with no known codec: not forwarded");
+                return;
+            }
+            _ => lkrtc_transport::codec::opus(),
+        };
         let ssrc = rand::random::<u32>();
         let stream_id = format!("{}|{}", track.publisher_sid, track.sid);
         // Clients take the track sid from the stream id; a resubscription gets a fresh
@@ -733,7 +760,7 @@ impl Session {
             track_id,
             track.sid.clone(),
             kind,
-            vec![lkrtc_transport::codec::encoding(lkrtc_transport::codec::opus(), ssrc)],
+            vec![lkrtc_transport::codec::encoding(codec, ssrc)],
         )));
         // Always a new transceiver: reusing a stopped one (same msid on an old mid) would
         // not make clients fire a new track event after a resubscribe.
@@ -755,7 +782,13 @@ impl Session {
                 return;
             }
         };
-        let down = Arc::new(DownTrack { subscriber_sid: self.p.sid.clone(), local, ssrc });
+        let down = Arc::new(DownTrack {
+            subscriber_sid: self.p.sid.clone(),
+            local,
+            ssrc,
+            sender: sender.clone(),
+            payload_type: std::sync::atomic::AtomicU16::new(crate::track::UNRESOLVED),
+        });
         if track.add_downtrack(down) {
             if let Some(publisher) = self.room.participants().into_iter().find(|o| o.sid == track.publisher_sid) {
                 publisher.send(Resp::TrackSubscribed(proto::TrackSubscribed { track_sid: track.sid.clone() }));
@@ -850,6 +883,17 @@ impl Session {
             return;
         };
         let track = PublishedTrack::new(&self.p.sid, &cid, info);
+        // Video subscribers get the publisher's codec (VP8, H.264, VP9, AV1: whichever
+        // it negotiated); audio stays the Opus the server always forwarded.
+        if kind == proto::TrackType::Video {
+            match remote.ssrcs().await.first() {
+                Some(ssrc) => match remote.codec(*ssrc).await {
+                    Some(codec) => track.set_codec(codec),
+                    None => tracing::warn!(track = %track.sid, "video track without a negotiated codec"),
+                },
+                None => tracing::warn!(track = %track.sid, "video track without an SSRC"),
+            }
+        }
         track.level_ext.store(self.pub_level_ext, std::sync::atomic::Ordering::Relaxed);
         self.p.add_live(track.clone());
         tracing::info!(identity = %self.p.identity(), track = %track.sid, "track published");

@@ -408,3 +408,27 @@ async fn malformed_subscription_permissions_keep_the_session() {
     assert_eq!(p.last_ping_timestamp, 7);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn video_add_track_is_accepted_with_its_size_and_data_is_not() {
+    let server = server().await;
+    let (mut ws, _) = join(&server, "cam", "r1", VideoGrants::default()).await;
+    let add = |cid: &str, kind: proto::TrackType| proto::AddTrackRequest {
+        cid: cid.into(),
+        name: cid.into(),
+        r#type: kind as i32,
+        source: proto::TrackSource::Camera as i32,
+        width: 640,
+        height: 360,
+        ..Default::default()
+    };
+    send(&mut ws, Req::AddTrack(add("cam-1", proto::TrackType::Video))).await;
+    let Resp::TrackPublished(t) = next(&mut ws).await else { panic!("expected track_published") };
+    let info = t.track.unwrap();
+    assert_eq!((info.r#type, info.width, info.height), (proto::TrackType::Video as i32, 640, 360));
+    assert_eq!(info.source, proto::TrackSource::Camera as i32);
+    send(&mut ws, Req::AddTrack(add("data-1", proto::TrackType::Data))).await;
+    let Resp::RequestResponse(r) = next(&mut ws).await else { panic!("expected a refusal") };
+    assert_eq!(r.reason, proto::request_response::Reason::UnsupportedType as i32, "{r:?}");
+    server.shutdown().await;
+}
