@@ -136,7 +136,7 @@ impl PublishedTrack {
 
     /// Records the publisher's codec (and its mime type in the track info).
     pub fn set_codec(&self, codec: RTCRtpCodec) {
-        self.update_info(|i| i.mime_type = codec.mime_type.to_ascii_lowercase());
+        self.update_info(|i| i.mime_type = codec.mime_type.clone());
         *self.codec.lock() = Some(codec);
     }
 
