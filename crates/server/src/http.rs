@@ -1,18 +1,23 @@
 //! HTTP surface: `/rtc` (WebSocket signalling v0), `/rtc/validate`, 404 for the v1
-//! endpoints so clients fall back to v0, and the Twirp room service.
+//! endpoints so clients fall back to v0, and the Twirp room service. Every response
+//! carries livekit-server's CORS headers (see [`cors`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::Request;
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use livekit_protocol as proto;
 use prost::Message;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer, ExposeHeaders};
 
 use crate::auth::{AuthError, ServiceGrant};
 use crate::participant::{Cmd, JoinParams};
@@ -33,6 +38,34 @@ pub fn router(shared: Arc<ServerShared>) -> Router {
         .route("/lkrtc/stats", get(stats))
         .fallback(not_found)
         .with_state(shared)
+        .layer(cors())
+        .layer(axum::middleware::from_fn(preflight_status))
+}
+
+/// CORS as livekit-server configures it (`rs/cors` in its `pkg/service/server.go`): any
+/// origin is allowed and echoed back, any request header is allowed, every response header
+/// is exposed, preflights are cached for a day, and credentials are not allowed (tokens
+/// travel in the query or the Authorization header, never in cookies). Applies to every
+/// response, 404s and errors included, so a page can read the 404 of `/rtc/v1/validate`
+/// and fall back to v0.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([Method::OPTIONS, Method::HEAD, Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers(ExposeHeaders::any())
+        .max_age(Duration::from_secs(86_400))
+}
+
+/// A preflight is answered `204 No Content`, as livekit-server (`rs/cors`) does; the CORS
+/// layer answers every `OPTIONS` request itself with an empty 200.
+async fn preflight_status(req: Request, next: Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS;
+    let mut resp = next.run(req).await;
+    if preflight && resp.status() == StatusCode::OK {
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+    }
+    resp
 }
 
 async fn not_found() -> Response {
@@ -104,15 +137,13 @@ async fn stats(State(shared): State<Arc<ServerShared>>) -> Response {
 }
 
 async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Query(q): Params) -> Response {
-    let mut resp = match join_params(&shared, &headers, &q) {
+    match join_params(&shared, &headers, &q) {
         Ok(p) => match limits::check_join(&p.grant) {
             Ok(()) => (StatusCode::OK, "success").into_response(),
             Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         },
         Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.to_string()).into_response(),
-    };
-    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    resp
+    }
 }
 
 /// A Twirp error answer: HTTP status, Twirp code and message.

@@ -23,6 +23,9 @@ pub enum Cmd {
     Subscribe(Arc<PublishedTrack>),
     /// Stop forwarding a track to this participant.
     Unsubscribe(String),
+    /// The participant with this sid changed who may subscribe to its tracks: revoke the
+    /// subscriptions no longer allowed, make the refused ones that now are.
+    PermissionsChanged(String),
     /// Leave the room: tell the client why, then close.
     Kick(proto::DisconnectReason),
 }
@@ -65,6 +68,9 @@ struct State {
     live: Vec<Arc<PublishedTrack>>,
     /// `add_track` requests waiting for media, by cid.
     pending: HashMap<String, proto::TrackInfo>,
+    /// Who may subscribe to its tracks, by subscriber identity; `None`: everyone (the
+    /// default, and `all_participants`).
+    permissions: Option<HashMap<String, proto::TrackPermission>>,
 }
 
 /// The parts of a join request that shape the participant.
@@ -134,7 +140,7 @@ impl Participant {
             overflowed: AtomicBool::new(false),
             cmd: cmd_tx,
             data: data_tx,
-            state: Mutex::new(State { info, live: Vec::new(), pending: HashMap::new() }),
+            state: Mutex::new(State { info, live: Vec::new(), pending: HashMap::new(), permissions: None }),
         });
         (p, Channels { out: out_rx, queued, cmd: cmd_rx, data: data_rx })
     }
@@ -296,6 +302,23 @@ impl Participant {
         let mut st = self.state.lock();
         st.pending.clear();
         std::mem::take(&mut st.live)
+    }
+
+    /// Replaces who may subscribe to its tracks (`None`: everyone).
+    pub fn set_permissions(&self, permissions: Option<HashMap<String, proto::TrackPermission>>) {
+        self.state.lock().permissions = permissions;
+    }
+
+    /// Whether the participant `subscriber` (an identity) may subscribe to its track
+    /// `track_sid`, as livekit-server decides it: everyone when no permissions were set,
+    /// else only identities listed with `all_tracks` or with the track in `track_sids`.
+    pub fn allows(&self, track_sid: &str, subscriber: &str) -> bool {
+        match &self.state.lock().permissions {
+            None => true,
+            Some(by_identity) => {
+                by_identity.get(subscriber).is_some_and(|p| p.all_tracks || p.track_sids.iter().any(|s| s == track_sid))
+            }
+        }
     }
 
     /// Bumps the version after a track changed (mute).

@@ -61,6 +61,15 @@ pub struct Session {
     sub_neg: Negotiation<RTCIceCandidateInit>,
     pub_level_ext: u8,
     subs: HashMap<String, Subscription>,
+    /// Tracks this participant wants (auto-subscribed or asked for) that their publisher
+    /// does not allow it; subscribed as soon as the publisher allows it.
+    refused: HashMap<String, Arc<PublishedTrack>>,
+    /// The permission last told to the client per track (`SubscriptionPermissionUpdate`).
+    told: HashMap<String, bool>,
+    /// The subscriber PC connected once. Permissions are told from then on: as with
+    /// livekit-server, which subscribes a participant once it is active, the client has
+    /// handled the join response (and knows the publishers) by then.
+    sub_connected: bool,
     /// How many times each track was subscribed in this session.
     sub_rounds: HashMap<String, u32>,
     last_seen: Instant,
@@ -108,6 +117,9 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         sub_neg: Negotiation::new(limits::MAX_PENDING_CANDIDATES),
         pub_level_ext: 0,
         subs: HashMap::new(),
+        refused: HashMap::new(),
+        told: HashMap::new(),
+        sub_connected: false,
         sub_rounds: HashMap::new(),
         last_seen: Instant::now(),
         next_refresh: shared.token_refresh.map(|every| Instant::now() + every),
@@ -340,6 +352,7 @@ impl Session {
             Req::AddTrack(t) => self.on_add_track(t),
             Req::Mute(m) => self.on_mute(m),
             Req::Subscription(s) => self.on_subscription(s),
+            Req::SubscriptionPermission(sp) => self.on_subscription_permission(sp),
             Req::UpdateMetadata(m) => self.on_update_metadata(m),
             Req::Leave(_) => {
                 self.p.close_socket();
@@ -350,7 +363,7 @@ impl Session {
                 last_ping_timestamp: ping.timestamp,
                 timestamp: crate::ids::now_ms(),
             })),
-            // Accepted and ignored: quality/layer hints, permissions, sync, simulation.
+            // Accepted and ignored: quality/layer hints, sync, simulation.
             other => {
                 tracing::debug!(identity = %self.p.identity(), request = ?std::mem::discriminant(&other), "ignored request")
             }
@@ -495,8 +508,12 @@ impl Session {
             );
             return;
         }
-        if req.r#type != proto::TrackType::Audio as i32 {
-            refuse(proto::request_response::Reason::UnsupportedType, "lkrtc-server forwards audio tracks only");
+        let video = req.r#type == proto::TrackType::Video as i32;
+        if req.r#type != proto::TrackType::Audio as i32 && !video {
+            refuse(
+                proto::request_response::Reason::UnsupportedType,
+                "lkrtc-server forwards audio and video tracks only",
+            );
             return;
         }
         let info = proto::TrackInfo {
@@ -506,11 +523,26 @@ impl Session {
             muted: req.muted,
             disable_dtx: req.disable_dtx,
             source: req.source,
-            mime_type: "audio/opus".into(),
+            // Video: the negotiated codec, set once media arrives.
+            mime_type: if video { String::new() } else { "audio/opus".into() },
             stereo: req.stereo,
             disable_red: true,
             stream: req.stream.clone(),
             audio_features: req.audio_features.clone(),
+            width: req.width,
+            height: req.height,
+            // One layer forwarded: the publisher's first (simulcast is not implemented).
+            simulcast: false,
+            layers: if video {
+                vec![proto::VideoLayer {
+                    quality: proto::VideoQuality::High as i32,
+                    width: req.width,
+                    height: req.height,
+                    ..Default::default()
+                }]
+            } else {
+                vec![]
+            },
             ..Default::default()
         };
         if self.p.pending_full() {
@@ -552,6 +584,39 @@ impl Session {
                     err: proto::SubscriptionError::SeTrackNotfound as i32,
                 })),
             }
+        }
+    }
+
+    /// Who may subscribe to this participant's tracks, parsed as livekit-server parses it
+    /// (`UpTrackManager`): `all_participants` allows everyone; otherwise each entry names
+    /// a subscriber by identity (or by sid, resolved in the room; unknown sids are
+    /// skipped). An entry naming neither is an error and keeps the previous permissions.
+    /// Then every other participant re-checks its subscriptions to these tracks.
+    fn on_subscription_permission(&mut self, sp: proto::SubscriptionPermission) {
+        let permissions = if sp.all_participants {
+            None
+        } else {
+            let mut by_identity = HashMap::new();
+            for tp in sp.track_permissions {
+                let identity = if !tp.participant_identity.is_empty() {
+                    tp.participant_identity.clone()
+                } else if tp.participant_sid.is_empty() {
+                    tracing::warn!(identity = %self.p.identity(), "subscription permission names no subscriber: ignored");
+                    return;
+                } else if let Some(o) = self.room.others(&self.p.sid).into_iter().find(|o| o.sid == tp.participant_sid)
+                {
+                    o.identity().to_string()
+                } else {
+                    tracing::debug!(sid = %clip(&tp.participant_sid), "subscription permission for an unknown participant skipped");
+                    continue;
+                };
+                by_identity.insert(identity, tp);
+            }
+            Some(by_identity)
+        };
+        self.p.set_permissions(permissions);
+        for other in self.room.others(&self.p.sid) {
+            other.command(Cmd::PermissionsChanged(self.p.sid.clone()));
         }
     }
 
@@ -602,6 +667,7 @@ impl Session {
         match cmd {
             Cmd::Subscribe(track) => self.subscribe(track).await,
             Cmd::Unsubscribe(sid) => self.unsubscribe(&sid).await,
+            Cmd::PermissionsChanged(publisher) => self.recheck_permissions(&publisher).await,
             Cmd::Kick(reason) => {
                 self.p.send(Resp::Leave(leave(reason)));
                 self.p.close_socket();
@@ -611,11 +677,77 @@ impl Session {
         None
     }
 
+    /// Whether the publisher of `track` allows this participant to subscribe to it;
+    /// tells the client when that changed (livekit-server tells it on the first check too).
+    fn permitted(&mut self, track: &PublishedTrack) -> bool {
+        let publisher = self.room.participants().into_iter().find(|o| o.sid == track.publisher_sid);
+        let allowed = publisher.is_some_and(|p| p.allows(&track.sid, self.p.identity()));
+        if self.sub_connected {
+            self.tell(track, allowed);
+        }
+        allowed
+    }
+
+    fn tell(&mut self, track: &PublishedTrack, allowed: bool) {
+        if self.told.insert(track.sid.clone(), allowed) != Some(allowed) {
+            self.p.send(Resp::SubscriptionPermissionUpdate(proto::SubscriptionPermissionUpdate {
+                participant_sid: track.publisher_sid.clone(),
+                track_sid: track.sid.clone(),
+                allowed,
+            }));
+        }
+    }
+
+    /// The subscriber PC connected for the first time: tells the permissions decided so far.
+    fn on_subscriber_connected(&mut self) {
+        if std::mem::replace(&mut self.sub_connected, true) {
+            return;
+        }
+        let subs: Vec<_> = self.subs.values().map(|s| (s.track.clone(), true)).collect();
+        let refused: Vec<_> = self.refused.values().map(|t| (t.clone(), false)).collect();
+        for (track, allowed) in subs.into_iter().chain(refused) {
+            self.tell(&track, allowed);
+        }
+    }
+
+    /// After `publisher` changed its permissions: revokes what is no longer allowed (the
+    /// track stays wanted) and subscribes to what was refused and now is allowed.
+    async fn recheck_permissions(&mut self, publisher: &str) {
+        let mut tracks: Vec<_> = self.subs.values().map(|s| s.track.clone()).collect();
+        tracks.extend(self.refused.values().cloned());
+        tracks.retain(|t| t.publisher_sid == publisher);
+        for track in tracks {
+            if self.subs.contains_key(&track.sid) {
+                if !self.permitted(&track) {
+                    tracing::info!(identity = %self.p.identity(), track = %track.sid, "subscription revoked by the publisher");
+                    self.drop_subscription(&track.sid).await;
+                    self.refused.insert(track.sid.clone(), track);
+                }
+            } else {
+                self.subscribe(track).await;
+            }
+        }
+    }
+
     async fn subscribe(&mut self, track: Arc<PublishedTrack>) {
         if self.subs.contains_key(&track.sid) || track.is_closed() {
             return;
         }
+        if !self.permitted(&track) {
+            tracing::debug!(identity = %self.p.identity(), track = %track.sid, "subscription not allowed by the publisher");
+            self.refused.insert(track.sid.clone(), track);
+            return;
+        }
+        self.refused.remove(&track.sid);
         let kind = rtc::codec_kind(track.kind());
+        let codec = match (track.kind(), track.codec()) {
+            (proto::TrackType::Video, Some(codec)) => codec,
+            (proto::TrackType::Video, None) => {
+                tracing::warn!(track = %track.sid, "video track with no known codec: not forwarded");
+                return;
+            }
+            _ => lkrtc_transport::codec::opus(),
+        };
         let ssrc = rand::random::<u32>();
         let stream_id = format!("{}|{}", track.publisher_sid, track.sid);
         // Clients take the track sid from the stream id; a resubscription gets a fresh
@@ -628,7 +760,7 @@ impl Session {
             track_id,
             track.sid.clone(),
             kind,
-            vec![lkrtc_transport::codec::encoding(lkrtc_transport::codec::opus(), ssrc)],
+            vec![lkrtc_transport::codec::encoding(codec, ssrc)],
         )));
         // Always a new transceiver: reusing a stopped one (same msid on an old mid) would
         // not make clients fire a new track event after a resubscribe.
@@ -650,7 +782,13 @@ impl Session {
                 return;
             }
         };
-        let down = Arc::new(DownTrack { subscriber_sid: self.p.sid.clone(), local, ssrc });
+        let down = Arc::new(DownTrack {
+            subscriber_sid: self.p.sid.clone(),
+            local,
+            ssrc,
+            sender: sender.clone(),
+            payload_type: std::sync::atomic::AtomicU16::new(crate::track::UNRESOLVED),
+        });
         if track.add_downtrack(down) {
             if let Some(publisher) = self.room.participants().into_iter().find(|o| o.sid == track.publisher_sid) {
                 publisher.send(Resp::TrackSubscribed(proto::TrackSubscribed { track_sid: track.sid.clone() }));
@@ -660,7 +798,15 @@ impl Session {
         self.negotiate().await;
     }
 
+    /// The client, the room or the publisher's leaving ends the subscription (wanted or not).
     async fn unsubscribe(&mut self, sid: &str) {
+        self.refused.remove(sid);
+        self.told.remove(sid);
+        self.drop_subscription(sid).await;
+    }
+
+    /// Stops forwarding `sid` and removes it from the subscriber PC.
+    async fn drop_subscription(&mut self, sid: &str) {
         let Some(sub) = self.subs.remove(sid) else { return };
         sub.track.remove_downtrack(&self.p.sid);
         if let Err(e) = self.subscriber.remove_track(&sub.sender).await {
@@ -710,6 +856,9 @@ impl Session {
                 if state == RTCPeerConnectionState::Failed {
                     return Some(Reason::ConnectionTimeout);
                 }
+                if target == Target::Subscriber && state == RTCPeerConnectionState::Connected {
+                    self.on_subscriber_connected();
+                }
             }
             PcEvent::Gathered { .. } => {}
             PcEvent::DataChannel(_, dc) => {
@@ -734,6 +883,17 @@ impl Session {
             return;
         };
         let track = PublishedTrack::new(&self.p.sid, &cid, info);
+        // Video subscribers get the publisher's codec (VP8, H.264, VP9, AV1: whichever
+        // it negotiated); audio stays the Opus the server always forwarded.
+        if kind == proto::TrackType::Video {
+            match remote.ssrcs().await.first() {
+                Some(ssrc) => match remote.codec(*ssrc).await {
+                    Some(codec) => track.set_codec(codec),
+                    None => tracing::warn!(track = %track.sid, "video track without a negotiated codec"),
+                },
+                None => tracing::warn!(track = %track.sid, "video track without an SSRC"),
+            }
+        }
         track.level_ext.store(self.pub_level_ext, std::sync::atomic::Ordering::Relaxed);
         self.p.add_live(track.clone());
         tracing::info!(identity = %self.p.identity(), track = %track.sid, "track published");

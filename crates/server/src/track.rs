@@ -1,12 +1,13 @@
 //! Published tracks and RTP forwarding from a publisher to its subscribers.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use std::time::Instant;
 
 use livekit_protocol as proto;
+use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
 use tokio::sync::Notify;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
@@ -25,6 +26,37 @@ pub struct DownTrack {
     pub local: Arc<TrackLocalStaticRTP>,
     /// SSRC announced for this copy; packets are rewritten to it.
     pub ssrc: u32,
+    /// The subscriber PC's sender of this copy (its negotiated payload types).
+    pub sender: Arc<dyn webrtc::rtp_transceiver::RtpSender>,
+    /// The payload type the subscriber negotiated for the video codec ([`UNRESOLVED`] until
+    /// its answer is applied): payload types are per leg, the publisher's may differ.
+    pub payload_type: AtomicU16,
+}
+
+/// [`DownTrack::payload_type`] not known yet.
+pub const UNRESOLVED: u16 = u16::MAX;
+
+impl DownTrack {
+    /// The subscriber's payload type for `codec` (same mime type, the same fmtp preferred),
+    /// once negotiated.
+    async fn payload_type(&self, codec: &RTCRtpCodec) -> Option<u8> {
+        let known = self.payload_type.load(Ordering::Relaxed);
+        if known != UNRESOLVED {
+            return Some(known as u8);
+        }
+        let params = self.sender.get_parameters().await.ok()?;
+        let same = |c: &&rtc::rtp_transceiver::rtp_sender::RTCRtpCodecParameters| {
+            c.rtp_codec.mime_type.eq_ignore_ascii_case(&codec.mime_type)
+        };
+        let codecs = &params.rtp_parameters.codecs;
+        let found = codecs
+            .iter()
+            .filter(same)
+            .find(|c| c.rtp_codec.sdp_fmtp_line == codec.sdp_fmtp_line)
+            .or_else(|| codecs.iter().find(same))?;
+        self.payload_type.store(found.payload_type as u16, Ordering::Relaxed);
+        Some(found.payload_type)
+    }
 }
 
 /// A track a participant published (after `add_track` and once media arrived).
@@ -43,7 +75,16 @@ pub struct PublishedTrack {
     /// Header extension id carrying the audio level on the publisher leg (0: none).
     pub level_ext: AtomicU8,
     level: Mutex<Level>,
+    /// The publisher's codec (the subscribers get the same).
+    codec: Mutex<Option<RTCRtpCodec>>,
+    /// Keyframes are requested from the publisher until then (video, after a subscription).
+    keyframes_until: Mutex<Option<Instant>>,
 }
+
+/// How long keyframes are requested after a new subscription, and how often: the new
+/// subscriber's transport may connect a little after it was added.
+const KEYFRAME_WINDOW: std::time::Duration = std::time::Duration::from_secs(3);
+const KEYFRAME_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Loudness seen on a track (from the ssrc-audio-level extension, in -dBov).
 struct Level {
@@ -68,6 +109,8 @@ impl PublishedTrack {
             stop: Notify::new(),
             level_ext: AtomicU8::new(0),
             level: Mutex::new(Level { smoothed: 127.0, updated: None }),
+            codec: Mutex::new(None),
+            keyframes_until: Mutex::new(None),
         })
     }
 
@@ -86,8 +129,22 @@ impl PublishedTrack {
         proto::TrackType::try_from(self.info.lock().r#type).unwrap_or(proto::TrackType::Audio)
     }
 
+    /// The publisher's codec, once its media arrived.
+    pub fn codec(&self) -> Option<RTCRtpCodec> {
+        self.codec.lock().clone()
+    }
+
+    /// Records the publisher's codec (and its mime type in the track info).
+    pub fn set_codec(&self, codec: RTCRtpCodec) {
+        self.update_info(|i| i.mime_type = codec.mime_type.clone());
+        *self.codec.lock() = Some(codec);
+    }
+
     /// Starts forwarding to `down`. Returns true on the first subscription ever.
     pub fn add_downtrack(&self, down: Arc<DownTrack>) -> bool {
+        if self.kind() == proto::TrackType::Video {
+            *self.keyframes_until.lock() = Some(Instant::now() + KEYFRAME_WINDOW);
+        }
         let mut guard = self.downtracks.lock();
         let mut list: Vec<_> = guard.iter().filter(|d| d.subscriber_sid != down.subscriber_sid).cloned().collect();
         list.push(down);
@@ -134,6 +191,7 @@ impl PublishedTrack {
     /// until the remote track ends or the track is closed.
     pub async fn forward_from(self: Arc<Self>, remote: Arc<dyn TrackRemote>) {
         let mut packets: u64 = 0;
+        let mut tick = tokio::time::interval(KEYFRAME_EVERY);
         loop {
             if self.is_closed() {
                 break;
@@ -141,6 +199,10 @@ impl PublishedTrack {
             let event = tokio::select! {
                 ev = remote.poll() => ev,
                 _ = self.stop.notified() => break,
+                _ = tick.tick() => {
+                    self.maybe_request_keyframe(remote.as_ref()).await;
+                    continue;
+                }
             };
             match event {
                 Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
@@ -159,9 +221,17 @@ impl PublishedTrack {
                     let downs = self.downtracks.lock().clone();
                     PACKETS_IN.fetch_add(1, Ordering::Relaxed);
                     PACKETS_OUT.fetch_add(downs.len() as u64, Ordering::Relaxed);
+                    let video_codec = self.codec();
                     for down in downs.iter() {
                         let mut p = packet.clone();
                         p.header.ssrc = down.ssrc;
+                        if let Some(codec) = &video_codec {
+                            match down.payload_type(codec).await {
+                                Some(pt) => p.header.payload_type = pt,
+                                // Not negotiated yet: the subscriber could not take it anyway.
+                                None => continue,
+                            }
+                        }
                         // A subscriber whose transport is not up yet just misses packets.
                         let _ = down.local.write_rtp(p).await;
                     }
@@ -171,5 +241,22 @@ impl PublishedTrack {
             }
         }
         tracing::debug!(track = %self.sid, packets, "forwarding ended");
+    }
+
+    /// Sends the publisher a PLI while a new subscriber may still lack a keyframe.
+    async fn maybe_request_keyframe(&self, remote: &dyn TrackRemote) {
+        let due = self.keyframes_until.lock().is_some_and(|until| Instant::now() < until);
+        if !due {
+            return;
+        }
+        for media_ssrc in remote.ssrcs().await {
+            let pli = rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc,
+            };
+            if let Err(e) = remote.write_rtcp(vec![Box::new(pli)]).await {
+                tracing::debug!(track = %self.sid, error = %e, "keyframe request failed");
+            }
+        }
     }
 }

@@ -10,8 +10,6 @@ use lkrtc_server::proto::{self, signal_request::Message as Req, signal_response:
 use lkrtc_server::Server;
 use prost::Message as _;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
@@ -46,14 +44,9 @@ fn joiner(room: &str, grants: VideoGrants) -> VideoGrants {
 
 /// A plain HTTP/1.1 request; returns (status, body).
 async fn http(server: &Server, request: String) -> (u16, String) {
-    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut out)).await.unwrap().unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("an HTTP status line");
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    let reply = common::raw_http(server, &request).await;
+    assert!(reply.status != 0, "an HTTP status line");
+    (reply.status, reply.body)
 }
 
 /// A Twirp JSON call to `livekit.RoomService/{method}`; returns (status, JSON body).

@@ -93,19 +93,13 @@ async fn assert_empty(server: &Server) {
 
 /// A raw HTTP/1.1 request; returns the status and the body.
 async fn http(server: &Server, method: &str, path: &str, auth: Option<&str>, body: &str) -> (u16, String) {
-    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
     let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut out)).await.expect("HTTP timed out").unwrap();
-    let text = String::from_utf8_lossy(&out).to_string();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    let reply = common::raw_http(server, &req).await;
+    (reply.status, reply.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -389,3 +389,46 @@ async fn room_counts_are_in_the_join_and_updated_when_they_change() {
     while next_room_update(&mut a).await.num_participants != 1 {}
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn malformed_subscription_permissions_keep_the_session() {
+    // An entry naming no subscriber is refused (the previous permissions stay, as in
+    // livekit-server); an unknown sid is skipped; the session goes on either way.
+    let server = server().await;
+    let (mut ws, _) = join(&server, "alice", "r1", VideoGrants::default()).await;
+    let nameless = proto::TrackPermission { all_tracks: true, ..Default::default() };
+    let unknown =
+        proto::TrackPermission { participant_sid: "PA_nobody".into(), all_tracks: true, ..Default::default() };
+    for permissions in [vec![nameless], vec![unknown], vec![]] {
+        let sp = proto::SubscriptionPermission { all_participants: false, track_permissions: permissions };
+        send(&mut ws, Req::SubscriptionPermission(sp)).await;
+    }
+    send(&mut ws, Req::PingReq(proto::Ping { timestamp: 7, rtt: 0 })).await;
+    let Resp::PongResp(p) = next(&mut ws).await else { panic!("expected pong_resp") };
+    assert_eq!(p.last_ping_timestamp, 7);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn video_add_track_is_accepted_with_its_size_and_data_is_not() {
+    let server = server().await;
+    let (mut ws, _) = join(&server, "cam", "r1", VideoGrants::default()).await;
+    let add = |cid: &str, kind: proto::TrackType| proto::AddTrackRequest {
+        cid: cid.into(),
+        name: cid.into(),
+        r#type: kind as i32,
+        source: proto::TrackSource::Camera as i32,
+        width: 640,
+        height: 360,
+        ..Default::default()
+    };
+    send(&mut ws, Req::AddTrack(add("cam-1", proto::TrackType::Video))).await;
+    let Resp::TrackPublished(t) = next(&mut ws).await else { panic!("expected track_published") };
+    let info = t.track.unwrap();
+    assert_eq!((info.r#type, info.width, info.height), (proto::TrackType::Video as i32, 640, 360));
+    assert_eq!(info.source, proto::TrackSource::Camera as i32);
+    send(&mut ws, Req::AddTrack(add("data-1", proto::TrackType::Data))).await;
+    let Resp::RequestResponse(r) = next(&mut ws).await else { panic!("expected a refusal") };
+    assert_eq!(r.reason, proto::request_response::Reason::UnsupportedType as i32, "{r:?}");
+    server.shutdown().await;
+}

@@ -2,12 +2,14 @@
 //! signalling WebSockets, and reading signal responses with a bound.
 #![allow(dead_code)] // each test file uses a different subset
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use lkrtc_server::proto::{self, signal_request::Message as Req, signal_response::Message as Resp};
 use lkrtc_server::{KeyStore, Server, ServerConfig};
 use prost::Message as _;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -61,4 +63,30 @@ pub async fn next_where(ws: &mut Ws, wait: Duration, skip: impl Fn(&Resp) -> boo
             }
         }
     }
+}
+
+/// An HTTP response read off a raw connection.
+pub struct Reply {
+    pub status: u16,
+    /// Header names lowercased.
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+/// Sends `request` (a whole HTTP/1.1 request, ending with `Connection: close`) on a new
+/// connection and reads the response until the server closes it.
+pub async fn raw_http(server: &Server, request: &str) -> Reply {
+    let mut tcp = TcpStream::connect(server.local_addr()).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut out)).await.expect("HTTP timed out").unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.split("\r\n");
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Reply { status, headers, body: body.to_string() }
 }
