@@ -55,7 +55,26 @@ function step(cmd, args, cwd = ROOT) {
 
 function build(profile) {
   const release = profile === 'release' ? ['--release'] : [];
-  step(process.execPath, [NAPI, 'build', '--platform', ...release, '--js', 'native.js', '--dts', 'native.d.ts']);
+  // napi build writes its outputs into a staging folder, not the checkout: the checkout's
+  // `lkrtc.<platform>.node` is the development build everything else runs against (tests
+  // running after a pack must not find it swapped for another profile). The generated
+  // loader and declarations are the same for every profile and go to the checkout.
+  const staging = join(TARGET_DIR, 'napi-staging');
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  step(process.execPath, [
+    NAPI,
+    'build',
+    '--platform',
+    ...release,
+    '--output-dir',
+    staging,
+    '--js',
+    'native.js',
+    '--dts',
+    'native.d.ts',
+  ]);
+  for (const f of ['native.js', 'native.d.ts']) copyFileSync(join(staging, f), join(ROOT, f));
   // The server binary with the addon's target dir and feature set (napi build passes the host
   // triple as --target; selecting both packages keeps dependency features identical), so that
   // only the binary itself is compiled.
