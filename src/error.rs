@@ -123,11 +123,20 @@ fn rejection(env: &Env, e: Error) -> napi::Error {
 /// The promise of a call: `prepared` is the outcome of its synchronous part (disposed
 /// handle, invalid option, work queued in call order), which rejects the promise, as it
 /// would in an `async` method, instead of throwing. Panics become `ERR_PANIC`.
+///
+/// The work is boxed first. Every async layer above it (the guard here, napi-rs's own
+/// settle wrapper, tokio's spawn) would otherwise hold the future by value, and rustc
+/// lays nested async blocks out without overlap: a 23 KB engine connect grew into a
+/// 160 KB task moved through several frames on the JavaScript thread — over 1 MB of its
+/// stack. V8 checks its stack limit (about 984 KB by default) whenever JavaScript runs, and
+/// the promise created here runs JavaScript when async hooks are on (`AsyncLocalStorage`:
+/// tracing agents, frameworks, playwright): `connect()` then threw `undefined`.
 pub(crate) fn promise<'env, T, F>(env: &'env Env, prepared: Result<F>) -> Result<PromiseRaw<'env, T>>
 where
     T: ToNapiValue + Send + 'static,
     F: Future<Output = Result<T>> + Send + 'static,
 {
+    let prepared = prepared.map(Box::pin);
     let settled = async move { Ok(guarded(async move { prepared?.await }).await) };
     env.spawn_future_with_callback(settled, |env, outcome| outcome.map_err(|e| rejection(env, e))).map_err(internal)
 }

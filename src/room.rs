@@ -213,8 +213,9 @@ impl NativeRoom {
                     return Err(error::coded(ERR_INVALID_STATE, "the room is already connected or connecting"));
                 }
                 let _connecting = Connecting(&core.connecting);
+                // Boxed: the engine's connect future is large (see `error::promise`).
                 let (room, events) =
-                    Room::connect(&url, &token, opts.unwrap_or_default()).await.map_err(error::engine)?;
+                    Box::pin(Room::connect(&url, &token, opts.unwrap_or_default())).await.map_err(error::engine)?;
                 *lock(&core.events) = Some(events);
                 *lock(&core.room) = Some(room);
                 Ok(())
