@@ -202,17 +202,18 @@ export async function readTone(track, options) {
 /**
  * Publishes a sine tone from `room` (an lkrtc or official Room, `mod` its SDK) and keeps
  * feeding it in real time (captureFrame backpressure) until stop(). Returns
- * { publication, track, source, stop, pause, resume, error }.
+ * { publication, track, source, stop, pause, resume, error }. `trackSource` is the TrackSource
+ * (microphone by default).
  */
 export async function publishSineWith(
   mod,
   room,
-  { freq = 440, sampleRate = 48_000, channels = 1, amplitude = 0.5, name = 'sine', scope, frameMs = 10 } = {},
+  { freq = 440, sampleRate = 48_000, channels = 1, amplitude = 0.5, name = 'sine', scope, frameMs = 10, trackSource } = {},
 ) {
   const source = new mod.AudioSource(sampleRate, channels);
   const track = mod.LocalAudioTrack.createAudioTrack(name, source);
   const options = new mod.TrackPublishOptions();
-  options.source = mod.TrackSource.SOURCE_MICROPHONE;
+  options.source = trackSource ?? mod.TrackSource.SOURCE_MICROPHONE;
   const result = { error: null, paused: false };
   let running = true;
   let t = 0;
