@@ -33,7 +33,7 @@ use webrtc::media_stream::track_remote::TrackRemote;
 
 use crate::track::{DownTrack, PublishedTrack};
 
-/// Packets a down track keeps for retransmission (livekit-server's sequencer keeps 500).
+/// Packets a down track keeps for retransmission (livekit-server buffers 500 video packets).
 pub const HISTORY_SIZE: usize = 512;
 /// Older packets are not retransmitted: the receiver has given up on them.
 pub const HISTORY_AGE: Duration = Duration::from_secs(1);
@@ -41,7 +41,8 @@ pub const HISTORY_AGE: Duration = Duration::from_secs(1);
 pub const MAX_RESENDS: u8 = 3;
 /// A packet is not retransmitted again sooner (a repeated NACK crossed the retransmission).
 pub const RESEND_GAP: Duration = Duration::from_millis(100);
-/// At most one keyframe request to a publisher per track this often (livekit's PLI throttle).
+/// At most one keyframe request to a publisher per track this often (livekit-server's PLI
+/// throttle for the lowest layer, which is what a single-layer track is).
 pub const PLI_THROTTLE: Duration = Duration::from_millis(500);
 /// At most one REMB to a publisher per track this often.
 pub const REMB_EVERY: Duration = Duration::from_secs(1);
