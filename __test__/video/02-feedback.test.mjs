@@ -93,5 +93,11 @@ describe('receiver feedback (rtc-node to rtc-node)', () => {
     expect(d.packets_in, 'video packets in').toBeGreaterThan(100);
     expect(d.packets_out, 'video packets out (two viewers)').toBeGreaterThan(d.packets_in);
     expect(d.keyframe_requests_sent, 'PLIs to the publisher').toBeGreaterThan(0);
+    // libwebrtc viewers ask for keyframes (the late one starts mid-stream) and, with
+    // goog-remb negotiated and no transport-wide sequence numbers sent, estimate bandwidth
+    // themselves and send REMB.
+    expect(d.keyframe_requests_received, 'keyframe requests from the viewers').toBeGreaterThan(0);
+    expect(d.rembs_received, 'REMBs from the viewers').toBeGreaterThan(0);
+    expect(d.rembs_sent, 'REMBs to the publisher').toBeGreaterThan(0);
   });
 });
