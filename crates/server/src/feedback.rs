@@ -350,13 +350,16 @@ async fn on_packet(track: &PublishedTrack, down: &DownTrack, packet: &dyn rtc::r
         tracing::debug!(track = %track.sid, ?media_ssrc, "feedback for an SSRC this subscriber is not sent: ignored");
         return;
     }
+    let Some(history) = &down.feedback.history else {
+        tracing::debug!(track = %track.sid, "video feedback about an audio track: ignored");
+        return;
+    };
     let any = packet.as_any();
     if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
         KEYFRAME_REQUESTS_RECEIVED.fetch_add(1, Relaxed);
         track.request_keyframe(&down.subscriber_sid).await;
     } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
         NACKS_RECEIVED.fetch_add(1, Relaxed);
-        let Some(history) = &down.feedback.history else { return };
         let seqs = nack.nacks.iter().flat_map(|pair| pair.packet_list());
         let reply = history.lock().on_nack(Instant::now(), seqs);
         for packet in reply.resend {
