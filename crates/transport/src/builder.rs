@@ -154,3 +154,21 @@ pub async fn build(
     }
     Ok(Arc::new(builder.build().await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feedback_chain_leaves_nacks_to_the_application() {
+        let mut media = MediaEngine::default();
+        media.register_default_codecs().unwrap();
+        let slots = feedback_interceptors(&mut media).unwrap().slots();
+        let names: Vec<&str> = slots.iter().map(|(_, name)| name.as_str()).collect();
+        assert!(!slots.iter().any(|(slot, _)| *slot == Slot::NackResponder), "{names:?}");
+        for wanted in [Slot::NackGenerator, Slot::TwccReceiver, Slot::ReceiverReport, Slot::SenderReport] {
+            assert!(slots.iter().any(|(slot, _)| *slot == wanted), "{wanted:?} missing from {names:?}");
+        }
+        assert_eq!(slots.last().map(|(slot, _)| *slot), Some(Slot::from(FEEDBACK_SLOT)), "{names:?}");
+    }
+}
