@@ -80,3 +80,24 @@ fn participant() -> &'static Arc<Participant> {
         p
     })
 }
+
+/// An SRTCP payload from a subscriber, decrypted: the stack's compound parse, then what the
+/// server does with it (the feedback split per media SSRC, NACKs against a packet history
+/// that holds the sequence numbers around them).
+pub fn rtcp_feedback(bytes: &[u8]) {
+    use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
+    let Ok(packets) = rtc::rtcp::packet::unmarshal(&mut bytes::Bytes::copy_from_slice(bytes)) else { return };
+    let now = std::time::Instant::now();
+    for packet in lkrtc_transport::feedback::relayed(&packets) {
+        let Some(nack) = packet.as_any().downcast_ref::<TransportLayerNack>() else { continue };
+        let mut history = crate::feedback::SendHistory::default();
+        let first = nack.nacks.first().map_or(0, |n| n.packet_id);
+        for seq in (0..600u16).map(|d| first.wrapping_sub(300).wrapping_add(d)).filter(|s| s % 7 != 0) {
+            let mut p = rtc::rtp::Packet::default();
+            p.header.sequence_number = seq;
+            history.push(now, p, seq.wrapping_add(nack.media_ssrc as u16));
+        }
+        let reply = history.on_nack(now, nack.nacks.iter().flat_map(|n| n.packet_list()));
+        assert!(reply.resend.len() + reply.relay.len() <= 17 * nack.nacks.len(), "more answers than asked");
+    }
+}

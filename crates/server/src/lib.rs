@@ -19,6 +19,7 @@
 
 pub mod auth;
 mod data;
+mod feedback;
 #[doc(hidden)]
 pub mod fuzz;
 mod http;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::{AuthError, KeyStore};
+pub use feedback::VideoStats;
 pub use livekit_protocol as proto;
 pub use session::{PING_INTERVAL, PING_TIMEOUT, PROTOCOL, SERVER_VERSION};
 pub use tls::TlsConfig;
@@ -116,6 +118,8 @@ pub struct Stats {
     pub rtp_packets_in: u64,
     /// RTP packets forwarded to subscribers since start.
     pub rtp_packets_out: u64,
+    /// Video packets and receiver feedback (keyframe requests, NACKs, REMB) since start.
+    pub video: VideoStats,
 }
 
 pub(crate) fn stats(shared: &ServerShared) -> Stats {
@@ -126,6 +130,7 @@ pub(crate) fn stats(shared: &ServerShared) -> Stats {
         participants: rooms.iter().map(|r| r.participants().len()).sum(),
         rtp_packets_in: track::PACKETS_IN.load(Relaxed),
         rtp_packets_out: track::PACKETS_OUT.load(Relaxed),
+        video: feedback::video_stats(),
     }
 }
 

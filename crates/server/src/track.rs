@@ -10,7 +10,6 @@ use livekit_protocol as proto;
 use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
 use tokio::sync::Notify;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 /// RTP packets received from publishers, process-wide.
@@ -31,6 +30,8 @@ pub struct DownTrack {
     /// The payload type the subscriber negotiated for the video codec ([`UNRESOLVED`] until
     /// its answer is applied): payload types are per leg, the publisher's may differ.
     pub payload_type: AtomicU16,
+    /// Packets sent (for NACKs) and the subscriber's bandwidth estimate.
+    pub feedback: crate::feedback::DownFeedback,
 }
 
 /// [`DownTrack::payload_type`] not known yet.
@@ -79,6 +80,8 @@ pub struct PublishedTrack {
     codec: Mutex<Option<RTCRtpCodec>>,
     /// Keyframes are requested from the publisher until then (video, after a subscription).
     keyframes_until: Mutex<Option<Instant>>,
+    /// Feedback to the publisher (keyframe requests, NACKs, bandwidth estimates).
+    pub feedback: crate::feedback::TrackFeedback,
 }
 
 /// How long keyframes are requested after a new subscription, and how often: the new
@@ -111,6 +114,7 @@ impl PublishedTrack {
             level: Mutex::new(Level { smoothed: 127.0, updated: None }),
             codec: Mutex::new(None),
             keyframes_until: Mutex::new(None),
+            feedback: Default::default(),
         })
     }
 
@@ -152,6 +156,19 @@ impl PublishedTrack {
         !self.subscribed_once.swap(true, Ordering::SeqCst)
     }
 
+    /// The current down tracks.
+    pub fn downtracks(&self) -> Arc<Vec<Arc<DownTrack>>> {
+        self.downtracks.lock().clone()
+    }
+
+    /// Asks the publisher for a keyframe of the layer `subscriber_sid` receives (one layer
+    /// today), throttled per track.
+    pub async fn request_keyframe(&self, subscriber_sid: &str) {
+        if !self.feedback.send_pli(false).await {
+            tracing::trace!(track = %self.sid, subscriber = subscriber_sid, "keyframe request throttled");
+        }
+    }
+
     /// Stops forwarding to `subscriber_sid`.
     pub fn remove_downtrack(&self, subscriber_sid: &str) {
         let mut guard = self.downtracks.lock();
@@ -191,6 +208,7 @@ impl PublishedTrack {
     /// until the remote track ends or the track is closed.
     pub async fn forward_from(self: Arc<Self>, remote: Arc<dyn TrackRemote>) {
         let mut packets: u64 = 0;
+        self.feedback.set_remote(Some(remote.clone()));
         let mut tick = tokio::time::interval(KEYFRAME_EVERY);
         loop {
             if self.is_closed() {
@@ -200,7 +218,7 @@ impl PublishedTrack {
                 ev = remote.poll() => ev,
                 _ = self.stop.notified() => break,
                 _ = tick.tick() => {
-                    self.maybe_request_keyframe(remote.as_ref()).await;
+                    self.maybe_request_keyframe().await;
                     continue;
                 }
             };
@@ -222,6 +240,10 @@ impl PublishedTrack {
                     PACKETS_IN.fetch_add(1, Ordering::Relaxed);
                     PACKETS_OUT.fetch_add(downs.len() as u64, Ordering::Relaxed);
                     let video_codec = self.codec();
+                    if video_codec.is_some() {
+                        crate::feedback::count_video_in();
+                    }
+                    let upstream_seq = packet.header.sequence_number;
                     for down in downs.iter() {
                         let mut p = packet.clone();
                         p.header.ssrc = down.ssrc;
@@ -232,31 +254,22 @@ impl PublishedTrack {
                                 None => continue,
                             }
                         }
-                        // A subscriber whose transport is not up yet just misses packets.
-                        let _ = down.local.write_rtp(p).await;
+                        down.write(p, upstream_seq).await;
                     }
                 }
                 Some(TrackRemoteEvent::OnEnded) | None => break,
                 Some(_) => {}
             }
         }
+        self.feedback.set_remote(None);
         tracing::debug!(track = %self.sid, packets, "forwarding ended");
     }
 
     /// Sends the publisher a PLI while a new subscriber may still lack a keyframe.
-    async fn maybe_request_keyframe(&self, remote: &dyn TrackRemote) {
+    async fn maybe_request_keyframe(&self) {
         let due = self.keyframes_until.lock().is_some_and(|until| Instant::now() < until);
-        if !due {
-            return;
-        }
-        for media_ssrc in remote.ssrcs().await {
-            let pli = rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication {
-                sender_ssrc: 0,
-                media_ssrc,
-            };
-            if let Err(e) = remote.write_rtcp(vec![Box::new(pli)]).await {
-                tracing::debug!(track = %self.sid, error = %e, "keyframe request failed");
-            }
+        if due {
+            self.feedback.send_pli(true).await;
         }
     }
 }

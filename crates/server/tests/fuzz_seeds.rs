@@ -91,6 +91,28 @@ fn data_packets() -> Vec<Vec<u8>> {
     v
 }
 
+/// Subscriber RTCP: a receiver report with PLI, NACK and REMB after it; a FIR.
+fn rtcp() -> Vec<Vec<u8>> {
+    use rtc::rtcp::payload_feedbacks::full_intra_request::{FirEntry, FullIntraRequest};
+    use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+    use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+    use rtc::rtcp::receiver_report::ReceiverReport;
+    use rtc::rtcp::transport_feedbacks::transport_layer_nack::{nack_pairs_from_sequence_numbers, TransportLayerNack};
+    let compound: Vec<Box<dyn rtc::rtcp::Packet>> = vec![
+        Box::new(ReceiverReport { ssrc: 1, ..Default::default() }),
+        Box::new(PictureLossIndication { sender_ssrc: 1, media_ssrc: 2 }),
+        Box::new(TransportLayerNack {
+            sender_ssrc: 1,
+            media_ssrc: 2,
+            nacks: nack_pairs_from_sequence_numbers(&[10, 12, 40]),
+        }),
+        Box::new(ReceiverEstimatedMaximumBitrate { sender_ssrc: 1, bitrate: 500_000.0, ssrcs: vec![2, 3] }),
+    ];
+    let fir = FullIntraRequest { sender_ssrc: 1, media_ssrc: 2, fir: vec![FirEntry { ssrc: 2, sequence_number: 1 }] };
+    let fir: Vec<Box<dyn rtc::rtcp::Packet>> = vec![Box::new(fir)];
+    [compound, fir].iter().map(|c| rtc::rtcp::packet::marshal(c).unwrap().to_vec()).collect()
+}
+
 /// The client target reads length-prefixed (u16 LE) packet sequences.
 fn framed(packets: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -132,6 +154,7 @@ fn write_fuzz_seeds() {
     write("sdp", vec![OFFER.into(), OFFER.replace("sendonly", "recvonly").into()]);
     write("trickle_json", vec![CANDIDATE.into(), br#"{"candidate":""}"#.to_vec()]);
     write("data_packet", data_packets());
+    write("rtcp_feedback", rtcp());
     let resp = |m: proto::signal_response::Message| proto::SignalResponse { message: Some(m) }.encode_to_vec();
     use proto::signal_response::Message as Resp;
     write(
@@ -147,4 +170,20 @@ fn write_fuzz_seeds() {
         ],
     );
     write("client_data_packets", vec![framed(&stream_packets()), framed(&data_packets())]);
+}
+
+/// Every prefix of the RTCP seeds (truncated compounds, lengths past the end) and each
+/// with one byte flipped: the server's handling of what the stack parses never panics.
+#[test]
+fn rtcp_seeds_cut_and_flipped() {
+    for seed in rtcp() {
+        for end in 0..=seed.len() {
+            lkrtc_server::fuzz::rtcp_feedback(&seed[..end]);
+        }
+        for i in 0..seed.len() {
+            let mut bad = seed.clone();
+            bad[i] ^= 0xa5;
+            lkrtc_server::fuzz::rtcp_feedback(&bad);
+        }
+    }
 }

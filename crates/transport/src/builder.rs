@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpHeaderExtensionCapability, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpHeaderExtensionCapability, RtpCodecKind};
 use tokio::sync::mpsc;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
@@ -18,7 +18,13 @@ use webrtc::peer_connection::{
 };
 use webrtc::runtime::Runtime;
 
+use rtc::interceptor::{NackGeneratorBuilder, Slot};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
+
 use crate::events::{CandidateFilter, Handler, PcEvent, Target};
+use crate::feedback::FeedbackInterceptor;
 
 /// How one peer connection is built. [`PcOptions::new`] gives the defaults; each side
 /// sets its policy on top.
@@ -52,6 +58,11 @@ pub struct PcOptions {
     pub audio_level: bool,
     /// Which gathered local candidates are reported (`None`: all).
     pub candidate_filter: Option<CandidateFilter>,
+    /// Hand receiver feedback (PLI, FIR, NACK, REMB) to the application as
+    /// `TrackLocalEvent::OnRtcpPacket` on the sent track it is about, and leave NACKs to the
+    /// application: the stack's own NACK responder is not registered (default off: the
+    /// stack answers NACKs and keeps the feedback).
+    pub rtcp_feedback: bool,
 }
 
 impl PcOptions {
@@ -70,8 +81,29 @@ impl PcOptions {
             runtime: None,
             audio_level: false,
             candidate_filter: None,
+            rtcp_feedback: false,
         }
     }
+}
+
+/// Where [`FeedbackInterceptor`] sits: application-most, after every interceptor that reads
+/// RTCP (the terminus the stack appends still comes after it).
+const FEEDBACK_SLOT: usize = 14_000;
+
+/// The default interceptors with the NACK responder left out (the application answers NACKs)
+/// and [`FeedbackInterceptor`] added.
+fn feedback_interceptors(media: &mut MediaEngine) -> webrtc::error::Result<Registry> {
+    // What `register_default_interceptors` registers, minus the responder: the NACK feedback
+    // (negotiated, generated for what this side receives), simulcast header extensions,
+    // transport-wide feedback for what it receives, sender and receiver reports.
+    for parameter in ["", "pli"] {
+        let nack = RTCPFeedback { typ: "nack".to_owned(), parameter: parameter.to_owned() };
+        media.register_feedback(nack, RtpCodecKind::Video);
+    }
+    let registry = Registry::new().with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
+    configure_simulcast_extension_headers(media)?;
+    let registry = configure_twcc_receiver_only(registry, media)?;
+    Ok(configure_rtcp_reports(registry).with(Slot::from(FEEDBACK_SLOT), FeedbackInterceptor::default()))
 }
 
 /// Builds a peer connection whose events go to `tx`, tagged with `options.target`.
@@ -85,7 +117,11 @@ pub async fn build(
         let level = RTCRtpHeaderExtensionCapability { uri: rtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
         media.register_header_extension(level, RtpCodecKind::Audio, None)?;
     }
-    let registry = register_default_interceptors(Registry::new(), &mut media)?;
+    let registry = if options.rtcp_feedback {
+        feedback_interceptors(&mut media)?
+    } else {
+        register_default_interceptors(Registry::new(), &mut media)?
+    };
     let settings = SettingEngineBuilder::new()
         .with_include_loopback_candidate(options.include_loopback)
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
@@ -117,4 +153,22 @@ pub async fn build(
         builder = builder.with_runtime(runtime);
     }
     Ok(Arc::new(builder.build().await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feedback_chain_leaves_nacks_to_the_application() {
+        let mut media = MediaEngine::default();
+        media.register_default_codecs().unwrap();
+        let slots = feedback_interceptors(&mut media).unwrap().slots();
+        let names: Vec<&str> = slots.iter().map(|(_, name)| name.as_str()).collect();
+        assert!(!slots.iter().any(|(slot, _)| *slot == Slot::NackResponder), "{names:?}");
+        for wanted in [Slot::NackGenerator, Slot::TwccReceiver, Slot::ReceiverReport, Slot::SenderReport] {
+            assert!(slots.iter().any(|(slot, _)| *slot == wanted), "{wanted:?} missing from {names:?}");
+        }
+        assert_eq!(slots.last().map(|(slot, _)| *slot), Some(Slot::from(FEEDBACK_SLOT)), "{names:?}");
+    }
 }

@@ -11,6 +11,7 @@
 //! - [`candidate`]: LiveKit's trickle candidate JSON, both ways.
 //! - [`sdp`]: the SDP facts signalling needs (first mid).
 //! - [`data`]: the `_reliable` / `_lossy` data channels, reading and watching them.
+//! - [`feedback`]: receiver feedback (PLI, FIR, NACK, REMB) handed to the application.
 //! - [`codec`]: Opus and encoding parameters as LiveKit negotiates them.
 
 #![deny(missing_docs)]
@@ -20,6 +21,7 @@ pub mod candidate;
 pub mod codec;
 pub mod data;
 pub mod events;
+pub mod feedback;
 pub mod negotiation;
 pub mod sdp;
 

@@ -169,7 +169,9 @@ impl Session {
             ssrc,
             sender: sender.clone(),
             payload_type: std::sync::atomic::AtomicU16::new(crate::track::UNRESOLVED),
+            feedback: crate::feedback::DownFeedback::new(track.kind() == proto::TrackType::Video),
         });
+        tokio::spawn(crate::feedback::serve(Arc::downgrade(&track), down.clone()));
         if track.add_downtrack(down) {
             if let Some(publisher) = self.room.participants().into_iter().find(|o| o.sid == track.publisher_sid) {
                 publisher.send(Resp::TrackSubscribed(proto::TrackSubscribed { track_sid: track.sid.clone() }));

@@ -2,6 +2,8 @@
 //! signalling WebSockets, and reading signal responses with a bound.
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod peer;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
