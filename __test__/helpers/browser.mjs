@@ -26,6 +26,11 @@ const CHROMIUM_FLAGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // getUserMedia without a prompt, from Chromium's synthetic camera (a moving test pattern)
+  // and microphone (a beep); media plays without a user gesture.
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
 ];
 const SDK_JS = resolve(REPO_ROOT, 'node_modules/livekit-client/dist/livekit-client.umd.js');
 const PAGE = '<!doctype html><meta charset="utf-8"><title>lkrtc browser test</title><script src="/sdk.js"></script>';
