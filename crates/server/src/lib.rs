@@ -19,6 +19,7 @@
 
 pub mod auth;
 mod data;
+mod forward;
 #[doc(hidden)]
 pub mod fuzz;
 mod http;
