@@ -201,6 +201,7 @@ impl PublishedTrack {
     /// subscription too.
     pub fn update_settings(&self, subscriber_sid: &str, settings: &proto::UpdateTrackSettings) {
         let max = crate::forward::wanted_layer(&self.info.lock().layers, settings);
+        tracing::debug!(track = %self.sid, subscriber = %subscriber_sid, ?max, quality = settings.quality, width = settings.width, height = settings.height, disabled = settings.disabled, "track settings");
         self.wants.lock().insert(subscriber_sid.to_string(), max);
         if let Some(down) = self.downtrack(subscriber_sid) {
             down.selector.lock().set_max(max);
@@ -291,7 +292,13 @@ impl PublishedTrack {
         if let Some(layer) = rx.layer_of.get(&ssrc) {
             return *layer;
         }
+        let repair = remote.codec(ssrc).await.is_some_and(|c| {
+            let name = c.mime_type.rsplit('/').next().unwrap_or_default().to_ascii_lowercase();
+            matches!(name.as_str(), "rtx" | "red" | "ulpfec" | "flexfec-03")
+        });
         let layer = match remote.rid(ssrc).await {
+            // Repair flows (RTX, FEC) are the publisher leg's business, not media.
+            _ if repair => None,
             Some(rid) => {
                 let layer = crate::forward::rid_layer(&rid, self.layer_count);
                 if layer.is_none() {
@@ -300,8 +307,8 @@ impl PublishedTrack {
                 layer
             }
             None if self.layer_count == 1 => Some(0),
-            // A simulcast layer whose RID is not known yet: asked again on its next packet.
-            None => return None,
+            // No RID (yet): a single stream, the top layer; asked again on the next packet.
+            None => return Some(self.layer_count - 1),
         };
         // Bounded: a hostile publisher cannot grow this past a few entries per RID.
         if rx.layer_of.len() < 16 {

@@ -100,6 +100,7 @@ impl Selector {
             if !packet.keyframe || !self.may_switch_to(packet.layer, target, live) {
                 return None;
             }
+            tracing::debug!(from = ?self.current, to = packet.layer, target, "layer switch");
             self.munger.switch(packet.seq, packet.ts, now, self.clock_rate);
             self.current = Some(packet.layer);
         }
