@@ -340,17 +340,19 @@ impl PublishedTrack {
         packet.header.extension = false;
         packet.header.extension_profile = 0;
         let now = Instant::now();
-        let live = {
+        let (live, late) = {
             let mut layers = self.layers.lock();
-            layers.mark(layer, packet.header.ssrc, now);
-            layers.live(now)
+            let late = layers.mark(layer, packet.header.ssrc, packet.header.sequence_number, now);
+            (layers.live(now), late)
         };
         let codec = self.codec();
-        // Audio (and a video codec the server cannot read) switches anywhere.
-        let keyframe = codec
-            .as_ref()
-            .and_then(|c| VideoCodec::from_mime(&c.mime_type))
-            .is_none_or(|c| c.is_keyframe(&packet.payload));
+        // Audio (and a video codec the server cannot read) switches anywhere; a keyframe
+        // whose start came late does not (its rest went by unforwarded).
+        let keyframe = !late
+            && codec
+                .as_ref()
+                .and_then(|c| VideoCodec::from_mime(&c.mime_type))
+                .is_none_or(|c| c.is_keyframe(&packet.payload));
         let incoming = Incoming { layer, keyframe, seq: packet.header.sequence_number, ts: packet.header.timestamp };
         let downs = self.downtracks.lock().clone();
         for down in downs.iter() {

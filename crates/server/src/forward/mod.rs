@@ -32,20 +32,34 @@ pub fn rid_layer(rid: &str, count: usize) -> Option<usize> {
     (index < count).then_some(index)
 }
 
-/// What the server knows of a publisher's layers: their SSRCs and when each last sent.
+/// What the server knows of a publisher's layers: their SSRCs, when each last sent, and
+/// the newest sequence number of each.
 #[derive(Debug, Default)]
 pub struct Layers {
     ssrc: [Option<u32>; MAX_LAYERS],
     seen: [Option<Instant>; MAX_LAYERS],
+    newest: [Option<u16>; MAX_LAYERS],
 }
 
 impl Layers {
-    /// Records a packet of `layer` on `ssrc` at `now`.
-    pub fn mark(&mut self, layer: usize, ssrc: u32, now: Instant) {
-        if layer < MAX_LAYERS {
-            self.ssrc[layer] = Some(ssrc);
-            self.seen[layer] = Some(now);
+    /// Records packet `seq` of `layer` on `ssrc` at `now`. Returns whether it came late
+    /// (after a newer one of its layer: reordered, or retransmitted after a loss). A
+    /// keyframe whose first packet came late cannot start a subscriber's stream: the
+    /// packets after it were not forwarded.
+    pub fn mark(&mut self, layer: usize, ssrc: u32, seq: u16, now: Instant) -> bool {
+        if layer >= MAX_LAYERS {
+            return false;
         }
+        if self.ssrc[layer] != Some(ssrc) {
+            self.newest[layer] = None;
+        }
+        self.ssrc[layer] = Some(ssrc);
+        self.seen[layer] = Some(now);
+        let late = self.newest[layer].is_some_and(|newest| !munger::seq_after(seq, newest));
+        if !late {
+            self.newest[layer] = Some(seq);
+        }
+        late
     }
 
     /// The layers that sent media recently.
@@ -184,13 +198,28 @@ mod tests {
         let t0 = Instant::now();
         let mut layers = Layers::default();
         assert_eq!(layers.live(t0), Live(0));
-        layers.mark(0, 11, t0);
-        layers.mark(2, 33, t0 + Duration::from_millis(600));
-        layers.mark(7, 99, t0);
+        assert!(!layers.mark(0, 11, 100, t0));
+        assert!(!layers.mark(2, 33, 5, t0 + Duration::from_millis(600)));
+        assert!(!layers.mark(7, 99, 1, t0));
         assert_eq!(layers.live(t0 + Duration::from_millis(700)), Live(0b101));
         assert_eq!(layers.live(t0 + Duration::from_millis(1_200)), Live(0b100));
         assert_eq!(layers.ssrc(2), Some(33));
         assert_eq!(layers.ssrc(1), None);
         assert_eq!(layers.ssrc(9), None);
+    }
+
+    #[test]
+    fn late_packets() {
+        let t0 = Instant::now();
+        let mut layers = Layers::default();
+        assert!(!layers.mark(1, 7, 65_535, t0));
+        assert!(!layers.mark(1, 7, 1, t0));
+        // 0 was overtaken by 1 (across the wrap), and 1 is a duplicate.
+        assert!(layers.mark(1, 7, 0, t0));
+        assert!(layers.mark(1, 7, 1, t0));
+        assert!(!layers.mark(1, 7, 2, t0));
+        // Other layers, and a new SSRC for the layer, start afresh.
+        assert!(!layers.mark(0, 5, 0, t0));
+        assert!(!layers.mark(1, 8, 0, t0));
     }
 }
