@@ -346,21 +346,25 @@ impl PublishedTrack {
             (layers.live(now), late)
         };
         let codec = self.codec();
+        let video = codec.as_ref().and_then(|c| VideoCodec::from_mime(&c.mime_type));
         // Audio (and a video codec the server cannot read) switches anywhere; a keyframe
         // whose start came late does not (its rest went by unforwarded).
-        let keyframe = !late
-            && codec
-                .as_ref()
-                .and_then(|c| VideoCodec::from_mime(&c.mime_type))
-                .is_none_or(|c| c.is_keyframe(&packet.payload));
-        let incoming = Incoming { layer, keyframe, seq: packet.header.sequence_number, ts: packet.header.timestamp };
+        let keyframe = !late && video.is_none_or(|c| c.is_keyframe(&packet.payload));
+        let vp8 = (video == Some(VideoCodec::Vp8)).then(|| crate::forward::vp8::parse(&packet.payload)).flatten();
+        let incoming =
+            Incoming { layer, keyframe, seq: packet.header.sequence_number, ts: packet.header.timestamp, vp8 };
         let downs = self.downtracks.lock().clone();
         for down in downs.iter() {
-            let Some((seq, ts)) = down.selector.lock().on_packet(incoming, live, now) else { continue };
+            let Some(out) = down.selector.lock().on_packet(incoming, live, now) else { continue };
             let mut p = packet.clone();
             p.header.ssrc = down.ssrc;
-            p.header.sequence_number = seq;
-            p.header.timestamp = ts;
+            p.header.sequence_number = out.seq;
+            p.header.timestamp = out.ts;
+            if let Some(ids) = out.vp8 {
+                let mut payload = bytes::BytesMut::from(&p.payload[..]);
+                crate::forward::vp8::write(&mut payload, ids);
+                p.payload = payload.freeze();
+            }
             if let Some(codec) = &codec {
                 match down.payload_type(codec).await {
                     Some(pt) => p.header.payload_type = pt,
@@ -421,6 +425,7 @@ impl PublishedTrack {
         let Some(remote) = self.remote.lock().clone() else { return };
         let pli =
             rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication { sender_ssrc: 0, media_ssrc };
+        tracing::debug!(track = %self.sid, layer, media_ssrc, "keyframe requested");
         if let Err(e) = remote.write_rtcp(vec![Box::new(pli)]).await {
             tracing::debug!(track = %self.sid, error = %e, "keyframe request failed");
         }

@@ -5,6 +5,7 @@
 pub mod keyframe;
 pub mod munger;
 pub mod selector;
+pub mod vp8;
 
 use std::time::{Duration, Instant};
 

@@ -8,6 +8,7 @@
 use std::time::Instant;
 
 use super::munger::Munger;
+use super::vp8::{Descriptor, Ids, Vp8Munger};
 
 /// The set of publisher layers that sent media recently (bit `i`: layer `i`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,6 +41,19 @@ pub struct Incoming {
     pub seq: u16,
     /// Its RTP timestamp.
     pub ts: u32,
+    /// Its VP8 payload descriptor (VP8 only).
+    pub vp8: Option<Descriptor>,
+}
+
+/// How a forwarded packet is rewritten for the subscriber.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Sequence number.
+    pub seq: u16,
+    /// RTP timestamp.
+    pub ts: u32,
+    /// VP8 descriptor ids (VP8 only).
+    pub vp8: Option<Ids>,
 }
 
 /// Layer selection and rewriting state of one subscriber.
@@ -50,6 +64,7 @@ pub struct Selector {
     /// The layer being forwarded; `None` until the first keyframe.
     current: Option<usize>,
     munger: Munger,
+    vp8: Vp8Munger,
     clock_rate: u32,
 }
 
@@ -57,7 +72,7 @@ impl Selector {
     /// A selector forwarding at most layer `max` (`None`: nothing), for media timed at
     /// `clock_rate` Hz.
     pub fn new(max: Option<usize>, clock_rate: u32) -> Self {
-        Self { max, current: None, munger: Munger::default(), clock_rate }
+        Self { max, current: None, munger: Munger::default(), vp8: Vp8Munger::default(), clock_rate }
     }
 
     /// Changes the highest layer wanted. Disabling forgets the current layer: media
@@ -92,9 +107,9 @@ impl Selector {
         self.keyframe_wanted(live).or(self.current)
     }
 
-    /// Decides on `packet` (`live` includes its layer): `Some((seq, ts))` rewritten for
-    /// the subscriber when it is forwarded, `None` when it is dropped.
-    pub fn on_packet(&mut self, packet: Incoming, live: Live, now: Instant) -> Option<(u16, u32)> {
+    /// Decides on `packet` (`live` includes its layer): how it is rewritten for the
+    /// subscriber when it is forwarded, `None` when it is dropped.
+    pub fn on_packet(&mut self, packet: Incoming, live: Live, now: Instant) -> Option<Outgoing> {
         let target = self.target(live)?;
         if self.current != Some(packet.layer) {
             if !packet.keyframe || !self.may_switch_to(packet.layer, target, live) {
@@ -102,9 +117,13 @@ impl Selector {
             }
             tracing::debug!(from = ?self.current, to = packet.layer, target, "layer switch");
             self.munger.switch(packet.seq, packet.ts, now, self.clock_rate);
+            if let Some(d) = &packet.vp8 {
+                self.vp8.switch(d);
+            }
             self.current = Some(packet.layer);
         }
-        self.munger.rewrite(packet.seq, packet.ts, now)
+        let (seq, ts) = self.munger.rewrite(packet.seq, packet.ts, now)?;
+        Some(Outgoing { seq, ts, vp8: packet.vp8.map(|d| self.vp8.rewrite(&d)) })
     }
 
     /// Whether a keyframe of `layer` is a good place to switch to it.
@@ -126,7 +145,12 @@ mod tests {
     const ALL: Live = Live(0b111);
 
     fn pkt(layer: usize, keyframe: bool, seq: u16, ts: u32) -> Incoming {
-        Incoming { layer, keyframe, seq, ts }
+        Incoming { layer, keyframe, seq, ts, vp8: None }
+    }
+
+    /// What `on_packet` decided, as `(seq, ts)`.
+    fn fwd(s: &mut Selector, p: Incoming, live: Live, now: Instant) -> Option<(u16, u32)> {
+        s.on_packet(p, live, now).map(|o| (o.seq, o.ts))
     }
 
     #[test]
@@ -144,77 +168,90 @@ mod tests {
         let t = Instant::now();
         let mut s = Selector::new(Some(2), 90_000);
         assert_eq!(s.keyframe_wanted(ALL), Some(2));
-        assert_eq!(s.on_packet(pkt(2, false, 10, 100), ALL, t), None);
-        assert_eq!(s.on_packet(pkt(2, true, 11, 200), ALL, t), Some((11, 200)));
-        assert_eq!(s.on_packet(pkt(2, false, 12, 300), ALL, t), Some((12, 300)));
+        assert_eq!(fwd(&mut s, pkt(2, false, 10, 100), ALL, t), None);
+        assert_eq!(fwd(&mut s, pkt(2, true, 11, 200), ALL, t), Some((11, 200)));
+        assert_eq!(fwd(&mut s, pkt(2, false, 12, 300), ALL, t), Some((12, 300)));
         assert_eq!(s.keyframe_wanted(ALL), None);
         assert_eq!(s.keyframe_layer(ALL), Some(2));
         // Other layers are not forwarded, keyframes or not.
-        assert_eq!(s.on_packet(pkt(0, true, 5000, 9), ALL, t), None);
-        assert_eq!(s.on_packet(pkt(1, false, 7000, 9), ALL, t), None);
+        assert_eq!(fwd(&mut s, pkt(0, true, 5000, 9), ALL, t), None);
+        assert_eq!(fwd(&mut s, pkt(1, false, 7000, 9), ALL, t), None);
     }
 
     #[test]
     fn starts_low_then_steps_up() {
         let t = Instant::now();
         let mut s = Selector::new(Some(2), 90_000);
-        assert_eq!(s.on_packet(pkt(0, true, 100, 1000), ALL, t), Some((100, 1000)));
+        assert_eq!(fwd(&mut s, pkt(0, true, 100, 1000), ALL, t), Some((100, 1000)));
         assert_eq!(s.current(), Some(0));
         assert_eq!(s.keyframe_wanted(ALL), Some(2));
         // A keyframe of the middle layer is a step up.
         let t1 = t + Duration::from_millis(50);
-        assert_eq!(s.on_packet(pkt(1, true, 900, 50_000), ALL, t1), Some((101, 1000 + 4500)));
+        assert_eq!(fwd(&mut s, pkt(1, true, 900, 50_000), ALL, t1), Some((101, 1000 + 4500)));
         assert_eq!(s.current(), Some(1));
         // Then the target.
         let t2 = t1 + Duration::from_millis(20);
-        assert_eq!(s.on_packet(pkt(2, true, 3, 7), ALL, t2), Some((102, 5500 + 1800)));
+        assert_eq!(fwd(&mut s, pkt(2, true, 3, 7), ALL, t2), Some((102, 5500 + 1800)));
         assert_eq!(s.current(), Some(2));
         // Lower keyframes no longer move it.
-        assert_eq!(s.on_packet(pkt(0, true, 101, 2000), ALL, t2), None);
+        assert_eq!(fwd(&mut s, pkt(0, true, 101, 2000), ALL, t2), None);
     }
 
     #[test]
     fn steps_down_on_a_keyframe_of_the_target() {
         let t = Instant::now();
         let mut s = Selector::new(Some(2), 90_000);
-        assert!(s.on_packet(pkt(2, true, 1, 1), ALL, t).is_some());
+        assert!(fwd(&mut s, pkt(2, true, 1, 1), ALL, t).is_some());
         s.set_max(Some(0));
         assert_eq!(s.keyframe_wanted(ALL), Some(0));
         // Still on the top layer until the low layer's keyframe.
-        assert_eq!(s.on_packet(pkt(2, false, 2, 1), ALL, t), Some((2, 1)));
-        assert_eq!(s.on_packet(pkt(1, true, 50, 1), ALL, t), None);
-        assert_eq!(s.on_packet(pkt(0, true, 60, 1), ALL, t), Some((3, 2)));
+        assert_eq!(fwd(&mut s, pkt(2, false, 2, 1), ALL, t), Some((2, 1)));
+        assert_eq!(fwd(&mut s, pkt(1, true, 50, 1), ALL, t), None);
+        assert_eq!(fwd(&mut s, pkt(0, true, 60, 1), ALL, t), Some((3, 2)));
         assert_eq!(s.current(), Some(0));
-        assert_eq!(s.on_packet(pkt(2, false, 3, 1), ALL, t), None);
+        assert_eq!(fwd(&mut s, pkt(2, false, 3, 1), ALL, t), None);
     }
 
     #[test]
     fn falls_back_when_the_layer_stops() {
         let t = Instant::now();
         let mut s = Selector::new(Some(2), 90_000);
-        assert!(s.on_packet(pkt(2, true, 1, 1), ALL, t).is_some());
+        assert!(fwd(&mut s, pkt(2, true, 1, 1), ALL, t).is_some());
         // The publisher paused the top layer.
         let live = Live(0b011);
         assert_eq!(s.keyframe_wanted(live), Some(1));
-        assert_eq!(s.on_packet(pkt(1, true, 10, 1), live, t), Some((2, 2)));
+        assert_eq!(fwd(&mut s, pkt(1, true, 10, 1), live, t), Some((2, 2)));
         // It comes back: up again on its keyframe.
         assert_eq!(s.keyframe_wanted(ALL), Some(2));
-        assert_eq!(s.on_packet(pkt(2, true, 5, 1), ALL, t), Some((3, 3)));
+        assert_eq!(fwd(&mut s, pkt(2, true, 5, 1), ALL, t), Some((3, 3)));
+    }
+
+    #[test]
+    fn vp8_ids_follow_on() {
+        let t = Instant::now();
+        let mut s = Selector::new(Some(2), 90_000);
+        let vp8 = |picture_id, tl0| Descriptor { picture_id: Some((picture_id, true)), tl0: Some(tl0), keyidx: None };
+        let first = Incoming { vp8: Some(vp8(500, 9)), ..pkt(0, true, 1, 1) };
+        assert_eq!(s.on_packet(first, ALL, t).unwrap().vp8, Some(Ids { picture_id: 500, tl0: 9, keyidx: 0 }));
+        let up = Incoming { vp8: Some(vp8(20_000, 200)), ..pkt(2, true, 9, 9) };
+        assert_eq!(s.on_packet(up, ALL, t).unwrap().vp8, Some(Ids { picture_id: 501, tl0: 10, keyidx: 0 }));
+        let next = Incoming { vp8: Some(vp8(20_001, 201)), ..pkt(2, false, 10, 9) };
+        assert_eq!(s.on_packet(next, ALL, t).unwrap().vp8, Some(Ids { picture_id: 502, tl0: 11, keyidx: 0 }));
     }
 
     #[test]
     fn disabled_forwards_nothing() {
         let t = Instant::now();
         let mut s = Selector::new(None, 90_000);
-        assert_eq!(s.on_packet(pkt(0, true, 1, 1), ALL, t), None);
+        assert_eq!(fwd(&mut s, pkt(0, true, 1, 1), ALL, t), None);
         assert_eq!(s.keyframe_wanted(ALL), None);
         s.set_max(Some(0));
-        assert_eq!(s.on_packet(pkt(0, true, 2, 1), ALL, t), Some((2, 1)));
+        assert_eq!(fwd(&mut s, pkt(0, true, 2, 1), ALL, t), Some((2, 1)));
         s.set_max(None);
-        assert_eq!(s.on_packet(pkt(0, false, 3, 1), ALL, t), None);
+        assert_eq!(fwd(&mut s, pkt(0, false, 3, 1), ALL, t), None);
         // Enabled again: resumes on a keyframe, numbering continuous.
         s.set_max(Some(0));
-        assert_eq!(s.on_packet(pkt(0, false, 4, 1), ALL, t), None);
-        assert_eq!(s.on_packet(pkt(0, true, 5, 1), ALL, t), Some((3, 2)));
+        assert_eq!(fwd(&mut s, pkt(0, false, 4, 1), ALL, t), None);
+        assert_eq!(fwd(&mut s, pkt(0, true, 5, 1), ALL, t), Some((3, 2)));
     }
 }
