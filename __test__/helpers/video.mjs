@@ -2,7 +2,7 @@
 // frame-wide brightness that flips every second, and a reader that records what a
 // VideoStream delivers (sizes, brightness, arrival times).
 import * as official from '@livekit/rtc-node';
-import { withTimeout } from './rtc.mjs';
+import { waitForEvent, withTimeout } from './rtc.mjs';
 
 export const DARK = 40;
 export const BRIGHT = 200;
@@ -96,4 +96,24 @@ export function brightness(levels) {
     dark: levels.filter((l) => Math.abs(l - DARK) < 25).length,
     bright: levels.filter((l) => Math.abs(l - BRIGHT) < 25).length,
   };
+}
+
+/**
+ * Connects a `late` participant (no auto-subscribe) to `roomName`, subscribes it to
+ * `publication` of `cam`, and reads its first frame. Returns { reader, first, firstFrameMs }
+ * (the time from the subscription to the first frame); the caller releases the reader.
+ */
+export async function lateSubscriber(scope, server, roomName, publication) {
+  const late = await scope.connect(server, 'late', roomName, { roomOptions: { autoSubscribe: false } });
+  const latePub = late.remoteParticipants.get('cam').trackPublications.get(publication.sid);
+  const subscribed = waitForEvent(late, official.RoomEvent.TrackSubscribed, {
+    timeoutMs: 20_000,
+    what: 'the late viewer to subscribe',
+  });
+  latePub.setSubscribed(true);
+  const [track] = await subscribed;
+  const t0 = Date.now();
+  const reader = new official.VideoStream(track).getReader();
+  const [first] = await readFor(reader, 0);
+  return { reader, first, firstFrameMs: first.at - t0 };
 }

@@ -8,7 +8,7 @@ import * as official from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
 import { uniqueRoomName, waitForEvent, withTimeout } from '../helpers/rtc.mjs';
 import { useServer } from '../helpers/server.mjs';
-import { brightness, feed, readFrames } from '../helpers/video.mjs';
+import { brightness, feed, lateSubscriber, readFrames } from '../helpers/video.mjs';
 
 const W = 320;
 const H = 240;
@@ -47,19 +47,10 @@ describe('video forwarding (rtc-node to rtc-node)', () => {
     expect(bright, 'bright frames seen').toBeGreaterThan(20);
 
     // A late subscriber: the publisher's encoder only sends keyframes when asked.
-    const late = await scope.connect(server, 'late', roomName, { roomOptions: { autoSubscribe: false } });
-    const latePub = late.remoteParticipants.get('cam').trackPublications.get(publication.sid);
-    const lateSubscribed = waitForEvent(late, official.RoomEvent.TrackSubscribed, {
-      timeoutMs: 20_000,
-      what: 'the late viewer to subscribe',
-    });
-    latePub.setSubscribed(true);
-    const [lateTrack] = await lateSubscribed;
-    const t0 = Date.now();
-    const first = await readFrames(lateTrack, 0);
-    const firstFrameMs = Date.now() - t0;
+    const { reader, first, firstFrameMs } = await lateSubscriber(scope, server, roomName, publication);
+    reader.releaseLock();
     console.log(`video: ${levels.length} frames in 5 s; late subscriber's first frame after ${firstFrameMs} ms`);
-    expect(first.sizes.has(`${W}x${H}`)).toBe(true);
+    expect(first.size).toBe(`${W}x${H}`);
     expect(firstFrameMs, 'time to the first frame for a new subscriber').toBeLessThan(1_500);
   });
 

@@ -15,7 +15,7 @@ import * as official from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
 import { uniqueRoomName, waitForEvent, withTimeout } from '../helpers/rtc.mjs';
 import { useServer } from '../helpers/server.mjs';
-import { brightness, feed, longestGap, readFor, untilSize } from '../helpers/video.mjs';
+import { brightness, feed, lateSubscriber, longestGap, readFor, untilSize } from '../helpers/video.mjs';
 
 /** Asks the server for `quality` of `publication` (rtc-node sends UpdateTrackSettings). */
 function setQuality(publication, quality) {
@@ -129,7 +129,7 @@ describe('simulcast forwarding (rtc-node to rtc-node)', () => {
       // The stream stays continuous across the switch: frames keep coming (the low layer
       // runs at 15 fps), and the picture content with them.
       expect(frames.length, `frames in 3 s around the switch to ${size}`).toBeGreaterThan(35);
-      expect(longestGap(frames), `longest gap between frames around the switch to ${size}`).toBeLessThan(500);
+      expect(longestGap(frames), `longest gap between frames around the switch to ${size}`).toBeLessThan(750);
       const { dark, bright } = brightness(frames.map((f) => f.level));
       expect(Math.min(dark, bright), 'both brightness levels seen').toBeGreaterThan(5);
     }
@@ -137,18 +137,7 @@ describe('simulcast forwarding (rtc-node to rtc-node)', () => {
 
     // A subscriber joining while the video runs: the server asks for a keyframe of its
     // layer at once.
-    const late = await scope.connect(server, 'late', roomName, { roomOptions: { autoSubscribe: false } });
-    const latePub = late.remoteParticipants.get('cam').trackPublications.get(publication.sid);
-    const lateSubscribed = waitForEvent(late, official.RoomEvent.TrackSubscribed, {
-      timeoutMs: 20_000,
-      what: 'the late viewer to subscribe',
-    });
-    latePub.setSubscribed(true);
-    const [lateTrack] = await lateSubscribed;
-    const t0 = Date.now();
-    const lateReader = new official.VideoStream(lateTrack).getReader();
-    const [first] = await readFor(lateReader, 0);
-    const firstFrameMs = first.at - t0;
+    const { reader: lateReader, first, firstFrameMs } = await lateSubscriber(scope, server, roomName, publication);
     const after = await readFor(lateReader, 1_500);
     lateReader.releaseLock();
     console.log(`late subscriber: first frame (${first.size}) after ${firstFrameMs} ms; then ${after.at(-1).size}`);

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::forward::keyframe::VideoCodec;
 use crate::forward::selector::{Incoming, Selector};
-use crate::forward::{Layers, MAX_LAYERS};
+use crate::forward::{KeyframeLimiter, Layers, MAX_LAYERS};
 
 use livekit_protocol as proto;
 use rtc::rtp_transceiver::rtp_sender::RTCRtpCodec;
@@ -102,8 +102,8 @@ pub struct PublishedTrack {
     wants: Mutex<HashMap<String, Option<usize>>>,
     /// The publisher's track, once its media arrived (keyframe requests go to it).
     remote: Mutex<Option<Arc<dyn TrackRemote>>>,
-    /// When a keyframe was last requested, per layer.
-    last_pli: Mutex<[Option<Instant>; MAX_LAYERS]>,
+    /// Keyframe requests per layer, bounded in rate.
+    plis: Mutex<KeyframeLimiter>,
 }
 
 /// How long keyframes are requested after a new subscription: the new subscriber's
@@ -144,7 +144,7 @@ impl PublishedTrack {
             layer_count,
             wants: Mutex::new(HashMap::new()),
             remote: Mutex::new(None),
-            last_pli: Mutex::new([None; MAX_LAYERS]),
+            plis: Mutex::new(KeyframeLimiter::default()),
         })
     }
 
@@ -414,13 +414,8 @@ impl PublishedTrack {
     /// Sends a PLI for `layer` unless one went less than [`KEYFRAME_EVERY`] ago.
     async fn send_pli(&self, layer: usize, now: Instant) {
         let Some(media_ssrc) = self.layers.lock().ssrc(layer) else { return };
-        {
-            let mut last = self.last_pli.lock();
-            let Some(slot) = last.get_mut(layer) else { return };
-            if slot.is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_EVERY) {
-                return;
-            }
-            *slot = Some(now);
+        if !self.plis.lock().allow(layer, now, KEYFRAME_EVERY) {
+            return;
         }
         let Some(remote) = self.remote.lock().clone() else { return };
         let pli =

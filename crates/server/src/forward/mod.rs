@@ -80,6 +80,26 @@ impl Layers {
     }
 }
 
+/// Bounds keyframe requests: at most one per layer per interval, however many
+/// subscribers wait and however long the publisher sends no keyframe.
+#[derive(Debug, Default)]
+pub struct KeyframeLimiter {
+    last: [Option<Instant>; MAX_LAYERS],
+}
+
+impl KeyframeLimiter {
+    /// Whether a request for `layer` may go at `now` (recorded if so): none went in the
+    /// last `every`.
+    pub fn allow(&mut self, layer: usize, now: Instant, every: Duration) -> bool {
+        let Some(last) = self.last.get_mut(layer) else { return false };
+        if last.is_some_and(|t| now.saturating_duration_since(t) < every) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+}
+
 /// The layers of a video track as its `AddTrackRequest` announces them (`layers`, else the
 /// first `simulcast_codecs` entry's), sorted from the lowest quality, at most
 /// [`MAX_LAYERS`]; one layer of the request's size when it announces none.
@@ -207,6 +227,26 @@ mod tests {
         assert_eq!(layers.ssrc(2), Some(33));
         assert_eq!(layers.ssrc(1), None);
         assert_eq!(layers.ssrc(9), None);
+    }
+
+    #[test]
+    fn keyframe_requests_are_bounded() {
+        let t0 = Instant::now();
+        let every = Duration::from_millis(500);
+        let mut limiter = KeyframeLimiter::default();
+        // A publisher that never answers with a keyframe, asked every 100 ms for 10 s by
+        // the forwarding task and by subscribers: 20 requests per layer, no more.
+        let mut sent = [0; MAX_LAYERS];
+        for tick in 0..100u32 {
+            let now = t0 + Duration::from_millis(u64::from(tick) * 100);
+            for (layer, count) in sent.iter_mut().enumerate() {
+                for _ in 0..5 {
+                    *count += usize::from(limiter.allow(layer, now, every));
+                }
+            }
+        }
+        assert_eq!(sent, [20, 20, 20]);
+        assert!(!limiter.allow(MAX_LAYERS, t0, every));
     }
 
     #[test]
