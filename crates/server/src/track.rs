@@ -104,6 +104,9 @@ pub struct PublishedTrack {
     remote: Mutex<Option<Arc<dyn TrackRemote>>>,
     /// Keyframe requests per layer, bounded in rate.
     plis: Mutex<KeyframeLimiter>,
+    /// Wakes the forwarding task to request keyframes now (a subscriber negotiated or
+    /// changed layer), rather than at its next check.
+    kick: Notify,
 }
 
 /// How long keyframes are requested after a new subscription: the new subscriber's
@@ -145,6 +148,7 @@ impl PublishedTrack {
             wants: Mutex::new(HashMap::new()),
             remote: Mutex::new(None),
             plis: Mutex::new(KeyframeLimiter::default()),
+            kick: Notify::new(),
         })
     }
 
@@ -205,6 +209,7 @@ impl PublishedTrack {
         self.wants.lock().insert(subscriber_sid.to_string(), max);
         if let Some(down) = self.downtrack(subscriber_sid) {
             down.selector.lock().set_max(max);
+            self.kick.notify_one();
         }
     }
 
@@ -272,6 +277,10 @@ impl PublishedTrack {
                 ev = remote.poll() => ev,
                 _ = self.stop.notified() => break,
                 _ = tick.tick() => {
+                    self.request_keyframes().await;
+                    continue;
+                }
+                _ = self.kick.notified() => {
                     self.request_keyframes().await;
                     continue;
                 }
@@ -355,22 +364,32 @@ impl PublishedTrack {
             Incoming { layer, keyframe, seq: packet.header.sequence_number, ts: packet.header.timestamp, vp8 };
         let downs = self.downtracks.lock().clone();
         for down in downs.iter() {
+            // Not negotiated yet: the subscriber could not take the packet, and must not
+            // count as having started on a keyframe it never got.
+            let payload_type = match &codec {
+                Some(codec) => {
+                    let before = down.payload_type.load(Ordering::Relaxed);
+                    let Some(pt) = down.payload_type(codec).await else { continue };
+                    if before == UNRESOLVED {
+                        // Just negotiated: its first keyframe is wanted now.
+                        self.kick.notify_one();
+                    }
+                    Some(pt)
+                }
+                None => None,
+            };
             let Some(out) = down.selector.lock().on_packet(incoming, live, now) else { continue };
             let mut p = packet.clone();
             p.header.ssrc = down.ssrc;
             p.header.sequence_number = out.seq;
             p.header.timestamp = out.ts;
+            if let Some(pt) = payload_type {
+                p.header.payload_type = pt;
+            }
             if let Some(ids) = out.vp8 {
                 let mut payload = bytes::BytesMut::from(&p.payload[..]);
                 crate::forward::vp8::write(&mut payload, ids);
                 p.payload = payload.freeze();
-            }
-            if let Some(codec) = &codec {
-                match down.payload_type(codec).await {
-                    Some(pt) => p.header.payload_type = pt,
-                    // Not negotiated yet: the subscriber could not take it anyway.
-                    None => continue,
-                }
             }
             PACKETS_OUT.fetch_add(1, Ordering::Relaxed);
             down.write(p).await;
@@ -388,6 +407,10 @@ impl PublishedTrack {
         let live = self.layers.lock().live(now);
         let mut wanted = HashSet::new();
         for down in self.downtracks.lock().iter() {
+            // A keyframe before the subscriber negotiated would be lost on it.
+            if down.payload_type.load(Ordering::Relaxed) == UNRESOLVED {
+                continue;
+            }
             let selector = down.selector.lock();
             let layer =
                 if now < down.fresh_until { selector.keyframe_layer(live) } else { selector.keyframe_wanted(live) };
