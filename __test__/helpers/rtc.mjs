@@ -208,7 +208,16 @@ export async function readTone(track, options) {
 export async function publishSineWith(
   mod,
   room,
-  { freq = 440, sampleRate = 48_000, channels = 1, amplitude = 0.5, name = 'sine', scope, frameMs = 10, trackSource } = {},
+  {
+    freq = 440,
+    sampleRate = 48_000,
+    channels = 1,
+    amplitude = 0.5,
+    name = 'sine',
+    scope,
+    frameMs = 10,
+    trackSource,
+  } = {},
 ) {
   const source = new mod.AudioSource(sampleRate, channels);
   const track = mod.LocalAudioTrack.createAudioTrack(name, source);

@@ -5,13 +5,14 @@
 //! [`serve`]) and leaves NACKs to this module:
 //!
 //! - **Keyframe requests.** PLI and FIR become a PLI to the publisher (FIR → PLI, as
-//!   livekit-server does), through [`PublishedTrack::request_keyframe`], at most one per
-//!   [`PLI_THROTTLE`] per published track.
+//!   livekit-server does), through [`PublishedTrack::request_keyframe`]: for the simulcast
+//!   layer that subscriber receives, at most one per 500 ms per layer (livekit-server's
+//!   throttle for its lowest layer).
 //! - **NACK.** Each video down track keeps the packets it sent ([`SendHistory`]: the last
 //!   [`HISTORY_SIZE`] packets, none older than [`HISTORY_AGE`]). A NACKed packet still there is
 //!   sent again, at most [`MAX_RESENDS`] times and not twice within [`RESEND_GAP`]. A packet the
 //!   server never sent (lost on the way from the publisher) is asked of the publisher, under its
-//!   own sequence number; anything else is dropped.
+//!   own sequence number, on the layer the subscriber receives; anything else is dropped.
 //! - **Bandwidth.** The latest REMB of each subscriber is kept on its down track; the publisher
 //!   gets the minimum across the track's subscribers as a REMB, at most once per
 //!   [`REMB_EVERY`].
@@ -41,9 +42,6 @@ pub const HISTORY_AGE: Duration = Duration::from_secs(1);
 pub const MAX_RESENDS: u8 = 3;
 /// A packet is not retransmitted again sooner (a repeated NACK crossed the retransmission).
 pub const RESEND_GAP: Duration = Duration::from_millis(100);
-/// At most one keyframe request to a publisher per track this often (livekit-server's PLI
-/// throttle for the lowest layer, which is what a single-layer track is).
-pub const PLI_THROTTLE: Duration = Duration::from_millis(500);
 /// At most one REMB to a publisher per track this often.
 pub const REMB_EVERY: Duration = Duration::from_secs(1);
 /// A subscriber's REMB older than this no longer counts.
@@ -96,6 +94,11 @@ pub fn video_stats() -> VideoStats {
         rembs_received: REMBS_RECEIVED.load(Relaxed),
         rembs_sent: REMBS_SENT.load(Relaxed),
     }
+}
+
+/// Counts a keyframe request sent to a publisher.
+pub fn count_keyframe_request_sent() {
+    KEYFRAME_REQUESTS_SENT.fetch_add(1, Relaxed);
 }
 
 /// Counts a video packet received from a publisher.
@@ -248,7 +251,6 @@ impl DownFeedback {
 #[derive(Default)]
 pub struct TrackFeedback {
     remote: Mutex<Option<Arc<dyn TrackRemote>>>,
-    pli: Mutex<Throttle>,
     remb: Mutex<Throttle>,
 }
 
@@ -258,48 +260,20 @@ impl TrackFeedback {
         *self.remote.lock() = remote;
     }
 
-    async fn write(&self, what: &str, make: impl Fn(u32) -> Box<dyn rtc::rtcp::Packet>) -> bool {
-        let Some(remote) = self.remote.lock().clone() else { return false };
-        let mut sent = false;
-        for ssrc in remote.ssrcs().await {
-            match remote.write_rtcp(vec![make(ssrc)]).await {
-                Ok(()) => sent = true,
-                Err(e) => tracing::debug!(error = %e, what, "feedback to the publisher failed"),
-            }
-        }
-        sent
+    /// The publisher's stream, while forwarding runs.
+    pub fn remote(&self) -> Option<Arc<dyn TrackRemote>> {
+        self.remote.lock().clone()
     }
 
-    /// Sends the publisher a PLI, unless one went less than [`PLI_THROTTLE`] ago (`force`:
-    /// regardless). Returns whether it was sent.
-    pub async fn send_pli(&self, force: bool) -> bool {
-        let now = Instant::now();
-        let allowed = {
-            let mut throttle = self.pli.lock();
-            if force {
-                throttle.last = Some(now);
-                true
-            } else {
-                throttle.allow(now, PLI_THROTTLE)
+    /// Asks the publisher to resend `upstream` (its sequence numbers) on `media_ssrc`.
+    pub async fn relay_nack(&self, media_ssrc: u32, upstream: &[u16]) {
+        let Some(remote) = self.remote() else { return };
+        let nack = TransportLayerNack { sender_ssrc: 0, media_ssrc, nacks: nack_pairs_from_sequence_numbers(upstream) };
+        match remote.write_rtcp(vec![Box::new(nack)]).await {
+            Ok(()) => {
+                NACKS_RELAYED.fetch_add(upstream.len() as u64, Relaxed);
             }
-        };
-        let pli =
-            |media_ssrc| Box::new(PictureLossIndication { sender_ssrc: 0, media_ssrc }) as Box<dyn rtc::rtcp::Packet>;
-        if allowed && self.write("PLI", pli).await {
-            KEYFRAME_REQUESTS_SENT.fetch_add(1, Relaxed);
-            return true;
-        }
-        false
-    }
-
-    async fn relay_nack(&self, upstream: &[u16]) {
-        let nacks = nack_pairs_from_sequence_numbers(upstream);
-        let nack = |media_ssrc| {
-            Box::new(TransportLayerNack { sender_ssrc: 0, media_ssrc, nacks: nacks.clone() })
-                as Box<dyn rtc::rtcp::Packet>
-        };
-        if self.write("NACK", nack).await {
-            NACKS_RELAYED.fetch_add(upstream.len() as u64, Relaxed);
+            Err(e) => tracing::debug!(error = %e, "NACK to the publisher failed"),
         }
     }
 
@@ -367,7 +341,7 @@ async fn on_packet(track: &PublishedTrack, down: &DownTrack, packet: &dyn rtc::r
             let _ = down.local.write_rtp(packet).await;
         }
         if !reply.relay.is_empty() {
-            track.feedback.relay_nack(&reply.relay).await;
+            track.relay_nack(&down.subscriber_sid, &reply.relay).await;
         }
     } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
         REMBS_RECEIVED.fetch_add(1, Relaxed);
@@ -484,8 +458,8 @@ mod tests {
     fn throttle_spaces_requests() {
         let t0 = Instant::now();
         let mut t = Throttle::default();
-        assert!(t.allow(t0, PLI_THROTTLE));
-        assert!(!t.allow(t0 + Duration::from_millis(100), PLI_THROTTLE));
-        assert!(t.allow(t0 + PLI_THROTTLE, PLI_THROTTLE));
+        assert!(t.allow(t0, Duration::from_millis(500)));
+        assert!(!t.allow(t0 + Duration::from_millis(100), Duration::from_millis(500)));
+        assert!(t.allow(t0 + Duration::from_millis(500), Duration::from_millis(500)));
     }
 }

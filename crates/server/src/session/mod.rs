@@ -27,7 +27,7 @@ use crate::limits::{self, clip};
 use crate::participant::{Channels, Cmd, JoinParams, Outbound, Participant};
 use crate::room::Room;
 use crate::rtc::{self, PcEvent, Target};
-use crate::track::{DownTrack, PublishedTrack};
+use crate::track::PublishedTrack;
 use crate::ServerShared;
 
 mod subscriptions;
@@ -355,6 +355,7 @@ impl Session {
             Req::Mute(m) => self.on_mute(m),
             Req::Subscription(s) => self.on_subscription(s),
             Req::SubscriptionPermission(sp) => self.on_subscription_permission(sp),
+            Req::TrackSetting(s) => self.on_track_settings(s),
             Req::UpdateMetadata(m) => self.on_update_metadata(m),
             Req::Leave(_) => {
                 self.p.close_socket();
@@ -365,7 +366,7 @@ impl Session {
                 last_ping_timestamp: ping.timestamp,
                 timestamp: crate::ids::now_ms(),
             })),
-            // Accepted and ignored: quality/layer hints, sync, simulation.
+            // Accepted and ignored: publisher layer hints, sync, simulation.
             other => {
                 tracing::debug!(identity = %self.p.identity(), request = ?std::mem::discriminant(&other), "ignored request")
             }
@@ -518,6 +519,11 @@ impl Session {
             );
             return;
         }
+        // Video: the simulcast layers the publisher announced (one if none), as
+        // livekit-server lists them; the top one gives the track's size.
+        let layers = if video { crate::forward::announced_layers(&req) } else { vec![] };
+        let top = layers.last().cloned();
+        let top = top.as_ref();
         let info = proto::TrackInfo {
             sid: crate::ids::track_sid(),
             r#type: req.r#type,
@@ -531,20 +537,10 @@ impl Session {
             disable_red: true,
             stream: req.stream.clone(),
             audio_features: req.audio_features.clone(),
-            width: req.width,
-            height: req.height,
-            // One layer forwarded: the publisher's first (simulcast is not implemented).
-            simulcast: false,
-            layers: if video {
-                vec![proto::VideoLayer {
-                    quality: proto::VideoQuality::High as i32,
-                    width: req.width,
-                    height: req.height,
-                    ..Default::default()
-                }]
-            } else {
-                vec![]
-            },
+            width: if req.width > 0 { req.width } else { top.map_or(0, |l| l.width) },
+            height: if req.height > 0 { req.height } else { top.map_or(0, |l| l.height) },
+            simulcast: layers.len() > 1,
+            layers,
             ..Default::default()
         };
         if self.p.pending_full() {

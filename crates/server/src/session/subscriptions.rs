@@ -27,6 +27,21 @@ impl Session {
         }
     }
 
+    /// `UpdateTrackSettings`: the layer (or nothing) this participant receives of each
+    /// named track, applied at once if subscribed and kept for when it is.
+    pub(super) fn on_track_settings(&mut self, s: proto::UpdateTrackSettings) {
+        for sid in &s.track_sids {
+            let track = match self.subs.get(sid) {
+                Some(sub) => Some(sub.track.clone()),
+                None => self.room.others(&self.p.sid).iter().find_map(|o| o.track(sid)),
+            };
+            match track {
+                Some(track) => track.update_settings(&self.p.sid, &s),
+                None => tracing::debug!(track = %clip(sid), "settings for an unknown track ignored"),
+            }
+        }
+    }
+
     /// Who may subscribe to this participant's tracks, parsed as livekit-server parses it
     /// (`UpTrackManager`): `all_participants` allows everyone; otherwise each entry names
     /// a subscriber by identity (or by sid, resolved in the room; unknown sids are
@@ -163,14 +178,7 @@ impl Session {
                 return;
             }
         };
-        let down = Arc::new(DownTrack {
-            subscriber_sid: self.p.sid.clone(),
-            local,
-            ssrc,
-            sender: sender.clone(),
-            payload_type: std::sync::atomic::AtomicU16::new(crate::track::UNRESOLVED),
-            feedback: crate::feedback::DownFeedback::new(track.kind() == proto::TrackType::Video),
-        });
+        let down = track.new_downtrack(&self.p.sid, local, ssrc, sender.clone());
         tokio::spawn(crate::feedback::serve(Arc::downgrade(&track), down.clone()));
         if track.add_downtrack(down) {
             if let Some(publisher) = self.room.participants().into_iter().find(|o| o.sid == track.publisher_sid) {
