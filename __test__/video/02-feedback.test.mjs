@@ -1,9 +1,9 @@
 // Receiver feedback through lkrtc-server (issue 10, RTCP): official @livekit/rtc-node
 // publisher and subscribers. What libwebrtc subscribers send about the video they receive
-// (keyframe requests, NACKs, bandwidth estimates) is counted in /lkrtc/stats and passed on
-// to the publisher, and the video counters rise with the frames. The picture flips between
-// red and blue every second; both are seen, by a subscriber from the start and by one that
-// joins while the video runs (its keyframe comes from a request the server passes on).
+// (keyframe requests, NACKs, bandwidth estimates) is counted in /lkrtc/stats, and the video
+// counters rise with the frames. The picture flips between red and blue every second; both
+// are seen, by a subscriber from the start and by one that joins while the video runs (its
+// keyframe comes from a request the server makes for it).
 import * as official from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
 import { uniqueRoomName, waitForEvent, withTimeout } from '../helpers/rtc.mjs';
@@ -93,11 +93,11 @@ describe('receiver feedback (rtc-node to rtc-node)', () => {
     expect(d.packets_in, 'video packets in').toBeGreaterThan(100);
     expect(d.packets_out, 'video packets out (two viewers)').toBeGreaterThan(d.packets_in);
     expect(d.keyframe_requests_sent, 'PLIs to the publisher').toBeGreaterThan(0);
-    // libwebrtc viewers ask for keyframes (the late one starts mid-stream) and, with
-    // goog-remb negotiated and no transport-wide sequence numbers sent, estimate bandwidth
-    // themselves and send REMB.
-    expect(d.keyframe_requests_received, 'keyframe requests from the viewers').toBeGreaterThan(0);
+    // With goog-remb negotiated and no transport-wide sequence numbers sent, libwebrtc viewers
+    // estimate bandwidth themselves and send REMB. On loopback nobody is congested, so no
+    // estimate is passed on (crates/server/tests/feedback.rs covers that, and the relay of a
+    // subscriber's own PLI/FIR, which libwebrtc viewers send only when the server's own
+    // keyframe requests came too late).
     expect(d.rembs_received, 'REMBs from the viewers').toBeGreaterThan(0);
-    expect(d.rembs_sent, 'REMBs to the publisher').toBeGreaterThan(0);
   });
 });

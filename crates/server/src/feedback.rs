@@ -46,6 +46,13 @@ pub const RESEND_GAP: Duration = Duration::from_millis(100);
 pub const REMB_EVERY: Duration = Duration::from_secs(1);
 /// A subscriber's REMB older than this no longer counts.
 const REMB_FRESH: Duration = Duration::from_secs(5);
+/// Bytes of an RTP header without CSRCs or extensions (the server strips extensions).
+const RTP_HEADER_BYTES: usize = 12;
+/// The send rate is measured over windows this long.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// An estimate under this share (in percent) of the rate a subscriber is sent means it is
+/// congested.
+const CONGESTED_PERCENT: u64 = 90;
 
 /// Process-wide video and feedback counters (`/lkrtc/stats`).
 static VIDEO_PACKETS_IN: AtomicU64 = AtomicU64::new(0);
@@ -231,19 +238,59 @@ impl Throttle {
     }
 }
 
+/// The bit rate sent to one subscriber, over whole one-second windows.
+#[derive(Default)]
+pub struct SendRate {
+    window_start: Option<Instant>,
+    bytes: u64,
+    /// Bits per second of the last complete window.
+    last: Option<u64>,
+}
+
+impl SendRate {
+    /// Counts `bytes` sent at `now`.
+    pub fn record(&mut self, now: Instant, bytes: usize) {
+        let start = *self.window_start.get_or_insert(now);
+        let elapsed = now.duration_since(start);
+        if elapsed >= RATE_WINDOW {
+            // A window with a gap in it (nothing sent for a while) counts as its average.
+            self.last = Some(self.bytes * 8 * 1_000 / elapsed.as_millis().max(1) as u64);
+            self.window_start = Some(now);
+            self.bytes = 0;
+        }
+        self.bytes += bytes as u64;
+    }
+
+    /// Bits per second sent in the last complete window, if one is complete and recent.
+    pub fn bps(&self, now: Instant) -> Option<u64> {
+        let start = self.window_start?;
+        (now.duration_since(start) < 2 * RATE_WINDOW).then_some(self.last).flatten()
+    }
+}
+
+/// Whether a subscriber's estimate `remb` says it cannot take what it is sent (`sent`):
+/// libwebrtc's receive-side estimate stays at or above the incoming rate until it detects
+/// overuse, then drops below it.
+pub fn congested(remb: u64, sent: Option<u64>) -> bool {
+    sent.is_some_and(|sent| remb * 100 < sent * CONGESTED_PERCENT)
+}
+
 /// Feedback state of one down track.
 #[derive(Default)]
 pub struct DownFeedback {
     /// Packets sent (video only).
     history: Option<Mutex<SendHistory>>,
-    /// The subscriber's latest bandwidth estimate (bits/s) and when it came.
-    remb: Mutex<Option<(Instant, u64)>>,
+    /// What this subscriber is sent.
+    rate: Mutex<SendRate>,
+    /// The subscriber's latest bandwidth estimate (bits/s), when it came, and whether it
+    /// was below what the subscriber was sent then.
+    remb: Mutex<Option<(Instant, u64, bool)>>,
 }
 
 impl DownFeedback {
     /// State for a down track; `video` keeps packets for retransmission.
     pub fn new(video: bool) -> Self {
-        Self { history: video.then(Mutex::default), remb: Mutex::new(None) }
+        Self { history: video.then(Mutex::default), ..Default::default() }
     }
 }
 
@@ -298,7 +345,9 @@ impl DownTrack {
     /// retransmission; `upstream_seq` is the publisher's sequence number for it.
     pub async fn write(&self, packet: rtc::rtp::Packet, upstream_seq: u16) {
         if let Some(history) = &self.feedback.history {
-            history.lock().push(Instant::now(), packet.clone(), upstream_seq);
+            let now = Instant::now();
+            self.feedback.rate.lock().record(now, RTP_HEADER_BYTES + packet.payload.len());
+            history.lock().push(now, packet.clone(), upstream_seq);
             VIDEO_PACKETS_OUT.fetch_add(1, Relaxed);
         }
         // A subscriber whose transport is not up yet just misses packets.
@@ -346,9 +395,23 @@ async fn on_packet(track: &PublishedTrack, down: &DownTrack, packet: &dyn rtc::r
     } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
         REMBS_RECEIVED.fetch_add(1, Relaxed);
         let now = Instant::now();
-        *down.feedback.remb.lock() = Some((now, remb.bitrate.max(0.0) as u64));
+        let bps = remb.bitrate.max(0.0) as u64;
+        let sent = down.feedback.rate.lock().bps(now);
+        *down.feedback.remb.lock() = Some((now, bps, congested(bps, sent)));
+        // Only a single-layer track's publisher is asked to slow down, and only for
+        // subscribers that cannot take what they get: an estimate merely tracking a
+        // subscriber's incoming rate would hold the publisher at that rate for good (the
+        // estimate never rises far above what arrives), and a simulcast subscriber adapts
+        // by its layer, not by starving the others.
+        if track.is_simulcast() {
+            return;
+        }
         let fresh = |d: &Arc<DownTrack>| {
-            d.feedback.remb.lock().filter(|(at, _)| now.duration_since(*at) < REMB_FRESH).map(|(_, bps)| bps)
+            d.feedback
+                .remb
+                .lock()
+                .filter(|(at, _, congested)| *congested && now.duration_since(*at) < REMB_FRESH)
+                .map(|(_, bps, _)| bps)
         };
         if let Some(min) = track.downtracks().iter().filter_map(fresh).min() {
             track.feedback.send_remb(min).await;
@@ -452,6 +515,28 @@ mod tests {
         // Ahead of anything sent, or far behind: no mapping.
         let reply = h.on_nack(t0, [25, 40_000]);
         assert_eq!(reply, NackReply { ignored: 2, ..Default::default() });
+    }
+
+    #[test]
+    fn send_rate_counts_whole_windows() {
+        let t0 = Instant::now();
+        let mut r = SendRate::default();
+        assert_eq!(r.bps(t0), None);
+        for i in 0..100u64 {
+            r.record(t0 + Duration::from_millis(i * 10), 1_250); // 1 Mbit/s
+        }
+        assert_eq!(r.bps(t0 + Duration::from_millis(999)), None, "no complete window yet");
+        r.record(t0 + Duration::from_millis(1_000), 1_250);
+        assert_eq!(r.bps(t0 + Duration::from_millis(1_000)), Some(1_000_000));
+        assert_eq!(r.bps(t0 + Duration::from_secs(5)), None, "stale after a silence");
+    }
+
+    #[test]
+    fn only_an_estimate_below_the_sent_rate_is_congestion() {
+        assert!(!congested(1_500_000, Some(1_000_000)), "tracking the incoming rate");
+        assert!(!congested(950_000, Some(1_000_000)), "within noise");
+        assert!(congested(800_000, Some(1_000_000)));
+        assert!(!congested(100_000, None), "nothing measured yet");
     }
 
     #[test]

@@ -222,6 +222,11 @@ impl PublishedTrack {
         !self.subscribed_once.swap(true, Ordering::SeqCst)
     }
 
+    /// Whether the publisher sends several layers.
+    pub fn is_simulcast(&self) -> bool {
+        self.layer_count > 1
+    }
+
     /// The current down tracks.
     pub fn downtracks(&self) -> Arc<Vec<Arc<DownTrack>>> {
         self.downtracks.lock().clone()

@@ -179,10 +179,17 @@ async fn subscriber_feedback_reaches_the_publisher_and_junk_is_ignored() {
     let resent = || server.stats().video.retransmissions > before.retransmissions;
     until("the NACKed packet resent", resent).await;
 
-    // REMB: the publisher gets the estimate (the only subscriber's is the minimum).
-    let remb = ReceiverEstimatedMaximumBitrate { sender_ssrc: 7, bitrate: 300_000.0, ssrcs: vec![down_ssrc] };
+    // REMB: an estimate above what the subscriber is sent (~26 kbit/s here) asks nothing of
+    // the publisher; one below it (congestion) reaches the publisher (the only subscriber's
+    // is the minimum). A complete one-second window of sending is measured first.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let remb = ReceiverEstimatedMaximumBitrate { sender_ssrc: 7, bitrate: 5_000_000.0, ssrcs: vec![down_ssrc] };
     track.write_rtcp(vec![Box::new(remb)]).await.unwrap();
-    until("the REMB passed on", || seen.remb.lock().unwrap().contains(&300_000.0)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(seen.remb.lock().unwrap().is_empty(), "an estimate above the sent rate is not passed on");
+    let remb = ReceiverEstimatedMaximumBitrate { sender_ssrc: 7, bitrate: 10_000.0, ssrcs: vec![down_ssrc] };
+    track.write_rtcp(vec![Box::new(remb)]).await.unwrap();
+    until("the REMB passed on", || seen.remb.lock().unwrap().contains(&10_000.0)).await;
 
     // Junk: unknown type, a length past the end, a truncated PLI, a compound cut short,
     // feedback about SSRCs nobody sends.
