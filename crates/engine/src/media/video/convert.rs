@@ -2,8 +2,8 @@
 //!
 //! YUV is BT.601 limited range, as libyuv (and so the official SDK) does. A conversion
 //! between two different types goes through 8-bit RGBA, except the lossless shortcuts
-//! (same type: a copy; I420A → I420: drop the alpha plane). `flip_y` mirrors the result
-//! vertically, plane by plane.
+//! (same type: a copy; I420A → I420: drop the alpha plane). `flip_y` mirrors the picture
+//! vertically.
 
 use std::borrow::Cow;
 
@@ -35,17 +35,34 @@ pub fn convert(
     flip_y: bool,
 ) -> Result<VideoFrame, EngineError> {
     check_frame(ty, width, height, data.len())?;
-    let mut out = if ty == dst {
-        data.to_vec()
-    } else if ty == VideoBufferType::I420a && dst == VideoBufferType::I420 {
-        data[..buffer_len(dst, width, height)].to_vec()
+    // Where the flip happens decides, at an odd height, which rows share a chroma row; this
+    // follows libyuv: a YUV → YUV conversion flips the source's planes, any other the RGBA
+    // picture in between.
+    let yuv_to_yuv = ty.is_yuv() && dst.is_yuv();
+    let flipped;
+    let data = if flip_y && yuv_to_yuv {
+        flipped = {
+            let mut copy = data.to_vec();
+            flip_planes(&mut copy, ty, width, height);
+            copy
+        };
+        &flipped[..]
     } else {
-        let rgba = to_rgba(ty, width, height, data)?;
+        data
+    };
+    let out = if ty == dst || (ty == VideoBufferType::I420a && dst == VideoBufferType::I420) {
+        let mut out = data[..buffer_len(dst, width, height)].to_vec();
+        if flip_y && !yuv_to_yuv {
+            flip_planes(&mut out, dst, width, height);
+        }
+        out
+    } else {
+        let mut rgba = to_rgba(ty, width, height, data)?;
+        if flip_y && !yuv_to_yuv {
+            flip_planes(rgba.to_mut(), VideoBufferType::Rgba, width, height);
+        }
         from_rgba(&rgba, dst, width, height)?
     };
-    if flip_y {
-        flip_planes(&mut out, dst, width, height);
-    }
     Ok(VideoFrame { ty: dst, width, height, data: out })
 }
 

@@ -51,6 +51,11 @@ impl VideoBufferType {
         Self::Nv12,
     ];
 
+    /// Whether the type is planar YUV (not packed RGB).
+    pub fn is_yuv(self) -> bool {
+        !matches!(self, Self::Rgba | Self::Abgr | Self::Argb | Self::Bgra | Self::Rgb24)
+    }
+
     /// The type with the official SDK's numeric value `v`.
     pub fn from_value(v: u32) -> Result<Self, EngineError> {
         Self::ALL
