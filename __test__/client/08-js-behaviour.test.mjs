@@ -248,7 +248,6 @@ describe('JS behaviour', () => {
 
   it('the video, E2EE and FFI-plugin classes load but throw ERR_UNSUPPORTED', () => {
     for (const name of [
-      'VideoFrame',
       'VideoSource',
       'VideoStream',
       'LocalVideoTrack',

@@ -21,7 +21,6 @@ const OFFICIAL = Object.keys(require('@livekit/rtc-node')).sort();
 /** lkrtc additions that must be there too. */
 const LKRTC_EXTRAS = ['DevServer', 'LkError', 'ErrorCode', 'isLkError', 'liveHandles', 'version', 'RemoteTrack'];
 const UNSUPPORTED = [
-  'VideoFrame',
   'VideoSource',
   'VideoStream',
   'LocalVideoTrack',

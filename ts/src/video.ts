@@ -1,26 +1,13 @@
-// Video is another issue: these classes exist so that apps importing them load; using any
-// of them throws `LkError` `ERR_UNSUPPORTED`.
-import { type VideoBufferType, VideoRotation } from './enums.js';
+// VideoSource and VideoStream are not implemented yet: these classes exist so that apps
+// importing them load; using them throws `LkError` `ERR_UNSUPPORTED`. `VideoFrame` works.
+import { VideoRotation } from './enums.js';
 import { unsupported } from './errors.js';
 import type { Track } from './track.js';
+import type { VideoFrame } from './video_frame.js';
+
+export { VideoFrame } from './video_frame.js';
 
 const NO_VIDEO = 'video (capture, encoding, decoding) is not implemented';
-
-/** Not supported by lkrtc yet: constructing throws `ERR_UNSUPPORTED`. */
-export class VideoFrame {
-  data!: Uint8Array;
-  width!: number;
-  height!: number;
-  type!: VideoBufferType;
-  /** Throws `LkError` `ERR_UNSUPPORTED`. */
-  constructor(_data: Uint8Array, _width: number, _height: number, _type: VideoBufferType) {
-    throw unsupported('VideoFrame', NO_VIDEO);
-  }
-  /** Throws `LkError` `ERR_UNSUPPORTED`. */
-  convert(_dstType: VideoBufferType, _flipY?: boolean): VideoFrame {
-    throw unsupported('VideoFrame.convert', NO_VIDEO);
-  }
-}
 
 /** Not supported by lkrtc yet: constructing throws `ERR_UNSUPPORTED`. */
 export class VideoSource {

@@ -17,6 +17,7 @@ mod recv;
 mod rtp;
 mod send;
 mod transform;
+pub mod video;
 
 pub use codec::{Decoder, EncodedFrame, Encoder, Packetizer, Payload};
 pub use local::{LocalTrack, MediaSource};
