@@ -1,7 +1,7 @@
 // lkrtc-server with video (issue 10), official clients (@livekit/rtc-node) as peers:
 //   1. a room of N participants that all publish a 1280x720 camera (simulcast by default)
 //      and subscribe to everyone: server CPU (share of one core) and memory (RSS), packets
-//      forwarded, keyframe requests;
+//      forwarded, keyframe requests, the delay forwarding adds per packet (server-side);
 //   2. time to first frame for a new subscriber (setSubscribed(true) -> first VideoStream
 //      frame), repeated;
 //   3. capture-to-frame latency through the server (publisher captureFrame -> subscriber
@@ -123,7 +123,9 @@ try {
       `server CPU ${(((p1.cpu - p0.cpu) / wall) * 100).toFixed(1)}% of one core, RSS ${p1.rssMb.toFixed(1)} MB; ` +
       `video packets ${rate('packets_in').toFixed(0)}/s in, ${rate('packets_out').toFixed(0)}/s out; ` +
       `keyframe requests ${rate('keyframe_requests_received').toFixed(2)}/s from subscribers, ` +
-      `${rate('keyframe_requests_sent').toFixed(2)}/s to publishers`,
+      `${rate('keyframe_requests_sent').toFixed(2)}/s to publishers; forwarding delay in the server ` +
+      `${(rate('forward_micros') / Math.max(1, rate('packets_in'))).toFixed(1)} µs per packet on average ` +
+      `(longest since start ${v1.forward_max_micros ?? '-'} µs)`,
   );
 
   // Latency: p1 watches p0's camera for a few seconds.

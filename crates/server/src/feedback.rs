@@ -64,6 +64,8 @@ static RETRANSMISSIONS: AtomicU64 = AtomicU64::new(0);
 static NACKS_RELAYED: AtomicU64 = AtomicU64::new(0);
 static REMBS_RECEIVED: AtomicU64 = AtomicU64::new(0);
 static REMBS_SENT: AtomicU64 = AtomicU64::new(0);
+static FORWARD_MICROS: AtomicU64 = AtomicU64::new(0);
+static FORWARD_MAX_MICROS: AtomicU64 = AtomicU64::new(0);
 
 /// Video counters since the process started.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -86,6 +88,12 @@ pub struct VideoStats {
     pub rembs_received: u64,
     /// REMB packets sent to publishers.
     pub rembs_sent: u64,
+    /// Time spent forwarding video packets, in microseconds: from a packet's arrival at
+    /// its track (decrypted) to its last copy handed to a subscriber's transport. Divided by
+    /// `packets_in`, the delay the server adds per packet.
+    pub forward_micros: u64,
+    /// The longest of those, in microseconds.
+    pub forward_max_micros: u64,
 }
 
 /// The video counters now.
@@ -100,12 +108,21 @@ pub fn video_stats() -> VideoStats {
         nacks_relayed: NACKS_RELAYED.load(Relaxed),
         rembs_received: REMBS_RECEIVED.load(Relaxed),
         rembs_sent: REMBS_SENT.load(Relaxed),
+        forward_micros: FORWARD_MICROS.load(Relaxed),
+        forward_max_micros: FORWARD_MAX_MICROS.load(Relaxed),
     }
 }
 
 /// Counts a keyframe request sent to a publisher.
 pub fn count_keyframe_request_sent() {
     KEYFRAME_REQUESTS_SENT.fetch_add(1, Relaxed);
+}
+
+/// Counts the time one video packet took to forward.
+pub fn count_forward_time(took: Duration) {
+    let micros = took.as_micros().min(u64::MAX as u128) as u64;
+    FORWARD_MICROS.fetch_add(micros, Relaxed);
+    FORWARD_MAX_MICROS.fetch_max(micros, Relaxed);
 }
 
 /// Counts a video packet received from a publisher.

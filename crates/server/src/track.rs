@@ -341,6 +341,7 @@ impl PublishedTrack {
 
     /// Forwards one publisher packet to every subscriber that takes its layer now.
     async fn on_packet(&self, rx: &mut Receive, remote: &dyn TrackRemote, mut packet: rtc::rtp::Packet) {
+        let arrived = Instant::now();
         rx.packets += 1;
         PACKETS_IN.fetch_add(1, Ordering::Relaxed);
         let Some(layer) = self.layer_of(rx, remote, packet.header.ssrc).await else { return };
@@ -402,6 +403,9 @@ impl PublishedTrack {
             }
             PACKETS_OUT.fetch_add(1, Ordering::Relaxed);
             down.write(p, packet.header.sequence_number).await;
+        }
+        if codec.is_some() {
+            crate::feedback::count_forward_time(arrived.elapsed());
         }
     }
 
