@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use livekit_protocol as proto;
 use lkrtc_transport::data::{next_message, watch_open};
 use prost::Message;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::DataChannel;
 
 use crate::participant::{DataKind, Participant};
@@ -109,24 +109,43 @@ pub async fn read_loop(_shared: Arc<ServerShared>, room: Arc<Room>, p: Arc<Parti
     }
 }
 
-/// Sends queued packets on a participant's subscriber data channels, in order, once the
-/// channels are open.
-pub async fn deliver_loop(
-    mut rx: mpsc::Receiver<(DataKind, Bytes)>,
-    reliable: Arc<dyn DataChannel>,
-    lossy: Arc<dyn DataChannel>,
-) {
-    let reliable_open = watch_open(reliable.clone());
-    let lossy_open = watch_open(lossy.clone());
+/// The two channels a participant receives data on, each with whether it is open.
+pub struct Outlets {
+    reliable: (Arc<dyn DataChannel>, watch::Receiver<bool>),
+    lossy: (Arc<dyn DataChannel>, watch::Receiver<bool>),
+}
+
+impl Outlets {
+    /// Channels the server opened (v0 subscriber PC): watched until they open. Nothing
+    /// else may poll their events.
+    pub fn opening(reliable: Arc<dyn DataChannel>, lossy: Arc<dyn DataChannel>) -> Self {
+        let reliable_open = watch_open(reliable.clone());
+        let lossy_open = watch_open(lossy.clone());
+        Self { reliable: (reliable, reliable_open), lossy: (lossy, lossy_open) }
+    }
+
+    /// Channels the client opened (v1): open as they are announced; their events are read
+    /// by [`read_loop`].
+    pub fn open(reliable: Arc<dyn DataChannel>, lossy: Arc<dyn DataChannel>) -> Self {
+        let open = || watch::channel(true).1;
+        Self { reliable: (reliable, open()), lossy: (lossy, open()) }
+    }
+}
+
+/// Sends queued packets on a participant's data channels, in order, once the channels
+/// are open.
+pub async fn deliver_loop(mut rx: mpsc::Receiver<(DataKind, Bytes)>, outlets: Outlets) {
     while let Some((kind, bytes)) = rx.recv().await {
         let (dc, open) = match kind {
-            DataKind::Reliable => (&reliable, &reliable_open),
-            DataKind::Lossy => (&lossy, &lossy_open),
+            DataKind::Reliable => &outlets.reliable,
+            DataKind::Lossy => &outlets.lossy,
         };
         let mut open = open.clone();
-        match tokio::time::timeout(OPEN_WAIT, open.wait_for(|o| *o)).await {
-            Ok(Ok(_)) => {}
-            _ => continue,
+        if !*open.borrow() {
+            match tokio::time::timeout(OPEN_WAIT, open.wait_for(|o| *o)).await {
+                Ok(Ok(_)) => {}
+                _ => continue,
+            }
         }
         let _ = dc.send(BytesMut::from(&bytes[..])).await;
     }

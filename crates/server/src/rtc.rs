@@ -64,10 +64,15 @@ impl PcFactory {
     }
 }
 
-/// Turns every transceiver that would send into an inactive one (publisher PCs).
-pub async fn no_sending(pc: &dyn PeerConnection) {
+/// Turns every transceiver that would send into an inactive one (publisher PCs); with
+/// `keep_tracks`, only those with nothing to send (the v1 PC, which also sends the
+/// participant's subscriptions).
+pub async fn no_sending(pc: &dyn PeerConnection, keep_tracks: bool) {
     use webrtc::rtp_transceiver::RTCRtpTransceiverDirection as Dir;
     for t in pc.get_transceivers().await {
+        if keep_tracks && matches!(t.sender().await, Ok(Some(_))) {
+            continue;
+        }
         if matches!(t.direction().await, Ok(Dir::Sendonly) | Ok(Dir::Sendrecv)) {
             let to = if t.direction().await.ok() == Some(Dir::Sendrecv) { Dir::Recvonly } else { Dir::Inactive };
             let _ = t.set_direction(to).await;
