@@ -1,0 +1,144 @@
+// The official browser SDK (livekit-client, bundled from node_modules) in headless
+// Chromium (Debian's `chromium`, driven by playwright-core; never a downloaded browser),
+// for tests that run inside the test network namespace like every official client.
+//
+//   const env = useBrowser();                       // an lkrtc DevServer and Chromium per block
+//   const tab = await env.browser.open();           // { page, messages }: window.LivekitClient
+//   await joinFromBrowser(tab, env.server, 'web', roomName);
+//   await pageEvents(tab);                          // what the page saw
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startDevServer } from '../client/lk.mjs';
+import { REPO_ROOT } from './paths.mjs';
+import { withTimeout } from './rtc.mjs';
+
+export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const SDK_JS = resolve(REPO_ROOT, 'node_modules/livekit-client/dist/livekit-client.umd.js');
+const PAGE = '<!doctype html><meta charset="utf-8"><title>lkrtc browser test</title><script src="/sdk.js"></script>';
+
+/** Serves the test page and the livekit-client UMD bundle on 127.0.0.1; resolves { url, close }. */
+async function servePage() {
+  const sdk = readFileSync(SDK_JS);
+  const http = createServer((req, res) => {
+    if (req.url === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+    } else if (req.url === '/sdk.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(sdk);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((res) => http.listen(0, '127.0.0.1', res));
+  return {
+    url: `http://127.0.0.1:${http.address().port}/`,
+    close: () => new Promise((res) => http.close(res)),
+  };
+}
+
+/**
+ * Chromium with a fresh profile and the page server (its origin differs from any
+ * lkrtc-server's, so every request to the server is cross-origin). Resolves
+ * { open, close }: open() resolves { page, messages } (what it logged) for a new tab on the page.
+ */
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (.ci/run does)`);
+  }
+  const site = await servePage();
+  const profile = mkdtempSync(join(tmpdir(), 'lkrtc-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_FLAGS,
+    });
+  } catch (e) {
+    await site.close();
+    rmSync(profile, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    async open() {
+      const page = await context.newPage();
+      const messages = [];
+      page.on('console', (m) => messages.push(`${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => messages.push(`pageerror: ${e.message}`));
+      await page.goto(site.url);
+      return { page, messages };
+    },
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+      await site.close();
+    },
+  };
+}
+
+/**
+ * Hooks for a describe block: one in-process lkrtc DevServer and one browser for the
+ * block. Returns { server, browser }, current inside each test.
+ */
+export function useBrowser() {
+  const env = { server: null, browser: null };
+  beforeAll(async () => {
+    env.server = await startDevServer();
+    env.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
+}
+
+/**
+ * Joins `roomName` as `identity` from `tab` (a browser.open() result) with livekit-client's
+ * default RoomOptions and ConnectOptions, as `globalThis.room`. The page records what it
+ * sees in `globalThis.events`: `subscribed <track sid>`, `unsubscribed <sid>`,
+ * `allowed <sid>` / `not_allowed <sid>` (permission changes) and `data <from> <topic> <text>`.
+ * Resolves the identities of the remote participants once connected.
+ */
+export async function joinFromBrowser(tab, server, identity, roomName) {
+  const jwt = await server.token(identity, roomName);
+  const join = tab.page.evaluate(
+    async ({ url, jwt }) => {
+      const { Room, RoomEvent } = globalThis.LivekitClient;
+      const room = new Room();
+      const events = [];
+      globalThis.room = room;
+      globalThis.events = events;
+      room.on(RoomEvent.TrackSubscribed, (_t, pub) => events.push(`subscribed ${pub.trackSid}`));
+      room.on(RoomEvent.TrackUnsubscribed, (_t, pub) => events.push(`unsubscribed ${pub.trackSid}`));
+      room.on(RoomEvent.TrackSubscriptionPermissionChanged, (pub, status) => events.push(`${status} ${pub.trackSid}`));
+      room.on(RoomEvent.DataReceived, (payload, p, _kind, topic) =>
+        events.push(`data ${p?.identity} ${topic} ${new TextDecoder().decode(payload)}`),
+      );
+      await room.connect(url, jwt);
+      return [...room.remoteParticipants.values()].map((p) => p.identity);
+    },
+    { url: server.url, jwt },
+  );
+  return withTimeout(join, 30_000, `the browser to join ${roomName} as ${identity}`).catch((e) => {
+    throw new Error(`${e.message}\npage console:\n${tab.messages.join('\n')}`);
+  });
+}
+
+/** The events the page recorded so far (see joinFromBrowser). */
+export function pageEvents(tab) {
+  return tab.page.evaluate(() => globalThis.events);
+}
