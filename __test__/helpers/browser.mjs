@@ -26,6 +26,9 @@ const CHROMIUM_FLAGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // getUserMedia without a prompt, from Chromium's fake camera and microphone (a beep).
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
 ];
 const SDK_JS = resolve(REPO_ROOT, 'node_modules/livekit-client/dist/livekit-client.umd.js');
 const PAGE = '<!doctype html><meta charset="utf-8"><title>lkrtc browser test</title><script src="/sdk.js"></script>';

@@ -25,6 +25,8 @@ export const NAMESPACE_SUITES = [
   '__test__/client/07-bad-input.test.mjs',
   // Video forwarded between official clients.
   '__test__/video/**/*.test.mjs',
+  // livekit-client in Chromium.
+  '__test__/browser/01-livekit-client.test.mjs',
 ];
 
 /** Every vitest suite. */

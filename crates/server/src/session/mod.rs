@@ -440,7 +440,7 @@ impl Session {
             pc.set_local_description(answer).await.map_err(|e| format!("cannot apply answer: {e}"))?;
             let local = pc.local_description().await.ok_or("no local description after answer")?;
             tracing::trace!(offer = %clip(&sd.sdp), answer = %clip(&local.sdp), "publisher negotiated");
-            Ok(local.sdp)
+            Ok(if single { rtc::answer_within_offer(&sd.sdp, &local.sdp) } else { local.sdp })
         }
         .await;
         match result {
