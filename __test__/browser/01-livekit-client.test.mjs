@@ -63,6 +63,15 @@ async function inRoom(env, prefix, body) {
   }
 }
 
+/** RTP packets the browser received so far for the remote track `sid`. */
+function packetsReceived(tab, sid) {
+  return tab.page.evaluate(async (sid) => {
+    const pub = [...globalThis.room.remoteParticipants.values()][0].trackPublications.get(sid);
+    const stats = (await pub?.track?.receiver?.getStats()) ?? new Map();
+    return [...stats.values()].find((s) => s.type === 'inbound-rtp')?.packetsReceived ?? 0;
+  }, sid);
+}
+
 describe('livekit-client in Chromium', () => {
   const env = useBrowser();
 
@@ -146,12 +155,27 @@ describe('livekit-client in Chromium', () => {
         timeoutMs: 15_000,
         what: 'the browser to subscribe to the Node track',
       });
-      const level = await tab.page.evaluate(async (sid) => {
-        const pub = [...globalThis.room.remoteParticipants.values()][0].trackPublications.get(sid);
-        const stats = await pub.track.receiver.getStats();
-        return [...stats.values()].find((s) => s.type === 'inbound-rtp')?.packetsReceived ?? 0;
-      }, sine.publication.sid);
-      expect(level).toBeGreaterThan(0);
+      expect(await packetsReceived(tab, sine.publication.sid)).toBeGreaterThan(0);
+
+      // Node unpublishes (the server removes the track from the browser's PC and asks for
+      // an offer) and publishes again: the new track needs an m-section the browser adds
+      // when the server asks for it (MediaSectionsRequirement).
+      const first = sine.publication.sid;
+      await sine.stop();
+      await node.localParticipant.unpublishTrack(first);
+      await waitUntil(async () => (await pageEvents(tab)).includes(`unsubscribed ${first}`), {
+        timeoutMs: 15_000,
+        what: 'the browser to lose the unpublished Node track',
+      });
+      const again = await publishSineWith(lk, node, { scope, name: 'node-sine-2' });
+      await waitUntil(async () => (await pageEvents(tab)).includes(`subscribed ${again.publication.sid}`), {
+        timeoutMs: 15_000,
+        what: 'the browser to subscribe to the republished Node track',
+      });
+      await waitUntil(async () => (await packetsReceived(tab, again.publication.sid)) > 0, {
+        timeoutMs: 10_000,
+        what: 'packets of the republished track at the browser',
+      });
       expect(tab.messages.filter((m) => FALLBACK.test(m))).toEqual([]);
     }));
 });

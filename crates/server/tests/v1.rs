@@ -3,7 +3,6 @@
 //! `/rtc`, `/rtc/v1/validate`, and a real single peer connection (the `webrtc` crate)
 //! that offers with the join, is answered, and connects.
 
-use std::io::Write;
 use std::time::Duration;
 
 use base64::Engine;
@@ -20,28 +19,7 @@ use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit}
 
 mod common;
 
-use common::{raw_http, send, server, Reply, Ws};
-
-fn token(identity: &str, grants: VideoGrants) -> String {
-    AccessToken::with_api_key("devkey", "secret")
-        .with_identity(identity)
-        .with_grants(VideoGrants { room_join: true, room: "r1".into(), ..grants })
-        .to_jwt()
-        .unwrap()
-}
-
-/// A `join_request` parameter as livekit-client builds it (URL-safe base64).
-fn join_request(req: &proto::JoinRequest, gzip: bool) -> String {
-    let raw = req.encode_to_vec();
-    let wrapped = if gzip {
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(&raw).unwrap();
-        proto::WrappedJoinRequest { compression: 1, join_request: enc.finish().unwrap() }
-    } else {
-        proto::WrappedJoinRequest { compression: 0, join_request: raw }
-    };
-    base64::engine::general_purpose::URL_SAFE.encode(wrapped.encode_to_vec())
-}
+use common::{join_request, raw_http, send, server, token, Reply, Ws};
 
 fn settings(auto_subscribe: bool) -> proto::JoinRequest {
     proto::JoinRequest {
