@@ -107,24 +107,41 @@ fn join_params(
     })
 }
 
-/// Token, grant and limits of a join, checked as livekit-server checks them; the refusal
-/// is the HTTP answer.
-fn admit(shared: &ServerShared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<JoinParams, Response> {
-    let params = join_params(shared, headers, q).map_err(|e| refuse(&e))?;
-    if let Err(e) = limits::check_join(&params.grant) {
-        tracing::info!(%e, "join refused");
-        return Err((StatusCode::BAD_REQUEST, e.to_string()).into_response());
+/// Why a join (or its validation) was refused; answered as livekit-server answers it.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    /// Token or grant (401; 400 for no identity or room).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Identity, room name or participant info over a limit (400).
+    #[error(transparent)]
+    Limit(#[from] limits::JoinLimit),
+    /// A v1 `join_request` that is missing or does not decode (400).
+    #[error(transparent)]
+    JoinRequest(#[from] v1::JoinRequestError),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        if let Refusal::Auth(e) = &self {
+            return refuse(e);
+        }
+        tracing::info!(e = %limits::clip(&self.to_string()), "join refused");
+        (StatusCode::BAD_REQUEST, self.to_string()).into_response()
     }
+}
+
+/// Token, grant and limits of a join, checked as livekit-server checks them.
+fn admit(shared: &ServerShared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<JoinParams, Refusal> {
+    let params = join_params(shared, headers, q)?;
+    limits::check_join(&params.grant)?;
     Ok(params)
 }
 
-/// The `join_request` of a v1 join, decoded; a refusal is HTTP 400.
-fn join_request(q: &HashMap<String, String>) -> Result<proto::JoinRequest, Response> {
-    let param = q.get("join_request").ok_or(v1::JoinRequestError::Missing);
-    param.and_then(|p| v1::decode_join_request(p)).map_err(|e| {
-        tracing::info!(e = %limits::clip(&e.to_string()), "join refused");
-        (StatusCode::BAD_REQUEST, e.to_string()).into_response()
-    })
+/// The `join_request` of a v1 join, decoded.
+fn join_request(q: &HashMap<String, String>) -> Result<proto::JoinRequest, Refusal> {
+    let param = q.get("join_request").ok_or(v1::JoinRequestError::Missing)?;
+    Ok(v1::decode_join_request(param)?)
 }
 
 /// Upgrades to a session, or tells a resuming client to rejoin (sessions are not kept).
@@ -157,7 +174,7 @@ async fn rtc(
     let Ok(upgrade) = upgrade else { return not_found().await };
     let mut params = match admit(&shared, &headers, &q) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     if uri.path() != "/rtc/v1" {
         let reconnect = q.get("reconnect").map(String::as_str) == Some("1");
@@ -165,7 +182,7 @@ async fn rtc(
     }
     let join = match join_request(&q) {
         Ok(j) => j,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     if let Some(settings) = &join.connection_settings {
         params.auto_subscribe = settings.auto_subscribe;
@@ -184,21 +201,23 @@ async fn stats(State(shared): State<Arc<ServerShared>>) -> Response {
 async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Query(q): Params) -> Response {
     match admit(&shared, &headers, &q) {
         Ok(_) => (StatusCode::OK, "success").into_response(),
-        Err(refused) => refused,
+        Err(refused) => refused.into_response(),
     }
 }
 
 /// `/rtc/v1/validate`: as `/rtc/validate`, and a `join_request` sent along must decode.
 async fn validate_v1(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Query(q): Params) -> Response {
-    if let Err(refused) = admit(&shared, &headers, &q) {
-        return refused;
-    }
-    if q.contains_key("join_request") {
-        if let Err(refused) = join_request(&q) {
-            return refused;
+    let checked = admit(&shared, &headers, &q).and_then(|_| {
+        if q.contains_key("join_request") {
+            join_request(&q).map(|_| ())
+        } else {
+            Ok(())
         }
+    });
+    match checked {
+        Ok(()) => (StatusCode::OK, "success").into_response(),
+        Err(refused) => refused.into_response(),
     }
-    (StatusCode::OK, "success").into_response()
 }
 
 /// A Twirp error answer: HTTP status, Twirp code and message.

@@ -148,9 +148,8 @@ impl Session {
     pub(super) fn v1_offer_seen(&mut self, sdp: &str) {
         let Some(st) = self.single.as_mut() else { return };
         let now = sections(sdp);
-        for k in 0..2 {
-            let added = now[k].saturating_sub(st.sections[k]);
-            st.asked[k] = st.asked[k].saturating_sub(added);
+        for ((asked, before), now) in st.asked.iter_mut().zip(st.sections).zip(now) {
+            *asked = asked.saturating_sub(now.saturating_sub(before));
         }
         st.sections = now;
         st.requested = false;
