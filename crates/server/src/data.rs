@@ -109,45 +109,49 @@ pub async fn read_loop(_shared: Arc<ServerShared>, room: Arc<Room>, p: Arc<Parti
     }
 }
 
-/// The two channels a participant receives data on, each with whether it is open.
-pub struct Outlets {
-    reliable: (Arc<dyn DataChannel>, watch::Receiver<bool>),
-    lossy: (Arc<dyn DataChannel>, watch::Receiver<bool>),
-}
+/// A data channel a participant receives data on, once it can be sent on.
+pub struct Outlet(watch::Receiver<Option<Arc<dyn DataChannel>>>);
 
-impl Outlets {
-    /// Channels the server opened (v0 subscriber PC): watched until they open. Nothing
-    /// else may poll their events.
-    pub fn opening(reliable: Arc<dyn DataChannel>, lossy: Arc<dyn DataChannel>) -> Self {
-        let reliable_open = watch_open(reliable.clone());
-        let lossy_open = watch_open(lossy.clone());
-        Self { reliable: (reliable, reliable_open), lossy: (lossy, lossy_open) }
-    }
-
-    /// Channels the client opened (v1): open as they are announced; their events are read
-    /// by [`read_loop`].
-    pub fn open(reliable: Arc<dyn DataChannel>, lossy: Arc<dyn DataChannel>) -> Self {
-        let open = || watch::channel(true).1;
-        Self { reliable: (reliable, open()), lossy: (lossy, open()) }
-    }
-}
-
-/// Sends queued packets on a participant's data channels, in order, once the channels
-/// are open.
-pub async fn deliver_loop(mut rx: mpsc::Receiver<(DataKind, Bytes)>, outlets: Outlets) {
-    while let Some((kind, bytes)) = rx.recv().await {
-        let (dc, open) = match kind {
-            DataKind::Reliable => &outlets.reliable,
-            DataKind::Lossy => &outlets.lossy,
-        };
-        let mut open = open.clone();
-        if !*open.borrow() {
-            match tokio::time::timeout(OPEN_WAIT, open.wait_for(|o| *o)).await {
-                Ok(Ok(_)) => {}
-                _ => continue,
+impl Outlet {
+    /// A channel the server opened (v0 subscriber PC): usable while it is open. Nothing
+    /// else may poll its events.
+    pub fn opening(dc: Arc<dyn DataChannel>) -> Self {
+        let mut open = watch_open(dc.clone());
+        let (tx, rx) = watch::channel(None);
+        tokio::spawn(async move {
+            loop {
+                let usable = (*open.borrow_and_update()).then(|| dc.clone());
+                if tx.send(usable).is_err() || open.changed().await.is_err() {
+                    break;
+                }
             }
+        });
+        Self(rx)
+    }
+
+    /// A channel the client will open (v1): usable once `set` to it.
+    pub fn pending() -> (watch::Sender<Option<Arc<dyn DataChannel>>>, Self) {
+        let (tx, rx) = watch::channel(None);
+        (tx, Self(rx))
+    }
+}
+
+/// Sends queued packets on a participant's `_reliable` and `_lossy` channels, in order,
+/// each once its channel is usable (dropped after [`OPEN_WAIT`] without).
+pub async fn deliver_loop(mut rx: mpsc::Receiver<(DataKind, Bytes)>, reliable: Outlet, lossy: Outlet) {
+    while let Some((kind, bytes)) = rx.recv().await {
+        let outlet = match kind {
+            DataKind::Reliable => &reliable,
+            DataKind::Lossy => &lossy,
+        };
+        let mut ready = outlet.0.clone();
+        let dc = match tokio::time::timeout(OPEN_WAIT, ready.wait_for(Option::is_some)).await {
+            Ok(Ok(dc)) => dc.clone(),
+            _ => None,
+        };
+        if let Some(dc) = dc {
+            let _ = dc.send(BytesMut::from(&bytes[..])).await;
         }
-        let _ = dc.send(BytesMut::from(&bytes[..])).await;
     }
 }
 

@@ -123,12 +123,20 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, s
     };
     let (single, data_task) = match signalling {
         // v1: the client opens the data channels (see `v1`).
-        Signalling::V1 { .. } => (Some(v1::Single::new(data)), None),
+        Signalling::V1 { .. } => {
+            let (single, outlets) = v1::Single::new();
+            (Some(single), Some(tokio::spawn(data::deliver_loop(data, outlets.0, outlets.1))))
+        }
         // v0: the server opens them on the subscriber PC before its first offer.
         Signalling::V0 => match lkrtc_transport::data::open(subscriber.as_ref()).await {
-            Ok((reliable, lossy)) => {
-                (None, Some(tokio::spawn(data::deliver_loop(data, data::Outlets::opening(reliable, lossy)))))
-            }
+            Ok((reliable, lossy)) => (
+                None,
+                Some(tokio::spawn(data::deliver_loop(
+                    data,
+                    data::Outlet::opening(reliable),
+                    data::Outlet::opening(lossy),
+                ))),
+            ),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot open the subscriber data channels");
                 (None, None)
@@ -194,7 +202,7 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, s
     if tokio::time::timeout(Duration::from_secs(2), async { tokio::join!(writer, drain) }).await.is_err() {
         abort.abort();
     }
-    if let Some(t) = data_task.or_else(|| s.single.as_mut().and_then(|st| st.data_task.take())) {
+    if let Some(t) = data_task {
         t.abort();
     }
     shared.rooms.remove_if_empty(&s.room);
@@ -728,7 +736,7 @@ impl Session {
                 let shared = self.shared.clone();
                 let room = self.room.clone();
                 let p = self.p.clone();
-                self.v1_data_channel(dc.clone()).await;
+                self.v1_data_channel(&dc).await;
                 tokio::spawn(async move { data::read_loop(shared, room, p, dc).await });
             }
             PcEvent::Track(_, remote) => self.on_remote_track(remote).await,

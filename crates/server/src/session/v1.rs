@@ -24,6 +24,7 @@ use webrtc::data_channel::DataChannel;
 
 use super::*;
 use crate::participant::DataKind;
+use tokio::sync::watch;
 
 /// Why the `join_request` query parameter was refused (HTTP 400).
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +84,6 @@ pub fn decode_join_request(param: &str) -> Result<proto::JoinRequest, JoinReques
 }
 
 /// What a v1 session keeps beyond a v0 one.
-#[derive(Default)]
 pub(super) struct Single {
     /// Audio and video m-sections asked for (`MediaSectionsRequirement`) and not yet seen
     /// in an offer.
@@ -94,18 +94,19 @@ pub(super) struct Single {
     answered: bool,
     /// An offer was asked for and none arrived since.
     requested: bool,
-    /// The client's `_reliable` and `_lossy` channels, until both are there.
-    reliable: Option<Arc<dyn DataChannel>>,
-    lossy: Option<Arc<dyn DataChannel>>,
-    /// The room's packets for this participant, until the channels are there.
-    pending_data: Option<mpsc::Receiver<(DataKind, Bytes)>>,
-    /// Delivers those packets once they are.
-    pub(super) data_task: Option<tokio::task::JoinHandle<()>>,
+    /// Hand the client's `_reliable` and `_lossy` channels to the data delivery.
+    reliable: watch::Sender<Option<Arc<dyn DataChannel>>>,
+    lossy: watch::Sender<Option<Arc<dyn DataChannel>>>,
 }
 
 impl Single {
-    pub(super) fn new(data: mpsc::Receiver<(DataKind, Bytes)>) -> Self {
-        Self { pending_data: Some(data), ..Default::default() }
+    /// The state of a new v1 session, and where its data delivery waits for the client's
+    /// channels.
+    pub(super) fn new() -> (Self, (data::Outlet, data::Outlet)) {
+        let (reliable, reliable_out) = data::Outlet::pending();
+        let (lossy, lossy_out) = data::Outlet::pending();
+        let st = Self { asked: [0; 2], sections: [0; 2], answered: false, requested: false, reliable, lossy };
+        (st, (reliable_out, lossy_out))
     }
 }
 
@@ -203,21 +204,16 @@ impl Session {
         mid_to_track
     }
 
-    /// A data channel the client opened (v1): read it, and deliver the room's packets on
-    /// `_reliable` and `_lossy` once both are open.
-    pub(super) async fn v1_data_channel(&mut self, dc: Arc<dyn DataChannel>) {
-        let Some(st) = self.single.as_mut() else { return };
-        match DataKind::from_label(&dc.label().await.unwrap_or_default()) {
-            Some(DataKind::Reliable) => st.reliable = Some(dc),
-            Some(DataKind::Lossy) => st.lossy = Some(dc),
+    /// A data channel the client opened (v1): the room's packets for this participant go
+    /// out on its `_reliable` and `_lossy` (it is read like any publisher channel).
+    pub(super) async fn v1_data_channel(&mut self, dc: &Arc<dyn DataChannel>) {
+        let Some(st) = self.single.as_ref() else { return };
+        let outlet = match DataKind::from_label(&dc.label().await.unwrap_or_default()) {
+            Some(DataKind::Reliable) => &st.reliable,
+            Some(DataKind::Lossy) => &st.lossy,
             None => return,
-        }
-        if let (Some(reliable), Some(lossy)) = (&st.reliable, &st.lossy) {
-            if let Some(rx) = st.pending_data.take() {
-                let outlets = data::Outlets::open(reliable.clone(), lossy.clone());
-                st.data_task = Some(tokio::spawn(data::deliver_loop(rx, outlets)));
-            }
-        }
+        };
+        outlet.send_replace(Some(dc.clone()));
     }
 }
 
