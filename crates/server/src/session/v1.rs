@@ -186,8 +186,8 @@ impl Session {
         }));
     }
 
-    /// An answer went out (v1): maps the m-sections of subscribed tracks to their sids,
-    /// marks the first answer, and asks for sections still missing.
+    /// An answer is going out (v1): the m-sections of subscribed tracks mapped to their
+    /// sids (`mid_to_track_id`); from now on changes ask the client for offers.
     pub(super) async fn v1_answered(&mut self) -> HashMap<String, String> {
         let mut mid_to_track = HashMap::new();
         if !self.single() {
