@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use livekit_protocol as proto;
 use lkrtc_transport::data::{next_message, watch_open};
 use prost::Message;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use webrtc::data_channel::DataChannel;
 
 use crate::participant::{DataKind, Participant};
@@ -109,26 +109,49 @@ pub async fn read_loop(_shared: Arc<ServerShared>, room: Arc<Room>, p: Arc<Parti
     }
 }
 
-/// Sends queued packets on a participant's subscriber data channels, in order, once the
-/// channels are open.
-pub async fn deliver_loop(
-    mut rx: mpsc::Receiver<(DataKind, Bytes)>,
-    reliable: Arc<dyn DataChannel>,
-    lossy: Arc<dyn DataChannel>,
-) {
-    let reliable_open = watch_open(reliable.clone());
-    let lossy_open = watch_open(lossy.clone());
+/// A data channel a participant receives data on, once it can be sent on.
+pub struct Outlet(watch::Receiver<Option<Arc<dyn DataChannel>>>);
+
+impl Outlet {
+    /// A channel the server opened (v0 subscriber PC): usable while it is open. Nothing
+    /// else may poll its events.
+    pub fn opening(dc: Arc<dyn DataChannel>) -> Self {
+        let mut open = watch_open(dc.clone());
+        let (tx, rx) = watch::channel(None);
+        tokio::spawn(async move {
+            loop {
+                let usable = (*open.borrow_and_update()).then(|| dc.clone());
+                if tx.send(usable).is_err() || open.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        Self(rx)
+    }
+
+    /// A channel the client will open (v1): usable once `set` to it.
+    pub fn pending() -> (watch::Sender<Option<Arc<dyn DataChannel>>>, Self) {
+        let (tx, rx) = watch::channel(None);
+        (tx, Self(rx))
+    }
+}
+
+/// Sends queued packets on a participant's `_reliable` and `_lossy` channels, in order,
+/// each once its channel is usable (dropped after [`OPEN_WAIT`] without).
+pub async fn deliver_loop(mut rx: mpsc::Receiver<(DataKind, Bytes)>, reliable: Outlet, lossy: Outlet) {
     while let Some((kind, bytes)) = rx.recv().await {
-        let (dc, open) = match kind {
-            DataKind::Reliable => (&reliable, &reliable_open),
-            DataKind::Lossy => (&lossy, &lossy_open),
+        let outlet = match kind {
+            DataKind::Reliable => &reliable,
+            DataKind::Lossy => &lossy,
         };
-        let mut open = open.clone();
-        match tokio::time::timeout(OPEN_WAIT, open.wait_for(|o| *o)).await {
-            Ok(Ok(_)) => {}
-            _ => continue,
+        let mut ready = outlet.0.clone();
+        let dc = match tokio::time::timeout(OPEN_WAIT, ready.wait_for(Option::is_some)).await {
+            Ok(Ok(dc)) => dc.clone(),
+            _ => None,
+        };
+        if let Some(dc) = dc {
+            let _ = dc.send(BytesMut::from(&bytes[..])).await;
         }
-        let _ = dc.send(BytesMut::from(&bytes[..])).await;
     }
 }
 

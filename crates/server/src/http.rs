@@ -1,6 +1,6 @@
-//! HTTP surface: `/rtc` (WebSocket signalling v0), `/rtc/validate`, 404 for the v1
-//! endpoints so clients fall back to v0, and the Twirp room service. Every response
-//! carries livekit-server's CORS headers (see [`cors`]).
+//! HTTP surface: `/rtc` (WebSocket signalling v0: two peer connections), `/rtc/v1`
+//! (single peer connection, see [`session::v1`]), their `/validate` twins, and the Twirp
+//! room service. Every response carries livekit-server's CORS headers (see [`cors`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -10,10 +10,10 @@ use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::Request;
 use axum::extract::{Query, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::Router;
 use livekit_protocol as proto;
 use prost::Message;
@@ -21,7 +21,8 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer, ExposeHeaders};
 
 use crate::auth::{AuthError, ServiceGrant};
 use crate::participant::{Cmd, JoinParams};
-use crate::{session, ServerShared};
+use crate::session::{self, v1, Signalling};
+use crate::ServerShared;
 
 use crate::limits::{self, MAX_SIGNAL_MESSAGE};
 
@@ -32,8 +33,8 @@ pub fn router(shared: Arc<ServerShared>) -> Router {
     Router::new()
         .route("/rtc", get(rtc))
         .route("/rtc/validate", get(validate))
-        .route("/rtc/v1", any(not_found))
-        .route("/rtc/v1/validate", any(not_found))
+        .route("/rtc/v1", get(rtc))
+        .route("/rtc/v1/validate", get(validate_v1))
         .route("/twirp/livekit.RoomService/{method}", post(twirp))
         .route("/lkrtc/stats", get(stats))
         .fallback(not_found)
@@ -106,29 +107,90 @@ fn join_params(
     })
 }
 
-async fn rtc(
-    State(shared): State<Arc<ServerShared>>,
-    headers: HeaderMap,
-    Query(q): Params,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    let Ok(upgrade) = upgrade else { return not_found().await };
-    let params = match join_params(&shared, &headers, &q) {
-        Ok(p) => p,
-        Err(e) => return refuse(&e),
-    };
-    if let Err(e) = limits::check_join(&params.grant) {
-        tracing::info!(%e, "join refused");
-        return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+/// Why a join (or its validation) was refused; answered as livekit-server answers it.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    /// Token or grant (401; 400 for no identity or room).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Identity, room name or participant info over a limit (400).
+    #[error(transparent)]
+    Limit(#[from] limits::JoinLimit),
+    /// A v1 `join_request` that is missing or does not decode (400).
+    #[error(transparent)]
+    JoinRequest(#[from] v1::JoinRequestError),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        if let Refusal::Auth(e) = &self {
+            return refuse(e);
+        }
+        tracing::info!(e = %limits::clip(&self.to_string()), "join refused");
+        (StatusCode::BAD_REQUEST, self.to_string()).into_response()
     }
-    if q.get("reconnect").map(String::as_str) == Some("1") {
+}
+
+/// Token, grant and limits of a join, checked as livekit-server checks them.
+fn admit(shared: &ServerShared, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<JoinParams, Refusal> {
+    let params = join_params(shared, headers, q)?;
+    limits::check_join(&params.grant)?;
+    Ok(params)
+}
+
+/// The `join_request` of a v1 join, decoded.
+fn join_request(q: &HashMap<String, String>) -> Result<proto::JoinRequest, Refusal> {
+    let param = q.get("join_request").ok_or(v1::JoinRequestError::Missing)?;
+    Ok(v1::decode_join_request(param)?)
+}
+
+/// Upgrades to a session, or tells a resuming client to rejoin (sessions are not kept).
+fn start(
+    shared: Arc<ServerShared>,
+    upgrade: WebSocketUpgrade,
+    params: JoinParams,
+    reconnect: bool,
+    signalling: Signalling,
+) -> Response {
+    if reconnect {
         // Resuming is not supported: tell the client to do a full reconnect.
         return upgrade.on_upgrade(session::refuse_resume);
     }
     upgrade
         .max_message_size(MAX_SIGNAL_MESSAGE)
         .max_frame_size(MAX_SIGNAL_MESSAGE)
-        .on_upgrade(move |ws| session::run(shared, ws, params))
+        .on_upgrade(move |ws| session::run(shared, ws, params, signalling))
+}
+
+/// `/rtc` and `/rtc/v1`. v1 joins carry their parameters in `join_request` (see
+/// [`session::v1`]); the token, its checks and their answers are the same on both.
+async fn rtc(
+    State(shared): State<Arc<ServerShared>>,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Params,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(upgrade) = upgrade else { return not_found().await };
+    let mut params = match admit(&shared, &headers, &q) {
+        Ok(p) => p,
+        Err(refused) => return refused.into_response(),
+    };
+    if uri.path() != "/rtc/v1" {
+        let reconnect = q.get("reconnect").map(String::as_str) == Some("1");
+        return start(shared, upgrade, params, reconnect, Signalling::V0);
+    }
+    let join = match join_request(&q) {
+        Ok(j) => j,
+        Err(refused) => return refused.into_response(),
+    };
+    if let Some(settings) = &join.connection_settings {
+        params.auto_subscribe = settings.auto_subscribe;
+    }
+    if let Some(info) = &join.client_info {
+        params.client_protocol = info.protocol;
+    }
+    start(shared, upgrade, params, join.reconnect, Signalling::V1 { offer: join.publisher_offer })
 }
 
 /// Server counters as JSON (lkrtc extension, used by the benchmarks).
@@ -137,12 +199,24 @@ async fn stats(State(shared): State<Arc<ServerShared>>) -> Response {
 }
 
 async fn validate(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Query(q): Params) -> Response {
-    match join_params(&shared, &headers, &q) {
-        Ok(p) => match limits::check_join(&p.grant) {
-            Ok(()) => (StatusCode::OK, "success").into_response(),
-            Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-        },
-        Err(e) => (StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED), e.to_string()).into_response(),
+    match admit(&shared, &headers, &q) {
+        Ok(_) => (StatusCode::OK, "success").into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// `/rtc/v1/validate`: as `/rtc/validate`, and a `join_request` sent along must decode.
+async fn validate_v1(State(shared): State<Arc<ServerShared>>, headers: HeaderMap, Query(q): Params) -> Response {
+    let checked = admit(&shared, &headers, &q).and_then(|_| {
+        if q.contains_key("join_request") {
+            join_request(&q).map(|_| ())
+        } else {
+            Ok(())
+        }
+    });
+    match checked {
+        Ok(()) => (StatusCode::OK, "success").into_response(),
+        Err(refused) => refused.into_response(),
     }
 }
 

@@ -65,15 +65,20 @@ async fn preflight_is_answered_for_every_route() {
 }
 
 #[tokio::test]
-async fn not_found_carries_cors_so_clients_fall_back_to_v0() {
+async fn not_found_and_validate_carry_cors() {
     let server = server().await;
     let token = join_token();
     let auth = format!("Authorization: Bearer {token}\r\n");
-    // livekit-client tries these first; they must stay 404 (no v1 signalling yet), readable.
-    for path in ["/rtc/v1/validate?room=r1", "/rtc/v1?room=r1", "/nowhere"] {
+    // Unknown paths, and a GET of /rtc/v1 that is not a WebSocket upgrade: 404, readable.
+    for path in ["/rtc/v1?room=r1", "/nowhere"] {
         let reply = request(&server, "GET", path, &auth, "").await;
         assert_readable(&reply, 404, path);
     }
+    // livekit-client validates v1 first (and reads its errors), then v0 on fallback.
+    let reply = request(&server, "GET", "/rtc/v1/validate?room=r1", &auth, "").await;
+    assert_readable(&reply, 200, "/rtc/v1/validate");
+    let reply = request(&server, "GET", "/rtc/v1/validate?room=r1", "", "").await;
+    assert_readable(&reply, 401, "/rtc/v1/validate without token");
     // A GET of /rtc that is not a WebSocket upgrade is a 404 too.
     let reply = request(&server, "GET", "/rtc?room=r1", &auth, "").await;
     assert_readable(&reply, 404, "/rtc without upgrade");
@@ -127,7 +132,7 @@ async fn no_origin_no_cors_headers() {
     // As rs/cors: a request without Origin (a server-side SDK) gets no CORS headers.
     let server = server().await;
     let reply = raw_http(&server, "GET /rtc/v1/validate HTTP/1.1\r\nHost: lkrtc\r\nConnection: close\r\n\r\n").await;
-    assert_eq!(reply.status, 404);
+    assert_eq!(reply.status, 401);
     assert!(!reply.headers.contains_key("access-control-allow-origin"), "{:?}", reply.headers);
     server.shutdown().await;
 }

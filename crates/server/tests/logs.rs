@@ -1,6 +1,5 @@
 //! What the server logs from the network is truncated at every level (issue 15, item 6).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -11,18 +10,9 @@ use prost::Message as _;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+mod common;
 
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::Capture;
 
 #[tokio::test]
 async fn garbage_from_the_network_is_truncated_in_logs() {
@@ -59,7 +49,7 @@ async fn garbage_from_the_network_is_truncated_in_logs() {
         let _ = tokio::time::timeout(Duration::from_secs(3), async { while ws.next().await.is_some() {} }).await;
     }
     server.shutdown().await;
-    let logged = String::from_utf8_lossy(&capture.0.lock().unwrap()).to_string();
+    let logged = capture.text();
     let longest = logged.lines().max_by_key(|l| l.len()).unwrap_or_default();
     assert!(
         logged.len() < 100_000,

@@ -335,7 +335,7 @@ async fn http_endpoints() {
     let (status, body) = raw_get(addr, "/rtc/v1").await;
     assert_eq!((status, body.as_str()), (404, "404 page not found"));
     let (status, _) = raw_get(addr, "/rtc/v1/validate").await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 401);
     let (status, _) = raw_get(addr, "/rtc/validate").await;
     assert_eq!(status, 401);
     let jwt = token("alice", "r1", VideoGrants::default());

@@ -1,6 +1,6 @@
-//! One participant's session: a single task that owns its WebSocket reader, its two
-//! peer connections and its subscriptions, and handles signal requests, room commands
-//! and peer-connection events in order.
+//! One participant's session: a single task that owns its WebSocket reader, its peer
+//! connections (two with v0 signalling, one with v1: see [`v1`]) and its subscriptions,
+//! and handles signal requests, room commands and peer-connection events in order.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState, RTCSessionDescription};
-use webrtc::rtp_transceiver::RtpSender;
+use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 use crate::data;
 use crate::limits::{self, clip};
@@ -31,6 +31,7 @@ use crate::track::PublishedTrack;
 use crate::ServerShared;
 
 mod subscriptions;
+pub mod v1;
 
 /// Seconds between client pings the server asks for.
 pub const PING_INTERVAL: i32 = 5;
@@ -47,6 +48,19 @@ type Reason = proto::DisconnectReason;
 struct Subscription {
     track: Arc<PublishedTrack>,
     sender: Arc<dyn RtpSender>,
+    transceiver: Arc<dyn RtpTransceiver>,
+}
+
+/// Which signalling a session speaks.
+pub enum Signalling {
+    /// `/rtc`: a publisher PC the client offers, a subscriber PC the server offers.
+    V0,
+    /// `/rtc/v1`: one PC, offered by the client; `offer` is the first offer if the join
+    /// request carried it.
+    V1 {
+        /// The `publisher_offer` of the join request.
+        offer: Option<proto::SessionDescription>,
+    },
 }
 
 /// State of one connected participant.
@@ -55,9 +69,11 @@ pub struct Session {
     room: Arc<Room>,
     p: Arc<Participant>,
     pc_tx: mpsc::UnboundedSender<PcEvent>,
+    /// v0 only: created on the client's first offer.
     publisher: Option<Arc<dyn PeerConnection>>,
+    /// v0: the subscriber PC; v1: the one PC, publishing and subscribing.
     subscriber: Arc<dyn PeerConnection>,
-    /// The publisher PC answers the client's offers.
+    /// The PC the client offers (v0 publisher, v1 the one PC): the server answers.
     pub_neg: Negotiation<RTCIceCandidateInit>,
     /// The subscriber PC offers; the client answers.
     sub_neg: Negotiation<RTCIceCandidateInit>,
@@ -77,21 +93,27 @@ pub struct Session {
     last_seen: Instant,
     /// When to send the next `refresh_token` (if the server refreshes tokens).
     next_refresh: Option<Instant>,
+    /// v1 only.
+    single: Option<v1::Single>,
 }
 
 /// Runs a session on an upgraded WebSocket until the participant leaves.
-pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
+pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, signalling: Signalling) {
     let (sink, stream) = ws.split();
     let room = shared.rooms.get_or_create(&params.grant.room);
     let (p, channels) = Participant::new(params);
-    let Channels { out, queued, cmd, data } = channels;
+    let Channels { out, queued, mut cmd, data } = channels;
     let writer = tokio::spawn(write_loop(sink, out, queued));
 
     let (pc_tx, pc_rx) = mpsc::unbounded_channel();
-    let subscriber = match shared.pcs.create(Target::Subscriber, pc_tx.clone()).await {
+    let target = match signalling {
+        Signalling::V0 => Target::Subscriber,
+        Signalling::V1 { .. } => Target::Publisher,
+    };
+    let subscriber = match shared.pcs.create(target, pc_tx.clone()).await {
         Ok(pc) => pc,
         Err(e) => {
-            tracing::error!(error = %e, "cannot create subscriber peer connection");
+            tracing::error!(error = %e, ?target, "cannot create peer connection");
             p.send(Resp::Leave(leave(Reason::JoinFailure)));
             p.close_socket();
             let _ = writer.await;
@@ -99,13 +121,27 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
             return;
         }
     };
-    // The server opens the data channels on the subscriber PC before its first offer.
-    let data_task = match lkrtc_transport::data::open(subscriber.as_ref()).await {
-        Ok((reliable, lossy)) => Some(tokio::spawn(data::deliver_loop(data, reliable, lossy))),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot open the subscriber data channels");
-            None
+    let (single, data_task) = match signalling {
+        // v1: the client opens the data channels (see `v1`).
+        Signalling::V1 { .. } => {
+            let (single, outlets) = v1::Single::new();
+            (Some(single), Some(tokio::spawn(data::deliver_loop(data, outlets.0, outlets.1))))
         }
+        // v0: the server opens them on the subscriber PC before its first offer.
+        Signalling::V0 => match lkrtc_transport::data::open(subscriber.as_ref()).await {
+            Ok((reliable, lossy)) => (
+                None,
+                Some(tokio::spawn(data::deliver_loop(
+                    data,
+                    data::Outlet::opening(reliable),
+                    data::Outlet::opening(lossy),
+                ))),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the subscriber data channels");
+                (None, None)
+            }
+        },
     };
 
     let mut s = Session {
@@ -125,12 +161,22 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams) {
         sub_rounds: HashMap::new(),
         last_seen: Instant::now(),
         next_refresh: shared.token_refresh.map(|every| Instant::now() + every),
+        single,
     };
     s.join();
-    // Offer right away (with the data channels), as subscriber-primary servers do.
-    s.negotiate().await;
+    let ended = match signalling {
+        // Offer right away (with the data channels), as subscriber-primary servers do.
+        Signalling::V0 => {
+            s.negotiate().await;
+            None
+        }
+        Signalling::V1 { offer } => s.v1_start(&mut cmd, offer).await,
+    };
     let mut stream = stream;
-    let reason = s.run_loop(&mut stream, cmd, pc_rx, shared.shutdown.clone()).await;
+    let reason = match ended {
+        Some(reason) => reason,
+        None => s.run_loop(&mut stream, cmd, pc_rx, shared.shutdown.clone()).await,
+    };
 
     s.room.remove(&s.p, reason);
     for (_, sub) in s.subs.drain() {
@@ -211,6 +257,8 @@ impl Session {
     fn join(&mut self) {
         let shared = &self.shared;
         let p = self.p.clone();
+        // v1: the one PC is the client's publisher PC, which it offers at once.
+        let subscriber_primary = !self.single();
         let existing = self.room.join(&p, |room, others| {
             let others: Vec<_> = others.iter().filter(|o| !o.grant.hidden).map(|o| o.info()).collect();
             let mut me = p.info();
@@ -220,7 +268,7 @@ impl Session {
                 participant: Some(me),
                 other_participants: others,
                 server_version: SERVER_VERSION.into(),
-                subscriber_primary: true,
+                subscriber_primary,
                 ping_timeout: PING_TIMEOUT,
                 ping_interval: PING_INTERVAL,
                 server_info: Some(proto::ServerInfo {
@@ -249,7 +297,8 @@ impl Session {
         }
         let info = self.p.mark_active();
         self.room.broadcast_info(&self.p, info);
-        tracing::info!(room = %self.room.name, identity = %self.p.identity(), sid = %self.p.sid, "participant joined");
+        let signalling = if self.single() { "v1" } else { "v0" };
+        tracing::info!(room = %self.room.name, identity = %self.p.identity(), sid = %self.p.sid, signalling, "participant joined");
         if self.p.auto_subscribe && self.p.grant.can_subscribe {
             for other in self.room.others(&self.p.sid) {
                 for t in other.tracks() {
@@ -375,7 +424,10 @@ impl Session {
     }
 
     async fn on_publisher_offer(&mut self, sd: proto::SessionDescription) -> Option<Reason> {
-        if self.publisher.is_none() {
+        let single = self.single();
+        if single {
+            self.v1_offer_seen(&sd.sdp);
+        } else if self.publisher.is_none() {
             match self.shared.pcs.create(Target::Publisher, self.pc_tx.clone()).await {
                 Ok(pc) => self.publisher = Some(pc),
                 Err(e) => {
@@ -384,30 +436,32 @@ impl Session {
                 }
             }
         }
-        let pc = self.publisher.clone()?;
+        let pc = if single { self.subscriber.clone() } else { self.publisher.clone()? };
         let result: Result<String, String> = async {
             let offer =
                 RTCSessionDescription::offer(sd.sdp.clone()).map_err(|e| format!("offer SDP does not parse: {e}"))?;
             pc.set_remote_description(offer).await.map_err(|e| format!("offer rejected: {e}"))?;
             // The server sends nothing on a publisher PC: m-lines the client offered as
-            // recvonly (clients pre-create them) are answered inactive, not sendonly.
-            rtc::no_sending(pc.as_ref()).await;
+            // recvonly (clients pre-create them) are answered inactive, not sendonly. On
+            // the v1 PC the server's subscribed tracks keep sending.
+            rtc::no_sending(pc.as_ref(), single).await;
             let answer = pc.create_answer(None).await.map_err(|e| format!("cannot answer offer: {e}"))?;
             pc.set_local_description(answer).await.map_err(|e| format!("cannot apply answer: {e}"))?;
             let local = pc.local_description().await.ok_or("no local description after answer")?;
             tracing::trace!(offer = %clip(&sd.sdp), answer = %clip(&local.sdp), "publisher negotiated");
-            Ok(local.sdp)
+            Ok(if single { rtc::answer_within_offer(&sd.sdp, &local.sdp) } else { local.sdp })
         }
         .await;
         match result {
             Ok(sdp) => {
                 let queued = self.pub_neg.answer_created(&sdp);
                 self.pub_level_ext = rtc::audio_level_id(&sdp).unwrap_or(0);
+                let mid_to_track_id = self.v1_answered().await;
                 self.p.send(Resp::Answer(proto::SessionDescription {
                     r#type: "answer".into(),
                     sdp,
                     id: sd.id,
-                    mid_to_track_id: Default::default(),
+                    mid_to_track_id,
                 }));
                 for c in queued {
                     let _ = pc.add_ice_candidate(c).await;
@@ -419,6 +473,7 @@ impl Session {
                         self.unpublish(&t.sid);
                     }
                 }
+                self.v1_request_offer(true).await;
                 None
             }
             Err(msg) => {
@@ -467,7 +522,10 @@ impl Session {
                 return None;
             }
         };
-        let (neg, pc) = if t.target == Target::Subscriber as i32 {
+        let (neg, pc) = if self.single() {
+            // v1: one PC, whatever target the client names.
+            (&mut self.pub_neg, Some(&self.subscriber))
+        } else if t.target == Target::Subscriber as i32 {
             (&mut self.sub_neg, Some(&self.subscriber))
         } else {
             (&mut self.pub_neg, self.publisher.as_ref())
@@ -621,8 +679,11 @@ impl Session {
 
     /// Whether the publisher of `track` allows this participant to subscribe to it;
     /// tells the client when that changed (livekit-server tells it on the first check too).
-    /// Offers the subscriber PC, one offer in flight at a time.
+    /// Offers the subscriber PC, one offer in flight at a time (v1: asks the client to offer).
     async fn negotiate(&mut self) {
+        if self.single() {
+            return self.v1_request_offer(false).await;
+        }
         if !self.sub_neg.want_offer() {
             return;
         }
@@ -662,7 +723,7 @@ impl Session {
                 if state == RTCPeerConnectionState::Failed {
                     return Some(Reason::ConnectionTimeout);
                 }
-                if target == Target::Subscriber && state == RTCPeerConnectionState::Connected {
+                if (target == Target::Subscriber || self.single()) && state == RTCPeerConnectionState::Connected {
                     self.on_subscriber_connected();
                 }
             }
@@ -671,6 +732,7 @@ impl Session {
                 let shared = self.shared.clone();
                 let room = self.room.clone();
                 let p = self.p.clone();
+                self.v1_data_channel(&dc).await;
                 tokio::spawn(async move { data::read_loop(shared, room, p, dc).await });
             }
             PcEvent::Track(_, remote) => self.on_remote_track(remote).await,

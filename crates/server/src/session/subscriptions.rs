@@ -165,9 +165,9 @@ impl Session {
             streams: vec![],
             send_encodings: vec![],
         };
-        let sender = match self.subscriber.add_transceiver_from_track(local.clone(), Some(init)).await {
+        let (sender, transceiver) = match self.subscriber.add_transceiver_from_track(local.clone(), Some(init)).await {
             Ok(t) => match t.sender().await {
-                Ok(Some(s)) => s,
+                Ok(Some(s)) => (s, t),
                 _ => {
                     tracing::warn!(track = %track.sid, "new transceiver has no sender");
                     return;
@@ -185,7 +185,7 @@ impl Session {
                 publisher.send(Resp::TrackSubscribed(proto::TrackSubscribed { track_sid: track.sid.clone() }));
             }
         }
-        self.subs.insert(track.sid.clone(), Subscription { track, sender });
+        self.subs.insert(track.sid.clone(), Subscription { track, sender, transceiver });
         self.negotiate().await;
     }
 

@@ -92,3 +92,49 @@ pub async fn raw_http(server: &Server, request: &str) -> Reply {
         .collect();
     Reply { status, headers, body: body.to_string() }
 }
+
+/// Log output written by a `tracing_subscriber` (`with_writer(move || capture.clone())`).
+#[derive(Clone, Default)]
+pub struct Capture(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A join token for room `r1` (`grants` on top of `roomJoin`).
+pub fn token(identity: &str, grants: livekit_api::access_token::VideoGrants) -> String {
+    livekit_api::access_token::AccessToken::with_api_key("devkey", "secret")
+        .with_identity(identity)
+        .with_grants(livekit_api::access_token::VideoGrants { room_join: true, room: "r1".into(), ..grants })
+        .to_jwt()
+        .unwrap()
+}
+
+/// A `/rtc/v1` `join_request` parameter as livekit-client builds it (URL-safe base64 of a
+/// `WrappedJoinRequest`, the request gzipped or not).
+pub fn join_request(req: &proto::JoinRequest, gzip: bool) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let raw = req.encode_to_vec();
+    let wrapped = if gzip {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&raw).unwrap();
+        proto::WrappedJoinRequest { compression: 1, join_request: enc.finish().unwrap() }
+    } else {
+        proto::WrappedJoinRequest { compression: 0, join_request: raw }
+    };
+    base64::engine::general_purpose::URL_SAFE.encode(wrapped.encode_to_vec())
+}
