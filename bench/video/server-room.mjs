@@ -108,6 +108,10 @@ try {
     cameras.push(await publishCounter(room, `cam-${i}`));
   }
   await delay(4_000); // every subscription up and its first keyframe through
+  const subscribed = rooms.map(
+    (r) => [...r.remoteParticipants.values()].flatMap((p) => [...p.trackPublications.values()]).filter((p) => p.track).length,
+  );
+  console.log(`subscribed tracks per participant: ${subscribed.join(' ')} (of ${PARTICIPANTS - 1} each)`);
   const s0 = await stats(server);
   const p0 = proc(server.proc.pid);
   const t0 = performance.now();
