@@ -2,10 +2,15 @@
 
 mod convert;
 mod frame;
+mod gate;
 pub mod h264;
+pub mod vp8;
 
 pub use convert::convert;
 pub use frame::{buffer_len, check_frame, plane_layout, PlaneInfo, VideoBufferType, VideoFrame, MAX_SIDE};
+pub(crate) use gate::KeyframeGate;
 
+#[cfg(test)]
+mod codec_tests;
 #[cfg(test)]
 mod tests;
