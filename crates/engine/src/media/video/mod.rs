@@ -4,11 +4,13 @@ mod convert;
 mod frame;
 mod gate;
 pub mod h264;
+mod source;
 pub mod vp8;
 
 pub use convert::convert;
 pub use frame::{buffer_len, check_frame, plane_layout, PlaneInfo, VideoBufferType, VideoFrame, MAX_SIDE};
 pub(crate) use gate::KeyframeGate;
+pub use source::{default_max_bitrate, LocalVideoTrack, VideoSource, QUEUE_FRAMES};
 
 #[cfg(test)]
 mod codec_tests;
