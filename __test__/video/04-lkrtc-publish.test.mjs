@@ -130,7 +130,10 @@ describe('lkrtc publishes video to the official SDK', () => {
     const track = lk.LocalVideoTrack.createVideoTrack('cam', source);
     const publish = (o) => room.localParticipant.publishTrack(track, new lk.TrackPublishOptions(o));
     expectLkError(await publish({ simulcast: true }).catch((e) => e), 'ERR_UNSUPPORTED');
-    expectLkError(await publish({ simulcast: false, videoCodec: lk.VideoCodec.AV1 }).catch((e) => e), 'ERR_INVALID_ARG');
+    expectLkError(
+      await publish({ simulcast: false, videoCodec: lk.VideoCodec.AV1 }).catch((e) => e),
+      'ERR_INVALID_ARG',
+    );
     expect(() => source.captureFrame(new lk.VideoFrame(new Uint8Array(3), W, H, lk.VideoBufferType.RGBA))).toThrow(
       /bytes/,
     );

@@ -64,6 +64,10 @@ export abstract class LocalMediaTrack<S extends LocalSource = LocalSource> exten
   /** @internal */
   constructor(nat: NativeLocalTrack, source: S, what: string) {
     super();
+    if (typeof nat !== 'object' || nat === null) {
+      const create = what === 'LocalVideoTrack' ? 'createVideoTrack' : 'createAudioTrack';
+      throw invalidArg(`${what}: use ${what}.${create}(name, source)`);
+    }
     this.#native = nat;
     this.#source = source;
     this.#name = nat.name;

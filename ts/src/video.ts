@@ -28,6 +28,9 @@ export class VideoSource {
   closed = false;
 
   constructor(width: number, height: number) {
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+      throw invalidArg(`VideoSource: width and height must be positive integers, not ${width}x${height}`);
+    }
     this.width = width;
     this.height = height;
     this.#native = nativeCall(() => new native.NativeVideoSource(width, height));
