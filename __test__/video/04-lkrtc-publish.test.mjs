@@ -6,12 +6,11 @@
 import * as official from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
 import { uniqueRoomName, waitForEvent, withTimeout } from '../helpers/rtc.mjs';
+import { BRIGHT, DARK, feed } from '../helpers/video.mjs';
 import { connectLk, expectHandles, expectLkError, lk, useLkEnv } from '../client/lk.mjs';
 
 const W = 320;
 const H = 240;
-const DARK = 40;
-const BRIGHT = 200;
 
 /** An RGBA frame: red top-left quadrant, grey `level` elsewhere. */
 function picture(level) {
@@ -24,24 +23,6 @@ function picture(level) {
     }
   }
   return new lk.VideoFrame(data, W, H, lk.VideoBufferType.RGBA);
-}
-
-/** Captures frames at 30 fps, brightness flipping every second, until stopped. */
-function feed(source) {
-  const frames = { dark: picture(DARK), bright: picture(BRIGHT) };
-  let running = true;
-  const started = Date.now();
-  const loop = (async () => {
-    while (running) {
-      const bright = Math.floor((Date.now() - started) / 1000) % 2 === 1;
-      source.captureFrame(bright ? frames.bright : frames.dark);
-      await new Promise((r) => setTimeout(r, 33));
-    }
-  })();
-  return async () => {
-    running = false;
-    await loop;
-  };
 }
 
 /** What a received frame shows: its size, the top-left colour and bottom-right luma. */
@@ -82,7 +63,7 @@ describe('lkrtc publishes video to the official SDK', () => {
     const subRoom = await env.scope.connect(env.dev, 'official-viewer', roomName);
     const source = new lk.VideoSource(W, H);
     const track = lk.LocalVideoTrack.createVideoTrack('cam', source);
-    const stop = feed(source);
+    const stop = feed(source, W, H, undefined, picture);
     const subscribed = waitForEvent(subRoom, official.RoomEvent.TrackSubscribed, {
       timeoutMs: 20_000,
       what: 'the official viewer to subscribe',

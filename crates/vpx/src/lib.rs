@@ -150,7 +150,8 @@ unsafe impl Send for EncCfg {}
 /// A real-time VP8 encoder of packed I420 pictures.
 pub struct Vp8Encoder {
     codec: Codec,
-    cfg: EncCfg,
+    /// Boxed: libvpx's configuration is over 500 bytes.
+    cfg: Box<EncCfg>,
     config: EncoderConfig,
 }
 
@@ -212,7 +213,7 @@ impl Vp8Encoder {
             let code = unsafe { sys::vpx_codec_control_(codec.0.ptr(), id as c_int, value as c_int) };
             codec.0.check("encoder control", code)?;
         }
-        Ok(Self { codec, cfg: EncCfg(cfg), config })
+        Ok(Self { codec, cfg: Box::new(EncCfg(cfg)), config })
     }
 
     /// The settings it runs with (the bitrate as last set).
@@ -225,12 +226,12 @@ impl Vp8Encoder {
         if bitrate_bps < 1000 {
             return Err(VpxError::InvalidArgument(format!("VP8 bitrate {bitrate_bps} b/s")));
         }
-        let mut cfg = self.cfg;
+        let mut cfg = *self.cfg;
         cfg.0.rc_target_bitrate = bitrate_bps / 1000;
         // SAFETY: the context is initialised; libvpx copies the configuration.
         let code = unsafe { sys::vpx_codec_enc_config_set(self.codec.0.ptr(), &cfg.0) };
         self.codec.0.check("bitrate change", code)?;
-        self.cfg = cfg;
+        *self.cfg = cfg;
         self.config.bitrate_bps = bitrate_bps;
         Ok(())
     }

@@ -182,14 +182,15 @@ impl VideoSource {
 /// The source's encoder, of the codec and size it was made for.
 enum VideoEncoder {
     Vp8(Vp8VideoEncoder),
-    H264(H264VideoEncoder),
+    /// Boxed: OpenH264's encoder state is large.
+    H264(Box<H264VideoEncoder>),
 }
 
 impl VideoEncoder {
     fn new(codec: VideoCodec, settings: EncoderSettings) -> Result<Self> {
         match codec {
             VideoCodec::Vp8 => Ok(Self::Vp8(Vp8VideoEncoder::new(settings)?)),
-            VideoCodec::H264 => Ok(Self::H264(H264VideoEncoder::new(settings)?)),
+            VideoCodec::H264 => Ok(Self::H264(Box::new(H264VideoEncoder::new(settings)?))),
             other => Err(EngineError::InvalidArgument(format!("no {other:?} encoder in lkrtc"))),
         }
     }
