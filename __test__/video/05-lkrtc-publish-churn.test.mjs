@@ -1,6 +1,6 @@
-// Publish/unpublish cycles of an lkrtc video track (issue 11; 100 by default, 300 on request): one VideoSource, a new
-// LocalVideoTrack each cycle, published (VP8), fed frames until an lkrtc subscriber in the
-// room is subscribed, unpublished. Handle counts are back to the two rooms, their
+// Publish/unpublish cycles of an lkrtc video track (issue 11; 100 by default, 300 with
+// LKRTC_CHURN_CYCLES=300): one VideoSource, a new LocalVideoTrack each cycle, published
+// (VP8), fed frames until an lkrtc subscriber in the room is subscribed, unpublished. Handle counts are back to the two rooms, their
 // participants and the source after every cycle, and RSS stops growing after a warm-up.
 import { describe, expect, it } from 'vitest';
 import { uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
