@@ -232,27 +232,6 @@ mod tests {
     #[test]
     #[ignore = "a measurement"]
     fn encode_cost_720p() {
-        let (w, h) = (1280u32, 720u32);
-        let mut enc =
-            H264VideoEncoder::new(EncoderSettings { width: w, height: h, max_bitrate: 2_500_000, max_framerate: 30 })
-                .unwrap();
-        let frames: Vec<VideoFrame> = (0..10u32)
-            .map(|k| {
-                let rgba: Vec<u8> =
-                    (0..w * h * 4).map(|i| ((i / 4 % w + k * 8) ^ (i / 4 / w)).wrapping_mul(3) as u8).collect();
-                convert(VideoBufferType::Rgba, w, h, &rgba, VideoBufferType::I420, false).unwrap()
-            })
-            .collect();
-        let start = std::time::Instant::now();
-        let mut bytes = 0;
-        for i in 0..90u32 {
-            bytes += enc.encode_frame(&frames[(i % 10) as usize], i * 3000).unwrap().data.len();
-        }
-        let ms = start.elapsed().as_secs_f64() * 1000.0 / 90.0;
-        println!(
-            "H.264 720p: {ms:.2} ms/frame ({:.0}% of one core at 30 fps), {} kb/s",
-            ms * 3.0,
-            bytes * 8 * 30 / 90 / 1000
-        );
+        checks::encode_cost_720p("H.264", |settings| H264VideoEncoder::new(settings).unwrap());
     }
 }

@@ -223,4 +223,11 @@ mod tests {
             assert_eq!(decode_all(&mut dec, &f).len(), 1, "frame {i} across the RTP wrap");
         }
     }
+
+    /// Encode cost of 720p30 at 2.5 Mb/s (run with `--ignored --nocapture`; a figure, not a check).
+    #[test]
+    #[ignore = "a measurement"]
+    fn encode_cost_720p() {
+        checks::encode_cost_720p("VP8", |settings| Vp8VideoEncoder::new(settings).unwrap());
+    }
 }
