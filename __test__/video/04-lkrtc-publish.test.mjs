@@ -93,7 +93,14 @@ describe('lkrtc publishes video to the official SDK', () => {
     expect(bright, 'bright frames seen').toBeGreaterThan(20);
     expect(red / seen.length, 'share of frames with the red quadrant top-left').toBeGreaterThan(0.9);
 
-    // Mute stops the frames; unpublish frees the publication and the track.
+    // Mute and unmute reach the subscriber; unpublish frees the publication and the track.
+    const muted = waitForEvent(subRoom, official.RoomEvent.TrackMuted, { timeoutMs: 10_000, what: 'trackMuted' });
+    await track.mute();
+    await muted;
+    expect(track.muted).toBe(true);
+    const unmuted = waitForEvent(subRoom, official.RoomEvent.TrackUnmuted, { timeoutMs: 10_000, what: 'trackUnmuted' });
+    await track.unmute();
+    await unmuted;
     const gone = waitForEvent(subRoom, official.RoomEvent.TrackUnpublished, { timeoutMs: 20_000, what: 'unpublish' });
     await pubRoom.localParticipant.unpublishTrack(publication.sid);
     await gone;
