@@ -48,11 +48,11 @@ fn frame(data: &[i16], sample_rate: u32, channels: u32, samples_per_channel: u32
 
 /// Runs `f` inside the addon's tokio runtime (engine calls that may spawn tasks); fails
 /// once the runtime is gone (the process is exiting).
-fn rt<T>(f: impl FnOnce() -> T) -> crate::error::Result<T> {
+pub(crate) fn rt<T>(f: impl FnOnce() -> T) -> crate::error::Result<T> {
     crate::runtime::enter(f).ok_or_else(crate::runtime::gone)
 }
 
-fn source_from(v: u32) -> TrackSource {
+pub(crate) fn source_from(v: u32) -> TrackSource {
     match v {
         1 => TrackSource::Camera,
         2 => TrackSource::Microphone,
@@ -176,8 +176,8 @@ impl NativeLocalAudioTrack {
 /// Native side of `LocalTrackPublication`.
 #[napi]
 pub struct NativeLocalTrackPublication {
-    id: u64,
-    handle: Handle<LocalTrackPublication>,
+    pub(crate) id: u64,
+    pub(crate) handle: Handle<LocalTrackPublication>,
 }
 
 #[napi]
@@ -236,33 +236,70 @@ impl NativeLocalTrackPublication {
     }
 }
 
-/// Options of `publishTrack` (the official `TrackPublishOptions` subset audio uses).
+/// Options of `publishTrack` (the official `TrackPublishOptions`).
 #[napi(object)]
 pub struct NativePublishOptions {
-    /// `TrackSource` value (default microphone).
+    /// `TrackSource` value (default microphone for audio, camera for video).
     pub source: Option<u32>,
     pub dtx: Option<bool>,
     /// Accepted (default true) but RED is not negotiated: tracks are sent as plain Opus.
     pub red: Option<bool>,
     pub stream: Option<String>,
+    /// `VideoCodec` value (0 VP8, the default; 1 H.264; 2 AV1; 3 VP9).
+    pub video_codec: Option<u32>,
+    /// `videoEncoding.maxBitrate`, bits per second.
+    pub max_bitrate: Option<f64>,
+    /// `videoEncoding.maxFramerate`.
+    pub max_framerate: Option<f64>,
+    pub simulcast: Option<bool>,
 }
 
-/// Publishes `track` as `participant`; resolves with the publication once the server accepted it.
-#[napi(catch_unwind, ts_return_type = "Promise<NativeLocalTrackPublication>")]
-pub fn publish_local_track<'env>(
-    env: &'env Env,
-    participant: &NativeLocalParticipant,
-    track: &NativeLocalAudioTrack,
-    options: Option<NativePublishOptions>,
-) -> crate::error::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
-    let o = options.unwrap_or(NativePublishOptions { source: None, dtx: None, red: None, stream: None });
-    let opts = PublishOptions {
-        source: o.source.map(source_from).unwrap_or(TrackSource::Microphone),
+fn video_codec(v: u32) -> crate::error::Result<lkrtc_engine::VideoCodec> {
+    use lkrtc_engine::VideoCodec as C;
+    match v {
+        0 => Ok(C::Vp8),
+        1 => Ok(C::H264),
+        2 => Ok(C::Av1),
+        3 => Ok(C::Vp9),
+        _ => Err(error::engine(lkrtc_engine::EngineError::InvalidArgument(format!("videoCodec {v}")))),
+    }
+}
+
+fn publish_options(
+    o: Option<NativePublishOptions>,
+    default_source: TrackSource,
+) -> crate::error::Result<PublishOptions> {
+    let Some(o) = o else { return Ok(PublishOptions { source: default_source, ..Default::default() }) };
+    let max_bitrate = match o.max_bitrate {
+        Some(b) if !(b.is_finite() && b >= 0.0) => {
+            let msg = format!("videoEncoding.maxBitrate must be a finite number >= 0, not {b}");
+            return Err(error::engine(lkrtc_engine::EngineError::InvalidArgument(msg)));
+        }
+        Some(b) if b > 0.0 => Some(b.min(u32::MAX as f64) as u32),
+        _ => None,
+    };
+    Ok(PublishOptions {
+        source: o.source.map(source_from).unwrap_or(default_source),
         dtx: o.dtx.unwrap_or(true),
         red: o.red.unwrap_or(true),
         stream: o.stream.unwrap_or_default(),
-    };
-    let published = participant.engine().and_then(|p| Ok(p.publish_track(&track.handle.get()?, opts)));
+        video_codec: o.video_codec.map(video_codec).transpose()?.unwrap_or_default(),
+        max_bitrate,
+        max_framerate: o.max_framerate.filter(|f| *f != 0.0),
+        simulcast: o.simulcast.unwrap_or(false),
+    })
+}
+
+/// Publishes `track` as `participant`; resolves with the publication once the server accepted it.
+pub(crate) fn publish<'env>(
+    env: &'env Env,
+    participant: &NativeLocalParticipant,
+    track: crate::error::Result<LocalTrack>,
+    options: Option<NativePublishOptions>,
+    default_source: TrackSource,
+) -> crate::error::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
+    let opts = publish_options(options, default_source)?;
+    let published = participant.engine().and_then(|p| Ok(p.publish_track(&track?, opts)));
     let published = error::replied(published).map(|published| async move {
         let publication = published.await?;
         Ok(NativeLocalTrackPublication {
@@ -271,6 +308,18 @@ pub fn publish_local_track<'env>(
         })
     });
     error::promise(env, published)
+}
+
+/// Publishes the audio `track` as `participant`; resolves with the publication once the
+/// server accepted it.
+#[napi(catch_unwind, ts_return_type = "Promise<NativeLocalTrackPublication>")]
+pub fn publish_local_track<'env>(
+    env: &'env Env,
+    participant: &NativeLocalParticipant,
+    track: &NativeLocalAudioTrack,
+    options: Option<NativePublishOptions>,
+) -> crate::error::Result<PromiseRaw<'env, NativeLocalTrackPublication>> {
+    publish(env, participant, track.handle.get(), options, TrackSource::Microphone)
 }
 
 /// Unpublishes the track `sid` of `participant`.

@@ -25,9 +25,10 @@ pub(crate) enum HandleKind {
     AudioStream = 5,
     StreamReader = 6,
     StreamWriter = 7,
+    VideoSource = 8,
 }
 
-const KINDS: usize = 8;
+const KINDS: usize = 9;
 
 static LIVE: [AtomicI64; KINDS] = [const { AtomicI64::new(0) }; KINDS];
 
@@ -120,6 +121,8 @@ pub struct LiveHandles {
     pub stream_reader: i64,
     /// Outgoing data streams (until closed, disconnected or collected).
     pub stream_writer: i64,
+    /// Video sources (until `close()`).
+    pub video_source: i64,
 }
 
 /// Counts of live native handles by kind.
@@ -135,5 +138,6 @@ pub fn live_handles() -> LiveHandles {
         audio_stream: get(HandleKind::AudioStream),
         stream_reader: get(HandleKind::StreamReader),
         stream_writer: get(HandleKind::StreamWriter),
+        video_source: get(HandleKind::VideoSource),
     }
 }

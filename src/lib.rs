@@ -39,6 +39,7 @@ mod runtime;
 mod streams;
 mod token;
 mod track;
+mod video;
 mod video_frame;
 
 use napi_derive::napi;

@@ -157,6 +157,20 @@ describe('child processes', () => {
     }
   });
 
+  it('a VideoSource left open (after publishing video) does not keep the process alive', async () => {
+    const child = runChild('exit-child.mjs', ['video-source-open']);
+    try {
+      const done = await child.waitFor('disconnected', 30_000);
+      expect(done.data.handles).toEqual({ ...ZERO, videoSource: 1 });
+      const exit = await withTimeout(child.exited, 10_000, () => `the child to exit (${child.describe()})`);
+      expect(exit.code, child.describe()).toBe(0);
+      expect(exit.at - done.at).toBeLessThan(EXIT_BUDGET_MS);
+      expect(child.describe()).not.toMatch(/panic/);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('--expose-gc: finalizers free unattached and disposed objects, quietly', async () => {
     const child = runChild('gc-child.mjs', [dev.url, dev.createToken({ identity: 'gc', room: uniqueRoomName('gc') })], {
       nodeArgs: ['--expose-gc'],

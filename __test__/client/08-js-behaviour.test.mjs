@@ -246,16 +246,8 @@ describe('JS behaviour', () => {
     expect((await it2.next()).done).toBe(true);
   });
 
-  it('the video, E2EE and FFI-plugin classes load but throw ERR_UNSUPPORTED', () => {
-    for (const name of [
-      'VideoSource',
-      'VideoStream',
-      'LocalVideoTrack',
-      'E2EEManager',
-      'KeyProvider',
-      'FrameCryptor',
-      'AudioFilter',
-    ]) {
+  it('VideoStream, the E2EE and FFI-plugin classes load but throw ERR_UNSUPPORTED', () => {
+    for (const name of ['VideoStream', 'E2EEManager', 'KeyProvider', 'FrameCryptor', 'AudioFilter']) {
       let error;
       try {
         new lk[name]();
@@ -265,6 +257,22 @@ describe('JS behaviour', () => {
       expectLkError(error, ErrorCode.ERR_UNSUPPORTED);
       expect(error.message).toMatch(/not supported by lkrtc/);
     }
-    expect(() => lk.LocalVideoTrack.createVideoTrack('v', undefined)).toThrow(/not supported/);
+  });
+
+  it('video sources and tracks refuse bad arguments with ERR_INVALID_ARG', () => {
+    for (const make of [
+      () => new lk.VideoSource(),
+      () => new lk.VideoSource(0, 10),
+      () => new lk.LocalVideoTrack(),
+      () => lk.LocalVideoTrack.createVideoTrack('v', undefined),
+    ]) {
+      let error;
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+      expectLkError(error, ErrorCode.ERR_INVALID_ARG);
+    }
   });
 });

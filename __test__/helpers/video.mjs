@@ -21,12 +21,19 @@ function frameOf(width, height, level, type) {
 
 /**
  * Feeds `source` frames at 30 fps, brightness toggling every second, until the returned
- * stop function is called (and awaited).
+ * stop function is called (and awaited). `make(level)` makes the frames (default: uniform
+ * `level` of `type`).
  */
-export function feed(source, width, height, type = official.VideoBufferType.I420) {
+export function feed(
+  source,
+  width,
+  height,
+  type = official.VideoBufferType.I420,
+  make = (level) => frameOf(width, height, level, type),
+) {
   let running = true;
   const started = Date.now();
-  const frames = { dark: frameOf(width, height, DARK, type), bright: frameOf(width, height, BRIGHT, type) };
+  const frames = { dark: make(DARK), bright: make(BRIGHT) };
   const loop = (async () => {
     while (running) {
       const bright = Math.floor((Date.now() - started) / 1000) % 2 === 1;

@@ -98,6 +98,8 @@ export interface LiveHandles {
   streamReader: number;
   /** Outgoing data streams not yet closed. */
   streamWriter: number;
+  /** VideoSources not yet closed. */
+  videoSource: number;
 }
 
 /** Live native handles by kind; all 0 once every room has disconnected. */

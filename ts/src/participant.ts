@@ -13,12 +13,14 @@ import {
   native,
   type JsRoomEvent,
   type JsRpcInvocation,
+  type NativeLocalAudioTrack,
   type NativeLocalParticipant,
+  type NativeLocalVideoTrack,
   type NativeRemoteParticipant,
   type ParticipantInfo,
 } from './native.js';
 import { type PerformRpcParams, RpcEndpoint, type RpcInterceptor, type RpcInvocationData } from './rpc.js';
-import { LocalAudioTrack, type LocalTrack, localTrackInternal } from './track.js';
+import { LocalMediaTrack, type LocalTrack, localTrackInternal, LocalVideoTrack } from './track.js';
 import {
   LocalTrackPublication,
   type RemoteTrackPublication,
@@ -244,27 +246,46 @@ export class LocalParticipant extends Participant {
 
   // --- tracks ---------------------------------------------------------------------------
 
-  /** Publishes a LocalAudioTrack; resolves with its LocalTrackPublication once the server accepted it. */
+  /**
+   * Publishes a LocalAudioTrack or LocalVideoTrack; resolves with its LocalTrackPublication
+   * once the server accepted it. Video: `videoCodec` VP8 (default) or H264,
+   * `videoEncoding.maxBitrate`/`maxFramerate`; `simulcast: true` is refused with
+   * `ERR_UNSUPPORTED` (lkrtc sends one layer).
+   */
   async publishTrack(
     track: LocalTrack,
     options: TrackPublishOptions | Partial<TrackPublishOptions> = new TrackPublishOptions(),
   ): Promise<LocalTrackPublication> {
-    if (!(track instanceof LocalAudioTrack)) throw invalidArg('publishTrack: track must be a LocalAudioTrack');
+    if (!(track instanceof LocalMediaTrack)) {
+      throw invalidArg('publishTrack: track must be a LocalAudioTrack or LocalVideoTrack');
+    }
     const opts = options ?? {};
     const source = opts.source;
     if (source !== undefined && !(Number.isInteger(source) && source >= 0)) {
       throw invalidArg('publishTrack: options.source must be a TrackSource value');
     }
+    const video = track instanceof LocalVideoTrack;
+    if (video && opts.simulcast === true) {
+      throw unsupported('publishTrack simulcast', 'lkrtc publishes one video layer; use simulcast: false');
+    }
     const pn = this.#native();
     const tn = localTrackInternal.native(track);
+    const encoding = opts.videoEncoding;
+    const nativeOptions = {
+      source,
+      dtx: opts.dtx === undefined ? undefined : Boolean(opts.dtx),
+      red: opts.red === undefined ? undefined : Boolean(opts.red),
+      stream: typeof opts.stream === 'string' ? opts.stream : undefined,
+      videoCodec: opts.videoCodec,
+      maxBitrate: encoding?.maxBitrate === undefined ? undefined : Number(encoding.maxBitrate),
+      maxFramerate: encoding?.maxFramerate,
+      simulcast: false,
+    };
     const natPub = await nativeAwait(
       nativeCall(() =>
-        native.publishLocalTrack(pn, tn, {
-          source,
-          dtx: opts.dtx === undefined ? undefined : Boolean(opts.dtx),
-          red: opts.red === undefined ? undefined : Boolean(opts.red),
-          stream: typeof opts.stream === 'string' ? opts.stream : undefined,
-        }),
+        video
+          ? native.publishLocalVideoTrack(pn, tn as NativeLocalVideoTrack, nativeOptions)
+          : native.publishLocalTrack(pn, tn as NativeLocalAudioTrack, nativeOptions),
       ),
     );
     const pub = new LocalTrackPublication(natPub, track);
@@ -301,7 +322,7 @@ export class LocalParticipant extends Participant {
       // The event may not have crossed yet: keep the tombstone for it.
       if (this.#announced.has(sid)) this.#gone.set(sid, pub);
       const keep = stopOnUnpublish === false;
-      if (keep && pub.track instanceof LocalAudioTrack) localTrackInternal.unpublished(pub.track);
+      if (keep && pub.track instanceof LocalMediaTrack) localTrackInternal.unpublished(pub.track);
       disposeLocalPublication(pub, keep);
     }
   }

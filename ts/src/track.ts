@@ -1,14 +1,19 @@
-// Tracks: the `Track` base, local audio tracks (fed by an AudioSource), remote tracks, and
-// the video classes that lkrtc does not implement yet (importable; constructing throws).
+// Tracks: the `Track` base, local audio and video tracks (fed by their sources) and remote tracks.
 import type { AudioSource } from './audio_source.js';
 import { audioSourceNative } from './audio_source.js';
 import { type StreamState, TrackKind } from './enums.js';
-import { disposedError, invalidArg, nativeAwait, nativeCall, quiet, unsupported } from './errors.js';
+import { disposedError, invalidArg, nativeAwait, nativeCall, quiet } from './errors.js';
 import { NativeSlot } from './handle.js';
-import { native, type NativeLocalAudioTrack, type NativeRemoteTrack, type TrackInfo } from './native.js';
+import {
+  native,
+  type NativeLocalAudioTrack,
+  type NativeLocalVideoTrack,
+  type NativeRemoteTrack,
+  type TrackInfo,
+} from './native.js';
 import type { LocalParticipant } from './participant.js';
 import { localParticipantNative } from './participant.js';
-import type { VideoSource } from './video.js';
+import { type VideoSource, videoSourceNative } from './video.js';
 
 /** What every track has. */
 export abstract class Track {
@@ -30,46 +35,49 @@ export abstract class Track {
   abstract close(): Promise<void>;
 }
 
+type NativeLocalTrack = NativeLocalAudioTrack | NativeLocalVideoTrack;
+
 /** @internal */
 export let localTrackInternal: {
-  native(t: LocalAudioTrack): NativeLocalAudioTrack;
-  published(t: LocalAudioTrack, participant: LocalParticipant, sid: string): void;
-  unpublished(t: LocalAudioTrack): void;
+  native(t: LocalMediaTrack): NativeLocalTrack;
+  published(t: LocalMediaTrack, participant: LocalParticipant, sid: string): void;
+  unpublished(t: LocalMediaTrack): void;
 };
 /** @internal */
-export let disposeLocalTrack: (t: LocalAudioTrack) => void;
+export let disposeLocalTrack: (t: LocalMediaTrack) => void;
 
-/** A local audio track fed by an AudioSource. */
-export class LocalAudioTrack extends Track {
-  #native: NativeLocalAudioTrack | null;
+/** What every local track's source has. */
+interface LocalSource {
+  close(): Promise<void>;
+}
+
+/** A local track of either kind, fed by its source (an lkrtc base class). */
+export abstract class LocalMediaTrack<S extends LocalSource = LocalSource> extends Track {
+  #native: NativeLocalTrack | null;
   #sid: string | undefined = undefined;
   readonly #name: string;
-  readonly #source: AudioSource;
+  readonly #source: S;
+  readonly #what: string;
   #muted = false;
   #participant: LocalParticipant | undefined = undefined;
 
-  /** @internal use LocalAudioTrack.createAudioTrack */
-  constructor(nat: NativeLocalAudioTrack, source: AudioSource) {
+  /** @internal */
+  constructor(nat: NativeLocalTrack, source: S, what: string) {
     super();
+    if (typeof nat !== 'object' || nat === null) {
+      const create = what === 'LocalVideoTrack' ? 'createVideoTrack' : 'createAudioTrack';
+      throw invalidArg(`${what}: use ${what}.${create}(name, source)`);
+    }
     this.#native = nat;
     this.#source = source;
     this.#name = nat.name;
-  }
-
-  /** A track named `name` carrying `source`'s audio. */
-  static createAudioTrack(name: string, source: AudioSource): LocalAudioTrack {
-    if (typeof name !== 'string') throw invalidArg('createAudioTrack: name must be a string');
-    const sn = audioSourceNative(source);
-    return new LocalAudioTrack(
-      nativeCall(() => new native.NativeLocalAudioTrack(name, sn)),
-      source,
-    );
+    this.#what = what;
   }
 
   static {
     localTrackInternal = {
       native: (t) => {
-        if (t.#native === null) throw disposedError('LocalAudioTrack');
+        if (t.#native === null) throw disposedError(t.#what);
         return t.#native;
       },
       published: (t, participant, sid) => {
@@ -96,15 +104,11 @@ export class LocalAudioTrack extends Track {
   get name(): string {
     return this.#name;
   }
-  /** `TrackKind.KIND_AUDIO`. */
-  get kind(): TrackKind {
-    return TrackKind.KIND_AUDIO;
-  }
   get muted(): boolean {
     return this.#muted;
   }
-  /** The AudioSource feeding it. */
-  get source(): AudioSource {
+  /** The source feeding it. */
+  get source(): S {
     return this.#source;
   }
   /** True once disposed (unpublished, room gone, or closed). */
@@ -113,7 +117,7 @@ export class LocalAudioTrack extends Track {
   }
 
   #setMuted(muted: boolean): Promise<void> {
-    if (this.#native === null) throw disposedError('LocalAudioTrack');
+    if (this.#native === null) throw disposedError(this.#what);
     this.#muted = muted;
     const p = this.#participant;
     const sid = this.#sid;
@@ -151,33 +155,50 @@ export class LocalAudioTrack extends Track {
   }
 }
 
-/** Not supported by lkrtc yet (video): constructing or `createVideoTrack` throws `ERR_UNSUPPORTED`. */
-export class LocalVideoTrack extends Track {
-  /** Throws `LkError` `ERR_UNSUPPORTED`. */
-  constructor(..._args: unknown[]) {
-    super();
-    throw unsupported('LocalVideoTrack', 'video tracks are not implemented');
+/** A local audio track fed by an AudioSource. */
+export class LocalAudioTrack extends LocalMediaTrack<AudioSource> {
+  /** @internal use LocalAudioTrack.createAudioTrack */
+  constructor(nat: NativeLocalAudioTrack, source: AudioSource) {
+    super(nat, source, 'LocalAudioTrack');
   }
-  /** Throws `LkError` `ERR_UNSUPPORTED`. */
-  static createVideoTrack(_name: string, _source: VideoSource): LocalVideoTrack {
-    throw unsupported('LocalVideoTrack.createVideoTrack', 'video tracks are not implemented');
+
+  /** A track named `name` carrying `source`'s audio. */
+  static createAudioTrack(name: string, source: AudioSource): LocalAudioTrack {
+    if (typeof name !== 'string') throw invalidArg('createAudioTrack: name must be a string');
+    const sn = audioSourceNative(source);
+    return new LocalAudioTrack(
+      nativeCall(() => new native.NativeLocalAudioTrack(name, sn)),
+      source,
+    );
   }
-  get sid(): string | undefined {
-    return undefined;
+
+  /** `TrackKind.KIND_AUDIO`. */
+  get kind(): TrackKind {
+    return TrackKind.KIND_AUDIO;
   }
-  get name(): string | undefined {
-    return undefined;
+}
+
+/** A local video track fed by a VideoSource. */
+export class LocalVideoTrack extends LocalMediaTrack<VideoSource> {
+  /** @internal use LocalVideoTrack.createVideoTrack */
+  constructor(nat: NativeLocalVideoTrack, source: VideoSource) {
+    super(nat, source, 'LocalVideoTrack');
   }
-  get kind(): TrackKind | undefined {
+
+  /** A track named `name` carrying `source`'s frames. */
+  static createVideoTrack(name: string, source: VideoSource): LocalVideoTrack {
+    if (typeof name !== 'string') throw invalidArg('createVideoTrack: name must be a string');
+    const sn = videoSourceNative(source);
+    return new LocalVideoTrack(
+      nativeCall(() => new native.NativeLocalVideoTrack(name, sn)),
+      source,
+    );
+  }
+
+  /** `TrackKind.KIND_VIDEO`. */
+  get kind(): TrackKind {
     return TrackKind.KIND_VIDEO;
   }
-  get muted(): boolean | undefined {
-    return undefined;
-  }
-  get isDisposed(): boolean {
-    return true;
-  }
-  async close(_closeSource?: boolean): Promise<void> {}
 }
 
 /** @internal */

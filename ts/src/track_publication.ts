@@ -4,7 +4,7 @@ import { EncryptionType, type TrackKind, type TrackSource } from './enums.js';
 import { ErrorCode, LkError, disposedError, nativeAwait, nativeCall, quiet } from './errors.js';
 import { NativeSlot } from './handle.js';
 import type { NativeLocalTrackPublication, NativeRemoteTrackPublication, PublicationInfo } from './native.js';
-import type { LocalAudioTrack, LocalTrack, RemoteTrack, Track } from './track.js';
+import type { LocalMediaTrack, LocalTrack, RemoteTrack, Track } from './track.js';
 import { disposeLocalTrack, disposeRemoteTrack } from './track.js';
 
 type PublicationNative = NativeLocalTrackPublication | NativeRemoteTrackPublication;
@@ -148,10 +148,10 @@ export let disposeLocalPublication: (p: LocalTrackPublication, keepTrack?: boole
 
 /** A track this client published. Disposed when `unpublishTrack()` resolves or on disconnect. */
 export class LocalTrackPublication extends TrackPublication {
-  readonly #track: LocalAudioTrack;
+  readonly #track: LocalMediaTrack;
 
   /** @internal */
-  constructor(nat: NativeLocalTrackPublication, track: LocalAudioTrack) {
+  constructor(nat: NativeLocalTrackPublication, track: LocalMediaTrack) {
     super(nat, 'LocalTrackPublication');
     this.#track = track;
   }
@@ -163,13 +163,13 @@ export class LocalTrackPublication extends TrackPublication {
     };
   }
 
-  /** lkrtc does not simulcast audio. */
+  /** lkrtc publishes one layer (no simulcast). */
   override get simulcasted(): boolean | undefined {
     return false;
   }
   /** The published track (a tombstone once unpublished, unless kept with `stopOnUnpublish` false). */
   get track(): LocalTrack {
-    return this.#track;
+    return this.#track as LocalTrack;
   }
 
   /**

@@ -1,7 +1,8 @@
-// VideoSource and VideoStream are not implemented yet: these classes exist so that apps
-// importing them load; using them throws `LkError` `ERR_UNSUPPORTED`. `VideoFrame` works.
+// Video: `VideoSource` (capture for local video tracks) and `VideoStream`, which is not
+// implemented yet (constructing it throws `LkError` `ERR_UNSUPPORTED`).
 import { VideoRotation } from './enums.js';
-import { unsupported } from './errors.js';
+import { disposedError, invalidArg, nativeCall, unsupported } from './errors.js';
+import { native, type NativeVideoSource } from './native.js';
 import type { Track } from './track.js';
 import type { VideoFrame } from './video_frame.js';
 
@@ -9,23 +10,68 @@ export { VideoFrame } from './video_frame.js';
 
 const NO_VIDEO = 'video (capture, encoding, decoding) is not implemented';
 
-/** Not supported by lkrtc yet: constructing throws `ERR_UNSUPPORTED`. */
+/** @internal */
+export let videoSourceNative: (s: VideoSource) => NativeVideoSource;
+
+/**
+ * Frames for local video tracks. A handle (`videoSource` in `liveHandles()`) until
+ * `close()`. Frames of any `VideoBufferType` are converted to I420 and encoded (VP8 by
+ * default, or the publication's `videoCodec`); the queue holds a few frames and drops the
+ * oldest when capture outruns the encoder. A frame of another size than announced is sent
+ * at its own size (the encoder restarts at that resolution).
+ */
 export class VideoSource {
-  width!: number;
-  height!: number;
-  /** Throws `LkError` `ERR_UNSUPPORTED`. */
-  constructor(_width: number, _height: number, _isScreencast?: boolean) {
-    throw unsupported('VideoSource', NO_VIDEO);
+  #native: NativeVideoSource | null;
+  width: number;
+  height: number;
+  /** True once `close()` was called. */
+  closed = false;
+
+  constructor(width: number, height: number) {
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+      throw invalidArg(`VideoSource: width and height must be positive integers, not ${width}x${height}`);
+    }
+    this.width = width;
+    this.height = height;
+    this.#native = nativeCall(() => new native.NativeVideoSource(width, height));
   }
-  /** Throws `LkError` `ERR_UNSUPPORTED`. */
+
+  static {
+    videoSourceNative = (s) => {
+      if (!(s instanceof VideoSource)) throw invalidArg('createVideoTrack: source must be a VideoSource');
+      if (s.#native === null) throw disposedError('VideoSource');
+      return s.#native;
+    };
+  }
+
+  /**
+   * Queues a frame. `timestampUs` and `rotation` are accepted as in @livekit/rtc-node; lkrtc
+   * stamps frames with their capture time and sends no rotation. Errors: ERR_INVALID_ARG
+   * (bad frame), ERR_DISPOSED (closed).
+   */
   captureFrame(
-    _frame: VideoFrame,
+    frame: VideoFrame,
     _timestampUs?: bigint,
     _rotation: VideoRotation = VideoRotation.VIDEO_ROTATION_0,
   ): void {
-    throw unsupported('VideoSource.captureFrame', NO_VIDEO);
+    const nat = this.#native;
+    if (nat === null) throw disposedError('VideoSource');
+    if (!(frame?.data instanceof Uint8Array)) throw invalidArg('captureFrame: frame must be a VideoFrame');
+    nativeCall(() => nat.captureFrame(frame.data, frame.type, frame.width, frame.height));
   }
-  async close(): Promise<void> {}
+
+  /** Closes the source (tracks stop sending) and frees it. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const nat = this.#native;
+    if (nat === null) return;
+    this.#native = null;
+    nat.close();
+  }
+
+  [Symbol.dispose](): void {
+    void this.close();
+  }
 }
 
 /** A decoded video frame of a `VideoStream`. */

@@ -39,5 +39,5 @@ pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{
     ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, ParticipantKind,
-    PublishOptions, RoomDetails, TrackKind, TrackSource,
+    PublishOptions, RoomDetails, TrackKind, TrackSource, VideoCodec,
 };

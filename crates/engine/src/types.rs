@@ -253,12 +253,44 @@ pub struct PublishOptions {
     pub red: bool,
     /// Stream name grouping tracks (optional).
     pub stream: String,
+    /// Video: the codec (default VP8, as the official SDK).
+    pub video_codec: VideoCodec,
+    /// Video: the bitrate ceiling in bits per second (`None`: from the resolution, as the
+    /// official SDK's presets).
+    pub max_bitrate: Option<u32>,
+    /// Video: frames per second (`None`: 30).
+    pub max_framerate: Option<f64>,
+    /// Video: send three layers. Not supported by lkrtc yet: publishing with it is refused.
+    pub simulcast: bool,
 }
 
 impl Default for PublishOptions {
     fn default() -> Self {
-        Self { source: TrackSource::Microphone, dtx: true, red: true, stream: String::new() }
+        Self {
+            source: TrackSource::Microphone,
+            dtx: true,
+            red: true,
+            stream: String::new(),
+            video_codec: VideoCodec::Vp8,
+            max_bitrate: None,
+            max_framerate: None,
+            simulcast: false,
+        }
     }
+}
+
+/// A video codec a track can be published with (the official `VideoCodec` values).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VideoCodec {
+    /// VP8 (libvpx), the default.
+    #[default]
+    Vp8,
+    /// H.264 constrained baseline (OpenH264).
+    H264,
+    /// VP9 (no encoder in lkrtc yet).
+    Vp9,
+    /// AV1 (no encoder in lkrtc yet).
+    Av1,
 }
 
 /// A chat message (the `ChatMessage` data packet).

@@ -11,6 +11,8 @@ use super::codec::Packetizer;
 use super::send::TrackOutput;
 use super::transform::{Direction, FrameTransform, TrackMeta};
 use super::MediaKind;
+use crate::error::Result;
+use crate::types::PublishOptions;
 
 /// What feeds local tracks of one kind: it captures and encodes, and writes to the
 /// [`TrackOutput`]s attached to it. Audio's is `AudioSource`; video adds its own.
@@ -33,6 +35,11 @@ pub trait MediaSource: Send + Sync + 'static {
     fn start(&self);
     /// Fills the kind-specific fields of the `AddTrackRequest` (stereo, dimensions...).
     fn describe(&self, request: &mut proto::AddTrackRequest);
+    /// Takes the publish options that concern the kind (video: codec, bitrate, frame
+    /// rate) before a track is published; an option the kind cannot honour is an error.
+    fn configure(&self, _options: &PublishOptions) -> Result<()> {
+        Ok(())
+    }
 }
 
 pub(crate) struct LocalTrackInner {
@@ -55,6 +62,8 @@ pub(crate) struct LocalTrackInner {
 struct Wire {
     cid: String,
     output: Arc<TrackOutput>,
+    /// The codec's mime type when the wire was made.
+    codec: String,
 }
 
 /// A track this client can publish, of any kind.
@@ -71,7 +80,9 @@ fn new_wire(name: &str, source: &dyn MediaSource, meta: &Arc<TrackMeta>) -> Wire
     };
     let cid = format!("LK_{:016x}", ((rand_u32() as u64) << 32) | ssrc as u64);
     let output = TrackOutput::for_source(&cid, name, source, ssrc, meta.clone(), rand_u32() as u16);
-    Wire { cid, output }
+    let codec = source.codec().mime_type;
+    meta.set_codec(&codec);
+    Wire { cid, output, codec }
 }
 
 impl LocalTrack {
@@ -143,10 +154,12 @@ impl LocalTrack {
     pub(crate) fn set_publisher(&self, identity: &str) {
         self.0.meta.set_identity(identity);
     }
-    /// Before a publish: a track published before gets a new client id and RTP output
-    /// (same source, same mute state), so it reaches the server as a new track.
+    /// Before a publish: a track published before, or whose source now codes with another
+    /// codec, gets a new client id and RTP output (same source, same mute state), so it
+    /// reaches the server as a new track.
     pub(crate) fn prepare_publish(&self) {
-        if !self.0.used.swap(true, Ordering::AcqRel) {
+        let used = self.0.used.swap(true, Ordering::AcqRel);
+        if !used && self.0.wire.lock().codec == self.0.source.codec().mime_type {
             return;
         }
         let fresh = new_wire(&self.0.name, self.0.source.as_ref(), &self.0.meta);

@@ -48,7 +48,7 @@ pub trait FrameTransform: Send + Sync {
 pub struct TrackMeta {
     direction: Direction,
     kind: MediaKind,
-    codec: String,
+    codec: Mutex<String>,
     /// Track sid once known (shared with the local track, which sets it on publish).
     pub(crate) sid: Arc<Mutex<Option<String>>>,
     identity: Mutex<String>,
@@ -61,7 +61,7 @@ impl TrackMeta {
         Self {
             direction,
             kind,
-            codec: codec.into(),
+            codec: Mutex::new(codec.into()),
             sid: Arc::new(Mutex::new(sid)),
             identity: Mutex::new(identity.into()),
             transform: Mutex::new(None),
@@ -78,6 +78,11 @@ impl TrackMeta {
         self.transform.lock().is_some()
     }
 
+    /// The codec frames are coded with from now on (a video track republished with another).
+    pub(crate) fn set_codec(&self, codec: &str) {
+        codec.clone_into(&mut self.codec.lock());
+    }
+
     pub(crate) fn set_identity(&self, identity: &str) {
         identity.clone_into(&mut self.identity.lock());
     }
@@ -87,10 +92,11 @@ impl TrackMeta {
         let Some(transform) = self.transform.lock().clone() else { return Some(frame) };
         let sid = self.sid.lock().clone().unwrap_or_default();
         let identity = self.identity.lock().clone();
+        let codec = self.codec.lock().clone();
         let info = FrameInfo {
             direction: self.direction,
             kind: self.kind,
-            codec: &self.codec,
+            codec: &codec,
             track_sid: &sid,
             participant_identity: &identity,
             ssrc,

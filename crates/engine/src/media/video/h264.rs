@@ -12,6 +12,7 @@ use openh264::formats::YUVSource;
 use openh264::OpenH264API;
 
 use super::frame::{plane_layout, VideoBufferType, VideoFrame};
+use super::KeyframeGate;
 use crate::error::Result;
 use crate::media::{Decoder, EncodedFrame, Encoder};
 use crate::EngineError;
@@ -121,19 +122,18 @@ pub fn is_keyframe(frame: &[u8]) -> bool {
 /// An H.264 decoder producing I420 frames.
 pub struct H264VideoDecoder {
     inner: H264Decoder,
-    /// Set after loss or a frame that did not decode, until a keyframe arrives.
-    needs_keyframe: bool,
+    gate: KeyframeGate,
 }
 
 impl H264VideoDecoder {
     /// A decoder (the size comes from the stream).
     pub fn new() -> Result<Self> {
-        Ok(Self { inner: H264Decoder::new().map_err(codec_err("init"))?, needs_keyframe: true })
+        Ok(Self { inner: H264Decoder::new().map_err(codec_err("init"))?, gate: KeyframeGate::new() })
     }
 
     /// Whether it waits for a keyframe (the caller should ask the sender for one).
     pub fn needs_keyframe(&self) -> bool {
-        self.needs_keyframe
+        self.gate.waiting()
     }
 }
 
@@ -144,21 +144,11 @@ impl Decoder for H264VideoDecoder {
     /// (an `Ok` with no output). A frame OpenH264 refuses is an error and leaves the
     /// decoder usable.
     fn decode_frame(&mut self, frame: &EncodedFrame, lost: u16, out: &mut dyn FnMut(&VideoFrame)) -> Result<()> {
-        if lost > 0 {
-            self.needs_keyframe = true;
-        }
-        if self.needs_keyframe && !is_keyframe(&frame.data) {
-            return Ok(());
-        }
-        let decoded = match self.inner.decode(&frame.data) {
-            Ok(decoded) => decoded,
-            Err(e) => {
-                self.needs_keyframe = true;
-                return Err(codec_err("decode")(e));
-            }
-        };
-        self.needs_keyframe = false;
-        let Some(yuv) = decoded else { return Ok(()) };
+        let inner = &mut self.inner;
+        let decoded = self
+            .gate
+            .pass(lost, is_keyframe(&frame.data), || inner.decode(&frame.data).map_err(codec_err("decode")))?;
+        let Some(yuv) = decoded.flatten() else { return Ok(()) };
         let (w, h) = yuv.dimensions();
         let (width, height) = (w as u32, h as u32);
         // OpenH264 pads its rows; copy each plane's visible part into the packed layout.
@@ -179,146 +169,53 @@ impl Decoder for H264VideoDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::video::codec_tests::{self as checks, picture, Codec, H, W};
     use crate::media::video::convert;
 
-    const W: u32 = 320;
-    const H: u32 = 240;
+    struct H264;
 
-    /// An I420 frame: grey at `luma`, with a red top-left quadrant, plus moving noise so
-    /// that the encoder has work to do.
-    fn picture(luma: u8, seed: u32) -> VideoFrame {
-        let mut rgba = vec![0u8; (W * H * 4) as usize];
-        for (i, px) in rgba.chunks_exact_mut(4).enumerate() {
-            let (x, y) = (i as u32 % W, i as u32 / W);
-            let noise = ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed.wrapping_mul(97)) >> 28) as u8;
-            let v = luma.saturating_add(noise);
-            px.copy_from_slice(&if x < W / 2 && y < H / 2 { [230, 20, 20, 255] } else { [v, v, v, 255] });
+    impl Codec for H264 {
+        type Enc = H264VideoEncoder;
+        type Dec = H264VideoDecoder;
+        fn encoder(max_bitrate: u32) -> H264VideoEncoder {
+            H264VideoEncoder::new(EncoderSettings { width: W, height: H, max_bitrate, max_framerate: 30 }).unwrap()
         }
-        convert(VideoBufferType::Rgba, W, H, &rgba, VideoBufferType::I420, false).unwrap()
+        fn request_keyframe(enc: &mut H264VideoEncoder) {
+            enc.request_keyframe();
+        }
+        fn decoder() -> H264VideoDecoder {
+            H264VideoDecoder::new().unwrap()
+        }
+        fn needs_keyframe(dec: &H264VideoDecoder) -> bool {
+            dec.needs_keyframe()
+        }
+        fn is_keyframe(frame: &[u8]) -> bool {
+            is_keyframe(frame)
+        }
     }
 
     fn encoder(max_bitrate: u32) -> H264VideoEncoder {
-        H264VideoEncoder::new(EncoderSettings { width: W, height: H, max_bitrate, max_framerate: 30 }).unwrap()
-    }
-
-    fn decode_all(dec: &mut H264VideoDecoder, frame: &EncodedFrame) -> Vec<VideoFrame> {
-        let mut got = Vec::new();
-        dec.decode_frame(frame, 0, &mut |f| got.push(f.clone())).unwrap();
-        got
-    }
-
-    /// Mean of the Y plane over a rectangle.
-    fn mean_luma(f: &VideoFrame, x0: u32, y0: u32, x1: u32, y1: u32) -> f64 {
-        let mut sum = 0u64;
-        for y in y0..y1 {
-            for x in x0..x1 {
-                sum += u64::from(f.data[(y * f.width + x) as usize]);
-            }
-        }
-        sum as f64 / f64::from((x1 - x0) * (y1 - y0))
+        H264::encoder(max_bitrate)
     }
 
     #[test]
     fn round_trip_keeps_the_picture() {
-        let mut enc = encoder(1_000_000);
-        let mut dec = H264VideoDecoder::new().unwrap();
-        for i in 0..30u32 {
-            let luma = if i < 15 { 40 } else { 200 };
-            let frame = enc.encode_frame(&picture(luma, i), i * 3000).unwrap();
-            assert_eq!(is_keyframe(&frame.data), i == 0, "frame {i}");
-            let got = decode_all(&mut dec, &frame);
-            assert_eq!(got.len(), 1, "frame {i} decodes to one picture");
-            let f = &got[0];
-            assert_eq!((f.width, f.height, f.ty), (W, H, VideoBufferType::I420));
-            // The red quadrant stays top-left (red's luma is about 70); the rest follows luma.
-            let rgba = convert(VideoBufferType::I420, W, H, &f.data, VideoBufferType::Rgba, false).unwrap();
-            let px = |x: u32, y: u32| &rgba.data[((y * W + x) * 4) as usize..][..3];
-            let red = px(W / 4, H / 4);
-            assert!(red[0] > 180 && red[1] < 70 && red[2] < 70, "frame {i}: top-left is {red:?}");
-            let other = px(3 * W / 4, 3 * H / 4);
-            assert!(other[0] < 120 || other[1] > 120, "frame {i}: bottom-right is {other:?}");
-            let bright = mean_luma(f, W / 2, H / 2, W, H);
-            if i >= 20 {
-                assert!(bright > 160.0, "frame {i}: luma {bright}");
-            } else if (3..15).contains(&i) {
-                assert!(bright < 90.0, "frame {i}: luma {bright}");
-            }
-        }
+        checks::round_trip_keeps_the_picture::<H264>();
     }
 
     #[test]
     fn keyframe_on_request() {
-        let mut enc = encoder(500_000);
-        let kinds: Vec<bool> = (0..6u32)
-            .map(|i| {
-                if i == 4 {
-                    enc.request_keyframe();
-                }
-                is_keyframe(&enc.encode_frame(&picture(100, i), i * 3000).unwrap().data)
-            })
-            .collect();
-        assert_eq!(kinds, [true, false, false, false, true, false]);
-    }
-
-    /// An I420 frame of noise that changes every frame (as hard to compress as it gets).
-    fn noise(seed: u32) -> VideoFrame {
-        let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-        let mut data = vec![128u8; super::super::buffer_len(VideoBufferType::I420, W, H)];
-        for b in &mut data[..(W * H) as usize] {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            *b = (x >> 24) as u8;
-        }
-        VideoFrame { ty: VideoBufferType::I420, width: W, height: H, data }
+        checks::keyframe_on_request::<H264>();
     }
 
     #[test]
     fn rate_control_honours_the_max_bitrate() {
-        let max = 300_000;
-        let mut enc = encoder(max);
-        // 4 s at 30 fps; skip the first second (the keyframe and the rate control settling).
-        let (mut bits, mut sent) = (0u64, 0);
-        for i in 0..120u32 {
-            let f = enc.encode_frame(&noise(i + 1), i * 3000).unwrap();
-            if i >= 30 {
-                bits += 8 * f.data.len() as u64;
-                sent += usize::from(!f.data.is_empty());
-            }
-        }
-        let bps = bits / 3;
-        assert!(bps < u64::from(max) * 13 / 10, "{bps} b/s against a {max} b/s cap");
-        assert!(bps > u64::from(max) / 4, "{bps} b/s: the encoder should use its budget");
-        assert!(sent > 0, "some frames are sent");
+        checks::rate_control_honours_the_max_bitrate::<H264>();
     }
 
     #[test]
     fn decoder_survives_corrupt_and_missing_frames() {
-        let mut enc = encoder(500_000);
-        let mut dec = H264VideoDecoder::new().unwrap();
-        let frames: Vec<EncodedFrame> =
-            (0..6u32).map(|i| enc.encode_frame(&picture(100, i), i * 3000).unwrap()).collect();
-        assert_eq!(decode_all(&mut dec, &frames[0]).len(), 1);
-        // Garbage bytes: an error or nothing, never a panic, and the decoder asks for a keyframe.
-        let mut junk = frames[1].data.to_vec();
-        junk.truncate(junk.len() / 3);
-        junk.iter_mut().skip(3).for_each(|b| *b ^= 0x5a);
-        let corrupt = EncodedFrame { data: Bytes::from(junk), timestamp: 3000 };
-        let mut n = 0;
-        let _ = dec.decode_frame(&corrupt, 0, &mut |_| n += 1);
-        let empty = EncodedFrame { data: Bytes::new(), timestamp: 3000 };
-        let _ = dec.decode_frame(&empty, 0, &mut |_| n += 1);
-        // A loss: delta frames are skipped until a keyframe.
-        let mut after_loss = 0;
-        dec.decode_frame(&frames[3], 1, &mut |_| after_loss += 1).unwrap();
-        assert_eq!(after_loss, 0);
-        assert!(dec.needs_keyframe());
-        enc.request_keyframe();
-        let key = enc.encode_frame(&picture(100, 9), 30_000).unwrap();
-        assert_eq!(decode_all(&mut dec, &key).len(), 1);
-        assert!(!dec.needs_keyframe());
-        let next = enc.encode_frame(&picture(100, 10), 33_000).unwrap();
-        assert_eq!(decode_all(&mut dec, &next).len(), 1);
+        checks::decoder_survives_corrupt_and_missing_frames::<H264>();
     }
 
     #[test]
@@ -335,27 +232,6 @@ mod tests {
     #[test]
     #[ignore = "a measurement"]
     fn encode_cost_720p() {
-        let (w, h) = (1280u32, 720u32);
-        let mut enc =
-            H264VideoEncoder::new(EncoderSettings { width: w, height: h, max_bitrate: 2_500_000, max_framerate: 30 })
-                .unwrap();
-        let frames: Vec<VideoFrame> = (0..10u32)
-            .map(|k| {
-                let rgba: Vec<u8> =
-                    (0..w * h * 4).map(|i| ((i / 4 % w + k * 8) ^ (i / 4 / w)).wrapping_mul(3) as u8).collect();
-                convert(VideoBufferType::Rgba, w, h, &rgba, VideoBufferType::I420, false).unwrap()
-            })
-            .collect();
-        let start = std::time::Instant::now();
-        let mut bytes = 0;
-        for i in 0..90u32 {
-            bytes += enc.encode_frame(&frames[(i % 10) as usize], i * 3000).unwrap().data.len();
-        }
-        let ms = start.elapsed().as_secs_f64() * 1000.0 / 90.0;
-        println!(
-            "H.264 720p: {ms:.2} ms/frame ({:.0}% of one core at 30 fps), {} kb/s",
-            ms * 3.0,
-            bytes * 8 * 30 / 90 / 1000
-        );
+        checks::encode_cost_720p("H.264", |settings| H264VideoEncoder::new(settings).unwrap());
     }
 }

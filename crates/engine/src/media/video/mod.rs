@@ -1,11 +1,20 @@
 //! Video: raw frames and their conversion.
 
 mod convert;
+mod depacketize;
 mod frame;
+mod gate;
 pub mod h264;
+mod source;
+pub mod vp8;
 
 pub use convert::convert;
+pub use depacketize::{VideoDepacketizer, MAX_FRAME};
 pub use frame::{buffer_len, check_frame, plane_layout, PlaneInfo, VideoBufferType, VideoFrame, MAX_SIDE};
+pub(crate) use gate::KeyframeGate;
+pub use source::{default_max_bitrate, LocalVideoTrack, VideoSource, QUEUE_FRAMES};
 
+#[cfg(test)]
+mod codec_tests;
 #[cfg(test)]
 mod tests;

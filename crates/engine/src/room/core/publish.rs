@@ -33,6 +33,10 @@ impl Session {
             let _ = done.send(Err(PublishError::AlreadyPublished.into()));
             return;
         }
+        if let Err(e) = track.source().configure(&options) {
+            let _ = done.send(Err(e));
+            return;
+        }
         track.prepare_publish();
         let cid = track.cid();
         if options.red {

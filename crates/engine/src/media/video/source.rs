@@ -1,0 +1,434 @@
+//! `VideoSource`: the app captures frames; a sender task converts each to I420, encodes it
+//! once (VP8 or H.264, as the publish options chose) and writes its RTP packets to every
+//! published track the source feeds. The queue holds a few frames and drops the oldest
+//! when the app captures faster than the encoder keeps up. A frame of another size than
+//! the last one starts a new resolution (the encoder restarts, with a keyframe), as
+//! libwebrtc does.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use livekit_protocol as proto;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+
+use super::h264::{EncoderSettings, H264VideoEncoder};
+use super::vp8::Vp8VideoEncoder;
+use super::{convert, VideoBufferType, VideoFrame};
+use crate::error::{EngineError, Result};
+use crate::media::{Encoder, MediaKind, MediaSource, Packetizer, RtpPacketizer, TrackOutput};
+use crate::types::{PublishOptions, VideoCodec};
+
+/// Frames queued before the oldest is dropped.
+pub const QUEUE_FRAMES: usize = 3;
+/// Payload types of the video codecs, as the default media engine numbers them.
+const VP8_PT: u8 = 96;
+const H264_PT: u8 = 102;
+/// A keyframe at least this often (ms), so that a subscriber that joins late, or lost a
+/// frame, starts decoding soon.
+const KEYFRAME_INTERVAL_MS: u128 = 2_000;
+
+/// Default bitrate ceiling for a picture whose short side is `side` pixels (LiveKit's
+/// camera presets: 180p 160 kb/s ... 2160p 8 Mb/s).
+pub fn default_max_bitrate(width: u32, height: u32) -> u32 {
+    match width.min(height) {
+        0..=180 => 160_000,
+        181..=216 => 180_000,
+        217..=360 => 450_000,
+        361..=540 => 800_000,
+        541..=720 => 1_700_000,
+        721..=1080 => 3_000_000,
+        1081..=1440 => 5_000_000,
+        _ => 8_000_000,
+    }
+}
+
+/// How the source encodes (from the last publish options).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Coding {
+    codec: VideoCodec,
+    max_bitrate: Option<u32>,
+    max_framerate: u32,
+}
+
+struct Queued {
+    frame: VideoFrame,
+    timestamp: u32,
+}
+
+struct State {
+    queue: VecDeque<Queued>,
+    closed: bool,
+    sender_started: bool,
+    coding: Coding,
+    keyframe_requested: bool,
+    dropped: u64,
+}
+
+pub(crate) struct SourceInner {
+    width: u32,
+    height: u32,
+    state: Mutex<State>,
+    /// Wakes the sender task (a frame, close, or the source dropped).
+    changed: Arc<Notify>,
+    sinks: Mutex<Vec<Arc<TrackOutput>>>,
+    epoch: Instant,
+    ts_base: u32,
+}
+
+impl Drop for SourceInner {
+    /// Wakes the sender task, which then finds the source gone and ends.
+    fn drop(&mut self) {
+        self.changed.notify_one();
+    }
+}
+
+/// A source of frames for local video tracks.
+#[derive(Clone)]
+pub struct VideoSource(pub(crate) Arc<SourceInner>);
+
+impl VideoSource {
+    /// A source announcing `width` x `height` (frames of other sizes are sent at their size).
+    pub fn new(width: u32, height: u32) -> Result<Self> {
+        super::check_frame(
+            VideoBufferType::I420,
+            width,
+            height,
+            super::buffer_len(VideoBufferType::I420, width, height),
+        )?;
+        Ok(Self(Arc::new(SourceInner {
+            width,
+            height,
+            state: Mutex::new(State {
+                queue: VecDeque::with_capacity(QUEUE_FRAMES),
+                closed: false,
+                sender_started: false,
+                coding: Coding { codec: VideoCodec::Vp8, max_bitrate: None, max_framerate: 30 },
+                keyframe_requested: true,
+                dropped: 0,
+            }),
+            changed: Arc::new(Notify::new()),
+            sinks: Mutex::new(Vec::new()),
+            epoch: Instant::now(),
+            ts_base: crate::media::local::rand_u32(),
+        })))
+    }
+
+    /// The size it announces.
+    pub fn size(&self) -> (u32, u32) {
+        (self.0.width, self.0.height)
+    }
+
+    /// Queues a frame (any buffer type; converted to I420 here), dropping the oldest queued
+    /// one when the queue is full. Errors: closed source (`ERR_DISPOSED`), bad frame
+    /// (`ERR_INVALID_ARG`).
+    pub fn capture_frame(&self, frame: &VideoFrame) -> Result<()> {
+        super::check_frame(frame.ty, frame.width, frame.height, frame.data.len())?;
+        if self.is_closed() {
+            return Err(EngineError::Disposed("the VideoSource is closed".into()));
+        }
+        let frame = if frame.ty == VideoBufferType::I420 {
+            frame.clone()
+        } else {
+            convert(frame.ty, frame.width, frame.height, &frame.data, VideoBufferType::I420, false)?
+        };
+        let elapsed_ms = self.0.epoch.elapsed().as_micros() / 1000;
+        let timestamp = self.0.ts_base.wrapping_add((elapsed_ms as u32).wrapping_mul(90));
+        let mut st = self.0.state.lock();
+        if st.closed {
+            return Err(EngineError::Disposed("the VideoSource is closed".into()));
+        }
+        if st.queue.len() == QUEUE_FRAMES {
+            st.queue.pop_front();
+            st.dropped += 1;
+        }
+        st.queue.push_back(Queued { frame, timestamp });
+        if !st.sender_started {
+            st.sender_started = true;
+            tokio::spawn(run_sender(Arc::downgrade(&self.0)));
+        }
+        drop(st);
+        self.0.changed.notify_one();
+        Ok(())
+    }
+
+    /// Frames dropped because the queue was full.
+    pub fn dropped_frames(&self) -> u64 {
+        self.0.state.lock().dropped
+    }
+
+    /// Closes the source: queued frames are dropped, captures fail, tracks stop.
+    pub fn close(&self) {
+        let mut st = self.0.state.lock();
+        st.closed = true;
+        st.queue.clear();
+        drop(st);
+        self.0.sinks.lock().clear();
+        self.0.changed.notify_one();
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.0.state.lock().closed
+    }
+
+    /// The next frame is a keyframe (a subscriber asked, or a track was published).
+    pub fn request_keyframe(&self) {
+        self.0.state.lock().keyframe_requested = true;
+    }
+}
+
+/// The source's encoder, of the codec and size it was made for.
+enum VideoEncoder {
+    Vp8(Vp8VideoEncoder),
+    /// Boxed: OpenH264's encoder state is large.
+    H264(Box<H264VideoEncoder>),
+}
+
+impl VideoEncoder {
+    fn new(codec: VideoCodec, settings: EncoderSettings) -> Result<Self> {
+        match codec {
+            VideoCodec::Vp8 => Ok(Self::Vp8(Vp8VideoEncoder::new(settings)?)),
+            VideoCodec::H264 => Ok(Self::H264(Box::new(H264VideoEncoder::new(settings)?))),
+            other => Err(EngineError::InvalidArgument(format!("no {other:?} encoder in lkrtc"))),
+        }
+    }
+
+    fn request_keyframe(&mut self) {
+        match self {
+            Self::Vp8(e) => e.request_keyframe(),
+            Self::H264(e) => e.request_keyframe(),
+        }
+    }
+
+    fn encode(&mut self, frame: &VideoFrame, timestamp: u32) -> Result<crate::media::EncodedFrame> {
+        match self {
+            Self::Vp8(e) => e.encode_frame(frame, timestamp),
+            Self::H264(e) => e.encode_frame(frame, timestamp),
+        }
+    }
+}
+
+/// The sender task: waits for frames, encodes each once and sends it to every track that
+/// wants it. Ends when the source is closed or dropped.
+async fn run_sender(source: Weak<SourceInner>) {
+    let mut encoder: Option<(Coding, EncoderSettings, VideoEncoder)> = None;
+    let mut last_keyframe: Option<Instant> = None;
+    loop {
+        let Some(src) = source.upgrade() else { return };
+        let changed = src.changed.clone();
+        let notified = changed.notified();
+        let next = {
+            let mut st = src.state.lock();
+            if st.closed {
+                st.sender_started = false;
+                return;
+            }
+            st.queue.pop_front().map(|q| (q, st.coding, std::mem::take(&mut st.keyframe_requested)))
+        };
+        let Some((queued, coding, mut keyframe)) = next else {
+            drop(src);
+            notified.await;
+            continue;
+        };
+        let mut targets = src.sinks.lock().clone();
+        targets.retain(|s| s.wants());
+        if targets.is_empty() {
+            continue;
+        }
+        let (width, height) = (queued.frame.width, queued.frame.height);
+        let settings = EncoderSettings {
+            width,
+            height,
+            max_bitrate: coding.max_bitrate.unwrap_or_else(|| default_max_bitrate(width, height)),
+            max_framerate: coding.max_framerate,
+        };
+        if encoder.as_ref().is_none_or(|(c, s, _)| *c != coding || *s != settings) {
+            match VideoEncoder::new(coding.codec, settings) {
+                Ok(e) => encoder = Some((coding, settings, e)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "video frame not encoded");
+                    encoder = None;
+                    continue;
+                }
+            }
+            keyframe = true;
+        }
+        let Some((_, _, enc)) = encoder.as_mut() else { continue };
+        if last_keyframe.is_none_or(|t| t.elapsed().as_millis() >= KEYFRAME_INTERVAL_MS) {
+            keyframe = true;
+        }
+        if keyframe {
+            enc.request_keyframe();
+            last_keyframe = Some(Instant::now());
+        }
+        let frame = match enc.encode(&queued.frame, queued.timestamp) {
+            Ok(f) if !f.data.is_empty() => f,
+            Ok(_) => continue, // rate control dropped it
+            Err(e) => {
+                tracing::debug!(error = %e, "video frame not encoded");
+                continue;
+            }
+        };
+        drop(src);
+        for output in &targets {
+            output.send(frame.clone(), &[]).await;
+        }
+    }
+}
+
+impl MediaSource for VideoSource {
+    fn kind(&self) -> MediaKind {
+        MediaKind::Video
+    }
+    fn codec(&self) -> rtc::rtp_transceiver::rtp_sender::RTCRtpCodec {
+        let codec = self.0.state.lock().coding.codec;
+        sdp_codec(codec)
+    }
+    fn payload_type(&self) -> u8 {
+        match self.0.state.lock().coding.codec {
+            VideoCodec::H264 => H264_PT,
+            _ => VP8_PT,
+        }
+    }
+    fn packetizer(&self) -> Box<dyn Packetizer> {
+        let payloader: Box<dyn rtc::rtp::packetizer::Payloader> = match self.0.state.lock().coding.codec {
+            VideoCodec::H264 => Box::new(rtc::rtp::codec::h264::H264Payloader::default()),
+            _ => {
+                let mut vp8 = rtc::rtp::codec::vp8::Vp8Payloader::default();
+                vp8.enable_picture_id = true;
+                Box::new(vp8)
+            }
+        };
+        Box::new(RtpPacketizer::new(payloader, true))
+    }
+    fn is_closed(&self) -> bool {
+        VideoSource::is_closed(self)
+    }
+    fn attach(&self, output: Arc<TrackOutput>) {
+        self.0.sinks.lock().push(output);
+    }
+    fn detach(&self, output: &Arc<TrackOutput>) {
+        self.0.sinks.lock().retain(|s| !Arc::ptr_eq(s, output));
+    }
+    /// A track was published: its first frame is a keyframe.
+    fn start(&self) {
+        self.request_keyframe();
+    }
+    fn describe(&self, request: &mut proto::AddTrackRequest) {
+        let (width, height) = (self.0.width, self.0.height);
+        let coding = self.0.state.lock().coding;
+        request.width = width;
+        request.height = height;
+        request.layers = vec![proto::VideoLayer {
+            quality: proto::VideoQuality::High as i32,
+            width,
+            height,
+            bitrate: coding.max_bitrate.unwrap_or_else(|| default_max_bitrate(width, height)),
+            ..Default::default()
+        }];
+    }
+    fn configure(&self, options: &PublishOptions) -> Result<()> {
+        if options.simulcast {
+            return Err(EngineError::InvalidArgument(
+                "simulcast is not supported by lkrtc yet: publish with simulcast: false".into(),
+            ));
+        }
+        if !matches!(options.video_codec, VideoCodec::Vp8 | VideoCodec::H264) {
+            return Err(EngineError::InvalidArgument(format!(
+                "no {:?} encoder in lkrtc: publish with VP8 or H.264",
+                options.video_codec
+            )));
+        }
+        if options.max_bitrate.is_some_and(|b| b < 1_000) {
+            return Err(EngineError::InvalidArgument(format!("maxBitrate {:?} b/s", options.max_bitrate)));
+        }
+        let fps = options.max_framerate.unwrap_or(30.0);
+        if !(fps.is_finite() && (1.0..=240.0).contains(&fps)) {
+            return Err(EngineError::InvalidArgument(format!("maxFramerate {fps}")));
+        }
+        let coding =
+            Coding { codec: options.video_codec, max_bitrate: options.max_bitrate, max_framerate: fps.round() as u32 };
+        self.0.state.lock().coding = coding;
+        Ok(())
+    }
+}
+
+/// The SDP codec of `codec` as the default media engine offers it.
+fn sdp_codec(codec: VideoCodec) -> rtc::rtp_transceiver::rtp_sender::RTCRtpCodec {
+    let (mime, fmtp) = match codec {
+        VideoCodec::H264 => ("video/H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"),
+        _ => ("video/VP8", ""),
+    };
+    rtc::rtp_transceiver::rtp_sender::RTCRtpCodec {
+        mime_type: mime.to_owned(),
+        clock_rate: 90_000,
+        channels: 0,
+        sdp_fmtp_line: fmtp.to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+/// `LocalVideoTrack`: a [`crate::media::LocalTrack`] fed by a [`VideoSource`].
+pub struct LocalVideoTrack;
+
+impl LocalVideoTrack {
+    /// A track named `name` carrying `source`'s frames.
+    pub fn create(name: &str, source: &VideoSource) -> Result<crate::media::LocalTrack> {
+        if source.is_closed() {
+            return Err(EngineError::Disposed("the VideoSource is closed".into()));
+        }
+        Ok(crate::media::LocalTrack::new(name, Arc::new(source.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(w: u32, h: u32) -> VideoFrame {
+        VideoFrame::new(VideoBufferType::Rgba, w, h, vec![90; (w * h * 4) as usize]).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_queue_drops_the_oldest_and_a_closed_source_refuses_frames() {
+        let source = VideoSource::new(64, 48).unwrap();
+        // Captured in one go (the sender task cannot run in between on this test's
+        // single-threaded runtime): only the newest frames stay.
+        for _ in 0..50 {
+            source.capture_frame(&frame(64, 48)).unwrap();
+        }
+        assert_eq!(source.0.state.lock().queue.len(), QUEUE_FRAMES);
+        assert_eq!(source.dropped_frames(), 50 - QUEUE_FRAMES as u64);
+        let bad = VideoFrame { ty: VideoBufferType::Rgba, width: 64, height: 48, data: vec![0; 5] };
+        assert_eq!(source.capture_frame(&bad).unwrap_err().code(), "ERR_INVALID_ARG");
+        source.close();
+        assert_eq!(source.capture_frame(&frame(64, 48)).unwrap_err().code(), "ERR_DISPOSED");
+        assert!(LocalVideoTrack::create("cam", &source).is_err());
+        assert_eq!(VideoSource::new(0, 10).err().map(|e| e.code()), Some("ERR_INVALID_ARG"));
+    }
+
+    #[tokio::test]
+    async fn publish_options_choose_the_codec_and_refuse_what_lkrtc_cannot_send() {
+        let source = VideoSource::new(1280, 720).unwrap();
+        let track = LocalVideoTrack::create("cam", &source).unwrap();
+        assert_eq!(track.kind(), MediaKind::Video);
+        assert_eq!(source.codec().mime_type, "video/VP8");
+        let h264 = PublishOptions { video_codec: VideoCodec::H264, ..Default::default() };
+        source.configure(&h264).unwrap();
+        assert_eq!((source.codec().mime_type.as_str(), source.payload_type()), ("video/H264", H264_PT));
+        for bad in [
+            PublishOptions { simulcast: true, ..Default::default() },
+            PublishOptions { video_codec: VideoCodec::Av1, ..Default::default() },
+            PublishOptions { max_framerate: Some(f64::NAN), ..Default::default() },
+            PublishOptions { max_bitrate: Some(10), ..Default::default() },
+        ] {
+            assert_eq!(source.configure(&bad).unwrap_err().code(), "ERR_INVALID_ARG", "{bad:?}");
+        }
+        let mut req = proto::AddTrackRequest::default();
+        source.describe(&mut req);
+        assert_eq!((req.width, req.height, req.layers.len()), (1280, 720, 1));
+        assert_eq!(req.layers[0].bitrate, 1_700_000);
+    }
+}
