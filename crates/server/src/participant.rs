@@ -68,6 +68,9 @@ struct State {
     live: Vec<Arc<PublishedTrack>>,
     /// `add_track` requests waiting for media, by cid.
     pending: HashMap<String, proto::TrackInfo>,
+    /// Pending cids a publisher offer has carried as sending (an `add_track` comes before
+    /// the offer that carries its track: only one that was offered can be withdrawn).
+    offered: std::collections::HashSet<String>,
     /// Who may subscribe to its tracks, by subscriber identity; `None`: everyone (the
     /// default, and `all_participants`).
     permissions: Option<HashMap<String, proto::TrackPermission>>,
@@ -140,7 +143,13 @@ impl Participant {
             overflowed: AtomicBool::new(false),
             cmd: cmd_tx,
             data: data_tx,
-            state: Mutex::new(State { info, live: Vec::new(), pending: HashMap::new(), permissions: None }),
+            state: Mutex::new(State {
+                info,
+                live: Vec::new(),
+                pending: HashMap::new(),
+                offered: Default::default(),
+                permissions: None,
+            }),
         });
         (p, Channels { out: out_rx, queued, cmd: cmd_rx, data: data_rx })
     }
@@ -265,10 +274,32 @@ impl Participant {
     pub fn take_pending(&self, track_id: &str, kind: proto::TrackType) -> Option<(String, proto::TrackInfo)> {
         let mut st = self.state.lock();
         if let Some(info) = st.pending.remove(track_id) {
+            st.offered.remove(track_id);
             return Some((track_id.to_string(), info));
         }
         let cid = st.pending.iter().find(|(_, t)| t.r#type == kind as i32).map(|(c, _)| c.clone())?;
+        st.offered.remove(&cid);
         st.pending.remove(&cid).map(|info| (cid, info))
+    }
+
+    /// Reads a publisher offer's sending track ids: pending tracks it carries are marked
+    /// offered, and pending tracks an earlier offer carried but this one no longer does
+    /// (unpublished before their first media) are dropped. Returns how many were dropped.
+    pub fn withdraw_pending(&self, sending: &[String]) -> usize {
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        let before = st.pending.len();
+        let offered = &mut st.offered;
+        st.pending.retain(|cid, _| {
+            if sending.iter().any(|id| id == cid) {
+                offered.insert(cid.clone());
+                true
+            } else {
+                !offered.remove(cid)
+            }
+        });
+        offered.retain(|cid| st.pending.contains_key(cid));
+        before - st.pending.len()
     }
 
     /// Makes `track` live (it carries media) and bumps the version.
@@ -281,7 +312,9 @@ impl Participant {
     /// Removes a live (or pending) track by sid; bumps the version.
     pub fn remove_track(&self, sid: &str) -> Option<Arc<PublishedTrack>> {
         let mut st = self.state.lock();
+        let st = &mut *st;
         st.pending.retain(|_, t| t.sid != sid);
+        st.offered.retain(|cid| st.pending.contains_key(cid));
         let pos = st.live.iter().position(|t| t.sid == sid)?;
         st.info.version += 1;
         Some(st.live.remove(pos))
@@ -301,6 +334,7 @@ impl Participant {
     pub fn take_tracks(&self) -> Vec<Arc<PublishedTrack>> {
         let mut st = self.state.lock();
         st.pending.clear();
+        st.offered.clear();
         std::mem::take(&mut st.live)
     }
 
@@ -340,5 +374,59 @@ fn kind_of(claim: &str, agent: bool) -> proto::participant_info::Kind {
         "bridge" => Kind::Bridge,
         _ if agent => Kind::Agent,
         _ => Kind::Standard,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::JoinGrant;
+
+    fn participant() -> Arc<Participant> {
+        let grant = JoinGrant {
+            identity: "alice".into(),
+            name: String::new(),
+            room: "r".into(),
+            metadata: String::new(),
+            attributes: Default::default(),
+            kind: String::new(),
+            can_publish: true,
+            can_subscribe: true,
+            can_publish_data: true,
+            can_publish_sources: Vec::new(),
+            can_update_metadata: false,
+            hidden: false,
+            agent: false,
+            claims: Default::default(),
+        };
+        Participant::new(JoinParams { grant, auto_subscribe: true, client_protocol: 0 }).0
+    }
+
+    fn video(sid: &str) -> proto::TrackInfo {
+        proto::TrackInfo { sid: sid.into(), r#type: proto::TrackType::Video as i32, ..Default::default() }
+    }
+
+    #[test]
+    fn a_track_unpublished_before_its_media_leaves_the_pending_list() {
+        let p = participant();
+        let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(p.add_pending("A", video("TR_A")));
+        // The offer carrying A comes after its add_track: an offer without it (an earlier
+        // renegotiation crossing) does not withdraw it.
+        assert_eq!(p.withdraw_pending(&ids(&[])), 0);
+        assert_eq!(p.withdraw_pending(&ids(&["A"])), 0);
+        assert!(p.add_pending("B", video("TR_B")));
+        // A's m-section stops sending before any media came: gone; B was never offered.
+        assert_eq!(p.withdraw_pending(&ids(&[])), 1);
+        assert!(p.take_pending("A", proto::TrackType::Video).is_some_and(|(cid, _)| cid == "B"));
+        assert!(p.take_pending("A", proto::TrackType::Video).is_none());
+        // Publishing and withdrawing many never fills the pending list.
+        for i in 0..(2 * MAX_PENDING_TRACKS) {
+            let cid = format!("C{i}");
+            assert!(!p.pending_full());
+            assert!(p.add_pending(&cid, video(&format!("TR_{i}"))));
+            assert_eq!(p.withdraw_pending(&[cid]), 0);
+            assert_eq!(p.withdraw_pending(&[]), 1);
+        }
     }
 }

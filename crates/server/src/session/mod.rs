@@ -468,6 +468,10 @@ impl Session {
                 }
                 // A client unpublishes by renegotiating with the track's m-line no longer sending.
                 let sending = rtc::sending_track_ids(&sd.sdp);
+                let withdrawn = self.p.withdraw_pending(&sending);
+                if withdrawn > 0 {
+                    tracing::debug!(identity = %self.p.identity(), withdrawn, "tracks unpublished before their media dropped");
+                }
                 for t in self.p.tracks() {
                     if !sending.iter().any(|id| *id == t.cid) {
                         self.unpublish(&t.sid);
