@@ -275,4 +275,21 @@ describe('JS behaviour', () => {
       expectLkError(error, ErrorCode.ERR_INVALID_ARG);
     }
   });
+
+  it('a frame captured with a rotation is refused (ERR_UNSUPPORTED), not sent unrotated', async () => {
+    const source = new lk.VideoSource(16, 16);
+    try {
+      const frame = new lk.VideoFrame(new Uint8Array(16 * 16 * 4), 16, 16, lk.VideoBufferType.RGBA);
+      let error;
+      try {
+        source.captureFrame(frame, 0n, lk.VideoRotation.VIDEO_ROTATION_90);
+      } catch (e) {
+        error = e;
+      }
+      expectLkError(error, ErrorCode.ERR_UNSUPPORTED);
+      source.captureFrame(frame, 0n, lk.VideoRotation.VIDEO_ROTATION_0);
+    } finally {
+      await source.close();
+    }
+  });
 });

@@ -45,17 +45,21 @@ export class VideoSource {
   }
 
   /**
-   * Queues a frame. `timestampUs` and `rotation` are accepted as in @livekit/rtc-node; lkrtc
-   * stamps frames with their capture time and sends no rotation. Errors: ERR_INVALID_ARG
-   * (bad frame), ERR_DISPOSED (closed).
+   * Queues a frame. lkrtc stamps frames with their capture time (`timestampUs` is accepted,
+   * as in @livekit/rtc-node, and not used yet). A rotation other than 0 is refused with
+   * ERR_UNSUPPORTED (lkrtc does not send the rotation yet; rotate the frame instead).
+   * Errors: ERR_INVALID_ARG (bad frame), ERR_DISPOSED (closed).
    */
   captureFrame(
     frame: VideoFrame,
     _timestampUs?: bigint,
-    _rotation: VideoRotation = VideoRotation.VIDEO_ROTATION_0,
+    rotation: VideoRotation = VideoRotation.VIDEO_ROTATION_0,
   ): void {
     const nat = this.#native;
     if (nat === null) throw disposedError('VideoSource');
+    if (rotation !== VideoRotation.VIDEO_ROTATION_0) {
+      throw unsupported('captureFrame with a rotation', 'rotate the frame before capturing it');
+    }
     if (!(frame?.data instanceof Uint8Array)) throw invalidArg('captureFrame: frame must be a VideoFrame');
     nativeCall(() => nat.captureFrame(frame.data, frame.type, frame.width, frame.height));
   }
