@@ -46,8 +46,9 @@ async fn joined(server: &Server, identity: &str, can_publish: bool) -> Peer {
     peer
 }
 
-/// Writes a packet every 5 ms (VP8's payload type 96, `ssrc`), skipping [`SKIPPED`].
-fn send_video(local: Arc<TrackLocalStaticRTP>, ssrc: u32) {
+/// Writes a packet every 5 ms (VP8's payload type 96, `ssrc`), skipping [`SKIPPED`]: each a
+/// one-packet keyframe, or (`keyframes` false) a delta frame.
+fn send_video(local: Arc<TrackLocalStaticRTP>, ssrc: u32, keyframes: bool) {
     tokio::spawn(async move {
         for seq in 0u16.. {
             if seq != SKIPPED {
@@ -57,7 +58,9 @@ fn send_video(local: Arc<TrackLocalStaticRTP>, ssrc: u32) {
                 p.header.ssrc = ssrc;
                 p.header.sequence_number = seq;
                 p.header.timestamp = seq as u32 * 3_000;
-                p.payload = Bytes::from(vec![0x10, 0, 0, seq as u8]);
+                // VP8 descriptor (start of partition), then the payload header: its P bit
+                // (inverse key frame) clear on keyframes.
+                p.payload = Bytes::from(vec![0x10, u8::from(!keyframes), 0, seq as u8]);
                 if local.write_rtp(p).await.is_err() && seq > 2_000 {
                     return;
                 }
@@ -137,7 +140,7 @@ async fn flow() -> Flow {
     let before = server.stats().video;
     let local = cam.publish_video("cam", vp8(), 1111).await;
     let seen = watch_feedback(local.clone());
-    send_video(local, 1111);
+    send_video(local, 1111, true);
     let track = viewer.next_track().await;
     let down_ssrc = track.ssrcs().await[0];
     let seqs = read_rtp(track.clone());
@@ -263,10 +266,44 @@ async fn video_from_a_participant_that_may_not_publish_goes_nowhere() {
         id: 1,
         ..Default::default()
     }));
-    send_video(local, 3333);
+    send_video(local, 3333, true);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(viewer.tracks.try_recv().is_err(), "the viewer got a track");
     let published = server.stats();
     assert_eq!(published.participants, 2);
     server.shutdown().await;
+}
+
+/// A publisher that never sends a keyframe: its subscriber gets nothing from it (nothing it
+/// could decode), the publisher is asked for keyframes at a bounded rate, and another
+/// publisher's video keeps reaching the same subscriber.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_without_keyframes_gets_bounded_requests_and_others_keep_flowing() {
+    let server = common::server().await;
+    let mut stuck = joined(&server, "stuck", true).await;
+    let mut viewer = joined(&server, "viewer", false).await;
+    let local = stuck.publish_video("stuck", vp8(), 4444).await;
+    let seen = watch_feedback(local.clone());
+    send_video(local, 4444, false);
+
+    let mut good = joined(&server, "good", true).await;
+    let local = good.publish_video("good", vp8(), 5555).await;
+    send_video(local, 5555, true);
+    // The viewer's stack announces a remote track on its first packet: the only one it sees
+    // is the good publisher's.
+    let track = viewer.next_track().await;
+    let good_seqs = read_rtp(track.clone());
+    until("the other publisher's packets at the viewer", || good_seqs.lock().unwrap().len() > 60).await;
+
+    let before = seen.pli.load(Relaxed);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let asked = seen.pli.load(Relaxed) - before;
+    // Two publishers, one track at the viewer: delta frames with no keyframe before them
+    // are not forwarded.
+    assert!(viewer.tracks.try_recv().is_err(), "the stuck publisher's video reached the viewer");
+    assert!(asked >= 1, "the publisher is asked for a keyframe");
+    // One request per 500 ms per layer: four in 2 s, one more at the edges.
+    assert!(asked <= 5, "keyframe requests bounded in rate: {asked} in 2 s");
+    assert!(good_seqs.lock().unwrap().len() > 300, "the other publisher kept flowing");
+    drop((stuck, good, viewer));
 }
