@@ -162,22 +162,7 @@ mod tests {
     use crate::participant::JoinParams;
 
     fn participant(identity: &str, can_publish_data: bool, hidden: bool) -> Arc<Participant> {
-        let grant = JoinGrant {
-            identity: identity.into(),
-            name: String::new(),
-            room: "r".into(),
-            metadata: String::new(),
-            attributes: Default::default(),
-            kind: String::new(),
-            can_publish: true,
-            can_subscribe: true,
-            can_publish_data,
-            can_publish_sources: Vec::new(),
-            can_update_metadata: false,
-            hidden,
-            agent: false,
-            claims: Default::default(),
-        };
+        let grant = JoinGrant { can_publish_data, hidden, ..JoinGrant::publisher(identity, "r") };
         Participant::new(JoinParams { grant, auto_subscribe: true, client_protocol: 0 }).0
     }
 

@@ -59,20 +59,8 @@ fn participant() -> &'static Arc<Participant> {
     static P: OnceLock<Arc<Participant>> = OnceLock::new();
     P.get_or_init(|| {
         let grant = JoinGrant {
-            identity: "fuzz".into(),
-            name: String::new(),
-            room: "fuzz".into(),
-            metadata: String::new(),
-            attributes: Default::default(),
-            kind: String::new(),
-            can_publish: true,
-            can_subscribe: true,
-            can_publish_data: true,
             can_publish_sources: vec![proto::TrackSource::Microphone],
-            can_update_metadata: false,
-            hidden: false,
-            agent: false,
-            claims: Default::default(),
+            ..JoinGrant::publisher("fuzz", "fuzz")
         };
         let (p, channels) = Participant::new(JoinParams { grant, auto_subscribe: false, client_protocol: 0 });
         // The receiving ends are not needed; dropping them makes sends no-ops.

@@ -383,22 +383,7 @@ mod tests {
     use crate::auth::JoinGrant;
 
     fn participant() -> Arc<Participant> {
-        let grant = JoinGrant {
-            identity: "alice".into(),
-            name: String::new(),
-            room: "r".into(),
-            metadata: String::new(),
-            attributes: Default::default(),
-            kind: String::new(),
-            can_publish: true,
-            can_subscribe: true,
-            can_publish_data: true,
-            can_publish_sources: Vec::new(),
-            can_update_metadata: false,
-            hidden: false,
-            agent: false,
-            claims: Default::default(),
-        };
+        let grant = JoinGrant::publisher("alice", "r");
         Participant::new(JoinParams { grant, auto_subscribe: true, client_protocol: 0 }).0
     }
 
