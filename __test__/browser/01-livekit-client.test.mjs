@@ -8,7 +8,7 @@
 // connection the browser publishes Chromium's fake microphone and camera, receives a
 // track published from Node, and exchanges data with Node both ways.
 import { describe, expect, it } from 'vitest';
-import { joinFromBrowser, pageEvents, useBrowser } from '../helpers/browser.mjs';
+import { exchangeData, joinFromBrowser, pageEvents, useBrowser } from '../helpers/browser.mjs';
 import { Scope, peak, publishSineWith, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 import { connectLk, lk } from '../client/lk.mjs';
 
@@ -90,31 +90,8 @@ describe('livekit-client in Chromium', () => {
       expect(seen.fetches.filter((f) => f.includes('validate'))).toEqual([]);
       expect(tab.messages.filter((m) => FALLBACK.test(m))).toEqual([]);
 
-      // Browser -> lkrtc, reliable data over the browser's one peer connection.
-      const atNode = waitForEvent(node, lk.RoomEvent.DataReceived, {
-        timeoutMs: 15_000,
-        what: 'lkrtc to receive the browser data',
-        filter: (_payload, _p, _kind, topic) => topic === 'hello',
-      });
-      await tab.page.evaluate(() =>
-        globalThis.room.localParticipant.publishData(new TextEncoder().encode('from chromium'), {
-          reliable: true,
-          topic: 'hello',
-        }),
-      );
-      const [payload, from] = await atNode;
-      expect(new TextDecoder().decode(payload)).toBe('from chromium');
-      expect(from.identity).toBe('browser');
-
-      // lkrtc -> browser, on the data channels the browser opened.
-      await node.localParticipant.publishData(new TextEncoder().encode('from lkrtc'), {
-        reliable: true,
-        topic: 'reply',
-      });
-      await waitUntil(async () => (await pageEvents(tab)).includes('data node reply from lkrtc'), {
-        timeoutMs: 15_000,
-        what: 'the browser to receive the lkrtc data',
-      });
+      // Reliable data both ways over the browser's one peer connection.
+      expect(await exchangeData(tab, node, lk, 'lkrtc')).toEqual({ text: 'from chromium', from: 'browser' });
     }));
 
   it('publishes camera and microphone over /rtc/v1 and receives a track from Node', () =>

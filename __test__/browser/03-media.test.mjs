@@ -8,8 +8,8 @@
 // RPC cross both ways.
 import * as official from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
-import { joinFromBrowser, pageEvents, useBrowser } from '../helpers/browser.mjs';
-import { Scope, peak, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
+import { exchangeData, joinFromBrowser, useBrowser } from '../helpers/browser.mjs';
+import { Scope, peak, uniqueRoomName, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 
 const W = 320;
 const H = 240;
@@ -160,28 +160,7 @@ describe('livekit-client media with the official Node SDK', () => {
       expect(seen.levels.filter((l) => l > 150).length, 'bright pictures').toBeGreaterThan(2);
 
       // Data and RPC, both ways.
-      const atNode = waitForEvent(node, official.RoomEvent.DataReceived, {
-        timeoutMs: 15_000,
-        what: 'Node to receive the browser data',
-        filter: (_payload, _p, _kind, topic) => topic === 'hello',
-      });
-      await tab.page.evaluate(() =>
-        globalThis.room.localParticipant.publishData(new TextEncoder().encode('from chromium'), {
-          reliable: true,
-          topic: 'hello',
-        }),
-      );
-      const [payload, from] = await atNode;
-      expect(new TextDecoder().decode(payload)).toBe('from chromium');
-      expect(from.identity).toBe('browser');
-      await node.localParticipant.publishData(new TextEncoder().encode('from node'), {
-        reliable: true,
-        topic: 'reply',
-      });
-      await waitUntil(async () => (await pageEvents(tab)).includes('data node reply from node'), {
-        timeoutMs: 15_000,
-        what: 'the browser to receive the Node data',
-      });
+      expect(await exchangeData(tab, node, official, 'node')).toEqual({ text: 'from chromium', from: 'browser' });
 
       const echoed = await tab.page.evaluate(() =>
         globalThis.room.localParticipant.performRpc({ destinationIdentity: 'node', method: 'echo', payload: 'ping' }),

@@ -14,7 +14,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { startDevServer } from '../client/lk.mjs';
 import { REPO_ROOT } from './paths.mjs';
-import { withTimeout } from './rtc.mjs';
+import { waitForEvent, waitUntil, withTimeout } from './rtc.mjs';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -146,4 +146,34 @@ export async function joinFromBrowser(tab, server, identity, roomName) {
 /** The events the page recorded so far (see joinFromBrowser). */
 export function pageEvents(tab) {
   return tab.page.evaluate(() => globalThis.events);
+}
+
+/**
+ * Reliable data both ways between the page's room and `node` (an lkrtc or official Room,
+ * `mod` its SDK, in the page's room as identity "node"): the browser sends "from chromium"
+ * on topic "hello", then `node` sends `from ${label}` on topic "reply" and the page must
+ * record it. Resolves what `node` received: { text, from } (the sender's identity).
+ */
+export async function exchangeData(tab, node, mod, label) {
+  const atNode = waitForEvent(node, mod.RoomEvent.DataReceived, {
+    timeoutMs: 15_000,
+    what: `${label} to receive the browser data`,
+    filter: (_payload, _p, _kind, topic) => topic === 'hello',
+  });
+  await tab.page.evaluate(() =>
+    globalThis.room.localParticipant.publishData(new TextEncoder().encode('from chromium'), {
+      reliable: true,
+      topic: 'hello',
+    }),
+  );
+  const [payload, from] = await atNode;
+  await node.localParticipant.publishData(new TextEncoder().encode(`from ${label}`), {
+    reliable: true,
+    topic: 'reply',
+  });
+  await waitUntil(async () => (await pageEvents(tab)).includes(`data node reply from ${label}`), {
+    timeoutMs: 15_000,
+    what: `the browser to receive the ${label} data`,
+  });
+  return { text: new TextDecoder().decode(payload), from: from.identity };
 }
