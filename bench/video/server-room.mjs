@@ -109,7 +109,9 @@ try {
   }
   await delay(4_000); // every subscription up and its first keyframe through
   const subscribed = rooms.map(
-    (r) => [...r.remoteParticipants.values()].flatMap((p) => [...p.trackPublications.values()]).filter((p) => p.track).length,
+    (r) =>
+      [...r.remoteParticipants.values()].flatMap((p) => [...p.trackPublications.values()]).filter((p) => p.track)
+        .length,
   );
   console.log(`subscribed tracks per participant: ${subscribed.join(' ')} (of ${PARTICIPANTS - 1} each)`);
   const s0 = await stats(server);

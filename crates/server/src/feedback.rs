@@ -2,10 +2,10 @@
 //!
 //! The subscriber peer connections are built with `PcOptions::rtcp_feedback`, so the stack
 //! hands each down track the PLI, FIR, NACK and REMB packets about it (one task per down track,
-//! [`serve`]) and leaves NACKs to this module:
+//! `feedback_task.rs`) and leaves NACKs to this module:
 //!
 //! - **Keyframe requests.** PLI and FIR become a PLI to the publisher (FIR → PLI, as
-//!   livekit-server does), through [`PublishedTrack::request_keyframe`]: for the simulcast
+//!   livekit-server does), through `PublishedTrack::request_keyframe`: for the simulcast
 //!   layer that subscriber receives, at most one per 500 ms per layer (livekit-server's
 //!   throttle for its lowest layer).
 //! - **NACK.** Each video down track keeps the packets it sent ([`SendHistory`]: the last
@@ -21,18 +21,13 @@
 //! down track does not send is ignored with a debug log.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::{nack_pairs_from_sequence_numbers, TransportLayerNack};
-use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
-
-use crate::track::{DownTrack, PublishedTrack};
 
 /// Packets a down track keeps for retransmission (livekit-server buffers 500 video packets).
 pub const HISTORY_SIZE: usize = 512;
@@ -309,6 +304,50 @@ impl DownFeedback {
     pub fn new(video: bool) -> Self {
         Self { history: video.then(Mutex::default), ..Default::default() }
     }
+
+    /// Whether this down track carries video (keeps packets, takes video feedback).
+    pub fn is_video(&self) -> bool {
+        self.history.is_some()
+    }
+
+    /// Records `packet` as sent (video: for retransmission and the send rate);
+    /// `upstream_seq` is the publisher's sequence number for it.
+    pub fn on_sent(&self, packet: &rtc::rtp::Packet, upstream_seq: u16) {
+        if let Some(history) = &self.history {
+            let now = Instant::now();
+            self.rate.lock().record(now, RTP_HEADER_BYTES + packet.payload.len());
+            history.lock().push(now, packet.clone(), upstream_seq);
+            VIDEO_PACKETS_OUT.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A NACK for `seqs`: what to resend and what to ask of the publisher (video only).
+    pub fn on_nack(&self, seqs: impl IntoIterator<Item = u16>) -> Option<NackReply> {
+        NACKS_RECEIVED.fetch_add(1, Relaxed);
+        let reply = self.history.as_ref()?.lock().on_nack(Instant::now(), seqs);
+        RETRANSMISSIONS.fetch_add(reply.resend.len() as u64, Relaxed);
+        Some(reply)
+    }
+
+    /// Keeps the subscriber's estimate `bps`, noting whether it is below what it is sent.
+    pub fn on_remb(&self, now: Instant, bps: u64) {
+        REMBS_RECEIVED.fetch_add(1, Relaxed);
+        let sent = self.rate.lock().bps(now);
+        *self.remb.lock() = Some((now, bps, congested(bps, sent)));
+    }
+
+    /// The subscriber's estimate if it is recent and says it is congested.
+    pub fn congested_remb(&self, now: Instant) -> Option<u64> {
+        self.remb
+            .lock()
+            .filter(|(at, _, congested)| *congested && now.duration_since(*at) < REMB_FRESH)
+            .map(|(_, bps, _)| bps)
+    }
+}
+
+/// Counts a keyframe request (PLI, FIR) received from a subscriber.
+pub fn count_keyframe_request_received() {
+    KEYFRAME_REQUESTS_RECEIVED.fetch_add(1, Relaxed);
 }
 
 /// Feedback state of one published track: the publisher's stream, throttles.
@@ -341,7 +380,8 @@ impl TrackFeedback {
         }
     }
 
-    async fn send_remb(&self, bitrate: u64) {
+    /// Sends the publisher a REMB of `bitrate`, at most once per [`REMB_EVERY`].
+    pub async fn send_remb(&self, bitrate: u64) {
         if !self.remb.lock().allow(Instant::now(), REMB_EVERY) {
             return;
         }
@@ -353,85 +393,6 @@ impl TrackFeedback {
                 REMBS_SENT.fetch_add(1, Relaxed);
             }
             Err(e) => tracing::debug!(error = %e, "REMB to the publisher failed"),
-        }
-    }
-}
-
-impl DownTrack {
-    /// Writes `packet` (already rewritten for this subscriber) and keeps it for
-    /// retransmission; `upstream_seq` is the publisher's sequence number for it.
-    pub async fn write(&self, packet: rtc::rtp::Packet, upstream_seq: u16) {
-        if let Some(history) = &self.feedback.history {
-            let now = Instant::now();
-            self.feedback.rate.lock().record(now, RTP_HEADER_BYTES + packet.payload.len());
-            history.lock().push(now, packet.clone(), upstream_seq);
-            VIDEO_PACKETS_OUT.fetch_add(1, Relaxed);
-        }
-        // A subscriber whose transport is not up yet just misses packets.
-        let _ = self.local.write_rtp(packet).await;
-    }
-}
-
-/// Reads the feedback about `down` until it is unbound (unsubscribed, or its peer connection
-/// closed), and acts on it.
-pub async fn serve(track: Weak<PublishedTrack>, down: Arc<DownTrack>) {
-    while let Some(event) = down.local.poll().await {
-        let TrackLocalEvent::OnRtcpPacket(packets) = event else { continue };
-        let Some(track) = track.upgrade() else { break };
-        for packet in packets {
-            on_packet(&track, &down, packet.as_ref()).await;
-        }
-    }
-}
-
-async fn on_packet(track: &PublishedTrack, down: &DownTrack, packet: &dyn rtc::rtcp::Packet) {
-    let media_ssrc = packet.destination_ssrc().first().copied();
-    if media_ssrc != Some(down.ssrc) {
-        tracing::debug!(track = %track.sid, ?media_ssrc, "feedback for an SSRC this subscriber is not sent: ignored");
-        return;
-    }
-    let Some(history) = &down.feedback.history else {
-        tracing::debug!(track = %track.sid, "video feedback about an audio track: ignored");
-        return;
-    };
-    let any = packet.as_any();
-    if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
-        KEYFRAME_REQUESTS_RECEIVED.fetch_add(1, Relaxed);
-        track.request_keyframe(&down.subscriber_sid).await;
-    } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
-        NACKS_RECEIVED.fetch_add(1, Relaxed);
-        let seqs = nack.nacks.iter().flat_map(|pair| pair.packet_list());
-        let reply = history.lock().on_nack(Instant::now(), seqs);
-        for packet in reply.resend {
-            RETRANSMISSIONS.fetch_add(1, Relaxed);
-            let _ = down.local.write_rtp(packet).await;
-        }
-        if !reply.relay.is_empty() {
-            track.relay_nack(&down.subscriber_sid, &reply.relay).await;
-        }
-    } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
-        REMBS_RECEIVED.fetch_add(1, Relaxed);
-        let now = Instant::now();
-        let bps = remb.bitrate.max(0.0) as u64;
-        let sent = down.feedback.rate.lock().bps(now);
-        *down.feedback.remb.lock() = Some((now, bps, congested(bps, sent)));
-        // Only a single-layer track's publisher is asked to slow down, and only for
-        // subscribers that cannot take what they get: an estimate merely tracking a
-        // subscriber's incoming rate would hold the publisher at that rate for good (the
-        // estimate never rises far above what arrives), and a simulcast subscriber adapts
-        // by its layer, not by starving the others.
-        if track.is_simulcast() {
-            return;
-        }
-        let fresh = |d: &Arc<DownTrack>| {
-            d.feedback
-                .remb
-                .lock()
-                .filter(|(at, _, congested)| *congested && now.duration_since(*at) < REMB_FRESH)
-                .map(|(_, bps, _)| bps)
-        };
-        if let Some(min) = track.downtracks().iter().filter_map(fresh).min() {
-            track.feedback.send_remb(min).await;
         }
     }
 }

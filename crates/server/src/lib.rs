@@ -20,6 +20,7 @@
 pub mod auth;
 mod data;
 mod feedback;
+mod feedback_task;
 mod forward;
 #[doc(hidden)]
 pub mod fuzz;

@@ -1,6 +1,6 @@
 //! The forwarding path's pure parts: which layer each subscriber gets ([`selector`]), how
 //! its packets are renumbered ([`munger`]), and where keyframes start ([`keyframe`]).
-//! [`crate::track`] drives them from the publisher's packets.
+//! The published track (`track.rs`) drives them from the publisher's packets.
 
 pub mod keyframe;
 pub mod munger;

@@ -179,7 +179,7 @@ impl Session {
             }
         };
         let down = track.new_downtrack(&self.p.sid, local, ssrc, sender.clone());
-        tokio::spawn(crate::feedback::serve(Arc::downgrade(&track), down.clone()));
+        tokio::spawn(crate::feedback_task::serve(Arc::downgrade(&track), down.clone()));
         if track.add_downtrack(down) {
             if let Some(publisher) = self.room.participants().into_iter().find(|o| o.sid == track.publisher_sid) {
                 publisher.send(Resp::TrackSubscribed(proto::TrackSubscribed { track_sid: track.sid.clone() }));
