@@ -24,6 +24,29 @@ pub struct PublicationInfo {
     pub source: u32,
     pub mime_type: String,
     pub muted: bool,
+    /// Video size (0 for audio).
+    pub width: u32,
+    pub height: u32,
+    /// Whether the publisher sends simulcast layers.
+    pub simulcasted: bool,
+}
+
+impl PublicationInfo {
+    /// The fields of `info`; `muted` as the engine tracks it.
+    #[allow(deprecated)] // `simulcast`: what servers set and the official SDKs report
+    pub(crate) fn of(info: &lkrtc_engine::proto::TrackInfo, muted: bool) -> Self {
+        Self {
+            sid: info.sid.clone(),
+            name: info.name.clone(),
+            kind: track_kind(lkrtc_engine::TrackKind::from_proto(info.r#type)),
+            source: track_source(lkrtc_engine::TrackSource::from_proto(info.source)),
+            mime_type: info.mime_type.clone(),
+            muted,
+            width: info.width,
+            height: info.height,
+            simulcasted: info.simulcast,
+        }
+    }
 }
 
 /// Native side of a `RemoteTrackPublication`.
@@ -60,14 +83,7 @@ impl NativeRemoteTrackPublication {
 
     #[napi(catch_unwind)]
     pub fn info(&self) -> crate::error::Result<PublicationInfo> {
-        self.handle.with(|p| PublicationInfo {
-            sid: p.sid(),
-            name: p.name(),
-            kind: track_kind(p.kind()),
-            source: track_source(p.source()),
-            mime_type: p.mime_type(),
-            muted: p.muted(),
-        })
+        self.handle.with(|p| PublicationInfo::of(&p.info(), p.muted()))
     }
 
     #[napi(getter, catch_unwind)]

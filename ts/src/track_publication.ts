@@ -1,6 +1,6 @@
 // Track publications: the `TrackPublication` base holds the getters both kinds share
 // (answered from the native object while it lives, from its tombstone after).
-import { EncryptionType, type TrackKind, type TrackSource } from './enums.js';
+import { EncryptionType, TrackKind, type TrackSource } from './enums.js';
 import { ErrorCode, LkError, disposedError, nativeAwait, nativeCall, quiet } from './errors.js';
 import { NativeSlot } from './handle.js';
 import type { NativeLocalTrackPublication, NativeRemoteTrackPublication, PublicationInfo } from './native.js';
@@ -50,17 +50,21 @@ export abstract class TrackPublication {
   get muted(): boolean | undefined {
     return this.#slot.read('muted');
   }
-  /** Not reported by lkrtc yet (audio only). */
+  /** Whether the video is sent in simulcast layers (audio: undefined). */
   get simulcasted(): boolean | undefined {
-    return undefined;
+    return this.#video()?.simulcasted;
   }
-  /** Video width (audio: undefined). */
+  /** Video width as published (audio: undefined). */
   get width(): number | undefined {
-    return undefined;
+    return this.#video()?.width;
   }
-  /** Video height (audio: undefined). */
+  /** Video height as published (audio: undefined). */
   get height(): number | undefined {
-    return undefined;
+    return this.#video()?.height;
+  }
+  #video(): PublicationInfo | undefined {
+    const info = this.#slot.refresh();
+    return info.kind === TrackKind.KIND_VIDEO ? info : undefined;
   }
   /** lkrtc has no end-to-end encryption yet: always `EncryptionType.NONE`. */
   get encryptionType(): EncryptionType | undefined {
@@ -163,10 +167,6 @@ export class LocalTrackPublication extends TrackPublication {
     };
   }
 
-  /** lkrtc publishes one layer (no simulcast). */
-  override get simulcasted(): boolean | undefined {
-    return false;
-  }
   /** The published track (a tombstone once unpublished, unless kept with `stopOnUnpublish` false). */
   get track(): LocalTrack {
     return this.#track as LocalTrack;

@@ -70,7 +70,13 @@ pub(crate) struct RemoteTrackInner {
     muted: Mutex<bool>,
     /// Publisher identity and frame transform of the receive pipeline.
     meta: Arc<crate::media::TrackMeta>,
-    receiver: Option<Arc<crate::audio::stream::Receiver>>,
+    receiver: Receiver,
+}
+
+/// The receive side of a remote track, by kind.
+enum Receiver {
+    Audio(Arc<crate::audio::stream::Receiver>),
+    Video(Arc<crate::media::video::VideoReceiver>),
 }
 
 /// A subscribed remote track (media arrives on it).
@@ -78,8 +84,7 @@ pub(crate) struct RemoteTrackInner {
 pub struct RemoteTrack(pub(crate) Arc<RemoteTrackInner>);
 
 impl RemoteTrack {
-    /// The track `info` of `publisher`, received on `rtp`; its receive pipeline starts
-    /// (audio; video has no decoder yet).
+    /// The track `info` of `publisher`, received on `rtp`; its receive pipeline starts.
     pub(crate) fn new(publisher: &str, info: &proto::TrackInfo, rtp: Arc<dyn TrackRemote>) -> Self {
         let kind = TrackKind::from_proto(info.r#type);
         let codec = if info.mime_type.is_empty() && kind == TrackKind::Audio { "audio/opus" } else { &info.mime_type };
@@ -95,8 +100,12 @@ impl RemoteTrack {
             sid: info.sid.clone(),
             name: info.name.clone(),
             kind,
-            receiver: (kind == TrackKind::Audio)
-                .then(|| crate::audio::stream::Receiver::start(rtp.clone(), meta.clone())),
+            receiver: match kind {
+                TrackKind::Audio => Receiver::Audio(crate::audio::stream::Receiver::start(rtp.clone(), meta.clone())),
+                TrackKind::Video => {
+                    Receiver::Video(crate::media::video::VideoReceiver::start(rtp.clone(), meta.clone(), codec))
+                }
+            },
             meta,
             rtp,
             muted: Mutex::new(info.muted),
@@ -109,14 +118,33 @@ impl RemoteTrack {
     }
     /// A stream of this track's audio as `sample_rate`/`channels` in `frame_ms` frames.
     pub fn audio_stream(&self, sample_rate: u32, channels: u32, frame_ms: u32) -> Result<crate::audio::AudioStream> {
-        let receiver =
-            self.0.receiver.as_ref().ok_or_else(|| EngineError::InvalidArgument("not an audio track".into()))?;
+        let Receiver::Audio(receiver) = &self.0.receiver else {
+            return Err(EngineError::InvalidArgument("not an audio track".into()));
+        };
         crate::audio::AudioStream::attach(receiver, sample_rate, channels, frame_ms)
+    }
+    /// A stream of this track's decoded pictures as `format` frames.
+    pub fn video_stream(
+        &self,
+        format: crate::media::video::VideoBufferType,
+    ) -> Result<crate::media::video::VideoStream> {
+        let Receiver::Video(receiver) = &self.0.receiver else {
+            return Err(EngineError::InvalidArgument("not a video track".into()));
+        };
+        crate::media::video::VideoStream::attach(receiver, format)
+    }
+    /// Frames decoded and keyframes requested so far (video; `None` for audio).
+    pub fn video_stats(&self) -> Option<crate::media::video::VideoReceiveStats> {
+        match &self.0.receiver {
+            Receiver::Video(r) => Some(r.stats()),
+            Receiver::Audio(_) => None,
+        }
     }
     /// The track stopped existing for us: streams on it end.
     pub(crate) fn end(&self) {
-        if let Some(r) = &self.0.receiver {
-            r.end();
+        match &self.0.receiver {
+            Receiver::Audio(r) => r.end(),
+            Receiver::Video(r) => r.end(),
         }
     }
     /// Unique object id (stable for the object's life).
@@ -466,6 +494,10 @@ impl LocalTrackPublication {
     /// Whether it is muted.
     pub fn muted(&self) -> bool {
         self.0.info.lock().muted
+    }
+    /// Snapshot of the wire info (as the server accepted it).
+    pub fn info(&self) -> proto::TrackInfo {
+        self.0.info.lock().clone()
     }
     /// The published track.
     pub fn track(&self) -> crate::media::LocalTrack {

@@ -104,7 +104,8 @@ pub enum TrackKind {
 }
 
 impl TrackKind {
-    pub(crate) fn from_proto(t: i32) -> Self {
+    /// The kind of a wire `TrackType` value (unknown values: audio).
+    pub fn from_proto(t: i32) -> Self {
         if t == proto::TrackType::Video as i32 {
             TrackKind::Video
         } else {
@@ -129,7 +130,8 @@ pub enum TrackSource {
 }
 
 impl TrackSource {
-    pub(crate) fn from_proto(s: i32) -> Self {
+    /// The source of a wire `TrackSource` value.
+    pub fn from_proto(s: i32) -> Self {
         match proto::TrackSource::try_from(s).unwrap_or(proto::TrackSource::Unknown) {
             proto::TrackSource::Camera => TrackSource::Camera,
             proto::TrackSource::Microphone => TrackSource::Microphone,

@@ -2,7 +2,6 @@
 //! carries the marker bit; `rtc`'s codec depacketisers (VP8 descriptors, H.264 FU-A and
 //! STAP-A) strip each payload. A frame with a packet missing, or not starting at a
 //! partition head, is dropped and counted as lost (its decoder then waits for a keyframe).
-//! Not wired to a receiver yet (receiving video, `VideoStream`, is the next part).
 
 use bytes::{Bytes, BytesMut};
 use rtc::rtp::packetizer::Depacketizer as RtcDepacketizer;

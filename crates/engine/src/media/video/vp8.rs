@@ -109,15 +109,14 @@ impl Vp8VideoDecoder {
     pub fn new() -> Result<Self> {
         Ok(Self { inner: lkrtc_vpx::Vp8Decoder::new().map_err(codec_err)?, gate: KeyframeGate::new() })
     }
-
-    /// Whether it waits for a keyframe (the caller should ask the sender for one).
-    pub fn needs_keyframe(&self) -> bool {
-        self.gate.waiting()
-    }
 }
 
 impl Decoder for Vp8VideoDecoder {
     type Output = VideoFrame;
+
+    fn needs_keyframe(&self) -> bool {
+        self.gate.waiting()
+    }
 
     /// Decodes a frame; after loss or a frame that failed, skips frames until a keyframe
     /// (an `Ok` with no output). A frame libvpx refuses is an error and leaves the decoder
