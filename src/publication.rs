@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use lkrtc_engine::RemoteTrackPublication;
+use lkrtc_engine::{EngineError, RemoteTrackPublication, VideoQuality};
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
@@ -110,6 +110,48 @@ impl NativeRemoteTrackPublication {
         error::promise(env, p.map(|p| async move { p.set_subscribed(subscribed).await.map_err(error::engine) }))
     }
 
+    /// Changes what this subscriber asks the server for: `enabled`, a `quality`
+    /// (`VideoQuality`, clears the dimensions) or `width` and `height` (the size the video
+    /// is shown at). Resolves once the server has been told.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn update_track_settings<'env>(
+        &self,
+        env: &'env Env,
+        settings: NativeTrackSettings,
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
+        let NativeTrackSettings { enabled, quality, width, height } = settings;
+        let quality = quality
+            .map(|q| {
+                VideoQuality::from_value(q)
+                    .ok_or_else(|| error::engine(EngineError::InvalidArgument(format!("unknown VideoQuality {q}"))))
+            })
+            .transpose()?;
+        let dimensions = match (width, height) {
+            (Some(w), Some(h)) => Some((w, h)),
+            (None, None) => None,
+            _ => return Err(error::engine(EngineError::InvalidArgument("give both width and height".into()))),
+        };
+        let p = self.handle.get();
+        error::promise(
+            env,
+            p.map(|p| async move {
+                p.update_settings(|s| {
+                    if let Some(e) = enabled {
+                        s.enabled = e;
+                    }
+                    if let Some(q) = quality {
+                        (s.quality, s.dimensions) = (q, None);
+                    }
+                    if dimensions.is_some() {
+                        s.dimensions = dimensions;
+                    }
+                })
+                .await
+                .map_err(error::engine)
+            }),
+        )
+    }
+
     /// Drops the engine object; false if already disposed.
     #[napi(catch_unwind)]
     pub fn dispose(&self) -> bool {
@@ -119,6 +161,16 @@ impl NativeRemoteTrackPublication {
         }
         disposed
     }
+}
+
+/// Fields of `updateTrackSettings` (each optional).
+#[napi(object)]
+pub struct NativeTrackSettings {
+    pub enabled: Option<bool>,
+    /// `VideoQuality` value (0 low, 1 medium, 2 high).
+    pub quality: Option<u32>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
 }
 
 impl Drop for NativeRemoteTrackPublication {

@@ -36,6 +36,7 @@ export {
   TrackSource,
   VideoBufferType,
   VideoCodec,
+  VideoQuality,
   VideoRotation,
 } from './enums.js';
 export { ConnectError, ErrorCode, LkError, isLkError } from './errors.js';

@@ -18,6 +18,7 @@ mod ice;
 pub mod media;
 mod objects;
 mod pc;
+mod remote_track;
 mod reply;
 mod room;
 pub mod rpc;
@@ -39,5 +40,5 @@ pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{
     ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, ParticipantKind,
-    PublishOptions, RoomDetails, TrackKind, TrackSource, VideoCodec,
+    PublishOptions, RoomDetails, TrackKind, TrackSettings, TrackSource, VideoCodec, VideoQuality,
 };
