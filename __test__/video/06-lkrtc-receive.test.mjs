@@ -1,6 +1,6 @@
 // lkrtc receives video (issue 11): a VideoSource (RGBA frames: a red top-left quadrant,
 // the rest grey whose brightness flips every second) published by the official SDK
-// (@livekit/rtc-node) or by lkrtc, as VP8 and H.264, through lkrtc-server, read with an
+// (@livekit/rtc-node; VP8, H.264 and VP9) or by lkrtc (VP8, H.264), through lkrtc-server, read with an
 // lkrtc VideoStream. Most frames arrive at the published size, the flips are seen, the
 // quadrant stays top-left, timestamps follow the capture clock; a stream opened while
 // the video runs gets its first frame promptly (it asks the sender for a keyframe);
@@ -98,6 +98,7 @@ describe('lkrtc receives video', () => {
   it.each([
     ['official', 'VP8'],
     ['official', 'H264'],
+    ['official', 'VP9'],
     ['lkrtc', 'VP8'],
     ['lkrtc', 'H264'],
   ])(

@@ -15,7 +15,7 @@ pub use depacketize::{VideoDepacketizer, MAX_FRAME};
 pub use frame::{buffer_len, check_frame, plane_layout, PlaneInfo, VideoBufferType, VideoFrame, MAX_SIDE};
 pub(crate) use gate::KeyframeGate;
 pub use source::{default_max_bitrate, LocalVideoTrack, VideoSource, QUEUE_FRAMES};
-pub(crate) use stream::VideoReceiver;
+pub(crate) use stream::{receive_pipeline, VideoReceiver};
 pub use stream::{VideoDecoder, VideoFrameEvent, VideoReceiveStats, VideoStream, PLI_INTERVAL, STREAM_BUFFER_FRAMES};
 
 #[cfg(test)]

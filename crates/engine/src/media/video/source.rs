@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::h264::{EncoderSettings, H264VideoEncoder};
-use super::vp8::Vp8VideoEncoder;
+use super::vp8::VpxVideoEncoder;
 use super::{convert, VideoBufferType, VideoFrame};
 use crate::error::{EngineError, Result};
 use crate::media::{Encoder, MediaKind, MediaSource, Packetizer, RtpPacketizer, TrackOutput};
@@ -181,7 +181,7 @@ impl VideoSource {
 
 /// The source's encoder, of the codec and size it was made for.
 enum VideoEncoder {
-    Vp8(Vp8VideoEncoder),
+    Vp8(VpxVideoEncoder),
     /// Boxed: OpenH264's encoder state is large.
     H264(Box<H264VideoEncoder>),
 }
@@ -189,7 +189,7 @@ enum VideoEncoder {
 impl VideoEncoder {
     fn new(codec: VideoCodec, settings: EncoderSettings) -> Result<Self> {
         match codec {
-            VideoCodec::Vp8 => Ok(Self::Vp8(Vp8VideoEncoder::new(settings)?)),
+            VideoCodec::Vp8 => Ok(Self::Vp8(VpxVideoEncoder::new(lkrtc_vpx::VpxCodec::Vp8, settings)?)),
             VideoCodec::H264 => Ok(Self::H264(Box::new(H264VideoEncoder::new(settings)?))),
             other => Err(EngineError::InvalidArgument(format!("no {other:?} encoder in lkrtc"))),
         }

@@ -1,6 +1,6 @@
 //! Receiving video: one task per subscribed remote video track reads RTP and, while a
 //! `VideoStream` listens, runs it through a [`RecvPipeline`] (depacketised, transformed,
-//! decoded to I420) chosen by the RTP stream's codec (VP8, H.264). The decoder waits for a
+//! decoded to I420) chosen by the RTP stream's codec (VP8, VP9, H.264). The decoder waits for a
 //! keyframe at the start and after loss; while it waits the task asks the sender for one
 //! (PLI, at most every [`PLI_INTERVAL`]). Each stream converts to its own buffer type and
 //! buffers at most [`STREAM_BUFFER_FRAMES`] frames, dropping the oldest.
@@ -14,10 +14,11 @@ use tokio::sync::watch;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::h264::H264VideoDecoder;
-use super::vp8::Vp8VideoDecoder;
+use super::vp8::VpxVideoDecoder;
 use super::{convert, VideoBufferType, VideoDepacketizer, VideoFrame};
 use crate::error::{EngineError, Result};
 use crate::media::{Decoder, EncodedFrame, Fanout, FrameQueue, Listener, RecvPipeline, TrackMeta};
+use lkrtc_vpx::VpxCodec;
 
 /// Frames a stream buffers before dropping the oldest (~270 ms at 30 fps).
 pub const STREAM_BUFFER_FRAMES: usize = 8;
@@ -32,6 +33,7 @@ const CLOCK_RATE: i64 = 90_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Codec {
     Vp8,
+    Vp9,
     H264,
 }
 
@@ -39,6 +41,7 @@ impl Codec {
     fn from_mime(mime: &str) -> Option<Self> {
         match mime.to_ascii_lowercase().as_str() {
             "video/vp8" => Some(Self::Vp8),
+            "video/vp9" => Some(Self::Vp9),
             "video/h264" => Some(Self::H264),
             _ => None,
         }
@@ -49,7 +52,12 @@ impl Codec {
             Self::Vp8 => RecvPipeline::new(
                 Box::new(VideoDepacketizer::vp8()),
                 meta,
-                Box::new(|| Ok(VideoDecoder::Vp8(Vp8VideoDecoder::new()?))),
+                Box::new(|| Ok(VideoDecoder::Vpx(VpxVideoDecoder::new(VpxCodec::Vp8)?))),
+            ),
+            Self::Vp9 => RecvPipeline::new(
+                Box::new(VideoDepacketizer::vp9()),
+                meta,
+                Box::new(|| Ok(VideoDecoder::Vpx(VpxVideoDecoder::new(VpxCodec::Vp9)?))),
             ),
             Self::H264 => RecvPipeline::new(
                 Box::new(VideoDepacketizer::h264()),
@@ -60,10 +68,16 @@ impl Codec {
     }
 }
 
+/// The receive pipeline of a remote video track whose codec is `mime` (`None`: a codec
+/// lkrtc cannot decode).
+pub(crate) fn receive_pipeline(mime: &str, meta: Arc<TrackMeta>) -> Option<RecvPipeline<VideoDecoder>> {
+    Codec::from_mime(mime).map(|c| c.pipeline(meta))
+}
+
 /// A decoder of whichever codec the track arrives in.
 pub enum VideoDecoder {
-    /// VP8 (libvpx).
-    Vp8(Vp8VideoDecoder),
+    /// VP8 or VP9 (libvpx).
+    Vpx(VpxVideoDecoder),
     /// H.264 (OpenH264).
     H264(H264VideoDecoder),
 }
@@ -73,14 +87,14 @@ impl Decoder for VideoDecoder {
 
     fn decode_frame(&mut self, frame: &EncodedFrame, lost: u16, out: &mut dyn FnMut(&VideoFrame)) -> Result<()> {
         match self {
-            Self::Vp8(d) => d.decode_frame(frame, lost, out),
+            Self::Vpx(d) => d.decode_frame(frame, lost, out),
             Self::H264(d) => d.decode_frame(frame, lost, out),
         }
     }
 
     fn needs_keyframe(&self) -> bool {
         match self {
-            Self::Vp8(d) => d.needs_keyframe(),
+            Self::Vpx(d) => d.needs_keyframe(),
             Self::H264(d) => d.needs_keyframe(),
         }
     }
@@ -239,13 +253,10 @@ async fn read_loop(
         let (ssrc, pt) = (packet.header.ssrc, packet.header.payload_type);
         if current.as_ref().is_none_or(|c| (c.ssrc, c.payload_type) != (ssrc, pt)) {
             let mime = rtp.codec(ssrc).await.map(|c| c.mime_type).unwrap_or_default();
-            let pipeline = match Codec::from_mime(&mime) {
-                Some(codec) => Some(codec.pipeline(meta.clone())),
-                None => {
-                    r.set_unsupported(&mime);
-                    None
-                }
-            };
+            let pipeline = receive_pipeline(&mime, meta.clone());
+            if pipeline.is_none() {
+                r.set_unsupported(&mime);
+            }
             current = Some(Current { ssrc, payload_type: pt, pipeline });
         }
         let Some(pipeline) = current.as_mut().and_then(|c| c.pipeline.as_mut()) else { continue };
@@ -289,7 +300,7 @@ impl VideoStream {
     pub(crate) fn attach(receiver: &Arc<VideoReceiver>, format: VideoBufferType) -> Result<Self> {
         if let Some(mime) = receiver.unsupported.lock().clone() {
             return Err(EngineError::InvalidArgument(format!(
-                "lkrtc cannot decode this track's codec ({mime}): VP8 and H.264 are supported"
+                "lkrtc cannot decode this track's codec ({mime}): VP8, VP9 and H.264 are supported"
             )));
         }
         let shared = Arc::new(StreamShared {
@@ -341,6 +352,7 @@ mod tests {
     fn codecs_by_mime_type() {
         assert_eq!(Codec::from_mime("video/VP8"), Some(Codec::Vp8));
         assert_eq!(Codec::from_mime("video/h264"), Some(Codec::H264));
-        assert_eq!(Codec::from_mime("video/VP9"), None);
+        assert_eq!(Codec::from_mime("video/VP9"), Some(Codec::Vp9));
+        assert_eq!(Codec::from_mime("video/AV1"), None);
     }
 }
