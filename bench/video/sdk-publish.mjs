@@ -33,6 +33,8 @@ const FULL = `${W}x${H}`;
 const MB = 1024 * 1024;
 
 const stats = async (server) => (await fetch(`${server.httpUrl}/lkrtc/stats`)).json();
+/** Per-second rate of the server's video counter `key` between stats `s0` and `s1`. */
+const rate = (s0, s1, key, secs) => ((s1.video?.[key] ?? 0) - (s0.video?.[key] ?? 0)) / secs;
 const spawn = (server, sdk, role, room, extra) =>
   spawnSide(server, sdk, role, room, { tracks: TRACKS, codec: CODEC, fps: FPS, ...extra });
 
@@ -67,7 +69,9 @@ async function run(server, sdk, mode) {
       cpuMsPerS: ((c1 - c0) / secs / TRACKS) * 1000,
       rssPerTrackMb: (rssEnd - rssBase) / TRACKS / MB,
       rssMb: rssEnd / MB,
-      pktsPerS: ((s1.video?.packets_in ?? 0) - (s0.video?.packets_in ?? 0)) / secs / TRACKS,
+      pktsPerS: rate(s0, s1, 'packets_in', secs) / TRACKS,
+      keyframeReqPerS: rate(s0, s1, 'keyframe_requests_sent', secs),
+      nacksPerS: rate(s0, s1, 'nacks_received', secs),
       viewerFps: frames / secs / TRACKS,
       viewerSizes: v1 ? sizesOf(v1) : '-',
       ramp,
@@ -103,7 +107,8 @@ try {
         `${head} CPU ${fmt(r.cpuMsPerS)} ms/s per track (${fmt(r.cpuMsPerS / 10)} % of a core), ` +
           `RSS +${fmt(r.rssPerTrackMb)} MB per track (${fmt(r.rssMb)} MB total), ` +
           `server got ${fmt(r.pktsPerS, 0)} video packets/s per track, viewer ${fmt(r.viewerFps)} fps at ` +
-          `${r.viewerSizes} (ramp: ${r.ramp})`,
+          `${r.viewerSizes} (ramp: ${r.ramp}); keyframe requests to the publisher ${fmt(r.keyframeReqPerS, 2)}/s, ` +
+          `NACKs from the viewer ${fmt(r.nacksPerS, 1)}/s`,
       );
     }
   }
