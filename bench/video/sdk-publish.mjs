@@ -1,11 +1,12 @@
 // Publishing video: lkrtc against @livekit/rtc-node on the same lkrtc-server, same run.
 //   sh scripts/netns.sh node bench/video/sdk-publish.mjs [--seconds 10] [--tracks 1]
 //     [--modes single,simulcast] [--codec VP8|H264] [--max-bitrate 2500000] [--fps 30]
-//     [--sdks lkrtc,official] [--ramp-timeout 30] [--no-viewer]
+//     [--sdks lkrtc,official] [--ramp-timeout 30] [--no-viewer | --late-viewer]
 // For each mode (one layer, simulcast) and SDK: a publisher process (bench/video/
 // sdk-child.mjs) publishes N 1280x720 camera tracks fed with a moving RGBA pattern at 30 fps
 // (the same pictures, converted and encoded by the SDK). An official viewer in a third
-// process subscribes to them, so the publisher gets the receiver feedback of a real call, and
+// process (in the room before the publisher joins; --late-viewer: after it published)
+// subscribes to them, so the publisher gets the receiver feedback of a real call, and
 // the window starts once the viewer gets 1280x720 frames (libwebrtc starts a 720p camera
 // small and scales it up as its bandwidth estimate grows) or after --ramp-timeout seconds.
 // Figures: publisher CPU time per second of media per track (utime + stime from /proc over
@@ -29,6 +30,7 @@ const FPS = Number(arg('fps', 30));
 const SDKS = String(arg('sdks', 'lkrtc,official')).split(',');
 const RAMP_TIMEOUT_S = Number(arg('ramp-timeout', 30));
 const VIEWER = !process.argv.includes('--no-viewer');
+const LATE_VIEWER = process.argv.includes('--late-viewer');
 const FULL = `${W}x${H}`;
 const MB = 1024 * 1024;
 
@@ -41,15 +43,17 @@ const spawn = (server, sdk, role, room, extra) =>
 async function run(server, sdk, mode) {
   const room = uniqueRoomName(`vpub-${sdk}-${mode}`);
   const simulcast = mode === 'simulcast';
+  // The viewer joins first (as in a call); --late-viewer has it join once the publisher runs.
+  let viewer = VIEWER && !LATE_VIEWER ? await spawn(server, 'official', 'sub', room, { counter: false }) : null;
+  await viewer?.wait((m) => m.ready, 'ready');
   const pub = await spawn(server, sdk, 'pub', room, { simulcast, counter: false, maxBitrate: MAX_BITRATE });
-  let viewer = null;
   try {
     const { rss: rssBase } = await pub.wait((m) => m.ready, 'ready');
     const published = await pub.wait((m) => m.published || m.refused, 'published', 30_000);
     if (published.refused) return { sdk, mode, na: `refused: ${published.message}` };
     let ramp = 'no viewer';
     if (VIEWER) {
-      viewer = await spawn(server, 'official', 'sub', room, { counter: false });
+      viewer ??= await spawn(server, 'official', 'sub', room, { counter: false });
       ({ ramp } = await waitForSize(viewer, TRACKS, FULL, RAMP_TIMEOUT_S));
     }
     const v0 = viewer ? await statusOf(viewer) : null;
