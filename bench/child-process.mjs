@@ -50,7 +50,8 @@ export function forkChild(script, args, sdk, label) {
     return withTimeout(new Promise((res) => waiters.push({ pred, res })), ms, `${label}: ${what}`);
   };
   const seen = (pred) => msgs.find(pred);
-  const send = (msg) => proc.connected && proc.send(msg);
+  // A child on its way out may have closed its end already: nothing to tell it then.
+  const send = (msg) => proc.connected && proc.send(msg, () => {});
   return { proc, wait, seen, send, exited };
 }
 

@@ -39,14 +39,19 @@ export function paintCounter(rgba, value) {
   }
 }
 
-/** The number drawn in a received frame of `mod` (either SDK), at any size. */
+/**
+ * The number drawn in a received frame of `mod` (either SDK), at any size; -1 when a block
+ * is neither clearly dark nor clearly bright (a picture the encoder smeared).
+ */
 export function readCounter(mod, frame) {
   const i420 = frame.type === mod.VideoBufferType.I420 ? frame : frame.convert(mod.VideoBufferType.I420);
   const block = i420.width / COUNTER_BITS;
   const y = Math.floor(block / 2);
   let value = 0;
   for (let bit = 0; bit < COUNTER_BITS; bit++) {
-    if (i420.data[y * i420.width + Math.floor(bit * block + block / 2)] > 128) value |= 1 << bit;
+    const luma = i420.data[y * i420.width + Math.floor(bit * block + block / 2)];
+    if (luma > 64 && luma < 192) return -1;
+    if (luma >= 192) value |= 1 << bit;
   }
   return value;
 }

@@ -46,18 +46,24 @@ const spawn = (server, sdk, role, room) =>
     maxBitrate: MAX_BITRATE,
   });
 
-/** Capture -> VideoStream delays (ms) of the frames that arrived between `from` and `to`. */
+/**
+ * Capture -> VideoStream delays (ms) of the frames that arrived between `from` and `to`, and
+ * how many of those frames had an unreadable number.
+ */
 function latencies(captured, arrivals, from, to) {
   const out = [];
+  let unreadable = 0;
   for (const [, k, at] of arrivals) {
+    if (at < from || at > to) continue;
+    if (k < 0) unreadable++;
     const sent = captured[k];
-    if (at < from || at > to || sent == null) continue;
+    if (sent == null) continue;
     const ms = at - sent;
     // A misread counter (a frame caught mid-change) or one from a previous lap of the
     // 16-bit counter would give a nonsense delay: keep what a live picture can take.
     if (ms >= 0 && ms < 5_000) out.push(ms);
   }
-  return out;
+  return { ms: out, unreadable };
 }
 
 async function run(server, pubSdk, subSdk) {
@@ -86,7 +92,7 @@ async function run(server, pubSdk, subSdk) {
     pub.send({ stop: true });
     const { arrivals } = await sub.wait((m) => m.done, 'done');
     const { captured } = await pub.wait((m) => m.done, 'done');
-    const lat = latencies(captured, arrivals, from, to);
+    const { ms: lat, unreadable } = latencies(captured, arrivals, from, to);
     return {
       subCpuMsPerS: ((c1[0] - c0[0]) / secs / TRACKS) * 1000,
       pubCpuMsPerS: ((c1[1] - c0[1]) / secs / TRACKS) * 1000,
@@ -96,6 +102,7 @@ async function run(server, pubSdk, subSdk) {
       latMedian: quantile(lat, 0.5),
       latP99: quantile(lat, 0.99),
       latN: lat.length,
+      unreadable,
       ramp: ramped.ramp,
     };
   } finally {
@@ -129,7 +136,7 @@ try {
     console.log(
       `${head} subscriber CPU ${fmt(r.subCpuMsPerS)} ms/s per track (${fmt(r.subCpuMsPerS / 10)} % of a core), ` +
         `${fmt(r.fps)} fps at ${r.sizes}, RSS +${fmt(r.rssPerTrackMb)} MB per track, ` +
-        `latency median ${fmt(r.latMedian)} ms p99 ${fmt(r.latP99)} ms (n=${r.latN}); ` +
+        `latency median ${fmt(r.latMedian)} ms p99 ${fmt(r.latP99)} ms (n=${r.latN}, ${r.unreadable} unreadable); ` +
         `publisher CPU ${fmt(r.pubCpuMsPerS)} ms/s per track (ramp: ${r.ramp})`,
     );
   }
