@@ -119,6 +119,20 @@ try {
 } finally {
   await server.kill();
 }
+console.table(
+  results.map((r) =>
+    r.na
+      ? { sdk: r.sdk, mode: r.mode, 'CPU ms/s per track': `n/a (${r.na.split(':')[0]})` }
+      : {
+          sdk: r.sdk,
+          mode: r.mode,
+          'CPU ms/s per track': fmt(r.cpuMsPerS),
+          'RSS MB per track': fmt(r.rssPerTrackMb),
+          'viewer fps': fmt(r.viewerFps),
+          'viewer size': r.viewerSizes,
+        },
+  ),
+);
 console.log('\nratios lkrtc / official (below 1: lkrtc uses less):');
 for (const mode of MODES) {
   const a = results.find((r) => r.sdk === 'lkrtc' && r.mode === mode);

@@ -143,6 +143,20 @@ try {
 } finally {
   await server.kill();
 }
+console.table(
+  results.map((r) => {
+    const pair = `${r.pubSdk} -> ${r.subSdk}`;
+    if (r.na) return { pair, 'subscriber CPU ms/s per track': `n/a (${r.na.split(':')[0]})` };
+    return {
+      pair,
+      'subscriber CPU ms/s per track': fmt(r.subCpuMsPerS),
+      fps: fmt(r.fps),
+      'RSS MB per track': fmt(r.rssPerTrackMb),
+      'latency median ms': fmt(r.latMedian),
+      'latency p99 ms': fmt(r.latP99),
+    };
+  }),
+);
 console.log('\nratios lkrtc / official subscriber, same-SDK publisher (below 1: lkrtc uses less / is faster):');
 const row = (p, s) => results.find((r) => r.pubSdk === p && r.subSdk === s);
 const a = row('lkrtc', 'lkrtc');
