@@ -17,6 +17,15 @@ export function rssBytes(pid) {
   return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) * 1024;
 }
 
+/** Bytes received on every interface of this network namespace so far (/proc/net/dev). */
+export function namespaceRxBytes() {
+  return readFileSync('/proc/net/dev', 'utf8')
+    .split('\n')
+    .slice(2)
+    .filter((line) => line.includes(':'))
+    .reduce((sum, line) => sum + Number(line.split(':')[1].trim().split(/\s+/)[0]), 0);
+}
+
 /** The `p` quantile of `xs` (NaN when empty). */
 export const quantile = (xs, p) =>
   xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN;

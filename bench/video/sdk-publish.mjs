@@ -12,12 +12,14 @@
 // Figures: publisher CPU time per second of media per track (utime + stime from /proc over
 // the window), RSS added per published track (RSS at the end of the window minus RSS after
 // connecting and computing the pattern), video packets/s the server received per track,
-// frames/s and size the viewer got. lkrtc refusing simulcast prints "n/a (refused: ...)".
+// frames/s and size the viewer got, bytes received on the namespace's interfaces (publisher
+// -> server and server -> viewer: about twice the track's bitrate), the server's NACK
+// counters. lkrtc refusing simulcast prints "n/a (refused: ...)".
 // Use release builds for fair figures (see bench/audio/bench.mjs: LKRTC_ADDON,
 // LKRTC_SERVER_BIN).
 import { startServer } from '../../__test__/helpers/server.mjs';
 import { delay, uniqueRoomName } from '../../__test__/helpers/rtc.mjs';
-import { cpuSeconds, reap, rssBytes } from '../child-process.mjs';
+import { cpuSeconds, namespaceRxBytes, reap, rssBytes } from '../child-process.mjs';
 import { arg, fmt, framesOf, sizesOf, spawnSide, statusOf, waitForSize } from './sdk-bench.mjs';
 import { H, W } from './sdk-pattern.mjs';
 
@@ -59,10 +61,12 @@ async function run(server, sdk, mode) {
     const v0 = viewer ? await statusOf(viewer) : null;
     const s0 = await stats(server);
     const c0 = cpuSeconds(pub.proc.pid);
+    const rx0 = namespaceRxBytes();
     const t0 = performance.now();
     await delay(SECONDS * 1000);
     const secs = (performance.now() - t0) / 1000;
     const c1 = cpuSeconds(pub.proc.pid);
+    const rx1 = namespaceRxBytes();
     const rssEnd = rssBytes(pub.proc.pid);
     const s1 = await stats(server);
     const v1 = viewer ? await statusOf(viewer) : null;
@@ -74,8 +78,11 @@ async function run(server, sdk, mode) {
       rssPerTrackMb: (rssEnd - rssBase) / TRACKS / MB,
       rssMb: rssEnd / MB,
       pktsPerS: rate(s0, s1, 'packets_in', secs) / TRACKS,
+      netMbps: ((rx1 - rx0) * 8) / secs / 1e6 / TRACKS,
       keyframeReqPerS: rate(s0, s1, 'keyframe_requests_sent', secs),
       nacksPerS: rate(s0, s1, 'nacks_received', secs),
+      relayedPerS: rate(s0, s1, 'nacks_relayed', secs),
+      resentPerS: rate(s0, s1, 'retransmissions', secs),
       viewerFps: frames / secs / TRACKS,
       viewerSizes: v1 ? sizesOf(v1) : '-',
       ramp,
@@ -110,9 +117,10 @@ try {
       console.log(
         `${head} CPU ${fmt(r.cpuMsPerS)} ms/s per track (${fmt(r.cpuMsPerS / 10)} % of a core), ` +
           `RSS +${fmt(r.rssPerTrackMb)} MB per track (${fmt(r.rssMb)} MB total), ` +
-          `server got ${fmt(r.pktsPerS, 0)} video packets/s per track, viewer ${fmt(r.viewerFps)} fps at ` +
+          `server got ${fmt(r.pktsPerS, 0)} video packets/s per track, network ${fmt(r.netMbps, 2)} Mb/s per track, viewer ${fmt(r.viewerFps)} fps at ` +
           `${r.viewerSizes} (ramp: ${r.ramp}); keyframe requests to the publisher ${fmt(r.keyframeReqPerS, 2)}/s, ` +
-          `NACKs from the viewer ${fmt(r.nacksPerS, 1)}/s`,
+          `NACKs from the viewer ${fmt(r.nacksPerS, 1)}/s (server resent ${fmt(r.resentPerS, 1)} packets/s from its ` +
+          `cache, asked the publisher for ${fmt(r.relayedPerS, 1)}/s)`,
       );
     }
   }
