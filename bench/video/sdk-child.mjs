@@ -7,7 +7,7 @@
 // sub: reads every subscribed video track through a VideoStream; counts frames, keeps the
 //      latest size per track and, with `counter`, when each frame number arrived.
 // Messages to the parent (IPC): {ready, rss} (connected, nothing published or subscribed),
-// {published, rss} / {refused, message} / {unsupported, message}, {status: {...}, id} on
+// {published, rss} / {refused, message}, {status: {...}, id} on
 // {status: id} requests, {done, captured | arrivals} after {stop}.
 import { createRequire } from 'node:module';
 import { delay } from '../../__test__/helpers/rtc.mjs';
@@ -122,14 +122,7 @@ function subscriber() {
   const arrivals = [];
   let stopping = false;
   const read = async (track, index) => {
-    let stream;
-    try {
-      stream = new mod.VideoStream(track);
-    } catch (e) {
-      if (e?.code !== 'ERR_UNSUPPORTED') throw e;
-      await leave({ unsupported: true, message: e.message });
-      return;
-    }
+    const stream = new mod.VideoStream(track);
     const t = { frames: 0, size: '' };
     perTrack[index] = t;
     for await (const { frame } of stream) {

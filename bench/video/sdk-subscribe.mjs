@@ -12,7 +12,7 @@
 // frames/s received per track, RSS added per subscribed track (RSS at the end of the window
 // minus RSS after connecting), and glass-to-glass latency: the publisher's captureFrame of
 // frame k to the subscriber's VideoStream yielding frame k (median, p99; both processes read
-// the same clock). An lkrtc subscriber without a VideoStream prints "n/a (no VideoStream)".
+// the same clock).
 // Use release builds for fair figures (see bench/audio/bench.mjs: LKRTC_ADDON, LKRTC_SERVER_BIN).
 import { createRequire } from 'node:module';
 import { startServer } from '../../__test__/helpers/server.mjs';
@@ -33,7 +33,6 @@ const RAMP_TIMEOUT_S = Number(arg('ramp-timeout', 30));
 const FULL = `${W}x${H}`;
 const MB = 1024 * 1024;
 const now = () => performance.timeOrigin + performance.now();
-// lkrtc's VideoStream arrives with the receive path; until then the lkrtc rows say so.
 const lk = createRequire(import.meta.url)('../../index.js');
 
 const spawn = (server, sdk, role, room) =>
@@ -67,7 +66,6 @@ function latencies(captured, arrivals, from, to) {
 }
 
 async function run(server, pubSdk, subSdk) {
-  if (subSdk === 'lkrtc' && !lk.VideoStream) return { na: 'no VideoStream' };
   const room = uniqueRoomName(`vsub-${pubSdk}-${subSdk}`);
   const sub = await spawn(server, subSdk, 'sub', room);
   let pub = null;
@@ -77,7 +75,6 @@ async function run(server, pubSdk, subSdk) {
     const published = await pub.wait((m) => m.published || m.refused, 'published', 30_000);
     if (published.refused) return { na: `publisher refused: ${published.message}` };
     const ramped = await waitForSize(sub, TRACKS, FULL, RAMP_TIMEOUT_S);
-    if (ramped.unsupported) return { na: `no VideoStream: ${ramped.unsupported}` };
     const st0 = await statusOf(sub);
     const c0 = [cpuSeconds(sub.proc.pid), cpuSeconds(pub.proc.pid)];
     const from = now();
