@@ -59,8 +59,8 @@ pub fn ratchet(kdf: KeyDerivationFunction, material: &[u8], salt: &[u8]) -> Vec<
 
 #[derive(Clone)]
 enum Cipher {
-    Aes128(Aes128Gcm),
-    Aes256(Aes256Gcm),
+    Aes128(Box<Aes128Gcm>),
+    Aes256(Box<Aes256Gcm>),
 }
 
 /// Key material and the AES-GCM key derived from it.
@@ -88,8 +88,8 @@ impl KeySet {
     /// any other length is rejected, as the official cryptor rejects it).
     pub fn from_parts(material: Vec<u8>, key: Vec<u8>) -> Self {
         let cipher = match key.len() {
-            16 => Aes128Gcm::new_from_slice(&key).ok().map(Cipher::Aes128),
-            32 => Aes256Gcm::new_from_slice(&key).ok().map(Cipher::Aes256),
+            16 => Aes128Gcm::new_from_slice(&key).ok().map(|c| Cipher::Aes128(Box::new(c))),
+            32 => Aes256Gcm::new_from_slice(&key).ok().map(|c| Cipher::Aes256(Box::new(c))),
             _ => None,
         };
         Self { material, key, cipher }
@@ -151,6 +151,21 @@ mod tests {
         assert_eq!(hex(ks.encryption_key()), HKDF_KEY);
         let next = ratchet(KeyDerivationFunction::Hkdf, b"lkrtc-e2ee-passphrase", DEFAULT_RATCHET_SALT);
         assert_eq!(hex(&next), HKDF_RATCHET);
+    }
+
+    #[test]
+    fn e2ee_aes_key_sizes() {
+        let iv = [7u8; 12];
+        for len in [16, 32] {
+            let ks = KeySet::from_parts(vec![], vec![0x42; len]);
+            let sealed = ks.seal(&iv, b"aad", b"secret").unwrap();
+            assert_eq!(sealed.len(), 6 + 16);
+            assert_eq!(ks.open(&iv, b"aad", &sealed).unwrap(), b"secret");
+            assert_eq!(ks.open(&iv, b"other aad", &sealed), None);
+        }
+        let odd = KeySet::from_parts(vec![], vec![0x42; 20]);
+        assert_eq!(odd.seal(&iv, b"", b"secret"), None, "only AES-128 and AES-256 keys");
+        assert_eq!(odd.open(&iv, b"", &[0; 32]), None);
     }
 
     const PBKDF2_KEY: &str = "f016a40ab7df23af87d17bc553366cb8";
