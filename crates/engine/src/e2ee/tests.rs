@@ -424,4 +424,3 @@ fn e2ee_data_packets_round_trip_and_fail_typed() {
     assert!(encryptable_value(&proto::data_packet::Value::SipDtmf(Default::default())).is_none());
     assert!(encryptable_value(&proto::data_packet::Value::Transcription(Default::default())).is_none());
 }
-
