@@ -107,22 +107,24 @@ impl KeySet {
 
     /// AES-GCM (128-bit tag) of `plaintext` with `aad`; `None` for an unusable key.
     pub fn seal(&self, iv: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
-        let payload = Payload { msg: plaintext, aad };
-        let nonce = Nonce::from_slice(iv);
-        match self.cipher.as_ref()? {
-            Cipher::Aes128(c) => c.encrypt(nonce, payload).ok(),
-            Cipher::Aes256(c) => c.encrypt(nonce, payload).ok(),
-        }
+        self.gcm(true, iv, aad, plaintext)
     }
 
     /// Opens `ciphertext` (with its tag); `None` if it does not authenticate.
     pub fn open(&self, iv: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Option<Vec<u8>> {
-        let payload = Payload { msg: ciphertext, aad };
+        self.gcm(false, iv, aad, ciphertext)
+    }
+
+    fn gcm(&self, seal: bool, iv: &[u8; 12], aad: &[u8], msg: &[u8]) -> Option<Vec<u8>> {
+        let payload = Payload { msg, aad };
         let nonce = Nonce::from_slice(iv);
-        match self.cipher.as_ref()? {
-            Cipher::Aes128(c) => c.decrypt(nonce, payload).ok(),
-            Cipher::Aes256(c) => c.decrypt(nonce, payload).ok(),
+        match (self.cipher.as_ref()?, seal) {
+            (Cipher::Aes128(c), true) => c.encrypt(nonce, payload),
+            (Cipher::Aes128(c), false) => c.decrypt(nonce, payload),
+            (Cipher::Aes256(c), true) => c.encrypt(nonce, payload),
+            (Cipher::Aes256(c), false) => c.decrypt(nonce, payload),
         }
+        .ok()
     }
 }
 
@@ -135,22 +137,20 @@ mod tests {
     }
 
     // Expected values computed independently with Python's `hashlib`/`cryptography`
-    // (`python3 crates/engine/tests/e2ee_vectors.py`, first lines of its output), from the algorithm as the
-    // official sources describe it.
+    // (`python3 crates/engine/tests/e2ee_vectors.py`, first lines of its output), from the
+    // algorithm as the official sources describe it.
     #[test]
-    fn e2ee_pbkdf2_known_answer() {
-        let ks = KeySet::derive(KeyDerivationFunction::Pbkdf2, b"lkrtc-e2ee-passphrase", DEFAULT_RATCHET_SALT);
-        assert_eq!(hex(ks.encryption_key()), PBKDF2_KEY);
-        let next = ratchet(KeyDerivationFunction::Pbkdf2, b"lkrtc-e2ee-passphrase", DEFAULT_RATCHET_SALT);
-        assert_eq!(hex(&next), PBKDF2_RATCHET);
-    }
-
-    #[test]
-    fn e2ee_hkdf_known_answer() {
-        let ks = KeySet::derive(KeyDerivationFunction::Hkdf, b"lkrtc-e2ee-passphrase", DEFAULT_RATCHET_SALT);
-        assert_eq!(hex(ks.encryption_key()), HKDF_KEY);
-        let next = ratchet(KeyDerivationFunction::Hkdf, b"lkrtc-e2ee-passphrase", DEFAULT_RATCHET_SALT);
-        assert_eq!(hex(&next), HKDF_RATCHET);
+    fn e2ee_derivation_known_answers() {
+        let cases = [
+            (KeyDerivationFunction::Pbkdf2, PBKDF2_KEY, PBKDF2_RATCHET),
+            (KeyDerivationFunction::Hkdf, HKDF_KEY, HKDF_RATCHET),
+        ];
+        for (kdf, key, next) in cases {
+            let ks = KeySet::derive(kdf, b"lkrtc-e2ee-passphrase", DEFAULT_RATCHET_SALT);
+            assert_eq!(hex(ks.encryption_key()), key, "{kdf:?}");
+            assert_eq!(ks.material(), b"lkrtc-e2ee-passphrase");
+            assert_eq!(hex(&ratchet(kdf, b"lkrtc-e2ee-passphrase", DEFAULT_RATCHET_SALT)), next, "{kdf:?}");
+        }
     }
 
     #[test]
