@@ -101,11 +101,7 @@ impl ParticipantKeyHandler {
     /// Derives a key set from `material` and stores it at `index` (modulo the ring size),
     /// which becomes the current index (the official `SetKeyFromMaterial`).
     pub fn set_key_from_material(&self, material: &[u8], index: u32) {
-        let set = Arc::new(self.options.derive(material));
-        let mut ring = self.ring.lock();
-        let slot = index as usize % ring.keys.len();
-        ring.current = slot;
-        ring.keys[slot] = Some(set);
+        self.put(index, Arc::new(self.options.derive(material)));
     }
 
     /// Tries `open` with up to `ratchet_window_size` successive ratchets of `key` (the key set
@@ -129,12 +125,12 @@ impl ParticipantKeyHandler {
                 return Some(out);
             }
         }
-        self.restore(index, key.clone());
+        self.put(index, key.clone());
         None
     }
 
-    /// Puts back a key set at `index` (after a failed ratchet window), making it current.
-    fn restore(&self, index: u32, set: Arc<KeySet>) {
+    /// Stores a key set at `index` (modulo the ring size), making it current.
+    fn put(&self, index: u32, set: Arc<KeySet>) {
         let mut ring = self.ring.lock();
         let slot = index as usize % ring.keys.len();
         ring.current = slot;
@@ -143,7 +139,12 @@ impl ParticipantKeyHandler {
 
     /// Sets `key` at `index` and marks the key valid again.
     pub fn set_key(&self, key: &[u8], index: u32) {
-        self.set_key_from_material(key, index);
+        self.set_key_set(Arc::new(self.options.derive(key)), index);
+    }
+
+    /// Stores an already derived key set at `index` and marks the key valid again.
+    fn set_key_set(&self, set: Arc<KeySet>, index: u32) {
+        self.put(index, set);
         self.set_has_valid_key();
     }
 
@@ -224,24 +225,30 @@ impl KeyProvider {
         if !self.options.shared_key {
             return false;
         }
-        let mut inner = self.inner.lock();
-        let shared =
-            inner.shared.get_or_insert_with(|| Arc::new(ParticipantKeyHandler::new(self.options.clone()))).clone();
-        shared.set_key(key, index);
-        for handler in inner.participants.values() {
-            handler.set_key(key, index);
+        // Derived once, outside the lock, for the shared ring and every participant's copy.
+        let set = Arc::new(self.options.derive(key));
+        let (shared, others) = {
+            let mut inner = self.inner.lock();
+            let shared =
+                inner.shared.get_or_insert_with(|| Arc::new(ParticipantKeyHandler::new(self.options.clone()))).clone();
+            (shared, inner.participants.values().cloned().collect::<Vec<_>>())
+        };
+        for handler in std::iter::once(&shared).chain(&others) {
+            handler.set_key_set(set.clone(), index);
         }
         true
     }
 
     /// Ratchets the shared key at `index` for every participant; the new key material.
     pub fn ratchet_shared_key(&self, index: u32) -> Option<Vec<u8>> {
-        let inner = self.inner.lock();
-        let next = inner.shared.as_ref()?.ratchet_key(index)?;
-        if self.options.shared_key {
-            for handler in inner.participants.values() {
-                handler.set_key(&next, index);
-            }
+        let (shared, others) = {
+            let inner = self.inner.lock();
+            (inner.shared.clone()?, inner.participants.values().cloned().collect::<Vec<_>>())
+        };
+        let next = shared.ratchet_key(index)?;
+        let set = shared.key_set(index)?;
+        for handler in &others {
+            handler.set_key_set(set.clone(), index);
         }
         Some(next)
     }
