@@ -10,6 +10,7 @@
 
 pub mod audio;
 mod command;
+pub mod e2ee;
 mod error;
 mod events;
 #[doc(hidden)]
