@@ -272,8 +272,10 @@ async fn run_sender(source: Weak<SourceInner>) {
             }
         };
         drop(src);
+        // libwebrtc's pacing factor: 2.5 times the target bitrate.
+        let pacing = settings.max_bitrate.saturating_mul(5) / 2;
         for output in &targets {
-            output.send(frame.clone(), &[]).await;
+            output.send_paced(frame.clone(), pacing).await;
         }
     }
 }

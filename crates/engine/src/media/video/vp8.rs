@@ -24,13 +24,20 @@ fn codec_err(e: VpxError) -> EngineError {
     }
 }
 
-/// Threads for a picture of this many pixels (libwebrtc's rule of thumb, capped at 2).
-fn threads_for(pixels: u32) -> u32 {
-    if pixels >= 1280 * 720 {
-        2
-    } else {
-        1
+/// Encoder threads for a picture of `pixels` on a machine of `cpus` cores (libwebrtc's
+/// rule): extra threads only where cores are to spare, since libvpx's threads wait for each
+/// other by spinning, which on a busy machine burns the CPU the encoding needs.
+fn threads_for(pixels: u32, cpus: usize) -> u32 {
+    match (pixels, cpus) {
+        (p, c) if p >= 1920 * 1080 && c > 8 => 8,
+        (p, c) if p >= 1280 * 960 && c > 6 => 3,
+        (p, c) if p >= 640 * 480 && c > 3 => 2,
+        _ => 1,
     }
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// A VP8 or VP9 encoder of I420 frames.
@@ -55,7 +62,7 @@ impl VpxVideoEncoder {
             width,
             height,
             bitrate_bps: max_bitrate,
-            threads: threads_for(width.saturating_mul(height)),
+            threads: threads_for(width.saturating_mul(height), cpus()),
         };
         let inner = lkrtc_vpx::VpxEncoder::new(codec, config).map_err(codec_err)?;
         Ok(Self { inner, settings, keyframe_requested: true, last: None })
@@ -159,6 +166,14 @@ mod tests {
         fn is_keyframe(frame: &[u8]) -> bool {
             is_keyframe(frame)
         }
+    }
+
+    #[test]
+    fn threads_only_where_cores_are_to_spare() {
+        assert_eq!(threads_for(1280 * 720, 2), 1);
+        assert_eq!(threads_for(1280 * 720, 4), 2);
+        assert_eq!(threads_for(1920 * 1080, 16), 8);
+        assert_eq!(threads_for(320 * 240, 64), 1);
     }
 
     #[test]
