@@ -40,6 +40,38 @@ pub trait MediaSource: Send + Sync + 'static {
     fn configure(&self, _options: &PublishOptions) -> Result<()> {
         Ok(())
     }
+    /// Receiver feedback about the stream `ssrc` of a track it feeds (keyframe requests,
+    /// bandwidth estimates). Ignored unless the kind acts on it (video does).
+    fn on_feedback(&self, _ssrc: u32, _feedback: Feedback) {}
+}
+
+/// Receiver feedback about a sent stream that its source acts on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Feedback {
+    /// A receiver lost the picture (PLI) or asked for an intra frame (FIR).
+    KeyframeRequest,
+    /// The receiver's bandwidth estimate for the stream (REMB), in bits per second.
+    Estimate(u64),
+}
+
+impl Feedback {
+    /// What an RTCP packet asks of the sender, and about which streams; `None` for packets
+    /// a source does not act on.
+    pub fn from_rtcp(packet: &dyn rtc::rtcp::Packet) -> Option<(Self, Vec<u32>)> {
+        use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+        use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+        use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+        let any = packet.as_any();
+        if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+            Some((Self::KeyframeRequest, vec![pli.media_ssrc]))
+        } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+            Some((Self::KeyframeRequest, fir.fir.iter().map(|e| e.ssrc).chain([fir.media_ssrc]).collect()))
+        } else {
+            let remb = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()?;
+            let bitrate = if remb.bitrate.is_finite() { remb.bitrate.max(0.0) as u64 } else { return None };
+            Some((Self::Estimate(bitrate), remb.ssrcs.clone()))
+        }
+    }
 }
 
 pub(crate) struct LocalTrackInner {
@@ -180,6 +212,25 @@ impl LocalTrack {
     }
     pub(crate) fn rtp(&self) -> Arc<TrackLocalStaticRTP> {
         self.output().rtp.clone()
+    }
+    /// Reads the receiver feedback about the track's current wire (what the publisher peer
+    /// connection delivers: PLI, FIR, REMB) and hands it to the source, until the wire is
+    /// unbound from its peer connection. Holds the source only weakly.
+    pub(crate) fn serve_feedback(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+        let rtp = self.rtp();
+        let source = Arc::downgrade(&self.0.source);
+        async move {
+            while let Some(TrackLocalEvent::OnRtcpPacket(packets)) = rtp.poll().await {
+                let Some(source) = source.upgrade() else { return };
+                for packet in packets {
+                    let Some((feedback, ssrcs)) = Feedback::from_rtcp(packet.as_ref()) else { continue };
+                    for ssrc in ssrcs {
+                        source.on_feedback(ssrc, feedback);
+                    }
+                }
+            }
+        }
     }
 }
 

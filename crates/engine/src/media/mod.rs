@@ -20,7 +20,7 @@ mod transform;
 pub mod video;
 
 pub use codec::{Decoder, EncodedFrame, Encoder, Packetizer, Payload};
-pub use local::{LocalTrack, MediaSource};
+pub use local::{Feedback, LocalTrack, MediaSource};
 pub use recv::{Depacketized, Depacketizer, MakeDecoder, RecvPipeline};
 pub use rtp::{FrameDepacketizer, RtpPacketizer, MTU};
 pub use send::{SendPipeline, TrackOutput};

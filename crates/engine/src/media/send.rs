@@ -64,6 +64,11 @@ impl TrackOutput {
         })
     }
 
+    /// The SSRC it sends as.
+    pub fn ssrc(&self) -> u32 {
+        self.ssrc
+    }
+
     /// Published (has a sid).
     pub(crate) fn is_published(&self) -> bool {
         self.meta.sid.lock().is_some()

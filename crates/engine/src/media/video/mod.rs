@@ -1,5 +1,6 @@
 //! Video: raw frames and their conversion.
 
+pub mod bitrate;
 mod convert;
 mod depacketize;
 mod frame;

@@ -7,17 +7,18 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use livekit_protocol as proto;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use super::bitrate::BitrateTarget;
 use super::h264::{EncoderSettings, H264VideoEncoder};
 use super::vp8::Vp8VideoEncoder;
 use super::{convert, VideoBufferType, VideoFrame};
 use crate::error::{EngineError, Result};
-use crate::media::{Encoder, MediaKind, MediaSource, Packetizer, RtpPacketizer, TrackOutput};
+use crate::media::{Encoder, Feedback, MediaKind, MediaSource, Packetizer, RtpPacketizer, TrackOutput};
 use crate::types::{PublishOptions, VideoCodec};
 
 /// Frames queued before the oldest is dropped.
@@ -25,9 +26,11 @@ pub const QUEUE_FRAMES: usize = 3;
 /// Payload types of the video codecs, as the default media engine numbers them.
 const VP8_PT: u8 = 96;
 const H264_PT: u8 = 102;
-/// A keyframe at least this often (ms), so that a subscriber that joins late, or lost a
-/// frame, starts decoding soon.
-const KEYFRAME_INTERVAL_MS: u128 = 2_000;
+/// Keyframes asked for by receivers (PLI, FIR) come at most this often per layer: a
+/// request that arrives sooner waits until then (one keyframe answers every request
+/// that arrived in between). No keyframe is sent unasked: receivers ask when they join or
+/// lose the picture, as with libwebrtc.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
 /// Default bitrate ceiling for a picture whose short side is `side` pixels (LiveKit's
 /// camera presets: 180p 160 kb/s ... 2160p 8 Mb/s).
@@ -62,7 +65,12 @@ struct State {
     closed: bool,
     sender_started: bool,
     coding: Coding,
+    /// The next frame is a keyframe (a track was published).
     keyframe_requested: bool,
+    /// A receiver asked for a keyframe (sent within [`KEYFRAME_REQUEST_INTERVAL`] of the last).
+    keyframe_asked: bool,
+    /// The last bandwidth estimate a receiver sent (when, bits per second).
+    estimate: Option<(Instant, u64)>,
     dropped: u64,
 }
 
@@ -106,6 +114,8 @@ impl VideoSource {
                 sender_started: false,
                 coding: Coding { codec: VideoCodec::Vp8, max_bitrate: None, max_framerate: 30 },
                 keyframe_requested: true,
+                keyframe_asked: false,
+                estimate: None,
                 dropped: 0,
             }),
             changed: Arc::new(Notify::new()),
@@ -173,7 +183,7 @@ impl VideoSource {
         self.0.state.lock().closed
     }
 
-    /// The next frame is a keyframe (a subscriber asked, or a track was published).
+    /// The next frame is a keyframe (a track was published).
     pub fn request_keyframe(&self) {
         self.0.state.lock().keyframe_requested = true;
     }
@@ -202,6 +212,19 @@ impl VideoEncoder {
         }
     }
 
+    /// Encodes at `bitrate` from the next frame (`settings` are the encoder's). VP8 changes
+    /// its rate control's target; OpenH264 cannot, so an H.264 encoder is restarted at it
+    /// (its next frame is a keyframe).
+    fn set_bitrate(&mut self, bitrate: u32, settings: EncoderSettings) -> Result<()> {
+        match self {
+            Self::Vp8(e) => e.set_bitrate(bitrate),
+            Self::H264(e) => {
+                **e = H264VideoEncoder::new(EncoderSettings { max_bitrate: bitrate, ..settings })?;
+                Ok(())
+            }
+        }
+    }
+
     fn encode(&mut self, frame: &VideoFrame, timestamp: u32) -> Result<crate::media::EncodedFrame> {
         match self {
             Self::Vp8(e) => e.encode_frame(frame, timestamp),
@@ -214,7 +237,9 @@ impl VideoEncoder {
 /// wants it. Ends when the source is closed or dropped.
 async fn run_sender(source: Weak<SourceInner>) {
     let mut encoder: Option<(Coding, EncoderSettings, VideoEncoder)> = None;
+    let mut bitrate = BitrateTarget::new(0);
     let mut last_keyframe: Option<Instant> = None;
+    let mut asked = false;
     loop {
         let Some(src) = source.upgrade() else { return };
         let changed = src.changed.clone();
@@ -224,6 +249,10 @@ async fn run_sender(source: Weak<SourceInner>) {
             if st.closed {
                 st.sender_started = false;
                 return;
+            }
+            asked |= std::mem::take(&mut st.keyframe_asked);
+            if let Some((at, estimate)) = st.estimate.take() {
+                bitrate.on_estimate(at, estimate);
             }
             st.queue.pop_front().map(|q| (q, st.coding, std::mem::take(&mut st.keyframe_requested)))
         };
@@ -246,7 +275,10 @@ async fn run_sender(source: Weak<SourceInner>) {
         };
         if encoder.as_ref().is_none_or(|(c, s, _)| *c != coding || *s != settings) {
             match VideoEncoder::new(coding.codec, settings) {
-                Ok(e) => encoder = Some((coding, settings, e)),
+                Ok(e) => {
+                    encoder = Some((coding, settings, e));
+                    bitrate = BitrateTarget::new(settings.max_bitrate);
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "video frame not encoded");
                     encoder = None;
@@ -256,10 +288,16 @@ async fn run_sender(source: Weak<SourceInner>) {
             keyframe = true;
         }
         let Some((_, _, enc)) = encoder.as_mut() else { continue };
-        if last_keyframe.is_none_or(|t| t.elapsed().as_millis() >= KEYFRAME_INTERVAL_MS) {
+        if let Some(target) = bitrate.poll(Instant::now()) {
+            if let Err(e) = enc.set_bitrate(target, settings) {
+                tracing::debug!(error = %e, target, "encoder bitrate not changed");
+            }
+        }
+        if asked && last_keyframe.is_none_or(|t| t.elapsed() >= KEYFRAME_REQUEST_INTERVAL) {
             keyframe = true;
         }
         if keyframe {
+            asked = false;
             enc.request_keyframe();
             last_keyframe = Some(Instant::now());
         }
@@ -315,6 +353,19 @@ impl MediaSource for VideoSource {
     /// A track was published: its first frame is a keyframe.
     fn start(&self) {
         self.request_keyframe();
+    }
+    /// A receiver of one of our streams asked for a keyframe (sent within 300 ms of the
+    /// last one at most) or estimated its bandwidth (the encoder's target follows it between
+    /// 30 kb/s and the max bitrate: `bitrate.rs`).
+    fn on_feedback(&self, ssrc: u32, feedback: Feedback) {
+        if !self.0.sinks.lock().iter().any(|s| s.ssrc() == ssrc) {
+            return;
+        }
+        let mut st = self.0.state.lock();
+        match feedback {
+            Feedback::KeyframeRequest => st.keyframe_asked = true,
+            Feedback::Estimate(bitrate) => st.estimate = Some((Instant::now(), bitrate)),
+        }
     }
     fn describe(&self, request: &mut proto::AddTrackRequest) {
         let (width, height) = (self.0.width, self.0.height);
