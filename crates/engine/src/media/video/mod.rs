@@ -1,6 +1,7 @@
 //! Video: raw frames and their conversion.
 
 pub mod bitrate;
+mod clock;
 mod convert;
 mod depacketize;
 mod frame;

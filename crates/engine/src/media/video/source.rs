@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::bitrate::BitrateTarget;
+use super::clock::CaptureClock;
 use super::h264::{EncoderSettings, H264VideoEncoder};
 use super::vp8::Vp8VideoEncoder;
 use super::{convert, VideoBufferType, VideoFrame};
@@ -71,6 +72,8 @@ struct State {
     keyframe_asked: bool,
     /// The last bandwidth estimate a receiver sent (when, bits per second).
     estimate: Option<(Instant, u64)>,
+    /// RTP time of the captured frames.
+    clock: CaptureClock,
     dropped: u64,
 }
 
@@ -116,6 +119,7 @@ impl VideoSource {
                 keyframe_requested: true,
                 keyframe_asked: false,
                 estimate: None,
+                clock: CaptureClock::default(),
                 dropped: 0,
             }),
             changed: Arc::new(Notify::new()),
@@ -132,8 +136,16 @@ impl VideoSource {
 
     /// Queues a frame (any buffer type; converted to I420 here), dropping the oldest queued
     /// one when the queue is full. Errors: closed source (`ERR_DISPOSED`), bad frame
-    /// (`ERR_INVALID_ARG`).
+    /// (`ERR_INVALID_ARG`). Its RTP time is the source's wall clock.
     pub fn capture_frame(&self, frame: &VideoFrame) -> Result<()> {
+        self.capture_frame_at(frame, None)
+    }
+
+    /// [`capture_frame`](Self::capture_frame) with the app's capture timestamp (µs, any
+    /// origin): RTP time then follows the stamps (`clock.rs`). A frame stamped no later than
+    /// the previous one is dropped (counted in [`dropped_frames`](Self::dropped_frames)); a
+    /// negative stamp is `ERR_INVALID_ARG`.
+    pub fn capture_frame_at(&self, frame: &VideoFrame, timestamp_us: Option<i64>) -> Result<()> {
         super::check_frame(frame.ty, frame.width, frame.height, frame.data.len())?;
         if self.is_closed() {
             return Err(EngineError::Disposed("the VideoSource is closed".into()));
@@ -143,12 +155,16 @@ impl VideoSource {
         } else {
             convert(frame.ty, frame.width, frame.height, &frame.data, VideoBufferType::I420, false)?
         };
-        let elapsed_ms = self.0.epoch.elapsed().as_micros() / 1000;
-        let timestamp = self.0.ts_base.wrapping_add((elapsed_ms as u32).wrapping_mul(90));
+        let elapsed_us = u64::try_from(self.0.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
         let mut st = self.0.state.lock();
         if st.closed {
             return Err(EngineError::Disposed("the VideoSource is closed".into()));
         }
+        let Some(tick) = st.clock.tick(elapsed_us, timestamp_us)? else {
+            st.dropped += 1;
+            return Ok(());
+        };
+        let timestamp = self.0.ts_base.wrapping_add(tick as u32);
         if st.queue.len() == QUEUE_FRAMES {
             st.queue.pop_front();
             st.dropped += 1;
@@ -458,6 +474,23 @@ mod tests {
         assert_eq!(source.capture_frame(&frame(64, 48)).unwrap_err().code(), "ERR_DISPOSED");
         assert!(LocalVideoTrack::create("cam", &source).is_err());
         assert_eq!(VideoSource::new(0, 10).err().map(|e| e.code()), Some("ERR_INVALID_ARG"));
+    }
+
+    #[tokio::test]
+    async fn capture_timestamps_set_the_rtp_time() {
+        let source = VideoSource::new(64, 48).unwrap();
+        // Captured in one go, stamped 100 ms apart (µs, arbitrary origin): RTP time follows
+        // the stamps, not the (nearly equal) capture instants.
+        for stamp in [5_000_000, 5_100_000, 5_200_000] {
+            source.capture_frame_at(&frame(64, 48), Some(stamp)).unwrap();
+        }
+        source.capture_frame_at(&frame(64, 48), Some(5_150_000)).unwrap();
+        assert_eq!(source.dropped_frames(), 1, "a stamp going back drops the frame");
+        let err = source.capture_frame_at(&frame(64, 48), Some(-5)).unwrap_err();
+        assert_eq!(err.code(), "ERR_INVALID_ARG");
+        let st = source.0.state.lock();
+        let ts: Vec<u32> = st.queue.iter().map(|q| q.timestamp).collect();
+        assert_eq!([ts[1].wrapping_sub(ts[0]), ts[2].wrapping_sub(ts[1])], [9_000, 9_000]);
     }
 
     #[tokio::test]
