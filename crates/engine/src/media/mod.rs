@@ -23,7 +23,7 @@ pub use codec::{Decoder, EncodedFrame, Encoder, Packetizer, Payload};
 pub use local::{Feedback, LocalTrack, MediaSource};
 pub use recv::{Depacketized, Depacketizer, MakeDecoder, RecvPipeline};
 pub use rtp::{FrameDepacketizer, RtpPacketizer, MTU};
-pub use send::{SendPipeline, TrackOutput};
+pub use send::{SendPipeline, StreamWire, TrackOutput};
 pub use transform::{Direction, FrameInfo, FrameTransform, TrackMeta};
 
 /// What a track carries; the same enum as [`crate::TrackKind`].

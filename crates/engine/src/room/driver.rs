@@ -222,6 +222,7 @@ impl Driver {
                         .add_transceiver_from_track(track.rtp(), Some(init))
                         .await
                         .map_err(EngineError::rtc)?;
+                    track.set_transceiver(tr.clone());
                     tr.sender().await.map_err(EngineError::rtc)?.ok_or_else(|| EngineError::rtc("no sender"))
                 }
                 .await;

@@ -4,9 +4,12 @@ pub mod bitrate;
 mod clock;
 mod convert;
 mod depacketize;
+mod encoder;
 mod frame;
 mod gate;
 pub mod h264;
+pub mod layers;
+mod scale;
 mod source;
 pub mod vp8;
 
