@@ -17,7 +17,7 @@ use napi::bindgen_prelude::{Int16Array, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 
-use crate::convert::{js_id, track_kind, track_source};
+use crate::convert::js_id;
 use crate::error;
 use crate::handles::{Handle, HandleKind};
 use crate::participant::NativeLocalParticipant;
@@ -194,14 +194,7 @@ impl NativeLocalTrackPublication {
 
     #[napi(catch_unwind)]
     pub fn info(&self) -> crate::error::Result<PublicationInfo> {
-        self.handle.with(|p| PublicationInfo {
-            sid: p.sid(),
-            name: p.name(),
-            kind: track_kind(p.kind()),
-            source: track_source(p.source()),
-            mime_type: p.mime_type(),
-            muted: p.muted(),
-        })
+        self.handle.with(|p| PublicationInfo::of(&p.info(), p.muted()))
     }
 
     #[napi(getter, catch_unwind)]

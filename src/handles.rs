@@ -26,9 +26,10 @@ pub(crate) enum HandleKind {
     StreamReader = 6,
     StreamWriter = 7,
     VideoSource = 8,
+    VideoStream = 9,
 }
 
-const KINDS: usize = 9;
+const KINDS: usize = 10;
 
 static LIVE: [AtomicI64; KINDS] = [const { AtomicI64::new(0) }; KINDS];
 
@@ -123,6 +124,8 @@ pub struct LiveHandles {
     pub stream_writer: i64,
     /// Video sources (until `close()`).
     pub video_source: i64,
+    /// Video streams (until they end or are cancelled).
+    pub video_stream: i64,
 }
 
 /// Counts of live native handles by kind.
@@ -139,5 +142,6 @@ pub fn live_handles() -> LiveHandles {
         stream_reader: get(HandleKind::StreamReader),
         stream_writer: get(HandleKind::StreamWriter),
         video_source: get(HandleKind::VideoSource),
+        video_stream: get(HandleKind::VideoStream),
     }
 }

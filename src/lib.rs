@@ -41,6 +41,7 @@ mod token;
 mod track;
 mod video;
 mod video_frame;
+mod video_stream;
 
 use napi_derive::napi;
 

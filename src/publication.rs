@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use lkrtc_engine::RemoteTrackPublication;
+use lkrtc_engine::{EngineError, RemoteTrackPublication, VideoQuality};
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
@@ -24,6 +24,29 @@ pub struct PublicationInfo {
     pub source: u32,
     pub mime_type: String,
     pub muted: bool,
+    /// Video size (0 for audio).
+    pub width: u32,
+    pub height: u32,
+    /// Whether the publisher sends simulcast layers.
+    pub simulcasted: bool,
+}
+
+impl PublicationInfo {
+    /// The fields of `info`; `muted` as the engine tracks it.
+    #[allow(deprecated)] // `simulcast`: what servers set and the official SDKs report
+    pub(crate) fn of(info: &lkrtc_engine::proto::TrackInfo, muted: bool) -> Self {
+        Self {
+            sid: info.sid.clone(),
+            name: info.name.clone(),
+            kind: track_kind(lkrtc_engine::TrackKind::from_proto(info.r#type)),
+            source: track_source(lkrtc_engine::TrackSource::from_proto(info.source)),
+            mime_type: info.mime_type.clone(),
+            muted,
+            width: info.width,
+            height: info.height,
+            simulcasted: info.simulcast,
+        }
+    }
 }
 
 /// Native side of a `RemoteTrackPublication`.
@@ -60,14 +83,7 @@ impl NativeRemoteTrackPublication {
 
     #[napi(catch_unwind)]
     pub fn info(&self) -> crate::error::Result<PublicationInfo> {
-        self.handle.with(|p| PublicationInfo {
-            sid: p.sid(),
-            name: p.name(),
-            kind: track_kind(p.kind()),
-            source: track_source(p.source()),
-            mime_type: p.mime_type(),
-            muted: p.muted(),
-        })
+        self.handle.with(|p| PublicationInfo::of(&p.info(), p.muted()))
     }
 
     #[napi(getter, catch_unwind)]
@@ -94,6 +110,48 @@ impl NativeRemoteTrackPublication {
         error::promise(env, p.map(|p| async move { p.set_subscribed(subscribed).await.map_err(error::engine) }))
     }
 
+    /// Changes what this subscriber asks the server for: `enabled`, a `quality`
+    /// (`VideoQuality`, clears the dimensions) or `width` and `height` (the size the video
+    /// is shown at). Resolves once the server has been told.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn update_track_settings<'env>(
+        &self,
+        env: &'env Env,
+        settings: NativeTrackSettings,
+    ) -> crate::error::Result<PromiseRaw<'env, ()>> {
+        let NativeTrackSettings { enabled, quality, width, height } = settings;
+        let quality = quality
+            .map(|q| {
+                VideoQuality::from_value(q)
+                    .ok_or_else(|| error::engine(EngineError::InvalidArgument(format!("unknown VideoQuality {q}"))))
+            })
+            .transpose()?;
+        let dimensions = match (width, height) {
+            (Some(w), Some(h)) => Some((w, h)),
+            (None, None) => None,
+            _ => return Err(error::engine(EngineError::InvalidArgument("give both width and height".into()))),
+        };
+        let p = self.handle.get();
+        error::promise(
+            env,
+            p.map(|p| async move {
+                p.update_settings(|s| {
+                    if let Some(e) = enabled {
+                        s.enabled = e;
+                    }
+                    if let Some(q) = quality {
+                        (s.quality, s.dimensions) = (q, None);
+                    }
+                    if dimensions.is_some() {
+                        s.dimensions = dimensions;
+                    }
+                })
+                .await
+                .map_err(error::engine)
+            }),
+        )
+    }
+
     /// Drops the engine object; false if already disposed.
     #[napi(catch_unwind)]
     pub fn dispose(&self) -> bool {
@@ -103,6 +161,16 @@ impl NativeRemoteTrackPublication {
         }
         disposed
     }
+}
+
+/// Fields of `updateTrackSettings` (each optional).
+#[napi(object)]
+pub struct NativeTrackSettings {
+    pub enabled: Option<bool>,
+    /// `VideoQuality` value (0 low, 1 medium, 2 high).
+    pub quality: Option<u32>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
 }
 
 impl Drop for NativeRemoteTrackPublication {

@@ -8,7 +8,7 @@
 // RPC cross both ways.
 import * as official from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
-import { exchangeData, joinFromBrowser, useBrowser } from '../helpers/browser.mjs';
+import { exchangeData, joinFromBrowser, useBrowser, watchCamera } from '../helpers/browser.mjs';
 import { Scope, peak, uniqueRoomName, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 
 const W = 320;
@@ -111,48 +111,7 @@ describe('livekit-client media with the official Node SDK', () => {
       options.source = official.TrackSource.SOURCE_CAMERA;
       options.simulcast = false;
       await withTimeout(node.localParticipant.publishTrack(track, options), 20_000, 'publishTrack(node-cam)');
-      const seen = await withTimeout(
-        tab.page.evaluate(async () => {
-          const { RoomEvent, Track } = globalThis.LivekitClient;
-          const room = globalThis.room;
-          const find = () =>
-            room.remoteParticipants.get('node')?.getTrackPublication(Track.Source.Camera)?.videoTrack ?? null;
-          const track =
-            find() ??
-            (await new Promise((res) => room.on(RoomEvent.TrackSubscribed, (t) => t.kind === 'video' && res(t))));
-          const video = globalThis.document.createElement('video');
-          video.muted = true;
-          globalThis.document.body.append(video);
-          track.attach(video);
-          await video.play().catch(() => {});
-          const canvas = globalThis.document.createElement('canvas');
-          canvas.width = 32;
-          canvas.height = 24;
-          const ctx = canvas.getContext('2d', { willReadFrequently: true });
-          const decoded = async () => {
-            const stats = await track.receiver.getStats();
-            let n = 0;
-            stats.forEach((s) => {
-              if (s.type === 'inbound-rtp' && s.kind === 'video') n = s.framesDecoded ?? 0;
-            });
-            return n;
-          };
-          const levels = [];
-          const first = await decoded();
-          for (let i = 0; i < 20; i++) {
-            await new Promise((r) => setTimeout(r, 200));
-            if (video.videoWidth === 0) continue;
-            ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-            const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-            let sum = 0;
-            for (let p = 0; p < px.length; p += 4) sum += px[p + 1];
-            levels.push(Math.round(sum / (px.length / 4)));
-          }
-          return { first, last: await decoded(), width: video.videoWidth, height: video.videoHeight, levels };
-        }),
-        30_000,
-        "the browser to decode Node's camera",
-      );
+      const seen = await withTimeout(watchCamera(tab, 'node'), 30_000, "the browser to decode Node's camera");
       console.log(`Node camera in the browser: ${JSON.stringify(seen)}`);
       expect(seen.last - seen.first, 'frames decoded in 4 s').toBeGreaterThan(40);
       expect(`${seen.width}x${seen.height}`).toBe(`${W}x${H}`);

@@ -246,8 +246,18 @@ describe('JS behaviour', () => {
     expect((await it2.next()).done).toBe(true);
   });
 
-  it('VideoStream, the E2EE and FFI-plugin classes load but throw ERR_UNSUPPORTED', () => {
-    for (const name of ['VideoStream', 'E2EEManager', 'KeyProvider', 'FrameCryptor', 'AudioFilter']) {
+  it('the E2EE and FFI-plugin classes load but throw ERR_UNSUPPORTED; VideoStream wants a remote track', () => {
+    expectLkError(
+      (() => {
+        try {
+          new lk.VideoStream();
+        } catch (e) {
+          return e;
+        }
+      })(),
+      ErrorCode.ERR_INVALID_ARG,
+    );
+    for (const name of ['E2EEManager', 'KeyProvider', 'FrameCryptor', 'AudioFilter']) {
       let error;
       try {
         new lk[name]();

@@ -177,3 +177,68 @@ export async function exchangeData(tab, node, mod, label) {
   });
   return { text: new TextDecoder().decode(payload), from: from.identity };
 }
+
+/**
+ * In `tab` (joined with joinFromBrowser), waits for the camera track of participant
+ * `identity`, plays it in a <video>, and for `samples` x `intervalMs` draws it on a 32x24
+ * canvas and records the mean green level of each picture. Resolves { first, last }
+ * (`framesDecoded` of the receiver's inbound-rtp stats before and after), the picture's
+ * `width` and `height`, `levels`, and the `codec` (mimeType) the receiver decodes.
+ */
+export function watchCamera(tab, identity, { samples = 20, intervalMs = 200 } = {}) {
+  return tab.page.evaluate(
+    async ({ identity, samples, intervalMs }) => {
+      const { RoomEvent, Track } = globalThis.LivekitClient;
+      const room = globalThis.room;
+      const find = () =>
+        room.remoteParticipants.get(identity)?.getTrackPublication(Track.Source.Camera)?.videoTrack ?? null;
+      const track =
+        find() ??
+        (await new Promise((res) =>
+          room.on(RoomEvent.TrackSubscribed, (t, _pub, p) => t.kind === 'video' && p.identity === identity && res(t)),
+        ));
+      const video = globalThis.document.createElement('video');
+      video.muted = true;
+      globalThis.document.body.append(video);
+      track.attach(video);
+      await video.play().catch(() => {});
+      const canvas = globalThis.document.createElement('canvas');
+      canvas.width = 32;
+      canvas.height = 24;
+      const ctx = canvas.getContext('2d', { willReadFrequently: true });
+      const inbound = async () => {
+        const stats = await track.receiver.getStats();
+        let frames = 0;
+        let codecId;
+        stats.forEach((s) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'video') {
+            frames = s.framesDecoded ?? 0;
+            codecId = s.codecId;
+          }
+        });
+        return { frames, codec: codecId ? stats.get(codecId)?.mimeType : undefined };
+      };
+      const levels = [];
+      const first = (await inbound()).frames;
+      for (let i = 0; i < samples; i++) {
+        await new Promise((r) => setTimeout(r, intervalMs));
+        if (video.videoWidth === 0) continue;
+        ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+        const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        let sum = 0;
+        for (let p = 0; p < px.length; p += 4) sum += px[p + 1];
+        levels.push(Math.round(sum / (px.length / 4)));
+      }
+      const last = await inbound();
+      return {
+        first,
+        last: last.frames,
+        codec: last.codec,
+        width: video.videoWidth,
+        height: video.videoHeight,
+        levels,
+      };
+    },
+    { identity, samples, intervalMs },
+  );
+}

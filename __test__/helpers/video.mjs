@@ -47,6 +47,34 @@ export function feed(
   };
 }
 
+/**
+ * An RGBA frame made with `VideoFrameClass` (either SDK's): red top-left quadrant, grey
+ * `level` elsewhere.
+ */
+export function quadrantPicture(VideoFrameClass, width, height, level) {
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const red = x < width / 2 && y < height / 2;
+      data.set(red ? [230, 20, 20, 255] : [level, level, level, 255], (y * width + x) * 4);
+    }
+  }
+  return new VideoFrameClass(data, width, height, official.VideoBufferType.RGBA);
+}
+
+/** What a received frame shows: its size, whether the top-left is red, the bottom-right luma. */
+export function look(frame) {
+  const rgba = frame.convert(official.VideoBufferType.RGBA);
+  const at = (x, y) => Array.from(rgba.data.subarray((y * rgba.width + x) * 4, (y * rgba.width + x) * 4 + 3));
+  const [r, g, b] = at(Math.floor(rgba.width / 4), Math.floor(rgba.height / 4));
+  const grey = at(Math.floor((3 * rgba.width) / 4), Math.floor((3 * rgba.height) / 4));
+  return {
+    size: `${frame.width}x${frame.height}`,
+    red: r > 170 && g < 80 && b < 80,
+    level: (grey[0] + grey[1] + grey[2]) / 3,
+  };
+}
+
 /** Mean luma of a frame (sampled). */
 export function luma(frame) {
   const i420 = frame.type === official.VideoBufferType.I420 ? frame : frame.convert(official.VideoBufferType.I420);

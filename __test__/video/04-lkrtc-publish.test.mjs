@@ -6,37 +6,13 @@
 import * as official from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
 import { uniqueRoomName, waitForEvent, withTimeout } from '../helpers/rtc.mjs';
-import { BRIGHT, DARK, feed } from '../helpers/video.mjs';
+import { BRIGHT, DARK, feed, look, quadrantPicture } from '../helpers/video.mjs';
 import { connectLk, expectHandles, expectLkError, lk, useLkEnv } from '../client/lk.mjs';
 
 const W = 320;
 const H = 240;
 
-/** An RGBA frame: red top-left quadrant, grey `level` elsewhere. */
-function picture(level) {
-  const data = new Uint8Array(W * H * 4);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const i = (y * W + x) * 4;
-      const red = x < W / 2 && y < H / 2;
-      data.set(red ? [230, 20, 20, 255] : [level, level, level, 255], i);
-    }
-  }
-  return new lk.VideoFrame(data, W, H, lk.VideoBufferType.RGBA);
-}
-
-/** What a received frame shows: its size, the top-left colour and bottom-right luma. */
-function look(frame) {
-  const rgba = frame.convert(official.VideoBufferType.RGBA);
-  const at = (x, y) => Array.from(rgba.data.subarray((y * rgba.width + x) * 4, (y * rgba.width + x) * 4 + 3));
-  const [r, g, b] = at(Math.floor(rgba.width / 4), Math.floor(rgba.height / 4));
-  const grey = at(Math.floor((3 * rgba.width) / 4), Math.floor((3 * rgba.height) / 4));
-  return {
-    size: `${frame.width}x${frame.height}`,
-    red: r > 170 && g < 80 && b < 80,
-    level: (grey[0] + grey[1] + grey[2]) / 3,
-  };
-}
+const picture = (level) => quadrantPicture(lk.VideoFrame, W, H, level);
 
 async function readFor(track, ms) {
   const reader = new official.VideoStream(track).getReader();

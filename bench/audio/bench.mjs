@@ -10,12 +10,11 @@
 //   cp target/release/liblkrtc.so target/bench-addon/lkrtc.linux-x64-gnu.node
 //   LKRTC_ADDON=$PWD/target/bench-addon/lkrtc.linux-x64-gnu.node \
 //   LKRTC_SERVER_BIN=$PWD/target/release/lkrtc-server sh scripts/netns.sh node bench/audio/bench.mjs
-import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../__test__/helpers/server.mjs';
-import { delay, uniqueRoomName, withTimeout } from '../../__test__/helpers/rtc.mjs';
+import { delay, uniqueRoomName } from '../../__test__/helpers/rtc.mjs';
+import { cpuSeconds as cpu, forkChild, quantile as q, reap } from '../child-process.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const arg = (name, dflt) => {
@@ -28,42 +27,8 @@ const WARMUP_MS = Number(arg('warmup-ms', 1000));
 const SDKS = String(arg('sdks', 'lkrtc,official')).split(',');
 const SUB_TIMEOUT_MS = Number(arg('sub-timeout-ms', 20_000));
 
-const ticks = 100; // USER_HZ
-const cpu = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / ticks;
-};
-const q = (xs, p) =>
-  xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN;
-
-function child(sdk, role, url, token, n) {
-  // NAPI_RS_NATIVE_LIBRARY_PATH is read by every napi-rs addon (the official one too), so
-  // the lkrtc addon to use is passed as LKRTC_ADDON and set for lkrtc children only.
-  const env = { ...process.env };
-  delete env.NAPI_RS_NATIVE_LIBRARY_PATH;
-  if (sdk === 'lkrtc' && process.env.LKRTC_ADDON) env.NAPI_RS_NATIVE_LIBRARY_PATH = process.env.LKRTC_ADDON;
-  const proc = fork(resolve(HERE, 'child.mjs'), [sdk, role, url, token, String(n)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env,
-  });
-  const waiters = [];
-  const msgs = [];
-  proc.on('message', (m) => {
-    msgs.push(m);
-    for (const w of [...waiters])
-      if (w.pred(m)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.res(m);
-      }
-  });
-  const exited = new Promise((res) => proc.on('exit', res));
-  const wait = (pred, what, ms = 60_000) => {
-    const hit = msgs.find(pred);
-    if (hit) return Promise.resolve(hit);
-    return withTimeout(new Promise((res) => waiters.push({ pred, res })), ms, `${sdk} ${role}: ${what}`);
-  };
-  return { proc, wait, exited };
-}
+const child = (sdk, role, url, token, n) =>
+  forkChild(resolve(HERE, 'child.mjs'), [sdk, role, url, token, String(n)], sdk, `${sdk} ${role}`);
 
 async function run(server, sdk, n) {
   const room = uniqueRoomName(`bench-${sdk}-${n}`);
@@ -99,13 +64,7 @@ async function run(server, sdk, n) {
       bursts: lat.length,
     };
   } finally {
-    for (const c of [pub, sub]) {
-      if (c.proc.exitCode === null) {
-        const t = setTimeout(() => c.proc.kill('SIGKILL'), 5_000);
-        await c.exited;
-        clearTimeout(t);
-      }
-    }
+    for (const c of [pub, sub]) await reap(c);
   }
 }
 

@@ -17,6 +17,7 @@ import * as official from '@livekit/rtc-node';
 import { VideoEncoding } from '@livekit/rtc-ffi-bindings';
 import { startServer } from '../../__test__/helpers/server.mjs';
 import { delay, uniqueRoomName, withTimeout } from '../../__test__/helpers/rtc.mjs';
+import { COUNTER_BITS as BITS, readCounter } from './sdk-pattern.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,7 +30,6 @@ const FIRST_FRAMES = arg('first-frames', 10);
 const SIMULCAST = !process.argv.includes('--no-simulcast');
 const W = 1280;
 const H = 720;
-const BITS = 16;
 const BLOCK = W / BITS;
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
@@ -49,18 +49,6 @@ function picture(counter) {
     for (let y = 0; y < BLOCK; y++) data.fill(v, y * W + b * BLOCK, y * W + (b + 1) * BLOCK);
   }
   return new official.VideoFrame(data, W, H, official.VideoBufferType.I420);
-}
-
-/** The counter drawn in a received frame (any layer size). */
-function readCounter(frame) {
-  const f = frame.type === official.VideoBufferType.I420 ? frame : frame.convert(official.VideoBufferType.I420);
-  const block = f.width / BITS;
-  const y = Math.floor(block / 2);
-  let counter = 0;
-  for (let b = 0; b < BITS; b++) {
-    if (f.data[y * f.width + Math.floor(b * block + block / 2)] > 128) counter |= 1 << b;
-  }
-  return counter;
 }
 
 /** Publishes a counter-drawing 720p camera from `room`; returns { stop, captured }. */
@@ -147,7 +135,7 @@ try {
     if (done) break;
     const at = performance.now();
     sizes.add(`${value.frame.width}x${value.frame.height}`);
-    const sent = cameras[0].captured.get(readCounter(value.frame));
+    const sent = cameras[0].captured.get(readCounter(official, value.frame));
     if (sent !== undefined) latencies.push(at - sent);
   }
   reader.releaseLock();

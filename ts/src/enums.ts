@@ -139,7 +139,7 @@ export enum VideoBufferType {
   NV12 = 10,
 }
 
-/** Video codecs (video is not supported by lkrtc yet). */
+/** Video codecs (lkrtc encodes and decodes VP8 and H264). */
 export enum VideoCodec {
   VP8 = 0,
   H264 = 1,
@@ -148,10 +148,17 @@ export enum VideoCodec {
   H265 = 4,
 }
 
-/** Rotation of a video frame (video is not supported by lkrtc yet). */
+/** Rotation of a video frame. */
 export enum VideoRotation {
   VIDEO_ROTATION_0 = 0,
   VIDEO_ROTATION_90 = 1,
   VIDEO_ROTATION_180 = 2,
   VIDEO_ROTATION_270 = 3,
+}
+
+/** A simulcast layer a subscriber can ask for (the protocol's values; an lkrtc addition). */
+export enum VideoQuality {
+  LOW = 0,
+  MEDIUM = 1,
+  HIGH = 2,
 }

@@ -50,6 +50,19 @@ export class NativeSlot<N extends NativeHandle<I>, I extends object> {
     this.#info = nativeCall(() => nat.info());
   }
 
+  /** A fresh snapshot while the native object lives, else the tombstone. */
+  refresh(): I {
+    const nat = this.#native;
+    if (nat !== null) {
+      try {
+        this.#info = nat.info();
+      } catch {
+        // Disposed underneath us: keep the tombstone.
+      }
+    }
+    return this.#info;
+  }
+
   /** Reads `field` from the native object while it lives, else from the tombstone. */
   read<K extends keyof I & keyof N>(field: K): I[K] {
     const nat = this.#native;

@@ -36,6 +36,7 @@ export {
   TrackSource,
   VideoBufferType,
   VideoCodec,
+  VideoQuality,
   VideoRotation,
 } from './enums.js';
 export { ConnectError, ErrorCode, LkError, isLkError } from './errors.js';
@@ -71,7 +72,8 @@ export {
   type Transcription,
   type TranscriptionSegment,
 } from './types.js';
-export { VideoFrame, VideoSource, VideoStream, type VideoFrameEvent } from './video.js';
+export { VideoFrame, VideoSource } from './video.js';
+export { VideoStream, type VideoFrameEvent, type VideoStreamOptions } from './video_stream.js';
 export {
   FrameProcessor,
   isFrameProcessor,
@@ -100,6 +102,8 @@ export interface LiveHandles {
   streamWriter: number;
   /** VideoSources not yet closed. */
   videoSource: number;
+  /** VideoStreams not yet ended or cancelled. */
+  videoStream: number;
 }
 
 /** Live native handles by kind; all 0 once every room has disconnected. */

@@ -269,7 +269,7 @@ export abstract class RemoteTrack extends Track {
 
 /** A remote audio track: read it with `new AudioStream(track)`. */
 export class RemoteAudioTrack extends RemoteTrack {}
-/** A remote video track (lkrtc cannot decode video yet: `VideoStream` throws `ERR_UNSUPPORTED`). */
+/** A remote video track (read its pictures with `VideoStream`). */
 export class RemoteVideoTrack extends RemoteTrack {}
 
 /** A track this client publishes. */

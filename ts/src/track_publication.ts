@@ -1,9 +1,14 @@
 // Track publications: the `TrackPublication` base holds the getters both kinds share
 // (answered from the native object while it lives, from its tombstone after).
-import { EncryptionType, type TrackKind, type TrackSource } from './enums.js';
-import { ErrorCode, LkError, disposedError, nativeAwait, nativeCall, quiet } from './errors.js';
+import { EncryptionType, TrackKind, type TrackSource, VideoQuality } from './enums.js';
+import { ErrorCode, LkError, disposedError, invalidArg, nativeAwait, nativeCall, quiet } from './errors.js';
 import { NativeSlot } from './handle.js';
-import type { NativeLocalTrackPublication, NativeRemoteTrackPublication, PublicationInfo } from './native.js';
+import type {
+  NativeLocalTrackPublication,
+  NativeRemoteTrackPublication,
+  NativeTrackSettings,
+  PublicationInfo,
+} from './native.js';
 import type { LocalMediaTrack, LocalTrack, RemoteTrack, Track } from './track.js';
 import { disposeLocalTrack, disposeRemoteTrack } from './track.js';
 
@@ -50,17 +55,21 @@ export abstract class TrackPublication {
   get muted(): boolean | undefined {
     return this.#slot.read('muted');
   }
-  /** Not reported by lkrtc yet (audio only). */
+  /** Whether the video is sent in simulcast layers (audio: undefined). */
   get simulcasted(): boolean | undefined {
-    return undefined;
+    return this.#video()?.simulcasted;
   }
-  /** Video width (audio: undefined). */
+  /** Video width as published (audio: undefined). */
   get width(): number | undefined {
-    return undefined;
+    return this.#video()?.width;
   }
-  /** Video height (audio: undefined). */
+  /** Video height as published (audio: undefined). */
   get height(): number | undefined {
-    return undefined;
+    return this.#video()?.height;
+  }
+  #video(): PublicationInfo | undefined {
+    const info = this.#slot.refresh();
+    return info.kind === TrackKind.KIND_VIDEO ? info : undefined;
   }
   /** lkrtc has no end-to-end encryption yet: always `EncryptionType.NONE`. */
   get encryptionType(): EncryptionType | undefined {
@@ -130,6 +139,44 @@ export class RemoteTrackPublication extends TrackPublication {
     return quiet(nativeAwait(nat.setSubscribed(Boolean(subscribed))));
   }
 
+  /**
+   * Whether the server forwards this track to us (the subscription stays either way); an
+   * lkrtc addition, as the browser SDK's. Resolves once the server has been asked.
+   */
+  setEnabled(enabled: boolean): Promise<void> {
+    return this.#settings({ enabled: Boolean(enabled) });
+  }
+
+  /**
+   * The best simulcast layer wanted for this video (the server switches on the next
+   * keyframe; a publisher without that layer sends its best below it). Replaces dimensions
+   * given before. An lkrtc addition, as the browser SDK's.
+   */
+  setVideoQuality(quality: VideoQuality): Promise<void> {
+    if (!Number.isInteger(quality) || quality < VideoQuality.LOW || quality > VideoQuality.HIGH) {
+      return quiet(Promise.reject(invalidArg(`setVideoQuality: unknown VideoQuality ${quality}`)));
+    }
+    return this.#settings({ quality });
+  }
+
+  /**
+   * The size this video is shown at: the server sends the smallest layer that covers it.
+   * An lkrtc addition, as the browser SDK's.
+   */
+  setVideoDimensions(dimensions: { width: number; height: number }): Promise<void> {
+    const { width, height } = dimensions ?? {};
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+      return quiet(Promise.reject(invalidArg(`setVideoDimensions: width and height must be positive integers`)));
+    }
+    return this.#settings({ width, height });
+  }
+
+  #settings(settings: NativeTrackSettings): Promise<void> {
+    const nat = this.slot.native as NativeRemoteTrackPublication | null;
+    if (nat === null) return quiet(Promise.reject(disposedError('RemoteTrackPublication')));
+    return quiet(nativeAwait(nativeCall(() => nat.updateTrackSettings(settings))));
+  }
+
   /** Frees the native side now (idempotent); the room does it after `trackUnpublished`. */
   dispose(): void {
     remotePublicationInternal.dispose(this);
@@ -163,10 +210,6 @@ export class LocalTrackPublication extends TrackPublication {
     };
   }
 
-  /** lkrtc publishes one layer (no simulcast). */
-  override get simulcasted(): boolean | undefined {
-    return false;
-  }
   /** The published track (a tombstone once unpublished, unless kept with `stopOnUnpublish` false). */
   get track(): LocalTrack {
     return this.#track as LocalTrack;

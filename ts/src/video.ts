@@ -1,14 +1,11 @@
-// Video: `VideoSource` (capture for local video tracks) and `VideoStream`, which is not
-// implemented yet (constructing it throws `LkError` `ERR_UNSUPPORTED`).
+// Video: `VideoSource`, the capture side of local video tracks (`VideoStream`, the receive
+// side, is `video_stream.ts`).
 import { VideoRotation } from './enums.js';
 import { disposedError, invalidArg, nativeCall, unsupported } from './errors.js';
 import { native, type NativeVideoSource } from './native.js';
-import type { Track } from './track.js';
 import type { VideoFrame } from './video_frame.js';
 
 export { VideoFrame } from './video_frame.js';
-
-const NO_VIDEO = 'video (capture, encoding, decoding) is not implemented';
 
 /** @internal */
 export let videoSourceNative: (s: VideoSource) => NativeVideoSource;
@@ -82,21 +79,5 @@ export class VideoSource {
 
   [Symbol.dispose](): void {
     void this.close();
-  }
-}
-
-/** A decoded video frame of a `VideoStream`. */
-export type VideoFrameEvent = {
-  frame: VideoFrame;
-  timestampUs: bigint;
-  rotation: VideoRotation;
-};
-
-/** Not supported by lkrtc yet: constructing throws `ERR_UNSUPPORTED`. */
-export class VideoStream extends ReadableStream<VideoFrameEvent> {
-  /** Throws `LkError` `ERR_UNSUPPORTED`. */
-  constructor(_track: Track) {
-    super();
-    throw unsupported('VideoStream', NO_VIDEO);
   }
 }

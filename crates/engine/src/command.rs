@@ -27,6 +27,11 @@ pub(crate) enum Command {
         subscribe: bool,
         done: oneshot::Sender<Result<()>>,
     },
+    /// A subscriber's wishes for a remote track (enabled, video layer), sent as is.
+    TrackSettings {
+        settings: proto::UpdateTrackSettings,
+        done: oneshot::Sender<Result<()>>,
+    },
     PublishTrack {
         track: LocalTrack,
         options: PublishOptions,

@@ -56,6 +56,33 @@ pub fn data_packets(mut bytes: &[u8]) {
     }
 }
 
+/// A sequence of RTP packets of a remote video track (each prefixed by a little-endian u16
+/// length; the first byte picks the codec: VP8, H.264 or VP9 by its value mod 3) through its receive
+/// pipeline as a listened-to track runs it: depacketiser, keyframe gate, decoder.
+pub fn video_rtp(bytes: &[u8]) {
+    use rtc::shared::marshal::Unmarshal;
+    let Some((&codec, mut bytes)) = bytes.split_first() else { return };
+    let mime = ["video/VP8", "video/H264", "video/VP9"][usize::from(codec % 3)];
+    let meta = std::sync::Arc::new(crate::media::TrackMeta::new(
+        crate::media::Direction::Receive,
+        crate::types::TrackKind::Video,
+        mime,
+        None,
+        "fuzz",
+    ));
+    let Some(mut pipeline) = crate::media::video::receive_pipeline(mime, meta) else { return };
+    while bytes.len() >= 2 {
+        let len = u16::from_le_bytes([bytes[0], bytes[1]]) as usize;
+        let mut body = &bytes[2..(2 + len).min(bytes.len())];
+        bytes = &bytes[(2 + len).min(bytes.len())..];
+        let Ok(packet) = rtc::rtp::Packet::unmarshal(&mut body) else { continue };
+        let _ = pipeline.push(&packet, true, &mut |frame| {
+            assert_eq!(frame.data.len(), crate::media::video::buffer_len(frame.ty, frame.width, frame.height));
+        });
+        let _ = pipeline.needs_keyframe();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// The fuzz seeds run through the entry points as the fuzzer would (no async runtime).
@@ -65,6 +92,7 @@ mod tests {
         for (dir, entry) in [
             ("client_signal_response", super::signal_response as fn(&[u8])),
             ("client_data_packets", super::data_packets),
+            ("client_video_rtp", super::video_rtp),
         ] {
             let files = std::fs::read_dir(format!("{corpus}/{dir}")).expect("seed folder");
             let mut n = 0;

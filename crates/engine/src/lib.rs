@@ -10,6 +10,7 @@
 
 pub mod audio;
 mod command;
+pub mod e2ee;
 mod error;
 mod events;
 #[doc(hidden)]
@@ -18,6 +19,7 @@ mod ice;
 pub mod media;
 mod objects;
 mod pc;
+mod remote_track;
 mod reply;
 mod room;
 pub mod rpc;
@@ -39,5 +41,5 @@ pub use room::{Room, MAX_DATA_PACKET};
 pub use signal::{rtc_url, PROTOCOL_VERSION};
 pub use types::{
     ConnectOptions, ConnectionState, DataKind, DataOptions, IceServer, IceTransportPolicy, ParticipantKind,
-    PublishOptions, RoomDetails, TrackKind, TrackSource, VideoCodec,
+    PublishOptions, RoomDetails, TrackKind, TrackSettings, TrackSource, VideoCodec, VideoQuality,
 };

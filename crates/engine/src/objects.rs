@@ -3,25 +3,20 @@
 //! the object stops existing on the wire, so nothing outlives it but the caller's handle.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 
 use livekit_protocol as proto;
 use tokio::sync::mpsc;
-use webrtc::media_stream::track_remote::TrackRemote;
 
 use crate::command::Command;
 use crate::error::{EngineError, Result};
 use crate::reply::Reply;
-use crate::types::{DataOptions, ParticipantKind, PublishOptions, TrackKind, TrackSource};
+use crate::types::{DataOptions, ParticipantKind, PublishOptions, TrackKind, TrackSettings, TrackSource};
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-fn next_id() -> u64 {
-    NEXT_ID.fetch_add(1, Ordering::Relaxed)
-}
+pub use crate::remote_track::RemoteTrack;
+use crate::types::next_id;
 
 /// Mutable participant fields.
 #[derive(Clone, Debug, Default)]
@@ -59,102 +54,14 @@ impl ParticipantFields {
 }
 
 // ---------------------------------------------------------------------------------------
-// Remote track
-
-pub(crate) struct RemoteTrackInner {
-    id: u64,
-    sid: String,
-    name: String,
-    kind: TrackKind,
-    pub(crate) rtp: Arc<dyn TrackRemote>,
-    muted: Mutex<bool>,
-    /// Publisher identity and frame transform of the receive pipeline.
-    meta: Arc<crate::media::TrackMeta>,
-    receiver: Option<Arc<crate::audio::stream::Receiver>>,
-}
-
-/// A subscribed remote track (media arrives on it).
-#[derive(Clone)]
-pub struct RemoteTrack(pub(crate) Arc<RemoteTrackInner>);
-
-impl RemoteTrack {
-    /// The track `info` of `publisher`, received on `rtp`; its receive pipeline starts
-    /// (audio; video has no decoder yet).
-    pub(crate) fn new(publisher: &str, info: &proto::TrackInfo, rtp: Arc<dyn TrackRemote>) -> Self {
-        let kind = TrackKind::from_proto(info.r#type);
-        let codec = if info.mime_type.is_empty() && kind == TrackKind::Audio { "audio/opus" } else { &info.mime_type };
-        let meta = Arc::new(crate::media::TrackMeta::new(
-            crate::media::Direction::Receive,
-            kind,
-            codec,
-            Some(info.sid.clone()),
-            publisher,
-        ));
-        Self(Arc::new(RemoteTrackInner {
-            id: next_id(),
-            sid: info.sid.clone(),
-            name: info.name.clone(),
-            kind,
-            receiver: (kind == TrackKind::Audio)
-                .then(|| crate::audio::stream::Receiver::start(rtp.clone(), meta.clone())),
-            meta,
-            rtp,
-            muted: Mutex::new(info.muted),
-        }))
-    }
-    /// Installs (or with `None` removes) the transform every received frame goes through
-    /// before it is decoded (end-to-end decryption).
-    pub fn set_frame_transform(&self, transform: Option<Arc<dyn crate::media::FrameTransform>>) {
-        self.0.meta.set_transform(transform);
-    }
-    /// A stream of this track's audio as `sample_rate`/`channels` in `frame_ms` frames.
-    pub fn audio_stream(&self, sample_rate: u32, channels: u32, frame_ms: u32) -> Result<crate::audio::AudioStream> {
-        let receiver =
-            self.0.receiver.as_ref().ok_or_else(|| EngineError::InvalidArgument("not an audio track".into()))?;
-        crate::audio::AudioStream::attach(receiver, sample_rate, channels, frame_ms)
-    }
-    /// The track stopped existing for us: streams on it end.
-    pub(crate) fn end(&self) {
-        if let Some(r) = &self.0.receiver {
-            r.end();
-        }
-    }
-    /// Unique object id (stable for the object's life).
-    pub fn id(&self) -> u64 {
-        self.0.id
-    }
-    /// Track sid (`TR_`).
-    pub fn sid(&self) -> String {
-        self.0.sid.clone()
-    }
-    /// Track name.
-    pub fn name(&self) -> String {
-        self.0.name.clone()
-    }
-    /// Audio or video.
-    pub fn kind(&self) -> TrackKind {
-        self.0.kind
-    }
-    /// Whether the publisher muted it.
-    pub fn muted(&self) -> bool {
-        *self.0.muted.lock()
-    }
-    pub(crate) fn set_muted(&self, m: bool) {
-        *self.0.muted.lock() = m;
-    }
-    /// The underlying RTP receiver (for decoders).
-    pub fn rtp(&self) -> Arc<dyn TrackRemote> {
-        self.0.rtp.clone()
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // Remote publication
 
 pub(crate) struct PublicationState {
     pub info: proto::TrackInfo,
     pub track: Option<RemoteTrack>,
     pub desired: bool,
+    /// What this subscriber asked the server for (`UpdateTrackSettings`).
+    pub settings: TrackSettings,
 }
 
 pub(crate) struct RemotePublicationInner {
@@ -180,7 +87,12 @@ impl RemoteTrackPublication {
             id: next_id(),
             sid: info.sid.clone(),
             participant_sid: participant_sid.into(),
-            state: Mutex::new(PublicationState { info, track: None, desired: auto }),
+            state: Mutex::new(PublicationState {
+                info,
+                track: None,
+                desired: auto,
+                settings: TrackSettings::default(),
+            }),
             cmd,
         }))
     }
@@ -230,15 +142,46 @@ impl RemoteTrackPublication {
     }
     /// Subscribes or unsubscribes (sent to the server; events follow).
     pub async fn set_subscribed(&self, subscribe: bool) -> Result<()> {
+        let (participant_sid, track_sid) = (self.0.participant_sid.clone(), self.0.sid.clone());
+        self.call(|done| Command::SetSubscribed { participant_sid, track_sid, subscribe, done }).await
+    }
+    /// Queues a command on the room task and waits for its outcome.
+    async fn call(&self, make: impl FnOnce(tokio::sync::oneshot::Sender<Result<()>>) -> Command) -> Result<()> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let command = Command::SetSubscribed {
-            participant_sid: self.0.participant_sid.clone(),
-            track_sid: self.0.sid.clone(),
-            subscribe,
-            done: tx,
-        };
-        self.0.cmd.send(command).map_err(|_| EngineError::Disconnected)?;
+        self.0.cmd.send(make(tx)).map_err(|_| EngineError::Disconnected)?;
         rx.await.map_err(|_| EngineError::Disconnected)?
+    }
+    /// What this subscriber asked the server for so far.
+    pub fn settings(&self) -> TrackSettings {
+        self.0.state.lock().settings
+    }
+    /// Changes what this subscriber asks for (`change` edits the current settings) and tells
+    /// the server, which applies it from the next keyframe. Quality and dimensions are for
+    /// video tracks only; dimensions must not be zero.
+    pub async fn update_settings(&self, change: impl FnOnce(&mut TrackSettings)) -> Result<()> {
+        let settings = {
+            let mut st = self.0.state.lock();
+            let mut next = st.settings;
+            change(&mut next);
+            let video = TrackKind::from_proto(st.info.r#type) == TrackKind::Video;
+            if !video && (next.quality != st.settings.quality || next.dimensions != st.settings.dimensions) {
+                return Err(EngineError::InvalidArgument("video quality and dimensions apply to video tracks".into()));
+            }
+            if next.dimensions.is_some_and(|(w, h)| w == 0 || h == 0) {
+                return Err(EngineError::InvalidArgument(format!("video dimensions {:?}", next.dimensions)));
+            }
+            st.settings = next;
+            let (width, height) = next.dimensions.unwrap_or((0, 0));
+            proto::UpdateTrackSettings {
+                track_sids: vec![self.0.sid.clone()],
+                disabled: !next.enabled,
+                quality: next.quality as i32,
+                width,
+                height,
+                ..Default::default()
+            }
+        };
+        self.call(|done| Command::TrackSettings { settings, done }).await
     }
 }
 
@@ -466,6 +409,10 @@ impl LocalTrackPublication {
     /// Whether it is muted.
     pub fn muted(&self) -> bool {
         self.0.info.lock().muted
+    }
+    /// Snapshot of the wire info (as the server accepted it).
+    pub fn info(&self) -> proto::TrackInfo {
+        self.0.info.lock().clone()
     }
     /// The published track.
     pub fn track(&self) -> crate::media::LocalTrack {

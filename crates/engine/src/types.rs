@@ -5,6 +5,13 @@ use std::time::Duration;
 
 use livekit_protocol as proto;
 
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A process-wide unique id for an engine object (stable for the object's life).
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Options for [`Room::connect`](crate::Room::connect).
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -104,7 +111,8 @@ pub enum TrackKind {
 }
 
 impl TrackKind {
-    pub(crate) fn from_proto(t: i32) -> Self {
+    /// The kind of a wire `TrackType` value (unknown values: audio).
+    pub fn from_proto(t: i32) -> Self {
         if t == proto::TrackType::Video as i32 {
             TrackKind::Video
         } else {
@@ -129,7 +137,8 @@ pub enum TrackSource {
 }
 
 impl TrackSource {
-    pub(crate) fn from_proto(s: i32) -> Self {
+    /// The source of a wire `TrackSource` value.
+    pub fn from_proto(s: i32) -> Self {
         match proto::TrackSource::try_from(s).unwrap_or(proto::TrackSource::Unknown) {
             proto::TrackSource::Camera => TrackSource::Camera,
             proto::TrackSource::Microphone => TrackSource::Microphone,
@@ -211,6 +220,42 @@ impl ParticipantKind {
             Ok(Kind::Bridge) => Self::Bridge,
             _ => Self::Standard,
         }
+    }
+}
+
+/// A subscriber's wishes for a remote track: whether it is forwarded at all and, for video,
+/// the largest layer wanted (by quality, or by the size it is shown at).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackSettings {
+    /// False: the server stops forwarding it (the subscription stays).
+    pub enabled: bool,
+    /// The best layer wanted (when `dimensions` is not given).
+    pub quality: VideoQuality,
+    /// The size the video is shown at: the server picks the smallest layer covering it.
+    pub dimensions: Option<(u32, u32)>,
+}
+
+impl Default for TrackSettings {
+    fn default() -> Self {
+        Self { enabled: true, quality: VideoQuality::High, dimensions: None }
+    }
+}
+
+/// A simulcast layer, with the protocol's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VideoQuality {
+    /// The lowest layer.
+    Low = 0,
+    /// The middle layer.
+    Medium = 1,
+    /// The top layer.
+    High = 2,
+}
+
+impl VideoQuality {
+    /// The quality of a `VideoQuality` value (0 low, 1 medium, 2 high).
+    pub fn from_value(v: u32) -> Option<Self> {
+        [Self::Low, Self::Medium, Self::High].get(v as usize).copied()
     }
 }
 

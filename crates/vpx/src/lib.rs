@@ -1,11 +1,11 @@
-//! A safe VP8 encoder and decoder over libvpx (the `env-libvpx-sys` bindings, libvpx 1.12
+//! A safe VP8/VP9 encoder and decoder over libvpx (the `env-libvpx-sys` bindings, libvpx 1.12
 //! linked statically from Debian's `libvpx-dev`).
 //!
-//! - [`Vp8Encoder`]: real-time (`VPX_DL_REALTIME`), one pass, no look-ahead, constant
+//! - [`VpxEncoder`] (VP8 or VP9 profile 0): real-time (`VPX_DL_REALTIME`), one pass, no look-ahead, constant
 //!   bitrate at the configured target (a picture is dropped rather than overshoot), error
 //!   resilient, keyframe on request, a bitrate that can change while it runs.
-//! - [`Vp8Decoder`]: VP8 frames to packed I420 pictures; a frame libvpx refuses is a
-//!   [`VpxError`] and the decoder stays usable.
+//! - [`VpxDecoder`]: VP8 or VP9 (profile 0) frames to packed I420 pictures; a frame libvpx
+//!   refuses is a [`VpxError`] and the decoder stays usable.
 //!
 //! Pictures are packed I420: the Y plane (`width` bytes a row), then U and V
 //! (`width.div_ceil(2)` bytes a row, `height.div_ceil(2)` rows), with no padding.
@@ -31,7 +31,7 @@ pub enum VpxError {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// libvpx returned an error.
-    #[error("VP8 {op} failed: {code:?}{detail}")]
+    #[error("libvpx {op} failed: {code:?}{detail}")]
     Codec {
         /// The operation (init, encode, decode, ...).
         op: &'static str,
@@ -114,7 +114,7 @@ impl Drop for Codec {
     }
 }
 
-/// Settings of a [`Vp8Encoder`].
+/// Settings of a [`VpxEncoder`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EncoderConfig {
     /// Picture width in pixels.
@@ -127,7 +127,7 @@ pub struct EncoderConfig {
     pub threads: u32,
 }
 
-/// One encoded VP8 frame.
+/// One encoded frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EncodedFrame {
     /// The frame's bitstream; empty when rate control dropped the picture.
@@ -147,25 +147,33 @@ struct EncCfg(sys::vpx_codec_enc_cfg_t);
 // encoder runs one pass); the rest is plain numbers.
 unsafe impl Send for EncCfg {}
 
-/// A real-time VP8 encoder of packed I420 pictures.
-pub struct Vp8Encoder {
+/// A real-time VP8 or VP9 encoder of packed I420 pictures.
+pub struct VpxEncoder {
     codec: Codec,
+    which: VpxCodec,
     /// Boxed: libvpx's configuration is over 500 bytes.
     cfg: Box<EncCfg>,
     config: EncoderConfig,
 }
 
-impl Vp8Encoder {
-    /// An encoder for pictures of `config.width` x `config.height`.
-    pub fn new(config: EncoderConfig) -> Result<Self> {
+impl VpxEncoder {
+    /// A `which` encoder for pictures of `config.width` x `config.height`.
+    pub fn new(which: VpxCodec, config: EncoderConfig) -> Result<Self> {
         check_size(config.width, config.height)?;
         if config.bitrate_bps < 1000 || config.threads == 0 {
-            return Err(VpxError::InvalidArgument(format!("VP8 encoder settings {config:?}")));
+            return Err(VpxError::InvalidArgument(format!("{which:?} encoder settings {config:?}")));
         }
+        // SAFETY: both interface functions return a static interface.
+        let iface = unsafe {
+            match which {
+                VpxCodec::Vp8 => sys::vpx_codec_vp8_cx(),
+                VpxCodec::Vp9 => sys::vpx_codec_vp9_cx(),
+            }
+        };
         let mut cfg = MaybeUninit::<sys::vpx_codec_enc_cfg_t>::uninit();
-        // SAFETY: `vpx_codec_vp8_cx` returns a static interface; `config_default` writes the
-        // whole configuration when it returns OK (checked before `assume_init`).
-        let code = unsafe { sys::vpx_codec_enc_config_default(sys::vpx_codec_vp8_cx(), cfg.as_mut_ptr(), 0) };
+        // SAFETY: `config_default` writes the whole configuration when it returns OK
+        // (checked before `assume_init`).
+        let code = unsafe { sys::vpx_codec_enc_config_default(iface, cfg.as_mut_ptr(), 0) };
         let mut ctx = Context::zeroed();
         ctx.check("default configuration", code)?;
         // SAFETY: initialised by the successful call above.
@@ -193,27 +201,24 @@ impl Vp8Encoder {
         cfg.kf_max_dist = 3000;
         // SAFETY: `ctx` is a zeroed context, `cfg` a complete configuration that libvpx copies,
         // and the ABI version is the one the bindings were generated for.
-        let code = unsafe {
-            sys::vpx_codec_enc_init_ver(
-                ctx.ptr(),
-                sys::vpx_codec_vp8_cx(),
-                &cfg,
-                0,
-                sys::VPX_ENCODER_ABI_VERSION as c_int,
-            )
-        };
+        let code =
+            unsafe { sys::vpx_codec_enc_init_ver(ctx.ptr(), iface, &cfg, 0, sys::VPX_ENCODER_ABI_VERSION as c_int) };
         ctx.check("encoder init", code)?;
         let mut codec = Codec(ctx);
-        // Real-time speed (as libwebrtc sets on desktop) and no noise filtering.
-        for (id, value) in [
-            (sys::vp8e_enc_control_id::VP8E_SET_CPUUSED, -6),
-            (sys::vp8e_enc_control_id::VP8E_SET_NOISE_SENSITIVITY, 0),
-        ] {
-            // SAFETY: both controls take one `int` argument, which is what is passed.
-            let code = unsafe { sys::vpx_codec_control_(codec.0.ptr(), id as c_int, value as c_int) };
+        // Real-time speed (as libwebrtc sets on desktop) and no noise filtering; VP9 with
+        // row multithreading and cyclic-refresh adaptive quantisation (libwebrtc's
+        // real-time settings).
+        use sys::vp8e_enc_control_id as id;
+        let controls: &[(id, c_int)] = match which {
+            VpxCodec::Vp8 => &[(id::VP8E_SET_CPUUSED, -6), (id::VP8E_SET_NOISE_SENSITIVITY, 0)],
+            VpxCodec::Vp9 => &[(id::VP8E_SET_CPUUSED, 7), (id::VP9E_SET_ROW_MT, 1), (id::VP9E_SET_AQ_MODE, 3)],
+        };
+        for &(id, value) in controls {
+            // SAFETY: every control used takes one `int` argument, which is what is passed.
+            let code = unsafe { sys::vpx_codec_control_(codec.0.ptr(), id as c_int, value) };
             codec.0.check("encoder control", code)?;
         }
-        Ok(Self { codec, cfg: Box::new(EncCfg(cfg)), config })
+        Ok(Self { codec, which, cfg: Box::new(EncCfg(cfg)), config })
     }
 
     /// The settings it runs with (the bitrate as last set).
@@ -224,7 +229,7 @@ impl Vp8Encoder {
     /// Changes the target bitrate from the next frame on.
     pub fn set_bitrate(&mut self, bitrate_bps: u32) -> Result<()> {
         if bitrate_bps < 1000 {
-            return Err(VpxError::InvalidArgument(format!("VP8 bitrate {bitrate_bps} b/s")));
+            return Err(VpxError::InvalidArgument(format!("{:?} bitrate {bitrate_bps} b/s", self.which)));
         }
         let mut cfg = *self.cfg;
         cfg.0.rc_target_bitrate = bitrate_bps / 1000;
@@ -259,7 +264,7 @@ impl Vp8Encoder {
         let code = unsafe {
             let p = sys::vpx_img_wrap(img.as_mut_ptr(), sys::vpx_img_fmt::VPX_IMG_FMT_I420, w, h, 1, base);
             if p.is_null() {
-                return Err(VpxError::InvalidArgument(format!("VP8 cannot wrap a {w}x{h} picture")));
+                return Err(VpxError::InvalidArgument(format!("libvpx cannot wrap a {w}x{h} picture")));
             }
             let img = img.assume_init_mut();
             img.planes = [base, base.add(y_len), base.add(y_len + cw * ch), ptr::null_mut()];
@@ -315,40 +320,65 @@ pub struct Picture {
     pub data: Vec<u8>,
 }
 
-/// A VP8 decoder producing packed I420 pictures.
-pub struct Vp8Decoder {
-    codec: Codec,
+/// The codecs of libvpx.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VpxCodec {
+    /// VP8 (RFC 6386).
+    Vp8,
+    /// VP9 (profile 0 decoded; other profiles are not 8-bit 4:2:0).
+    Vp9,
 }
 
-impl Vp8Decoder {
-    /// A decoder (the picture size comes from the stream).
-    pub fn new() -> Result<Self> {
+impl VpxCodec {
+    /// Whether `frame` is a keyframe of this codec.
+    pub fn is_keyframe(self, frame: &[u8]) -> bool {
+        match self {
+            Self::Vp8 => is_keyframe(frame),
+            Self::Vp9 => is_vp9_keyframe(frame),
+        }
+    }
+}
+
+/// A VP8 or VP9 decoder producing packed I420 pictures.
+pub struct VpxDecoder {
+    codec: Codec,
+    which: VpxCodec,
+}
+
+impl VpxDecoder {
+    /// A decoder of `which` (the picture size comes from the stream).
+    pub fn new(which: VpxCodec) -> Result<Self> {
         let mut ctx = Context::zeroed();
         let cfg = sys::vpx_codec_dec_cfg_t { threads: 1, w: 0, h: 0 };
-        // SAFETY: `ctx` is a zeroed context; libvpx copies the configuration; the ABI version
-        // is the one the bindings were generated for.
+        // SAFETY: both interface functions return a static interface; `ctx` is a zeroed
+        // context; libvpx copies the configuration; the ABI version is the one the bindings
+        // were generated for.
         let code = unsafe {
-            sys::vpx_codec_dec_init_ver(
-                ctx.ptr(),
-                sys::vpx_codec_vp8_dx(),
-                &cfg,
-                0,
-                sys::VPX_DECODER_ABI_VERSION as c_int,
-            )
+            let iface = match which {
+                VpxCodec::Vp8 => sys::vpx_codec_vp8_dx(),
+                VpxCodec::Vp9 => sys::vpx_codec_vp9_dx(),
+            };
+            sys::vpx_codec_dec_init_ver(ctx.ptr(), iface, &cfg, 0, sys::VPX_DECODER_ABI_VERSION as c_int)
         };
         ctx.check("decoder init", code)?;
-        Ok(Self { codec: Codec(ctx) })
+        Ok(Self { codec: Codec(ctx), which })
     }
 
-    /// Decodes one VP8 frame into the pictures it yields (one, or none for a frame that is
-    /// not shown). A frame libvpx refuses (corrupt, truncated, missing its reference) is an
-    /// error; the decoder stays usable and recovers at the next keyframe.
+    /// The codec it decodes.
+    pub fn codec(&self) -> VpxCodec {
+        self.which
+    }
+
+    /// Decodes one frame into the pictures it yields (one, or none for a frame that is not
+    /// shown; a VP9 superframe, or spatial layers sent back to back, yields the last shown).
+    /// A frame libvpx refuses (corrupt, truncated, missing its reference) is an error; the
+    /// decoder stays usable and recovers at the next keyframe.
     pub fn decode(&mut self, frame: &[u8]) -> Result<Vec<Picture>> {
         if frame.is_empty() {
-            return Err(VpxError::InvalidArgument("an empty VP8 frame".into()));
+            return Err(VpxError::InvalidArgument(format!("an empty {:?} frame", self.which)));
         }
         let len = c_uint::try_from(frame.len())
-            .map_err(|_| VpxError::InvalidArgument(format!("a VP8 frame of {} bytes", frame.len())))?;
+            .map_err(|_| VpxError::InvalidArgument(format!("a {:?} frame of {} bytes", self.which, frame.len())))?;
         // SAFETY: the context is initialised; libvpx reads `len` bytes of `frame`, which is
         // exactly its length, and keeps no pointer into it after returning.
         let code = unsafe { sys::vpx_codec_decode(self.codec.0.ptr(), frame.as_ptr(), len, ptr::null_mut(), 0) };
@@ -375,7 +405,7 @@ impl Vp8Decoder {
 fn copy_picture(img: &sys::vpx_image_t) -> Result<Picture> {
     let (width, height) = (img.d_w, img.d_h);
     if img.fmt != sys::vpx_img_fmt::VPX_IMG_FMT_I420 {
-        return Err(VpxError::InvalidArgument(format!("VP8 decoded a {:?} image, not I420", img.fmt)));
+        return Err(VpxError::InvalidArgument(format!("decoded a {:?} image, not 8-bit I420", img.fmt)));
     }
     check_size(width, height)?;
     let (w, h) = (width as usize, height as usize);
@@ -385,7 +415,7 @@ fn copy_picture(img: &sys::vpx_image_t) -> Result<Picture> {
         let (src, stride) = (img.planes[i], img.stride[i]);
         let stride = usize::try_from(stride).unwrap_or(0);
         if src.is_null() || stride < row_len {
-            return Err(VpxError::InvalidArgument(format!("VP8 decoded an image with a bad plane {i}")));
+            return Err(VpxError::InvalidArgument(format!("decoded an image with a bad plane {i}")));
         }
         for row in 0..rows {
             // SAFETY: libvpx's plane `i` holds `rows` rows of `stride` bytes (checked to be at
@@ -399,6 +429,22 @@ fn copy_picture(img: &sys::vpx_image_t) -> Result<Picture> {
 /// Whether a VP8 frame is a keyframe (bit 0 of its first byte is 0, RFC 6386 section 9.1).
 pub fn is_keyframe(frame: &[u8]) -> bool {
     frame.first().is_some_and(|b| b & 1 == 0)
+}
+
+/// Whether a VP9 frame is a keyframe, from its uncompressed header (VP9 bitstream
+/// specification 6.2): frame marker `10`, two profile bits (profile 3 adds a reserved
+/// bit), `show_existing_frame` 0, then `frame_type` 0.
+pub fn is_vp9_keyframe(frame: &[u8]) -> bool {
+    let Some(&b) = frame.first() else { return false };
+    if b >> 6 != 0b10 {
+        return false;
+    }
+    let profile = ((b >> 5) & 1) | (((b >> 4) & 1) << 1);
+    // Bits after the profile, from the most significant: [reserved,] show_existing, type.
+    let shift = if profile == 3 { 2 } else { 3 };
+    let show_existing = (b >> shift) & 1;
+    let frame_type = (b >> (shift - 1)) & 1;
+    show_existing == 0 && frame_type == 0
 }
 
 #[cfg(test)]
@@ -418,50 +464,62 @@ mod tests {
     #[test]
     fn odd_sizes_round_trip() {
         let (w, h) = (321, 241);
-        let mut enc = Vp8Encoder::new(EncoderConfig { width: w, height: h, bitrate_bps: 800_000, threads: 1 }).unwrap();
-        let mut dec = Vp8Decoder::new().unwrap();
-        for i in 0..5u32 {
-            let frame = enc.encode(&gradient(w, h, i), i64::from(i) * 3000, 3000, false).unwrap();
-            assert_eq!(frame.keyframe, i == 0);
-            assert_eq!(is_keyframe(&frame.data), i == 0);
-            let pics = dec.decode(&frame.data).unwrap();
-            assert_eq!(pics.len(), 1);
-            assert_eq!((pics[0].width, pics[0].height, pics[0].data.len()), (w, h, i420_len(w, h)));
+        for codec in [VpxCodec::Vp8, VpxCodec::Vp9] {
+            let config = EncoderConfig { width: w, height: h, bitrate_bps: 800_000, threads: 1 };
+            let mut enc = VpxEncoder::new(codec, config).unwrap();
+            let mut dec = VpxDecoder::new(codec).unwrap();
+            for i in 0..5u32 {
+                let frame = enc.encode(&gradient(w, h, i), i64::from(i) * 3000, 3000, false).unwrap();
+                assert_eq!(frame.keyframe, i == 0, "{codec:?} frame {i}");
+                assert_eq!(codec.is_keyframe(&frame.data), i == 0, "{codec:?} frame {i}");
+                let pics = dec.decode(&frame.data).unwrap();
+                assert_eq!(pics.len(), 1);
+                assert_eq!((pics[0].width, pics[0].height, pics[0].data.len()), (w, h, i420_len(w, h)));
+                let luma =
+                    pics[0].data[..(w * h) as usize].iter().map(|&v| u64::from(v)).sum::<u64>() / u64::from(w * h);
+                let sent =
+                    gradient(w, h, i)[..(w * h) as usize].iter().map(|&v| u64::from(v)).sum::<u64>() / u64::from(w * h);
+                assert!(luma.abs_diff(sent) < 8, "{codec:?} mean luma {luma} vs {sent}");
+            }
         }
     }
 
     #[test]
     fn bad_arguments_are_errors() {
         let bad = |width, height, bitrate_bps, threads| {
-            Vp8Encoder::new(EncoderConfig { width, height, bitrate_bps, threads }).err()
+            VpxEncoder::new(VpxCodec::Vp8, EncoderConfig { width, height, bitrate_bps, threads }).err()
         };
         assert!(matches!(bad(0, 10, 100_000, 1), Some(VpxError::InvalidArgument(_))));
         assert!(matches!(bad(20_000, 10, 100_000, 1), Some(VpxError::InvalidArgument(_))));
         assert!(matches!(bad(16, 16, 10, 1), Some(VpxError::InvalidArgument(_))));
         assert!(matches!(bad(16, 16, 100_000, 0), Some(VpxError::InvalidArgument(_))));
         let mut enc =
-            Vp8Encoder::new(EncoderConfig { width: 16, height: 16, bitrate_bps: 100_000, threads: 1 }).unwrap();
+            VpxEncoder::new(VpxCodec::Vp8, EncoderConfig { width: 16, height: 16, bitrate_bps: 100_000, threads: 1 })
+                .unwrap();
         assert!(matches!(enc.encode(&[0; 10], 0, 3000, false), Err(VpxError::InvalidArgument(_))));
         assert!(matches!(enc.set_bitrate(0), Err(VpxError::InvalidArgument(_))));
         enc.set_bitrate(50_000).unwrap();
         assert_eq!(enc.config().bitrate_bps, 50_000);
-        let mut dec = Vp8Decoder::new().unwrap();
+        let mut dec = VpxDecoder::new(VpxCodec::Vp8).unwrap();
         assert!(matches!(dec.decode(&[]), Err(VpxError::InvalidArgument(_))));
     }
 
     #[test]
     fn garbage_is_an_error_and_the_decoder_recovers() {
         let (w, h) = (64, 48);
-        let mut enc = Vp8Encoder::new(EncoderConfig { width: w, height: h, bitrate_bps: 300_000, threads: 1 }).unwrap();
-        let mut dec = Vp8Decoder::new().unwrap();
-        // A keyframe header with a broken size and junk after it, and plain junk.
-        let mut junk = enc.encode(&gradient(w, h, 0), 0, 3000, true).unwrap().data;
-        junk.truncate(12);
-        junk[3..].iter_mut().for_each(|b| *b ^= 0xa5);
-        assert!(dec.decode(&junk).is_err());
-        assert!(dec.decode(&[0xff; 7]).is_err());
-        let key = enc.encode(&gradient(w, h, 1), 3000, 3000, true).unwrap();
-        assert!(key.keyframe);
-        assert_eq!(dec.decode(&key.data).unwrap().len(), 1);
+        for codec in [VpxCodec::Vp8, VpxCodec::Vp9] {
+            let config = EncoderConfig { width: w, height: h, bitrate_bps: 300_000, threads: 1 };
+            let mut enc = VpxEncoder::new(codec, config).unwrap();
+            let mut dec = VpxDecoder::new(codec).unwrap();
+            // A keyframe header with junk after it, and plain junk.
+            let mut junk = enc.encode(&gradient(w, h, 0), 0, 3000, true).unwrap().data;
+            junk.truncate(12);
+            junk[3..].iter_mut().for_each(|b| *b ^= 0xa5);
+            assert!(dec.decode(&junk).is_err(), "{codec:?}");
+            assert!(dec.decode(&[0xff; 7]).is_err(), "{codec:?}");
+            let key = enc.encode(&gradient(w, h, 1), 3000, 3000, true).unwrap();
+            assert!(key.keyframe);
+            assert_eq!(dec.decode(&key.data).unwrap().len(), 1, "{codec:?}");
+        }
     }
 }

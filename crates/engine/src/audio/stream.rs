@@ -4,19 +4,18 @@
 //! `AudioStream` on the track. Each stream converts to its own rate/channels/frame size
 //! and buffers a bounded amount: a slow reader loses the oldest audio, memory stays flat.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use super::codec::OpusDecoder;
 use super::frame::{check_format, AudioFrame};
 use super::resample::AudioResampler;
 use crate::error::{EngineError, Result};
-use crate::media::{FrameDepacketizer, RecvPipeline, TrackMeta};
+use crate::media::{Fanout, FrameDepacketizer, FrameQueue, Listener, RecvPipeline, TrackMeta};
 
 /// Frames a stream buffers before dropping the oldest (at 10 ms frames, 2 s).
 pub const STREAM_BUFFER_FRAMES: usize = 200;
@@ -25,63 +24,57 @@ struct StreamShared {
     sample_rate: u32,
     channels: u32,
     frame_samples: usize,
-    state: Mutex<StreamState>,
-    ready: Notify,
-}
-
-struct StreamState {
-    resampler: AudioResampler,
-    partial: Vec<i16>,
-    frames: VecDeque<AudioFrame>,
-    ended: bool,
-    dropped: u64,
+    /// The resampler and the samples not yet making up a whole frame.
+    convert: Mutex<(AudioResampler, Vec<i16>)>,
+    frames: FrameQueue<AudioFrame>,
 }
 
 impl StreamShared {
     /// Adds decoded 48 kHz stereo PCM.
     fn push(&self, pcm: &[i16]) {
-        let mut st = self.state.lock();
-        if st.ended {
+        if self.frames.is_ended() {
             return;
         }
-        let out = st.resampler.push(pcm);
-        st.partial.extend(out);
+        let mut convert = self.convert.lock();
+        let (resampler, partial) = &mut *convert;
+        partial.extend(resampler.push(pcm));
         let per_frame = self.frame_samples * self.channels as usize;
-        while st.partial.len() >= per_frame {
-            let data: Vec<i16> = st.partial.drain(..per_frame).collect();
-            st.frames.push_back(AudioFrame {
-                data,
+        let whole = partial.len() / per_frame;
+        let frames: Vec<AudioFrame> = partial
+            .drain(..whole * per_frame)
+            .as_slice()
+            .chunks_exact(per_frame)
+            .map(|data| AudioFrame {
+                data: data.to_vec(),
                 sample_rate: self.sample_rate,
                 channels: self.channels,
                 samples_per_channel: self.frame_samples as u32,
-            });
-            if st.frames.len() > STREAM_BUFFER_FRAMES {
-                st.frames.pop_front();
-                st.dropped += 1;
-            }
+            })
+            .collect();
+        drop(convert);
+        if !frames.is_empty() {
+            self.frames.push(frames);
         }
-        drop(st);
-        self.ready.notify_one();
     }
+}
 
+impl Listener for StreamShared {
     fn end(&self) {
-        self.state.lock().ended = true;
-        self.ready.notify_one();
+        self.frames.end();
     }
 }
 
 /// Fan-out point of one remote audio track.
 pub(crate) struct Receiver {
-    streams: Mutex<Vec<Weak<StreamShared>>>,
-    ended: watch::Sender<bool>,
+    fanout: Fanout<StreamShared>,
 }
 
 impl Receiver {
     /// Starts reading `rtp` until `end()` or the connection closes; frames go through
     /// the transform installed in `meta`.
     pub(crate) fn start(rtp: Arc<dyn TrackRemote>, meta: Arc<TrackMeta>) -> Arc<Self> {
-        let (ended, ended_rx) = watch::channel(false);
-        let r = Arc::new(Self { streams: Mutex::new(Vec::new()), ended });
+        let (fanout, ended_rx) = Fanout::new();
+        let r = Arc::new(Self { fanout });
         let pipeline = RecvPipeline::new(Box::new(FrameDepacketizer::opus()), meta, Box::new(|| OpusDecoder::new(2)));
         tokio::spawn(read_loop(Arc::downgrade(&r), rtp, pipeline, ended_rx));
         r
@@ -89,22 +82,7 @@ impl Receiver {
 
     /// The track stopped (unsubscribed, unpublished, disconnected): streams end.
     pub(crate) fn end(&self) {
-        let _ = self.ended.send(true);
-        for s in self.streams.lock().drain(..) {
-            if let Some(s) = s.upgrade() {
-                s.end();
-            }
-        }
-    }
-
-    fn is_ended(&self) -> bool {
-        *self.ended.borrow()
-    }
-
-    fn listeners(&self) -> Vec<Arc<StreamShared>> {
-        let mut streams = self.streams.lock();
-        streams.retain(|s| s.strong_count() > 0);
-        streams.iter().filter_map(Weak::upgrade).collect()
+        self.fanout.end();
     }
 }
 
@@ -125,7 +103,7 @@ async fn read_loop(
             None => break,
         };
         let Some(r) = receiver.upgrade() else { break };
-        let listeners = r.listeners();
+        let listeners = r.fanout.listeners();
         let pushed = pipeline.push(&packet, !listeners.is_empty(), &mut |pcm| {
             for s in &listeners {
                 s.push(pcm);
@@ -160,43 +138,25 @@ impl AudioStream {
             sample_rate,
             channels,
             frame_samples: (sample_rate * frame_ms / 1000) as usize,
-            state: Mutex::new(StreamState {
-                resampler: AudioResampler::new(48_000, 2, sample_rate, channels)?,
-                partial: Vec::new(),
-                frames: VecDeque::new(),
-                ended: receiver.is_ended(),
-                dropped: 0,
-            }),
-            ready: Notify::new(),
+            convert: Mutex::new((AudioResampler::new(48_000, 2, sample_rate, channels)?, Vec::new())),
+            frames: FrameQueue::new(STREAM_BUFFER_FRAMES, receiver.fanout.is_ended()),
         });
-        receiver.streams.lock().push(Arc::downgrade(&shared));
+        receiver.fanout.add(&shared);
         Ok(Self { shared })
     }
 
     /// The next frame, or `None` once the track has ended and everything buffered was read.
     pub async fn next(&self) -> Option<AudioFrame> {
-        loop {
-            let notified = self.shared.ready.notified();
-            {
-                let mut st = self.shared.state.lock();
-                if let Some(f) = st.frames.pop_front() {
-                    return Some(f);
-                }
-                if st.ended {
-                    return None;
-                }
-            }
-            notified.await;
-        }
+        self.shared.frames.next().await
     }
 
     /// Ends the stream now (the reader gets `None`).
     pub fn close(&self) {
-        self.shared.end();
+        self.shared.frames.end();
     }
 
     /// Frames dropped because the reader was too slow.
     pub fn dropped_frames(&self) -> u64 {
-        self.shared.state.lock().dropped
+        self.shared.frames.dropped()
     }
 }

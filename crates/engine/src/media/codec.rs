@@ -39,6 +39,10 @@ pub trait Decoder: Send {
     type Output: ?Sized;
     /// Decodes `frame`, handing every raw frame produced (concealed ones first) to `out`.
     fn decode_frame(&mut self, frame: &EncodedFrame, lost: u16, out: &mut dyn FnMut(&Self::Output)) -> Result<()>;
+    /// Whether it waits for a keyframe (the receiver should ask the sender for one).
+    fn needs_keyframe(&self) -> bool {
+        false
+    }
 }
 
 /// Encoded frame → RTP payloads.

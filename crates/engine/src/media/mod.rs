@@ -12,6 +12,7 @@
 //! is where end-to-end encryption sits: identity unless one is installed on the track.
 
 mod codec;
+mod fanout;
 mod local;
 mod recv;
 mod rtp;
@@ -20,6 +21,7 @@ mod transform;
 pub mod video;
 
 pub use codec::{Decoder, EncodedFrame, Encoder, Packetizer, Payload};
+pub(crate) use fanout::{Fanout, FrameQueue, Listener};
 pub use local::{Feedback, LocalTrack, MediaSource};
 pub use recv::{Depacketized, Depacketizer, MakeDecoder, RecvPipeline};
 pub use rtp::{FrameDepacketizer, RtpPacketizer, MTU};

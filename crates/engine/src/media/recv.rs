@@ -59,4 +59,9 @@ impl<D: Decoder> RecvPipeline<D> {
         }
         Ok(())
     }
+
+    /// Whether its decoder waits for a keyframe (false while nobody listens).
+    pub fn needs_keyframe(&self) -> bool {
+        self.decoder.as_ref().is_some_and(|d| d.needs_keyframe())
+    }
 }

@@ -8,12 +8,14 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 use rtc::rtp;
 use rtc::rtp::extension::HeaderExtension;
 use rtc::shared::marshal::{Marshal, MarshalSize};
+use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::rtp_transceiver::RtpTransceiver;
@@ -61,6 +63,8 @@ pub struct TrackOutput {
     /// The transceiver sending it (set once added), and its mid once negotiated.
     transceiver: Mutex<Option<Arc<dyn RtpTransceiver>>>,
     mid: Mutex<Option<Bytes>>,
+    /// The paced sender of video frames (started by the first `send_paced`).
+    pacer: Mutex<Option<mpsc::Sender<Paced>>>,
 }
 
 impl TrackOutput {
@@ -119,6 +123,7 @@ impl TrackOutput {
             gap: AtomicBool::new(true),
             transceiver: Mutex::new(None),
             mid: Mutex::new(None),
+            pacer: Mutex::new(None),
         })
     }
 
@@ -196,20 +201,22 @@ impl TrackOutput {
         }
     }
 
-    /// Sends `frame` on stream (simulcast layer) `index`; a layer's packets carry its RID and
-    /// the transceiver's mid (once negotiated: until then nothing is sent anyway).
-    pub async fn send_stream(&self, index: usize, frame: EncodedFrame) {
+    /// Queues `frame` to be sent on stream (simulcast layer) `index`, spread out at
+    /// `rate_bps` (libwebrtc's pacer does the same): a video frame is many packets, and a
+    /// keyframe sent in one burst overflows socket buffers on the way (the losses come back
+    /// as NACKs and retransmission bursts). Waits only while [`PACED_FRAMES`] frames are
+    /// already queued, so encoding the next frame overlaps with sending this one. A layer's
+    /// packets carry its RID and the transceiver's mid (once negotiated: until then nothing
+    /// is sent anyway).
+    pub async fn send_paced(&self, index: usize, frame: EncodedFrame, rate_bps: u32) {
         let Some(rid) = self.streams.get(index).map(|s| s.rid.clone()) else { return };
-        let mut extensions = Vec::new();
-        if let Some(rid) = rid {
-            extensions.push(sdes(rtc::sdp::extmap::SDES_RTP_STREAM_ID_URI, rid));
-            if let Some(mid) = self.mid().await {
-                extensions.push(sdes(rtc::sdp::extmap::SDES_MID_URI, mid));
-            }
+        let packets = self.stream_packets(index, frame);
+        if packets.is_empty() {
+            return;
         }
-        for packet in self.stream_packets(index, frame) {
-            let _ = self.rtp.write_rtp_with_extensions(packet, &extensions).await;
-        }
+        let mid = if rid.is_some() { self.mid().await } else { None };
+        let queue = self.pacer.lock().get_or_insert_with(|| spawn_pacer(self.rtp.clone())).clone();
+        let _ = queue.send(Paced { packets, rate_bps, rid, mid }).await;
     }
 
     /// The transceiver's mid, once it has one.
@@ -245,6 +252,67 @@ fn sdes(uri: &'static str, value: Bytes) -> HeaderExtension {
     HeaderExtension::Custom { uri: Cow::Borrowed(uri), extension: Box::new(SdesItem(value)) }
 }
 
+/// Frames queued for pacing before `send_paced` waits.
+pub const PACED_FRAMES: usize = 8;
+
+/// How early a paced packet may leave (timers are not finer than a millisecond).
+const PACE_SLACK: Duration = Duration::from_millis(2);
+
+/// Bytes a packet costs on the wire besides its payload: RTP, UDP and IPv4 headers, SRTP tag.
+const PACKET_OVERHEAD: u64 = 12 + 8 + 20 + 10;
+
+/// A frame's packets, the rate to send them at, and the RID and mid they carry (simulcast).
+struct Paced {
+    packets: Vec<rtp::Packet>,
+    rate_bps: u32,
+    rid: Option<Bytes>,
+    mid: Option<Bytes>,
+}
+
+impl Paced {
+    /// The header extensions of its packets.
+    fn extensions(&self) -> Vec<HeaderExtension> {
+        let rid = self.rid.clone().map(|rid| sdes(rtc::sdp::extmap::SDES_RTP_STREAM_ID_URI, rid));
+        let mid = self.mid.clone().map(|mid| sdes(rtc::sdp::extmap::SDES_MID_URI, mid));
+        rid.into_iter().chain(mid).collect()
+    }
+}
+
+/// When packets may leave to keep to a rate: each packet's departure pushes the next one
+/// back by its size at the rate; idle time is not saved up for a burst later.
+#[derive(Default)]
+pub(crate) struct PaceClock {
+    next: Option<tokio::time::Instant>,
+}
+
+impl PaceClock {
+    /// When a packet of `size` payload bytes handed over at `now` may leave at `rate_bps`.
+    pub(crate) fn due(&mut self, now: tokio::time::Instant, size: usize, rate_bps: u32) -> tokio::time::Instant {
+        let at = self.next.map_or(now, |n| n.max(now));
+        let bits = (size as u64 + PACKET_OVERHEAD) * 8;
+        self.next = Some(at + Duration::from_micros(bits * 1_000_000 / u64::from(rate_bps.max(1))));
+        at
+    }
+}
+
+/// The task sending one output's paced frames, in order, until the output is dropped.
+fn spawn_pacer(rtp: Arc<TrackLocalStaticRTP>) -> mpsc::Sender<Paced> {
+    let (tx, mut rx) = mpsc::channel::<Paced>(PACED_FRAMES);
+    tokio::spawn(async move {
+        let mut clock = PaceClock::default();
+        while let Some(mut paced) = rx.recv().await {
+            for packet in std::mem::take(&mut paced.packets) {
+                let due = clock.due(tokio::time::Instant::now(), packet.payload.len(), paced.rate_bps);
+                if due > tokio::time::Instant::now() + PACE_SLACK {
+                    tokio::time::sleep_until(due).await;
+                }
+                let _ = rtp.write_rtp_with_extensions(packet, &paced.extensions()).await;
+            }
+        }
+    });
+    tx
+}
+
 /// A source's encoder: encodes each captured frame once for all the tracks it feeds.
 pub struct SendPipeline<E: Encoder> {
     encoder: E,
@@ -270,5 +338,25 @@ impl<E: Encoder> SendPipeline<E> {
             output.send(frame.clone(), extensions).await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::*;
+
+    #[test]
+    fn packets_leave_at_the_pacing_rate_and_idle_time_is_not_saved_up() {
+        let t0 = tokio::time::Instant::now();
+        let mut clock = PaceClock::default();
+        // Packets of 1150 bytes (1200 on the wire) at 9.6 Mb/s: one per millisecond.
+        let at: Vec<_> = (0..100).map(|_| clock.due(t0, 1150, 9_600_000) - t0).collect();
+        assert_eq!((at[0], at[1], at[99]), (Duration::ZERO, Duration::from_millis(1), Duration::from_millis(99)));
+        // Handed over after a pause: leaves at once, and the next one a millisecond later.
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(clock.due(later, 1150, 9_600_000), later);
+        assert_eq!(clock.due(later, 1150, 9_600_000), later + Duration::from_millis(1));
+        // A zero rate counts as 1 b/s rather than dividing by zero.
+        assert_eq!(PaceClock::default().due(t0, 10, 0), t0);
     }
 }

@@ -14,7 +14,7 @@ use super::bitrate::BitrateTarget;
 use super::h264::{EncoderSettings, H264VideoEncoder};
 use super::layers::{LayerSpec, MAX_LAYERS};
 use super::scale::I420Scaler;
-use super::vp8::Vp8VideoEncoder;
+use super::vp8::VpxVideoEncoder;
 use super::VideoFrame;
 use crate::error::{EngineError, Result};
 use crate::media::{EncodedFrame, Encoder};
@@ -36,7 +36,7 @@ pub struct Requests {
 
 /// A codec's encoder, of the codec and size it was made for.
 enum VideoEncoder {
-    Vp8(Vp8VideoEncoder),
+    Vp8(VpxVideoEncoder),
     /// Boxed: OpenH264's encoder state is large.
     H264(Box<H264VideoEncoder>),
 }
@@ -44,7 +44,7 @@ enum VideoEncoder {
 impl VideoEncoder {
     fn new(codec: VideoCodec, settings: EncoderSettings) -> Result<Self> {
         match codec {
-            VideoCodec::Vp8 => Ok(Self::Vp8(Vp8VideoEncoder::new(settings)?)),
+            VideoCodec::Vp8 => Ok(Self::Vp8(VpxVideoEncoder::new(lkrtc_vpx::VpxCodec::Vp8, settings)?)),
             VideoCodec::H264 => Ok(Self::H264(Box::new(H264VideoEncoder::new(settings)?))),
             other => Err(EngineError::InvalidArgument(format!("no {other:?} encoder in lkrtc"))),
         }

@@ -130,15 +130,14 @@ impl H264VideoDecoder {
     pub fn new() -> Result<Self> {
         Ok(Self { inner: H264Decoder::new().map_err(codec_err("init"))?, gate: KeyframeGate::new() })
     }
-
-    /// Whether it waits for a keyframe (the caller should ask the sender for one).
-    pub fn needs_keyframe(&self) -> bool {
-        self.gate.waiting()
-    }
 }
 
 impl Decoder for H264VideoDecoder {
     type Output = VideoFrame;
+
+    fn needs_keyframe(&self) -> bool {
+        self.gate.waiting()
+    }
 
     /// Decodes a frame; after loss or a frame that failed, skips frames until a keyframe
     /// (an `Ok` with no output). A frame OpenH264 refuses is an error and leaves the

@@ -1,4 +1,5 @@
-//! Video: raw frames and their conversion.
+//! Video: raw frames and their conversion, capture and encoding (`VideoSource`), and
+//! receiving (`VideoStream`).
 
 pub mod bitrate;
 mod clock;
@@ -11,6 +12,7 @@ pub mod h264;
 pub mod layers;
 mod scale;
 mod source;
+mod stream;
 pub mod vp8;
 
 pub use convert::convert;
@@ -18,6 +20,8 @@ pub use depacketize::{VideoDepacketizer, MAX_FRAME};
 pub use frame::{buffer_len, check_frame, plane_layout, PlaneInfo, VideoBufferType, VideoFrame, MAX_SIDE};
 pub(crate) use gate::KeyframeGate;
 pub use source::{default_max_bitrate, LocalVideoTrack, VideoSource, QUEUE_FRAMES};
+pub(crate) use stream::{receive_pipeline, VideoReceiver};
+pub use stream::{VideoDecoder, VideoFrameEvent, VideoReceiveStats, VideoStream, PLI_INTERVAL, STREAM_BUFFER_FRAMES};
 
 #[cfg(test)]
 mod codec_tests;

@@ -239,6 +239,8 @@ async fn run_sender(source: Weak<SourceInner>) {
             single.max_bitrate = coding.max_bitrate.unwrap_or_else(|| default_max_bitrate(frame.width, frame.height));
         }
         let announced = (src.width, src.height);
+        // libwebrtc's pacing factor: 2.5 times the layer's bitrate cap.
+        let pacing: Vec<u32> = plan.iter().map(|l| l.max_bitrate.saturating_mul(5) / 2).collect();
         drop(src);
         // Encoding (up to three layers) takes milliseconds of CPU: off the async workers,
         // which also drive the peer connections (ICE checks, DTLS, RTCP).
@@ -253,7 +255,7 @@ async fn run_sender(source: Weak<SourceInner>) {
         for output in &targets {
             for (layer, frame) in encoded.iter().enumerate() {
                 if let Some(frame) = frame {
-                    output.send_stream(layer, frame.clone()).await;
+                    output.send_paced(layer, frame.clone(), pacing[layer]).await;
                 }
             }
         }

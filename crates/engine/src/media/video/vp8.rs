@@ -1,11 +1,11 @@
-//! VP8 on libvpx (through `lkrtc-vpx`, the workspace's one crate with unsafe code, over
-//! Debian's static libvpx): an [`Encoder`] in real-time mode with constant-bitrate rate
-//! control at the track's max bitrate and keyframes on request, and a [`Decoder`] that
+//! libvpx (through `lkrtc-vpx`, the workspace's one crate with unsafe code, over Debian's
+//! static libvpx): a VP8 [`Encoder`] in real-time mode with constant-bitrate rate control
+//! at the track's max bitrate and keyframes on request, and a VP8/VP9 [`Decoder`] that
 //! reports a frame it cannot decode as an error, keeps going, and after loss waits for a
 //! keyframe.
 
 use bytes::Bytes;
-use lkrtc_vpx::{EncoderConfig, VpxError};
+use lkrtc_vpx::{EncoderConfig, VpxCodec, VpxError};
 
 use super::frame::{VideoBufferType, VideoFrame};
 use super::h264::EncoderSettings;
@@ -24,18 +24,25 @@ fn codec_err(e: VpxError) -> EngineError {
     }
 }
 
-/// Threads for a picture of this many pixels (libwebrtc's rule of thumb, capped at 2).
-fn threads_for(pixels: u32) -> u32 {
-    if pixels >= 1280 * 720 {
-        2
-    } else {
-        1
+/// Encoder threads for a picture of `pixels` on a machine of `cpus` cores (libwebrtc's
+/// rule): extra threads only where cores are to spare, since libvpx's threads wait for each
+/// other by spinning, which on a busy machine burns the CPU the encoding needs.
+fn threads_for(pixels: u32, cpus: usize) -> u32 {
+    match (pixels, cpus) {
+        (p, c) if p >= 1920 * 1080 && c > 8 => 8,
+        (p, c) if p >= 1280 * 960 && c > 6 => 3,
+        (p, c) if p >= 640 * 480 && c > 3 => 2,
+        _ => 1,
     }
 }
 
-/// A VP8 encoder of I420 frames.
-pub struct Vp8VideoEncoder {
-    inner: lkrtc_vpx::Vp8Encoder,
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// A VP8 or VP9 encoder of I420 frames.
+pub struct VpxVideoEncoder {
+    inner: lkrtc_vpx::VpxEncoder,
     settings: EncoderSettings,
     keyframe_requested: bool,
     /// RTP timestamp of the previous frame and the rising 64-bit time derived from it
@@ -43,21 +50,21 @@ pub struct Vp8VideoEncoder {
     last: Option<(u32, i64)>,
 }
 
-impl Vp8VideoEncoder {
-    /// A real-time encoder at `max_bitrate` (CBR), error resilient. Rate control may drop a
-    /// picture to stay under the bitrate: the frame then comes out with no data.
-    pub fn new(settings: EncoderSettings) -> Result<Self> {
+impl VpxVideoEncoder {
+    /// A real-time `codec` encoder at `max_bitrate` (CBR), error resilient. Rate control may
+    /// drop a picture to stay under the bitrate: the frame then comes out with no data.
+    pub fn new(codec: VpxCodec, settings: EncoderSettings) -> Result<Self> {
         let EncoderSettings { width, height, max_bitrate, max_framerate } = settings;
         if max_framerate == 0 {
-            return Err(EngineError::InvalidArgument(format!("VP8 encoder settings {settings:?}")));
+            return Err(EngineError::InvalidArgument(format!("{codec:?} encoder settings {settings:?}")));
         }
         let config = EncoderConfig {
             width,
             height,
             bitrate_bps: max_bitrate,
-            threads: threads_for(width.saturating_mul(height)),
+            threads: threads_for(width.saturating_mul(height), cpus()),
         };
-        let inner = lkrtc_vpx::Vp8Encoder::new(config).map_err(codec_err)?;
+        let inner = lkrtc_vpx::VpxEncoder::new(codec, config).map_err(codec_err)?;
         Ok(Self { inner, settings, keyframe_requested: true, last: None })
     }
 
@@ -72,7 +79,7 @@ impl Vp8VideoEncoder {
     }
 }
 
-impl Encoder for Vp8VideoEncoder {
+impl Encoder for VpxVideoEncoder {
     type Input = VideoFrame;
 
     /// Encodes an I420 frame of the encoder's size; empty `data` when rate control dropped it.
@@ -80,7 +87,7 @@ impl Encoder for Vp8VideoEncoder {
         let s = self.settings;
         if input.ty != VideoBufferType::I420 || input.width != s.width || input.height != s.height {
             return Err(EngineError::InvalidArgument(format!(
-                "VP8 encoder of {}x{} I420 given a {}x{} {:?} frame",
+                "encoder of {}x{} I420 given a {}x{} {:?} frame",
                 s.width, s.height, input.width, input.height, input.ty
             )));
         }
@@ -98,34 +105,33 @@ impl Encoder for Vp8VideoEncoder {
 
 pub use lkrtc_vpx::is_keyframe;
 
-/// A VP8 decoder producing I420 frames.
-pub struct Vp8VideoDecoder {
-    inner: lkrtc_vpx::Vp8Decoder,
+/// A VP8 or VP9 decoder producing I420 frames.
+pub struct VpxVideoDecoder {
+    inner: lkrtc_vpx::VpxDecoder,
     gate: KeyframeGate,
 }
 
-impl Vp8VideoDecoder {
-    /// A decoder (the size comes from the stream).
-    pub fn new() -> Result<Self> {
-        Ok(Self { inner: lkrtc_vpx::Vp8Decoder::new().map_err(codec_err)?, gate: KeyframeGate::new() })
-    }
-
-    /// Whether it waits for a keyframe (the caller should ask the sender for one).
-    pub fn needs_keyframe(&self) -> bool {
-        self.gate.waiting()
+impl VpxVideoDecoder {
+    /// A `codec` decoder (the size comes from the stream).
+    pub fn new(codec: VpxCodec) -> Result<Self> {
+        Ok(Self { inner: lkrtc_vpx::VpxDecoder::new(codec).map_err(codec_err)?, gate: KeyframeGate::new() })
     }
 }
 
-impl Decoder for Vp8VideoDecoder {
+impl Decoder for VpxVideoDecoder {
     type Output = VideoFrame;
+
+    fn needs_keyframe(&self) -> bool {
+        self.gate.waiting()
+    }
 
     /// Decodes a frame; after loss or a frame that failed, skips frames until a keyframe
     /// (an `Ok` with no output). A frame libvpx refuses is an error and leaves the decoder
     /// usable.
     fn decode_frame(&mut self, frame: &EncodedFrame, lost: u16, out: &mut dyn FnMut(&VideoFrame)) -> Result<()> {
         let inner = &mut self.inner;
-        let decoded =
-            self.gate.pass(lost, is_keyframe(&frame.data), || inner.decode(&frame.data).map_err(codec_err))?;
+        let keyframe = inner.codec().is_keyframe(&frame.data);
+        let decoded = self.gate.pass(lost, keyframe, || inner.decode(&frame.data).map_err(codec_err))?;
         for p in decoded.into_iter().flatten() {
             out(&VideoFrame { ty: VideoBufferType::I420, width: p.width, height: p.height, data: p.data });
         }
@@ -142,23 +148,32 @@ mod tests {
     struct Vp8;
 
     impl Codec for Vp8 {
-        type Enc = Vp8VideoEncoder;
-        type Dec = Vp8VideoDecoder;
-        fn encoder(max_bitrate: u32) -> Vp8VideoEncoder {
-            Vp8VideoEncoder::new(EncoderSettings { width: W, height: H, max_bitrate, max_framerate: 30 }).unwrap()
+        type Enc = VpxVideoEncoder;
+        type Dec = VpxVideoDecoder;
+        fn encoder(max_bitrate: u32) -> VpxVideoEncoder {
+            VpxVideoEncoder::new(VpxCodec::Vp8, EncoderSettings { width: W, height: H, max_bitrate, max_framerate: 30 })
+                .unwrap()
         }
-        fn request_keyframe(enc: &mut Vp8VideoEncoder) {
+        fn request_keyframe(enc: &mut VpxVideoEncoder) {
             enc.request_keyframe();
         }
-        fn decoder() -> Vp8VideoDecoder {
-            Vp8VideoDecoder::new().unwrap()
+        fn decoder() -> VpxVideoDecoder {
+            VpxVideoDecoder::new(VpxCodec::Vp8).unwrap()
         }
-        fn needs_keyframe(dec: &Vp8VideoDecoder) -> bool {
+        fn needs_keyframe(dec: &VpxVideoDecoder) -> bool {
             dec.needs_keyframe()
         }
         fn is_keyframe(frame: &[u8]) -> bool {
             is_keyframe(frame)
         }
+    }
+
+    #[test]
+    fn threads_only_where_cores_are_to_spare() {
+        assert_eq!(threads_for(1280 * 720, 2), 1);
+        assert_eq!(threads_for(1280 * 720, 4), 2);
+        assert_eq!(threads_for(1920 * 1080, 16), 8);
+        assert_eq!(threads_for(320 * 240, 64), 1);
     }
 
     #[test]
@@ -205,16 +220,16 @@ mod tests {
         let mut enc = Vp8::encoder(500_000);
         let rgba = convert(VideoBufferType::I420, W, H, &picture(100, 0).data, VideoBufferType::Rgba, false).unwrap();
         assert_eq!(enc.encode_frame(&rgba, 0).unwrap_err().code(), "ERR_INVALID_ARG");
-        let bad =
-            Vp8VideoEncoder::new(EncoderSettings { width: 0, height: H, max_bitrate: 100_000, max_framerate: 30 });
+        let bad = VpxVideoEncoder::new(
+            VpxCodec::Vp8,
+            EncoderSettings { width: 0, height: H, max_bitrate: 100_000, max_framerate: 30 },
+        );
         assert_eq!(bad.err().map(|e| e.code()), Some("ERR_INVALID_ARG"));
         // Odd sizes are fine for VP8.
-        assert!(Vp8VideoEncoder::new(EncoderSettings {
-            width: 321,
-            height: 241,
-            max_bitrate: 100_000,
-            max_framerate: 30
-        })
+        assert!(VpxVideoEncoder::new(
+            VpxCodec::Vp8,
+            EncoderSettings { width: 321, height: 241, max_bitrate: 100_000, max_framerate: 30 }
+        )
         .is_ok());
         let mut dec = Vp8::decoder();
         for (i, ts) in [u32::MAX - 6000, u32::MAX - 3000, 1704, 4704].into_iter().enumerate() {
@@ -228,6 +243,6 @@ mod tests {
     #[test]
     #[ignore = "a measurement"]
     fn encode_cost_720p() {
-        checks::encode_cost_720p("VP8", |settings| Vp8VideoEncoder::new(settings).unwrap());
+        checks::encode_cost_720p("VP8", |settings| VpxVideoEncoder::new(VpxCodec::Vp8, settings).unwrap());
     }
 }

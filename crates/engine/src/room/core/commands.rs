@@ -38,6 +38,10 @@ impl Session {
             Command::MuteTrack { sid, muted, done } => {
                 let _ = done.send(self.mute_track(sid, muted));
             }
+            Command::TrackSettings { settings, done } => {
+                self.send(Req::TrackSetting(settings));
+                let _ = done.send(Ok(()));
+            }
             Command::SetSubscribed { participant_sid, track_sid, subscribe, done } => {
                 let owner = self.shared.remotes.lock().iter().find(|p| p.sid() == participant_sid).cloned();
                 let publication = owner.as_ref().and_then(|p| p.publication(&track_sid));
