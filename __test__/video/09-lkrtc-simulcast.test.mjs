@@ -46,6 +46,7 @@ describe('lkrtc publishes simulcast to the official SDK', () => {
       waitForEvent(subRoom, official.RoomEvent.TrackSubscribed, { timeoutMs: 20_000, what: 'the viewer to subscribe' }),
     ]);
     expect(remotePub.simulcasted, 'the server announces the track as simulcast').toBe(true);
+    expect(publication.simulcasted, 'the local publication says so too').toBe(true);
     expect([remotePub.width, remotePub.height]).toEqual([W, H]);
     expect(remotePub.mimeType.toLowerCase()).toBe(`video/${codec.toLowerCase()}`);
 
