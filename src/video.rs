@@ -7,7 +7,7 @@
 
 use lkrtc_engine::media::video::{LocalVideoTrack, VideoBufferType, VideoFrame, VideoSource};
 use lkrtc_engine::media::LocalTrack;
-use lkrtc_engine::TrackSource;
+use lkrtc_engine::{EngineError, TrackSource};
 use napi::bindgen_prelude::{PromiseRaw, Uint8Array};
 use napi::Env;
 use napi_derive::napi;
@@ -37,13 +37,29 @@ impl NativeVideoSource {
     }
 
     /// Queues a frame of `VideoBufferType` `ty` (the oldest queued frame is dropped when the
-    /// queue is full). `ERR_INVALID_ARG` for a bad frame, `ERR_DISPOSED` once closed.
+    /// queue is full), captured at `timestamp_us` (µs, any origin) if given.
+    /// `ERR_INVALID_ARG` for a bad frame or timestamp, `ERR_DISPOSED` once closed.
     #[napi(catch_unwind)]
-    pub fn capture_frame(&self, data: Uint8Array, ty: u32, width: u32, height: u32) -> error::Result<()> {
+    pub fn capture_frame(
+        &self,
+        data: Uint8Array,
+        ty: u32,
+        width: u32,
+        height: u32,
+        timestamp_us: Option<f64>,
+    ) -> error::Result<()> {
         let ty = VideoBufferType::from_value(ty).map_err(error::engine)?;
         let frame = VideoFrame::new(ty, width, height, data.to_vec()).map_err(error::engine)?;
+        let stamp = match timestamp_us {
+            Some(us) if !us.is_finite() => {
+                return Err(error::engine(EngineError::InvalidArgument(format!("timestampUs {us}"))));
+            }
+            // Saturating: the engine refuses a negative stamp.
+            Some(us) => Some(us as i64),
+            None => None,
+        };
         let source = self.handle.get()?;
-        rt(|| source.capture_frame(&frame))?.map_err(error::engine)
+        rt(|| source.capture_frame_at(&frame, stamp))?.map_err(error::engine)
     }
 
     /// Closes the source and frees it; false if it was already closed.

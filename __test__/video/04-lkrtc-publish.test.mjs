@@ -30,16 +30,19 @@ async function readFor(track, ms) {
 describe('lkrtc publishes video to the official SDK', () => {
   const env = useLkEnv(undefined, { settleMs: 5_000 });
 
+  // VP8's frames carry capture timestamps (`timestampUs`), H.264's are stamped on capture.
   it.each([
-    ['VP8', 'video/vp8'],
-    ['H264', 'video/h264'],
-  ])('%s: frames at the published size, brightness flips, the quadrant stays', async (codec, mime) => {
+    ['VP8', 'video/vp8', true],
+    ['H264', 'video/h264', false],
+  ])('%s: frames at the published size, brightness flips, the quadrant stays', async (codec, mime, stamped) => {
     const roomName = uniqueRoomName(`lk-video-${codec}`);
     const pubRoom = await connectLk(env.scope, env.dev, 'lk-cam', roomName);
     const subRoom = await env.scope.connect(env.dev, 'official-viewer', roomName);
     const source = new lk.VideoSource(W, H);
     const track = lk.LocalVideoTrack.createVideoTrack('cam', source);
-    const stop = feed(source, W, H, undefined, picture);
+    const stamp = () => BigInt(Math.round(performance.now() * 1000));
+    const capture = stamped ? { captureFrame: (f) => source.captureFrame(f, stamp()) } : source;
+    const stop = feed(capture, W, H, undefined, picture);
     const subscribed = waitForEvent(subRoom, official.RoomEvent.TrackSubscribed, {
       timeoutMs: 20_000,
       what: 'the official viewer to subscribe',
@@ -87,13 +90,12 @@ describe('lkrtc publishes video to the official SDK', () => {
     expectHandles({});
   });
 
-  it('refuses simulcast and codecs without an encoder, and a closed source', async () => {
+  it('refuses codecs without an encoder, bad timestamps and a closed source', async () => {
     const room = await connectLk(env.scope, env.dev, 'lk-cam', uniqueRoomName('lk-video-refuse'));
     const source = new lk.VideoSource(W, H);
     expectHandles({ room: 1, participant: 1, videoSource: 1 });
     const track = lk.LocalVideoTrack.createVideoTrack('cam', source);
     const publish = (o) => room.localParticipant.publishTrack(track, new lk.TrackPublishOptions(o));
-    expectLkError(await publish({ simulcast: true }).catch((e) => e), 'ERR_UNSUPPORTED');
     expectLkError(
       await publish({ simulcast: false, videoCodec: lk.VideoCodec.AV1 }).catch((e) => e),
       'ERR_INVALID_ARG',
@@ -101,6 +103,19 @@ describe('lkrtc publishes video to the official SDK', () => {
     expect(() => source.captureFrame(new lk.VideoFrame(new Uint8Array(3), W, H, lk.VideoBufferType.RGBA))).toThrow(
       /bytes/,
     );
+    for (const stamp of [-1n, -5, NaN, Infinity, 'soon']) {
+      expectLkError(
+        (() => {
+          try {
+            source.captureFrame(picture(DARK), stamp);
+          } catch (e) {
+            return e;
+          }
+        })(),
+        'ERR_INVALID_ARG',
+      );
+    }
+    source.captureFrame(picture(DARK), 123_456n);
     await source.close();
     expect(() => source.captureFrame(picture(DARK))).toThrow(/VideoSource/);
     track.dispose();

@@ -249,8 +249,9 @@ export class LocalParticipant extends Participant {
   /**
    * Publishes a LocalAudioTrack or LocalVideoTrack; resolves with its LocalTrackPublication
    * once the server accepted it. Video: `videoCodec` VP8 (default) or H264,
-   * `videoEncoding.maxBitrate`/`maxFramerate`; `simulcast: true` is refused with
-   * `ERR_UNSUPPORTED` (lkrtc sends one layer).
+   * `videoEncoding.maxBitrate`/`maxFramerate`; `simulcast` (default true, as the official
+   * SDK): up to three layers (q/h/f, LiveKit's presets; fewer for sources under 960 px,
+   * one under 480 px), each encoded from the same capture.
    */
   async publishTrack(
     track: LocalTrack,
@@ -265,9 +266,6 @@ export class LocalParticipant extends Participant {
       throw invalidArg('publishTrack: options.source must be a TrackSource value');
     }
     const video = track instanceof LocalVideoTrack;
-    if (video && opts.simulcast === true) {
-      throw unsupported('publishTrack simulcast', 'lkrtc publishes one video layer; use simulcast: false');
-    }
     const pn = this.#native();
     const tn = localTrackInternal.native(track);
     const encoding = opts.videoEncoding;
@@ -279,7 +277,7 @@ export class LocalParticipant extends Participant {
       videoCodec: opts.videoCodec,
       maxBitrate: encoding?.maxBitrate === undefined ? undefined : Number(encoding.maxBitrate),
       maxFramerate: encoding?.maxFramerate,
-      simulcast: false,
+      simulcast: video && opts.simulcast !== false,
     };
     const natPub = await nativeAwait(
       nativeCall(() =>

@@ -42,14 +42,17 @@ export class VideoSource {
   }
 
   /**
-   * Queues a frame. lkrtc stamps frames with their capture time (`timestampUs` is accepted,
-   * as in @livekit/rtc-node, and not used yet). A rotation other than 0 is refused with
-   * ERR_UNSUPPORTED (lkrtc does not send the rotation yet; rotate the frame instead).
-   * Errors: ERR_INVALID_ARG (bad frame), ERR_DISPOSED (closed).
+   * Queues a frame. With `timestampUs` (the capture time in microseconds, any origin; a
+   * bigint as in @livekit/rtc-node, or a number) the frames' RTP times follow those stamps,
+   * so the receiver plays them with the capture's spacing; a frame stamped no later than the
+   * previous one is dropped. Without it the frame is stamped when captured. A rotation other
+   * than 0 is refused with ERR_UNSUPPORTED (lkrtc does not send the rotation yet; rotate the
+   * frame instead). Errors: ERR_INVALID_ARG (bad frame, negative or non-finite
+   * `timestampUs`), ERR_DISPOSED (closed).
    */
   captureFrame(
     frame: VideoFrame,
-    _timestampUs?: bigint,
+    timestampUs?: bigint | number,
     rotation: VideoRotation = VideoRotation.VIDEO_ROTATION_0,
   ): void {
     const nat = this.#native;
@@ -58,7 +61,11 @@ export class VideoSource {
       throw unsupported('captureFrame with a rotation', 'rotate the frame before capturing it');
     }
     if (!(frame?.data instanceof Uint8Array)) throw invalidArg('captureFrame: frame must be a VideoFrame');
-    nativeCall(() => nat.captureFrame(frame.data, frame.type, frame.width, frame.height));
+    const us = timestampUs === undefined ? undefined : Number(timestampUs);
+    if (us !== undefined && (!['bigint', 'number'].includes(typeof timestampUs) || !Number.isFinite(us) || us < 0)) {
+      throw invalidArg(`captureFrame: timestampUs must be a non-negative number of microseconds, not ${timestampUs}`);
+    }
+    nativeCall(() => nat.captureFrame(frame.data, frame.type, frame.width, frame.height, us));
   }
 
   /** Closes the source (tracks stop sending) and frees it. Idempotent. */

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lkrtc_transport::{CandidateFilter, PcOptions};
+use lkrtc_transport::{CandidateFilter, PcOptions, RtcpFeedback};
 use tokio::sync::mpsc;
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCIceTransportPolicy};
 
@@ -48,6 +48,9 @@ pub(crate) async fn create(
         // Our packets carry their loudness, which servers use to find active speakers.
         audio_level: target == Target::Publisher,
         candidate_filter,
+        // The encoders act on keyframe requests and estimates about what we publish; the
+        // stack keeps answering NACKs.
+        rtcp_feedback: if target == Target::Publisher { RtcpFeedback::Publisher } else { RtcpFeedback::Stack },
         ..PcOptions::new(target, ip)
     };
     lkrtc_transport::build(options, tx).await.map_err(EngineError::rtc)

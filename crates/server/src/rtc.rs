@@ -52,7 +52,7 @@ impl PcFactory {
             audio_level: target == Target::Publisher,
             // Subscribers' PLI, FIR, NACK and REMB reach the down tracks (feedback.rs), which
             // answer NACKs themselves. Harmless on a publisher PC (it sends nothing).
-            rtcp_feedback: true,
+            rtcp_feedback: lkrtc_transport::RtcpFeedback::Relay,
             include_loopback: self.ip.is_loopback(),
             // A relayed client (TURN) would wait 2 s by default; 100 ms still lets a
             // direct pair checked in parallel win.

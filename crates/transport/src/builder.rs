@@ -58,11 +58,26 @@ pub struct PcOptions {
     pub audio_level: bool,
     /// Which gathered local candidates are reported (`None`: all).
     pub candidate_filter: Option<CandidateFilter>,
-    /// Hand receiver feedback (PLI, FIR, NACK, REMB) to the application as
-    /// `TrackLocalEvent::OnRtcpPacket` on the sent track it is about, and leave NACKs to the
-    /// application: the stack's own NACK responder is not registered (default off: the
-    /// stack answers NACKs and keeps the feedback).
-    pub rtcp_feedback: bool,
+    /// Which receiver feedback about sent tracks reaches the application (default
+    /// [`RtcpFeedback::Stack`]: none).
+    pub rtcp_feedback: RtcpFeedback,
+}
+
+/// Who acts on the receiver feedback (PLI, FIR, NACK, REMB) about what a peer connection
+/// sends. Delivered feedback arrives as `TrackLocalEvent::OnRtcpPacket` on the sent track it
+/// is about (see [`FeedbackInterceptor`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RtcpFeedback {
+    /// The stack answers NACKs and keeps everything else.
+    #[default]
+    Stack,
+    /// A publisher: the stack answers NACKs (it keeps what it sent); keyframe requests
+    /// (PLI, FIR) and bandwidth estimates (REMB) go to the application, whose encoder acts
+    /// on them.
+    Publisher,
+    /// A forwarding server: PLI, FIR, NACK and REMB all go to the application, which
+    /// answers NACKs itself; the stack's NACK responder is not registered.
+    Relay,
 }
 
 impl PcOptions {
@@ -81,7 +96,7 @@ impl PcOptions {
             runtime: None,
             audio_level: false,
             candidate_filter: None,
-            rtcp_feedback: false,
+            rtcp_feedback: RtcpFeedback::Stack,
         }
     }
 }
@@ -117,10 +132,11 @@ pub async fn build(
         let level = RTCRtpHeaderExtensionCapability { uri: rtc::sdp::extmap::AUDIO_LEVEL_URI.to_owned() };
         media.register_header_extension(level, RtpCodecKind::Audio, None)?;
     }
-    let registry = if options.rtcp_feedback {
-        feedback_interceptors(&mut media)?
-    } else {
-        register_default_interceptors(Registry::new(), &mut media)?
+    let registry = match options.rtcp_feedback {
+        RtcpFeedback::Relay => feedback_interceptors(&mut media)?,
+        RtcpFeedback::Publisher => register_default_interceptors(Registry::new(), &mut media)?
+            .with(Slot::from(FEEDBACK_SLOT), FeedbackInterceptor::without_nacks()),
+        RtcpFeedback::Stack => register_default_interceptors(Registry::new(), &mut media)?,
     };
     let settings = SettingEngineBuilder::new()
         .with_include_loopback_candidate(options.include_loopback)
@@ -170,5 +186,17 @@ mod tests {
             assert!(slots.iter().any(|(slot, _)| *slot == wanted), "{wanted:?} missing from {names:?}");
         }
         assert_eq!(slots.last().map(|(slot, _)| *slot), Some(Slot::from(FEEDBACK_SLOT)), "{names:?}");
+    }
+
+    #[test]
+    fn publisher_chain_keeps_the_nack_responder() {
+        let mut media = MediaEngine::default();
+        media.register_default_codecs().unwrap();
+        let registry = register_default_interceptors(Registry::new(), &mut media)
+            .unwrap()
+            .with(Slot::from(FEEDBACK_SLOT), FeedbackInterceptor::without_nacks());
+        let slots = registry.slots();
+        assert!(slots.iter().any(|(slot, _)| *slot == Slot::NackResponder));
+        assert_eq!(slots.last().map(|(slot, _)| *slot), Some(Slot::from(FEEDBACK_SLOT)));
     }
 }

@@ -8,6 +8,10 @@
 //! receiver bandwidth estimates (REMB). Receiver reports, transport-wide feedback and
 //! everything else stay with the chain.
 //!
+//! A publishing client keeps the stack's NACK responder and wants only keyframe requests
+//! and estimates ([`FeedbackInterceptor::without_nacks`]); a forwarding server answers
+//! NACKs itself and takes them too ([`FeedbackInterceptor::default`]).
+//!
 //! The stack routes a whole compound packet by the destination SSRC of its *first* packet
 //! (usually a receiver report naming some other stream), so each marked packet leaves this
 //! interceptor as its own message and is routed by its own media SSRC. A REMB naming several
@@ -23,16 +27,36 @@ use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEs
 use rtc::rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack;
 use rtc::sansio::Protocol;
 
-/// Marks PLI, FIR, NACK and REMB for the application, one packet per message.
-#[derive(Default)]
+/// Marks PLI, FIR, NACK (unless built [`without_nacks`](Self::without_nacks)) and REMB for
+/// the application, one packet per message.
 pub struct FeedbackInterceptor {
     read_queue: VecDeque<TaggedPacket>,
     write_queue: VecDeque<TaggedPacket>,
+    nacks: bool,
+}
+
+impl Default for FeedbackInterceptor {
+    /// Marks NACKs too (the application answers them).
+    fn default() -> Self {
+        Self { read_queue: VecDeque::new(), write_queue: VecDeque::new(), nacks: true }
+    }
+}
+
+impl FeedbackInterceptor {
+    /// Marks PLI, FIR and REMB only: NACKs stay with the stack's responder.
+    pub fn without_nacks() -> Self {
+        Self { nacks: false, ..Self::default() }
+    }
 }
 
 /// The feedback in `packets` the application acts on, one packet per entry (REMB split per
 /// stream it names).
 pub fn relayed(packets: &[Box<dyn rtc::rtcp::Packet>]) -> Vec<Box<dyn rtc::rtcp::Packet>> {
+    relayed_with(packets, true)
+}
+
+/// [`relayed`], leaving NACKs out unless `nacks`.
+fn relayed_with(packets: &[Box<dyn rtc::rtcp::Packet>], nacks: bool) -> Vec<Box<dyn rtc::rtcp::Packet>> {
     let mut out: Vec<Box<dyn rtc::rtcp::Packet>> = Vec::new();
     for packet in packets {
         let any = packet.as_any();
@@ -40,7 +64,10 @@ pub fn relayed(packets: &[Box<dyn rtc::rtcp::Packet>]) -> Vec<Box<dyn rtc::rtcp:
             for &ssrc in &remb.ssrcs {
                 out.push(Box::new(ReceiverEstimatedMaximumBitrate { ssrcs: vec![ssrc], ..remb.clone() }));
             }
-        } else if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() || any.is::<TransportLayerNack>() {
+        } else if any.is::<PictureLossIndication>()
+            || any.is::<FullIntraRequest>()
+            || (nacks && any.is::<TransportLayerNack>())
+        {
             out.push(packet.clone());
         }
     }
@@ -59,7 +86,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackInterceptor {
             self.read_queue.push_back(msg);
             return Ok(());
         };
-        for packet in relayed(packets) {
+        for packet in relayed_with(packets, self.nacks) {
             let message = AttributedPacket::new(Packet::Rtcp(vec![packet])).with(Attribute::DeliverToApplication);
             self.read_queue.push_back(TaggedPacket { now: msg.now, transport: msg.transport, message });
         }
@@ -93,6 +120,7 @@ impl Interceptor for FeedbackInterceptor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rtc::rtcp::payload_feedbacks::full_intra_request::FirEntry;
     use rtc::rtcp::receiver_report::ReceiverReport;
     use rtc::rtcp::transport_feedbacks::transport_layer_nack::NackPair;
 
@@ -131,6 +159,32 @@ mod tests {
         }
         assert_eq!(marked, vec![vec![10], vec![20], vec![10], vec![20]]);
         assert_eq!(unmarked, 1, "the original compound goes on to the terminus");
+    }
+
+    #[test]
+    fn without_nacks_leaves_nacks_to_the_stack() {
+        let mut chain = FeedbackInterceptor::without_nacks();
+        let compound: Vec<Box<dyn rtc::rtcp::Packet>> = vec![
+            Box::new(TransportLayerNack {
+                sender_ssrc: 1,
+                media_ssrc: 20,
+                nacks: vec![NackPair { packet_id: 5, lost_packets: 0 }],
+            }),
+            Box::new(FullIntraRequest {
+                sender_ssrc: 1,
+                media_ssrc: 0,
+                fir: vec![FirEntry { ssrc: 30, sequence_number: 1 }],
+            }),
+        ];
+        chain.handle_read(tagged(compound)).unwrap();
+        let mut marked = Vec::new();
+        while let Some(msg) = chain.poll_read() {
+            let Packet::Rtcp(packets) = &msg.message.packet else { panic!("not RTCP") };
+            if msg.message.has(&Attribute::DeliverToApplication) {
+                marked.push(packets[0].destination_ssrc());
+            }
+        }
+        assert_eq!(marked, vec![vec![30]], "only the FIR is delivered");
     }
 
     #[test]

@@ -25,6 +25,6 @@ pub mod feedback;
 pub mod negotiation;
 pub mod sdp;
 
-pub use builder::{build, PcOptions};
+pub use builder::{build, PcOptions, RtcpFeedback};
 pub use events::{CandidateFilter, PcEvent, Target};
 pub use negotiation::{AnswerCheck, Applied, Negotiation, TooManyCandidates};

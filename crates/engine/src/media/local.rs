@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 
 use super::codec::Packetizer;
-use super::send::TrackOutput;
+use super::send::{StreamWire, TrackOutput};
 use super::transform::{Direction, FrameTransform, TrackMeta};
 use super::MediaKind;
 use crate::error::Result;
@@ -25,6 +25,11 @@ pub trait MediaSource: Send + Sync + 'static {
     fn payload_type(&self) -> u8;
     /// A packetiser for that codec.
     fn packetizer(&self) -> Box<dyn Packetizer>;
+    /// The RIDs of the simulcast layers tracks are sent as, from the lowest (empty: one
+    /// stream, no simulcast).
+    fn rids(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
     /// Whether the source was closed (a closed source cannot be published).
     fn is_closed(&self) -> bool;
     /// Starts feeding `output`.
@@ -39,6 +44,38 @@ pub trait MediaSource: Send + Sync + 'static {
     /// rate) before a track is published; an option the kind cannot honour is an error.
     fn configure(&self, _options: &PublishOptions) -> Result<()> {
         Ok(())
+    }
+    /// Receiver feedback about the stream `ssrc` of a track it feeds (keyframe requests,
+    /// bandwidth estimates). Ignored unless the kind acts on it (video does).
+    fn on_feedback(&self, _ssrc: u32, _feedback: Feedback) {}
+}
+
+/// Receiver feedback about a sent stream that its source acts on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Feedback {
+    /// A receiver lost the picture (PLI) or asked for an intra frame (FIR).
+    KeyframeRequest,
+    /// The receiver's bandwidth estimate for the stream (REMB), in bits per second.
+    Estimate(u64),
+}
+
+impl Feedback {
+    /// What an RTCP packet asks of the sender, and about which streams; `None` for packets
+    /// a source does not act on.
+    pub fn from_rtcp(packet: &dyn rtc::rtcp::Packet) -> Option<(Self, Vec<u32>)> {
+        use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+        use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+        use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+        let any = packet.as_any();
+        if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+            Some((Self::KeyframeRequest, vec![pli.media_ssrc]))
+        } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+            Some((Self::KeyframeRequest, fir.fir.iter().map(|e| e.ssrc).chain([fir.media_ssrc]).collect()))
+        } else {
+            let remb = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()?;
+            let bitrate = if remb.bitrate.is_finite() { remb.bitrate.max(0.0) as u64 } else { return None };
+            Some((Self::Estimate(bitrate), remb.ssrcs.clone()))
+        }
     }
 }
 
@@ -62,27 +99,35 @@ pub(crate) struct LocalTrackInner {
 struct Wire {
     cid: String,
     output: Arc<TrackOutput>,
-    /// The codec's mime type when the wire was made.
+    /// The codec's mime type and the layers' RIDs when the wire was made.
     codec: String,
+    rids: Vec<&'static str>,
 }
 
 /// A track this client can publish, of any kind.
 #[derive(Clone)]
 pub struct LocalTrack(pub(crate) Arc<LocalTrackInner>);
 
-/// A fresh client id and RTP output for `name`, fed by nothing yet.
+/// A fresh client id and RTP output for `name` (one stream per simulcast layer), fed by
+/// nothing yet.
 fn new_wire(name: &str, source: &dyn MediaSource, meta: &Arc<TrackMeta>) -> Wire {
-    let ssrc = loop {
+    let ssrc = || loop {
         let s = rand_u32();
         if s != 0 {
             break s;
         }
     };
-    let cid = format!("LK_{:016x}", ((rand_u32() as u64) << 32) | ssrc as u64);
-    let output = TrackOutput::for_source(&cid, name, source, ssrc, meta.clone(), rand_u32() as u16);
+    let rids = source.rids();
+    let streams: Vec<StreamWire> = if rids.is_empty() {
+        vec![StreamWire { rid: None, ssrc: ssrc(), first_seq: rand_u32() as u16 }]
+    } else {
+        rids.iter().map(|&rid| StreamWire { rid: Some(rid), ssrc: ssrc(), first_seq: rand_u32() as u16 }).collect()
+    };
+    let cid = format!("LK_{:016x}", ((rand_u32() as u64) << 32) | streams[0].ssrc as u64);
+    let output = TrackOutput::with_streams(&cid, name, source, &streams, meta.clone());
     let codec = source.codec().mime_type;
     meta.set_codec(&codec);
-    Wire { cid, output, codec }
+    Wire { cid, output, codec, rids }
 }
 
 impl LocalTrack {
@@ -155,11 +200,15 @@ impl LocalTrack {
         self.0.meta.set_identity(identity);
     }
     /// Before a publish: a track published before, or whose source now codes with another
-    /// codec, gets a new client id and RTP output (same source, same mute state), so it
-    /// reaches the server as a new track.
+    /// codec or other simulcast layers, gets a new client id and RTP output (same source,
+    /// same mute state), so it reaches the server as a new track.
     pub(crate) fn prepare_publish(&self) {
         let used = self.0.used.swap(true, Ordering::AcqRel);
-        if !used && self.0.wire.lock().codec == self.0.source.codec().mime_type {
+        let same = {
+            let wire = self.0.wire.lock();
+            wire.codec == self.0.source.codec().mime_type && wire.rids == self.0.source.rids()
+        };
+        if !used && same {
             return;
         }
         let fresh = new_wire(&self.0.name, self.0.source.as_ref(), &self.0.meta);
@@ -180,6 +229,29 @@ impl LocalTrack {
     }
     pub(crate) fn rtp(&self) -> Arc<TrackLocalStaticRTP> {
         self.output().rtp.clone()
+    }
+    /// The transceiver that sends the current wire was added.
+    pub(crate) fn set_transceiver(&self, transceiver: Arc<dyn webrtc::rtp_transceiver::RtpTransceiver>) {
+        self.output().set_transceiver(transceiver);
+    }
+    /// Reads the receiver feedback about the track's current wire (what the publisher peer
+    /// connection delivers: PLI, FIR, REMB) and hands it to the source, until the wire is
+    /// unbound from its peer connection. Holds the source only weakly.
+    pub(crate) fn serve_feedback(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+        let rtp = self.rtp();
+        let source = Arc::downgrade(&self.0.source);
+        async move {
+            while let Some(TrackLocalEvent::OnRtcpPacket(packets)) = rtp.poll().await {
+                let Some(source) = source.upgrade() else { return };
+                for packet in packets {
+                    let Some((feedback, ssrcs)) = Feedback::from_rtcp(packet.as_ref()) else { continue };
+                    for ssrc in ssrcs {
+                        source.on_feedback(ssrc, feedback);
+                    }
+                }
+            }
+        }
     }
 }
 

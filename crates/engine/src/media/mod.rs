@@ -22,10 +22,10 @@ pub mod video;
 
 pub use codec::{Decoder, EncodedFrame, Encoder, Packetizer, Payload};
 pub(crate) use fanout::{Fanout, FrameQueue, Listener};
-pub use local::{LocalTrack, MediaSource};
+pub use local::{Feedback, LocalTrack, MediaSource};
 pub use recv::{Depacketized, Depacketizer, MakeDecoder, RecvPipeline};
 pub use rtp::{FrameDepacketizer, RtpPacketizer, MTU};
-pub use send::{SendPipeline, TrackOutput};
+pub use send::{SendPipeline, StreamWire, TrackOutput};
 pub use transform::{Direction, FrameInfo, FrameTransform, TrackMeta};
 
 /// What a track carries; the same enum as [`crate::TrackKind`].

@@ -1,16 +1,24 @@
 //! Sending: `Encoder → [FrameTransform] → Packetizer → RTP out`. A source encodes each
 //! frame once ([`SendPipeline`]) and hands it to every track it feeds ([`TrackOutput`]):
-//! each track has its own transform, packetiser, sequence numbers and SSRC.
+//! each track has its own transform, packetiser, sequence numbers and SSRC. A simulcast
+//! track has one RTP stream per layer (its own SSRC, RID, packetiser and sequence numbers);
+//! their packets carry the RID and the transceiver's mid, which is how the receiver tells
+//! the layers apart.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
 use rtc::rtp;
+use rtc::rtp::extension::HeaderExtension;
+use rtc::shared::marshal::{Marshal, MarshalSize};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::MediaStreamTrack;
+use webrtc::rtp_transceiver::RtpTransceiver;
 
 use super::codec::{EncodedFrame, Encoder, Packetizer};
 use super::local::MediaSource;
@@ -18,12 +26,32 @@ use super::transform::TrackMeta;
 use super::MediaKind;
 use crate::error::Result;
 
+/// One RTP stream of a track: the only one, or a simulcast layer.
+struct Stream {
+    /// RTP stream id (simulcast layers only).
+    rid: Option<Bytes>,
+    ssrc: u32,
+    packetizer: Mutex<Box<dyn Packetizer>>,
+    seq: AtomicU16,
+}
+
+/// What a new [`TrackOutput`] stream is: its RID (simulcast), SSRC and first sequence number.
+#[derive(Clone, Debug)]
+pub struct StreamWire {
+    /// RTP stream id (`None`: the track's only stream).
+    pub rid: Option<&'static str>,
+    /// SSRC it is sent as.
+    pub ssrc: u32,
+    /// Sequence number of its first packet.
+    pub first_seq: u16,
+}
+
 /// One local track's RTP output.
 pub struct TrackOutput {
     pub(crate) rtp: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
+    /// Its streams: one, or the simulcast layers from the lowest.
+    streams: Vec<Stream>,
     payload_type: u8,
-    packetizer: Mutex<Box<dyn Packetizer>>,
     /// Sid, identity and frame transform of the track (shared by its outputs).
     pub(crate) meta: Arc<TrackMeta>,
     /// Muted locally: nothing is sent.
@@ -32,7 +60,9 @@ pub struct TrackOutput {
     talkspurts: bool,
     /// Nothing was sent for the last frame.
     gap: AtomicBool,
-    seq: AtomicU16,
+    /// The transceiver sending it (set once added), and its mid once negotiated.
+    transceiver: Mutex<Option<Arc<dyn RtpTransceiver>>>,
+    mid: Mutex<Option<Bytes>>,
     /// The paced sender of video frames (started by the first `send_paced`).
     pacer: Mutex<Option<mpsc::Sender<Paced>>>,
 }
@@ -49,24 +79,67 @@ impl TrackOutput {
         meta: Arc<TrackMeta>,
         first_seq: u16,
     ) -> Arc<Self> {
+        Self::with_streams(cid, name, source, &[StreamWire { rid: None, ssrc, first_seq }], meta)
+    }
+
+    /// The output of a new wire track of one stream per entry of `streams` (simulcast
+    /// layers from the lowest, each with its RID).
+    pub fn with_streams(
+        cid: &str,
+        name: &str,
+        source: &dyn MediaSource,
+        streams: &[StreamWire],
+        meta: Arc<TrackMeta>,
+    ) -> Arc<Self> {
         let kind = match source.kind() {
             MediaKind::Audio => rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Audio,
             MediaKind::Video => rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video,
         };
-        let encoding = crate::pc::encoding(source.codec(), ssrc);
-        let track = MediaStreamTrack::new(cid.into(), cid.into(), name.into(), kind, vec![encoding]);
+        let encodings = streams
+            .iter()
+            .map(|s| {
+                let mut encoding = crate::pc::encoding(source.codec(), s.ssrc);
+                encoding.rtp_coding_parameters.rid = s.rid.unwrap_or_default().to_owned();
+                encoding
+            })
+            .collect();
+        let track = MediaStreamTrack::new(cid.into(), cid.into(), name.into(), kind, encodings);
+        let streams = streams
+            .iter()
+            .map(|s| Stream {
+                rid: s.rid.map(|r| Bytes::from_static(r.as_bytes())),
+                ssrc: s.ssrc,
+                packetizer: Mutex::new(source.packetizer()),
+                seq: AtomicU16::new(s.first_seq),
+            })
+            .collect();
         Arc::new(Self {
             rtp: Arc::new(TrackLocalStaticRTP::new(track)),
-            ssrc,
+            streams,
             payload_type: source.payload_type(),
-            packetizer: Mutex::new(source.packetizer()),
             meta,
             muted: AtomicBool::new(false),
             talkspurts: source.kind() == MediaKind::Audio,
             gap: AtomicBool::new(true),
-            seq: AtomicU16::new(first_seq),
+            transceiver: Mutex::new(None),
+            mid: Mutex::new(None),
             pacer: Mutex::new(None),
         })
+    }
+
+    /// The index of the stream sent as `ssrc` (the simulcast layer), if it is one of ours.
+    pub fn stream_of(&self, ssrc: u32) -> Option<usize> {
+        self.streams.iter().position(|s| s.ssrc == ssrc)
+    }
+
+    /// How many streams it sends (simulcast layers).
+    pub fn stream_count(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// The transceiver that sends it (simulcast packets carry its mid).
+    pub(crate) fn set_transceiver(&self, transceiver: Arc<dyn RtpTransceiver>) {
+        *self.transceiver.lock() = Some(transceiver);
     }
 
     /// Published (has a sid).
@@ -87,8 +160,14 @@ impl TrackOutput {
     /// `frame` transformed and packetised: the RTP packets to send (none if the transform
     /// dropped it).
     pub fn packets(&self, frame: EncodedFrame) -> Vec<rtp::Packet> {
-        let Some(frame) = self.meta.apply(frame, self.ssrc) else { return Vec::new() };
-        let payloads = match self.packetizer.lock().packetize(&frame) {
+        self.stream_packets(0, frame)
+    }
+
+    /// [`packets`](Self::packets) for stream (layer) `index`.
+    fn stream_packets(&self, index: usize, frame: EncodedFrame) -> Vec<rtp::Packet> {
+        let Some(stream) = self.streams.get(index) else { return Vec::new() };
+        let Some(frame) = self.meta.apply(frame, stream.ssrc) else { return Vec::new() };
+        let payloads = match stream.packetizer.lock().packetize(&frame) {
             Ok(p) => p,
             Err(e) => {
                 tracing::debug!(error = %e, "frame not packetised");
@@ -104,9 +183,9 @@ impl TrackOutput {
                     version: 2,
                     marker: p.marker || (i == 0 && talkspurt),
                     payload_type: self.payload_type,
-                    sequence_number: self.seq.fetch_add(1, Ordering::Relaxed),
+                    sequence_number: stream.seq.fetch_add(1, Ordering::Relaxed),
                     timestamp: frame.timestamp,
-                    ssrc: self.ssrc,
+                    ssrc: stream.ssrc,
                     ..Default::default()
                 },
                 payload: p.data,
@@ -122,19 +201,55 @@ impl TrackOutput {
         }
     }
 
-    /// Queues `frame` to be sent spread out at `rate_bps` (libwebrtc's pacer does the
-    /// same): a video frame is many packets, and a keyframe sent in one burst overflows
-    /// socket buffers on the way (the losses come back as NACKs and retransmission bursts).
-    /// Waits only while [`PACED_FRAMES`] frames are already queued, so encoding the next
-    /// frame overlaps with sending this one.
-    pub async fn send_paced(&self, frame: EncodedFrame, rate_bps: u32) {
-        let packets = self.packets(frame);
+    /// Queues `frame` to be sent on stream (simulcast layer) `index`, spread out at
+    /// `rate_bps` (libwebrtc's pacer does the same): a video frame is many packets, and a
+    /// keyframe sent in one burst overflows socket buffers on the way (the losses come back
+    /// as NACKs and retransmission bursts). Waits only while [`PACED_FRAMES`] frames are
+    /// already queued, so encoding the next frame overlaps with sending this one. A layer's
+    /// packets carry its RID and the transceiver's mid (once negotiated: until then nothing
+    /// is sent anyway).
+    pub async fn send_paced(&self, index: usize, frame: EncodedFrame, rate_bps: u32) {
+        let Some(rid) = self.streams.get(index).map(|s| s.rid.clone()) else { return };
+        let packets = self.stream_packets(index, frame);
         if packets.is_empty() {
             return;
         }
+        let mid = if rid.is_some() { self.mid().await } else { None };
         let queue = self.pacer.lock().get_or_insert_with(|| spawn_pacer(self.rtp.clone())).clone();
-        let _ = queue.send(Paced { packets, rate_bps }).await;
+        let _ = queue.send(Paced { packets, rate_bps, rid, mid }).await;
     }
+
+    /// The transceiver's mid, once it has one.
+    async fn mid(&self) -> Option<Bytes> {
+        if let Some(mid) = self.mid.lock().clone() {
+            return Some(mid);
+        }
+        let transceiver = self.transceiver.lock().clone()?;
+        let mid = Bytes::from(transceiver.mid().await.ok()??);
+        *self.mid.lock() = Some(mid.clone());
+        Some(mid)
+    }
+}
+
+/// An SDES header extension (RID, mid): the bytes of a short string.
+struct SdesItem(Bytes);
+
+impl MarshalSize for SdesItem {
+    fn marshal_size(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl Marshal for SdesItem {
+    fn marshal_to(&self, buf: &mut [u8]) -> rtc::shared::error::Result<usize> {
+        let n = self.0.len();
+        buf.get_mut(..n).ok_or(rtc::shared::error::Error::ErrShortBuffer)?.copy_from_slice(&self.0);
+        Ok(n)
+    }
+}
+
+fn sdes(uri: &'static str, value: Bytes) -> HeaderExtension {
+    HeaderExtension::Custom { uri: Cow::Borrowed(uri), extension: Box::new(SdesItem(value)) }
 }
 
 /// Frames queued for pacing before `send_paced` waits.
@@ -146,10 +261,21 @@ const PACE_SLACK: Duration = Duration::from_millis(2);
 /// Bytes a packet costs on the wire besides its payload: RTP, UDP and IPv4 headers, SRTP tag.
 const PACKET_OVERHEAD: u64 = 12 + 8 + 20 + 10;
 
-/// A frame's packets and the rate to send them at.
+/// A frame's packets, the rate to send them at, and the RID and mid they carry (simulcast).
 struct Paced {
     packets: Vec<rtp::Packet>,
     rate_bps: u32,
+    rid: Option<Bytes>,
+    mid: Option<Bytes>,
+}
+
+impl Paced {
+    /// The header extensions of its packets.
+    fn extensions(&self) -> Vec<HeaderExtension> {
+        let rid = self.rid.clone().map(|rid| sdes(rtc::sdp::extmap::SDES_RTP_STREAM_ID_URI, rid));
+        let mid = self.mid.clone().map(|mid| sdes(rtc::sdp::extmap::SDES_MID_URI, mid));
+        rid.into_iter().chain(mid).collect()
+    }
 }
 
 /// When packets may leave to keep to a rate: each packet's departure pushes the next one
@@ -174,13 +300,13 @@ fn spawn_pacer(rtp: Arc<TrackLocalStaticRTP>) -> mpsc::Sender<Paced> {
     let (tx, mut rx) = mpsc::channel::<Paced>(PACED_FRAMES);
     tokio::spawn(async move {
         let mut clock = PaceClock::default();
-        while let Some(Paced { packets, rate_bps }) = rx.recv().await {
-            for packet in packets {
-                let due = clock.due(tokio::time::Instant::now(), packet.payload.len(), rate_bps);
+        while let Some(mut paced) = rx.recv().await {
+            for packet in std::mem::take(&mut paced.packets) {
+                let due = clock.due(tokio::time::Instant::now(), packet.payload.len(), paced.rate_bps);
                 if due > tokio::time::Instant::now() + PACE_SLACK {
                     tokio::time::sleep_until(due).await;
                 }
-                let _ = rtp.write_rtp_with_extensions(packet, &[]).await;
+                let _ = rtp.write_rtp_with_extensions(packet, &paced.extensions()).await;
             }
         }
     });

@@ -215,15 +215,22 @@ impl Driver {
                     streams: vec![],
                     send_encodings: vec![],
                 };
+                let feedback = track.serve_feedback();
                 let sender = async {
                     let tr = self
                         .publisher
                         .add_transceiver_from_track(track.rtp(), Some(init))
                         .await
                         .map_err(EngineError::rtc)?;
+                    track.set_transceiver(tr.clone());
                     tr.sender().await.map_err(EngineError::rtc)?.ok_or_else(|| EngineError::rtc("no sender"))
                 }
                 .await;
+                if sender.is_ok() {
+                    // Bound now: keyframe requests and estimates reach the source until the
+                    // track is removed or the peer connection closes.
+                    tokio::spawn(feedback);
+                }
                 Some(TransportEvent::TransceiverAdded { cid, sender })
             }
             Action::RemoveSender(sender) => {

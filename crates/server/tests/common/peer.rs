@@ -35,7 +35,7 @@ async fn pc(target: Target, tx: mpsc::UnboundedSender<PcEvent>) -> Arc<dyn PeerC
     let options = PcOptions {
         include_loopback: true,
         tcp: false,
-        rtcp_feedback: true,
+        rtcp_feedback: lkrtc_transport::RtcpFeedback::Relay,
         ..PcOptions::new(target, [127, 0, 0, 1].into())
     };
     lkrtc_transport::build(options, tx).await.unwrap()

@@ -1,11 +1,16 @@
 //! Video: raw frames and their conversion, capture and encoding (`VideoSource`), and
 //! receiving (`VideoStream`).
 
+pub mod bitrate;
+mod clock;
 mod convert;
 mod depacketize;
+mod encoder;
 mod frame;
 mod gate;
 pub mod h264;
+pub mod layers;
+mod scale;
 mod source;
 mod stream;
 pub mod vp8;

@@ -13,11 +13,12 @@ use livekit_protocol as proto;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use super::h264::{EncoderSettings, H264VideoEncoder};
-use super::vp8::VpxVideoEncoder;
+use super::clock::CaptureClock;
+use super::encoder::{self, Captured, LayerEncoders, Requests};
+use super::layers::{layer_plan, LayerSpec};
 use super::{convert, VideoBufferType, VideoFrame};
 use crate::error::{EngineError, Result};
-use crate::media::{Encoder, MediaKind, MediaSource, Packetizer, RtpPacketizer, TrackOutput};
+use crate::media::{Feedback, MediaKind, MediaSource, Packetizer, RtpPacketizer, TrackOutput};
 use crate::types::{PublishOptions, VideoCodec};
 
 /// Frames queued before the oldest is dropped.
@@ -25,9 +26,6 @@ pub const QUEUE_FRAMES: usize = 3;
 /// Payload types of the video codecs, as the default media engine numbers them.
 const VP8_PT: u8 = 96;
 const H264_PT: u8 = 102;
-/// A keyframe at least this often (ms), so that a subscriber that joins late, or lost a
-/// frame, starts decoding soon.
-const KEYFRAME_INTERVAL_MS: u128 = 2_000;
 
 /// Default bitrate ceiling for a picture whose short side is `side` pixels (LiveKit's
 /// camera presets: 180p 160 kb/s ... 2160p 8 Mb/s).
@@ -50,6 +48,15 @@ struct Coding {
     codec: VideoCodec,
     max_bitrate: Option<u32>,
     max_framerate: u32,
+    simulcast: bool,
+}
+
+impl Coding {
+    /// The layers a `width` x `height` source is sent as, from the lowest.
+    fn plan(&self, width: u32, height: u32) -> Vec<LayerSpec> {
+        let max_bitrate = self.max_bitrate.unwrap_or_else(|| default_max_bitrate(width, height));
+        layer_plan(width, height, max_bitrate, self.max_framerate, self.simulcast)
+    }
 }
 
 struct Queued {
@@ -62,7 +69,12 @@ struct State {
     closed: bool,
     sender_started: bool,
     coding: Coding,
+    /// The next frame is a keyframe on every layer (a track was published).
     keyframe_requested: bool,
+    /// What receivers asked of each layer (keyframes, estimates) since the sender looked.
+    requests: Requests,
+    /// RTP time of the captured frames.
+    clock: CaptureClock,
     dropped: u64,
 }
 
@@ -104,8 +116,10 @@ impl VideoSource {
                 queue: VecDeque::with_capacity(QUEUE_FRAMES),
                 closed: false,
                 sender_started: false,
-                coding: Coding { codec: VideoCodec::Vp8, max_bitrate: None, max_framerate: 30 },
+                coding: Coding { codec: VideoCodec::Vp8, max_bitrate: None, max_framerate: 30, simulcast: false },
                 keyframe_requested: true,
+                requests: Requests::default(),
+                clock: CaptureClock::default(),
                 dropped: 0,
             }),
             changed: Arc::new(Notify::new()),
@@ -122,8 +136,16 @@ impl VideoSource {
 
     /// Queues a frame (any buffer type; converted to I420 here), dropping the oldest queued
     /// one when the queue is full. Errors: closed source (`ERR_DISPOSED`), bad frame
-    /// (`ERR_INVALID_ARG`).
+    /// (`ERR_INVALID_ARG`). Its RTP time is the source's wall clock.
     pub fn capture_frame(&self, frame: &VideoFrame) -> Result<()> {
+        self.capture_frame_at(frame, None)
+    }
+
+    /// [`capture_frame`](Self::capture_frame) with the app's capture timestamp (µs, any
+    /// origin): RTP time then follows the stamps (`clock.rs`). A frame stamped no later than
+    /// the previous one is dropped (counted in [`dropped_frames`](Self::dropped_frames)); a
+    /// negative stamp is `ERR_INVALID_ARG`.
+    pub fn capture_frame_at(&self, frame: &VideoFrame, timestamp_us: Option<i64>) -> Result<()> {
         super::check_frame(frame.ty, frame.width, frame.height, frame.data.len())?;
         if self.is_closed() {
             return Err(EngineError::Disposed("the VideoSource is closed".into()));
@@ -133,12 +155,16 @@ impl VideoSource {
         } else {
             convert(frame.ty, frame.width, frame.height, &frame.data, VideoBufferType::I420, false)?
         };
-        let elapsed_ms = self.0.epoch.elapsed().as_micros() / 1000;
-        let timestamp = self.0.ts_base.wrapping_add((elapsed_ms as u32).wrapping_mul(90));
+        let elapsed_us = u64::try_from(self.0.epoch.elapsed().as_micros()).unwrap_or(u64::MAX);
         let mut st = self.0.state.lock();
         if st.closed {
             return Err(EngineError::Disposed("the VideoSource is closed".into()));
         }
+        let Some(tick) = st.clock.tick(elapsed_us, timestamp_us)? else {
+            st.dropped += 1;
+            return Ok(());
+        };
+        let timestamp = self.0.ts_base.wrapping_add(tick as u32);
         if st.queue.len() == QUEUE_FRAMES {
             st.queue.pop_front();
             st.dropped += 1;
@@ -173,48 +199,16 @@ impl VideoSource {
         self.0.state.lock().closed
     }
 
-    /// The next frame is a keyframe (a subscriber asked, or a track was published).
+    /// The next frame is a keyframe (a track was published).
     pub fn request_keyframe(&self) {
         self.0.state.lock().keyframe_requested = true;
     }
 }
 
-/// The source's encoder, of the codec and size it was made for.
-enum VideoEncoder {
-    Vp8(VpxVideoEncoder),
-    /// Boxed: OpenH264's encoder state is large.
-    H264(Box<H264VideoEncoder>),
-}
-
-impl VideoEncoder {
-    fn new(codec: VideoCodec, settings: EncoderSettings) -> Result<Self> {
-        match codec {
-            VideoCodec::Vp8 => Ok(Self::Vp8(VpxVideoEncoder::new(lkrtc_vpx::VpxCodec::Vp8, settings)?)),
-            VideoCodec::H264 => Ok(Self::H264(Box::new(H264VideoEncoder::new(settings)?))),
-            other => Err(EngineError::InvalidArgument(format!("no {other:?} encoder in lkrtc"))),
-        }
-    }
-
-    fn request_keyframe(&mut self) {
-        match self {
-            Self::Vp8(e) => e.request_keyframe(),
-            Self::H264(e) => e.request_keyframe(),
-        }
-    }
-
-    fn encode(&mut self, frame: &VideoFrame, timestamp: u32) -> Result<crate::media::EncodedFrame> {
-        match self {
-            Self::Vp8(e) => e.encode_frame(frame, timestamp),
-            Self::H264(e) => e.encode_frame(frame, timestamp),
-        }
-    }
-}
-
-/// The sender task: waits for frames, encodes each once and sends it to every track that
-/// wants it. Ends when the source is closed or dropped.
+/// The sender task: waits for frames, encodes each once per layer and sends it to every
+/// track that wants it. Ends when the source is closed or dropped.
 async fn run_sender(source: Weak<SourceInner>) {
-    let mut encoder: Option<(Coding, EncoderSettings, VideoEncoder)> = None;
-    let mut last_keyframe: Option<Instant> = None;
+    let mut encoders = LayerEncoders::default();
     loop {
         let Some(src) = source.upgrade() else { return };
         let changed = src.changed.clone();
@@ -225,9 +219,10 @@ async fn run_sender(source: Weak<SourceInner>) {
                 st.sender_started = false;
                 return;
             }
-            st.queue.pop_front().map(|q| (q, st.coding, std::mem::take(&mut st.keyframe_requested)))
+            let requests = std::mem::take(&mut st.requests);
+            st.queue.pop_front().map(|q| (q, st.coding, std::mem::take(&mut st.keyframe_requested), requests))
         };
-        let Some((queued, coding, mut keyframe)) = next else {
+        let Some((queued, coding, publish, requests)) = next else {
             drop(src);
             notified.await;
             continue;
@@ -237,45 +232,32 @@ async fn run_sender(source: Weak<SourceInner>) {
         if targets.is_empty() {
             continue;
         }
-        let (width, height) = (queued.frame.width, queued.frame.height);
-        let settings = EncoderSettings {
-            width,
-            height,
-            max_bitrate: coding.max_bitrate.unwrap_or_else(|| default_max_bitrate(width, height)),
-            max_framerate: coding.max_framerate,
-        };
-        if encoder.as_ref().is_none_or(|(c, s, _)| *c != coding || *s != settings) {
-            match VideoEncoder::new(coding.codec, settings) {
-                Ok(e) => encoder = Some((coding, settings, e)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "video frame not encoded");
-                    encoder = None;
-                    continue;
+        let frame = queued.frame;
+        let mut plan = coding.plan(src.width, src.height);
+        if let [single] = plan.as_mut_slice() {
+            // One layer: sent at the frame's size, capped by its preset unless given.
+            single.max_bitrate = coding.max_bitrate.unwrap_or_else(|| default_max_bitrate(frame.width, frame.height));
+        }
+        let announced = (src.width, src.height);
+        // libwebrtc's pacing factor: 2.5 times the layer's bitrate cap.
+        let pacing: Vec<u32> = plan.iter().map(|l| l.max_bitrate.saturating_mul(5) / 2).collect();
+        drop(src);
+        // Encoding (up to three layers) takes milliseconds of CPU: off the async workers,
+        // which also drive the peer connections (ICE checks, DTLS, RTCP).
+        let work = tokio::task::spawn_blocking(move || {
+            let layers = encoder::Coding { codec: coding.codec, plan: &plan, announced };
+            let captured = Captured { frame: &frame, timestamp: queued.timestamp, publish };
+            let encoded = encoders.encode(&layers, &captured, &requests);
+            (encoders, encoded)
+        });
+        let Ok((back, encoded)) = work.await else { return };
+        encoders = back;
+        for output in &targets {
+            for (layer, frame) in encoded.iter().enumerate() {
+                if let Some(frame) = frame {
+                    output.send_paced(layer, frame.clone(), pacing[layer]).await;
                 }
             }
-            keyframe = true;
-        }
-        let Some((_, _, enc)) = encoder.as_mut() else { continue };
-        if last_keyframe.is_none_or(|t| t.elapsed().as_millis() >= KEYFRAME_INTERVAL_MS) {
-            keyframe = true;
-        }
-        if keyframe {
-            enc.request_keyframe();
-            last_keyframe = Some(Instant::now());
-        }
-        let frame = match enc.encode(&queued.frame, queued.timestamp) {
-            Ok(f) if !f.data.is_empty() => f,
-            Ok(_) => continue, // rate control dropped it
-            Err(e) => {
-                tracing::debug!(error = %e, "video frame not encoded");
-                continue;
-            }
-        };
-        drop(src);
-        // libwebrtc's pacing factor: 2.5 times the target bitrate.
-        let pacing = settings.max_bitrate.saturating_mul(5) / 2;
-        for output in &targets {
-            output.send_paced(frame.clone(), pacing).await;
         }
     }
 }
@@ -297,11 +279,7 @@ impl MediaSource for VideoSource {
     fn packetizer(&self) -> Box<dyn Packetizer> {
         let payloader: Box<dyn rtc::rtp::packetizer::Payloader> = match self.0.state.lock().coding.codec {
             VideoCodec::H264 => Box::new(rtc::rtp::codec::h264::H264Payloader::default()),
-            _ => {
-                let mut vp8 = rtc::rtp::codec::vp8::Vp8Payloader::default();
-                vp8.enable_picture_id = true;
-                Box::new(vp8)
-            }
+            _ => Box::new(LongPictureIds::new()),
         };
         Box::new(RtpPacketizer::new(payloader, true))
     }
@@ -318,25 +296,49 @@ impl MediaSource for VideoSource {
     fn start(&self) {
         self.request_keyframe();
     }
+    /// A receiver of one of our streams asked for a keyframe (sent within 300 ms of the
+    /// last one at most) or estimated its bandwidth (the encoder's target follows it between
+    /// 30 kb/s and the max bitrate: `bitrate.rs`).
+    fn on_feedback(&self, ssrc: u32, feedback: Feedback) {
+        let Some(layer) = self.0.sinks.lock().iter().find_map(|s| s.stream_of(ssrc)) else { return };
+        let mut st = self.0.state.lock();
+        let requests = &mut st.requests;
+        match feedback {
+            Feedback::KeyframeRequest => requests.keyframe.get_mut(layer).map(|k| *k = true),
+            Feedback::Estimate(bitrate) => {
+                requests.estimate.get_mut(layer).map(|e| *e = Some((Instant::now(), bitrate)))
+            }
+        };
+    }
     fn describe(&self, request: &mut proto::AddTrackRequest) {
         let (width, height) = (self.0.width, self.0.height);
         let coding = self.0.state.lock().coding;
         request.width = width;
         request.height = height;
-        request.layers = vec![proto::VideoLayer {
-            quality: proto::VideoQuality::High as i32,
-            width,
-            height,
-            bitrate: coding.max_bitrate.unwrap_or_else(|| default_max_bitrate(width, height)),
-            ..Default::default()
-        }];
+        let plan = coding.plan(width, height);
+        // From the highest, as the official SDKs list them (SSRCs are learnt from the media).
+        request.layers = plan
+            .iter()
+            .rev()
+            .map(|layer| proto::VideoLayer {
+                quality: layer.quality() as i32,
+                width: layer.width,
+                height: layer.height,
+                bitrate: layer.max_bitrate,
+                ..Default::default()
+            })
+            .collect();
+    }
+    /// The simulcast layers' RIDs (none for a single layer).
+    fn rids(&self) -> Vec<&'static str> {
+        let coding = self.0.state.lock().coding;
+        let plan = coding.plan(self.0.width, self.0.height);
+        if plan.len() == 1 {
+            return Vec::new();
+        }
+        plan.iter().filter_map(|l| l.rid).collect()
     }
     fn configure(&self, options: &PublishOptions) -> Result<()> {
-        if options.simulcast {
-            return Err(EngineError::InvalidArgument(
-                "simulcast is not supported by lkrtc yet: publish with simulcast: false".into(),
-            ));
-        }
         if !matches!(options.video_codec, VideoCodec::Vp8 | VideoCodec::H264) {
             return Err(EngineError::InvalidArgument(format!(
                 "no {:?} encoder in lkrtc: publish with VP8 or H.264",
@@ -350,10 +352,56 @@ impl MediaSource for VideoSource {
         if !(fps.is_finite() && (1.0..=240.0).contains(&fps)) {
             return Err(EngineError::InvalidArgument(format!("maxFramerate {fps}")));
         }
-        let coding =
-            Coding { codec: options.video_codec, max_bitrate: options.max_bitrate, max_framerate: fps.round() as u32 };
+        let coding = Coding {
+            codec: options.video_codec,
+            max_bitrate: options.max_bitrate,
+            max_framerate: fps.round() as u32,
+            simulcast: options.simulcast,
+        };
         self.0.state.lock().coding = coding;
         Ok(())
+    }
+}
+
+/// `rtc`'s VP8 payloader with picture ids always in their 15-bit form, as libwebrtc sends
+/// them: `rtc` numbers pictures from 0 and writes ids under 128 in the 7-bit form, which an
+/// SFU cannot rewrite into one continuous 15-bit sequence when it switches simulcast layers
+/// (the subscriber then loses frames until a keyframe). So ids start at 128; at the end of
+/// the 15-bit space they start at 128 again, which a receiver sees as a gap (it asks for a
+/// keyframe, once every 18 minutes at 30 fps).
+#[derive(Debug, Clone)]
+struct LongPictureIds {
+    inner: rtc::rtp::codec::vp8::Vp8Payloader,
+    /// Pictures left before the id space ends.
+    left: u16,
+}
+
+impl LongPictureIds {
+    /// Ids under 128 are the short form.
+    const FIRST_LONG: u16 = 128;
+
+    fn new() -> Self {
+        let mut inner = rtc::rtp::codec::vp8::Vp8Payloader::default();
+        inner.enable_picture_id = true;
+        // Each payloaded frame takes one id: spend the short ones on a one-byte frame.
+        let one = bytes::Bytes::from_static(&[0]);
+        for _ in 0..Self::FIRST_LONG {
+            let _ = rtc::rtp::packetizer::Payloader::payload(&mut inner, 1_200, &one);
+        }
+        Self { inner, left: 0x8000 - Self::FIRST_LONG }
+    }
+}
+
+impl rtc::rtp::packetizer::Payloader for LongPictureIds {
+    fn payload(&mut self, mtu: usize, frame: &bytes::Bytes) -> rtc::shared::error::Result<Vec<bytes::Bytes>> {
+        if self.left == 0 {
+            *self = Self::new();
+        }
+        self.left -= 1;
+        self.inner.payload(mtu, frame)
+    }
+    fn clone_to(&self) -> Box<dyn rtc::rtp::packetizer::Payloader> {
+        Box::new(self.clone())
     }
 }
 
@@ -411,6 +459,36 @@ mod tests {
         assert_eq!(VideoSource::new(0, 10).err().map(|e| e.code()), Some("ERR_INVALID_ARG"));
     }
 
+    #[test]
+    fn vp8_picture_ids_are_always_long() {
+        use rtc::rtp::packetizer::Payloader;
+        let mut p = LongPictureIds::new();
+        let frame = bytes::Bytes::from_static(&[1, 2, 3]);
+        let id = |pkt: &bytes::Bytes| (pkt[2] & 0x80 != 0, u16::from_be_bytes([pkt[2] & 0x7f, pkt[3]]));
+        assert_eq!(id(&p.payload(1_200, &frame).unwrap()[0]), (true, 128));
+        assert_eq!(id(&p.payload(1_200, &frame).unwrap()[0]), (true, 129));
+        p.left = 1;
+        p.payload(1_200, &frame).unwrap();
+        assert_eq!(id(&p.payload(1_200, &frame).unwrap()[0]), (true, 128), "the 15-bit space starts over at 128");
+    }
+
+    #[tokio::test]
+    async fn capture_timestamps_set_the_rtp_time() {
+        let source = VideoSource::new(64, 48).unwrap();
+        // Captured in one go, stamped 100 ms apart (µs, arbitrary origin): RTP time follows
+        // the stamps, not the (nearly equal) capture instants.
+        for stamp in [5_000_000, 5_100_000, 5_200_000] {
+            source.capture_frame_at(&frame(64, 48), Some(stamp)).unwrap();
+        }
+        source.capture_frame_at(&frame(64, 48), Some(5_150_000)).unwrap();
+        assert_eq!(source.dropped_frames(), 1, "a stamp going back drops the frame");
+        let err = source.capture_frame_at(&frame(64, 48), Some(-5)).unwrap_err();
+        assert_eq!(err.code(), "ERR_INVALID_ARG");
+        let st = source.0.state.lock();
+        let ts: Vec<u32> = st.queue.iter().map(|q| q.timestamp).collect();
+        assert_eq!([ts[1].wrapping_sub(ts[0]), ts[2].wrapping_sub(ts[1])], [9_000, 9_000]);
+    }
+
     #[tokio::test]
     async fn publish_options_choose_the_codec_and_refuse_what_lkrtc_cannot_send() {
         let source = VideoSource::new(1280, 720).unwrap();
@@ -421,7 +499,6 @@ mod tests {
         source.configure(&h264).unwrap();
         assert_eq!((source.codec().mime_type.as_str(), source.payload_type()), ("video/H264", H264_PT));
         for bad in [
-            PublishOptions { simulcast: true, ..Default::default() },
             PublishOptions { video_codec: VideoCodec::Av1, ..Default::default() },
             PublishOptions { max_framerate: Some(f64::NAN), ..Default::default() },
             PublishOptions { max_bitrate: Some(10), ..Default::default() },
@@ -432,5 +509,21 @@ mod tests {
         source.describe(&mut req);
         assert_eq!((req.width, req.height, req.layers.len()), (1280, 720, 1));
         assert_eq!(req.layers[0].bitrate, 1_700_000);
+        assert!(source.rids().is_empty());
+
+        source.configure(&PublishOptions { simulcast: true, ..Default::default() }).unwrap();
+        assert_eq!(source.rids(), ["q", "h", "f"]);
+        let mut req = proto::AddTrackRequest::default();
+        source.describe(&mut req);
+        let layers: Vec<_> = req.layers.iter().map(|l| (l.quality, l.width, l.height, l.bitrate)).collect();
+        use proto::VideoQuality as Q;
+        assert_eq!(
+            layers,
+            [
+                (Q::High as i32, 1280, 720, 1_700_000),
+                (Q::Medium as i32, 640, 360, 450_000),
+                (Q::Low as i32, 320, 180, 160_000)
+            ]
+        );
     }
 }
