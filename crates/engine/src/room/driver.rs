@@ -310,8 +310,9 @@ async fn create_offer(pc: &dyn PeerConnection) -> Result<String> {
 }
 
 async fn answer(pc: &dyn PeerConnection, sdp: String) -> Result<String> {
-    let offer = RTCSessionDescription::offer(sdp).map_err(EngineError::rtc)?;
+    let offer = RTCSessionDescription::offer(sdp.clone()).map_err(EngineError::rtc)?;
     pc.set_remote_description(offer).await.map_err(EngineError::rtc)?;
+    lkrtc_transport::sdp::settle_directions(pc, &sdp).await;
     let answer = pc.create_answer(None).await.map_err(EngineError::rtc)?;
     pc.set_local_description(answer).await.map_err(EngineError::rtc)?;
     Ok(pc.local_description().await.ok_or_else(|| EngineError::rtc("no local answer"))?.sdp)
