@@ -16,8 +16,8 @@ use proto::signal_request::Message as Req;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
-use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
 use super::core::{Action, Input, Output, Sent, Session, Stop, TransportEvent};
 use super::Command;
@@ -75,6 +75,8 @@ pub(super) struct Driver {
     /// Messages from the subscriber's data channels.
     dc_in: mpsc::Sender<(DataKind, BytesMut)>,
     dc_in_rx: mpsc::Receiver<(DataKind, BytesMut)>,
+    /// Publisher transceivers of unpublished tracks, reused by the next publish of the kind.
+    slots: lkrtc_transport::slots::Slots,
 }
 
 impl Driver {
@@ -105,6 +107,7 @@ impl Driver {
             feedback_rx,
             dc_in,
             dc_in_rx,
+            slots: Default::default(),
         }
     }
 
@@ -191,7 +194,11 @@ impl Driver {
     /// Runs a peer-connection action; some report a result back to the session.
     async fn perform(&mut self, action: Action) -> Option<TransportEvent> {
         match action {
-            Action::CreateOffer => Some(TransportEvent::OfferReady(create_offer(&*self.publisher).await)),
+            Action::CreateOffer => {
+                let offer = create_offer(&*self.publisher).await;
+                self.slots.announced();
+                Some(TransportEvent::OfferReady(offer))
+            }
             Action::ApplyAnswer(sdp) => {
                 let applied = match RTCSessionDescription::answer(sdp) {
                     Ok(answer) => self.publisher.set_remote_description(answer).await.map_err(EngineError::rtc),
@@ -210,25 +217,17 @@ impl Driver {
                 None
             }
             Action::AddTransceiver { cid, track } => {
-                let init = RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Sendonly,
-                    streams: vec![],
-                    send_encodings: vec![],
-                };
-                let sender = async {
-                    let tr = self
-                        .publisher
-                        .add_transceiver_from_track(track.rtp(), Some(init))
-                        .await
-                        .map_err(EngineError::rtc)?;
-                    tr.sender().await.map_err(EngineError::rtc)?.ok_or_else(|| EngineError::rtc("no sender"))
-                }
-                .await;
-                Some(TransportEvent::TransceiverAdded { cid, sender })
+                // On the transceiver of an unpublished track when one is free.
+                let rtp = track.rtp();
+                let kind = rtp.track().await.kind();
+                let added = self.slots.attach(&*self.publisher, rtp, kind, true).await;
+                Some(TransportEvent::TransceiverAdded { cid, sender: added.map(|(s, _)| s).map_err(EngineError::rtc) })
             }
             Action::RemoveSender(sender) => {
                 if let Err(e) = self.publisher.remove_track(&sender).await {
                     tracing::warn!(error = %e, "removing an unpublished track's sender failed");
+                } else {
+                    self.slots.release_sender(&*self.publisher, &sender).await;
                 }
                 None
             }

@@ -30,7 +30,6 @@ use crate::rtc::{self, PcEvent, Target};
 use crate::track::PublishedTrack;
 use crate::ServerShared;
 
-mod slots;
 mod subscriptions;
 pub mod v1;
 
@@ -81,7 +80,7 @@ pub struct Session {
     pub_level_ext: u8,
     subs: HashMap<String, Subscription>,
     /// Subscriber transceivers free for the next subscription.
-    slots: slots::Slots,
+    slots: lkrtc_transport::slots::Slots,
     /// Tracks this participant wants (auto-subscribed or asked for) that their publisher
     /// does not allow it; subscribed as soon as the publisher allows it.
     refused: HashMap<String, Arc<PublishedTrack>>,
@@ -158,7 +157,7 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, s
         sub_neg: Negotiation::new(limits::MAX_PENDING_CANDIDATES),
         pub_level_ext: 0,
         subs: HashMap::new(),
-        slots: slots::Slots::default(),
+        slots: Default::default(),
         refused: HashMap::new(),
         told: HashMap::new(),
         sub_connected: false,

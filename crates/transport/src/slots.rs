@@ -1,48 +1,61 @@
-//! Reuse of the transceivers that carried ended subscriptions, as livekit-server reuses them
-//! (clients of protocol > 3, Safari excepted: `SupportsTransceiverReuse`).
+//! Reuse of the send-only transceivers whose track was removed: the server's for ended
+//! subscriptions (as livekit-server reuses them for clients of protocol > 3, Safari
+//! excepted: `SupportsTransceiverReuse`), the client's for unpublished tracks.
 //!
 //! The `webrtc` crate never removes a transceiver from a peer connection: without reuse,
-//! every subscription a session ever had keeps its m-section, so offers, answers and the
-//! connection's state grow with each publish/unpublish in the room. With it they stay the
-//! size of the most that was subscribed at once.
+//! every track a connection ever sent keeps its m-section, so offers, answers and the
+//! connection's state grow with each publish/unpublish. With it they stay the size of the
+//! most that was sent at once.
 //!
 //! A transceiver whose sender was removed is a free slot once a description with its
-//! m-section inactive went to the client (v0: the server's next offer; v1: its next
-//! answer): the client then ends the old track, and the same m-section sending again with
-//! a new msid is a new track to it (a new `track` event). A slot reused before that would
-//! only change the msid of a track the client still receives, which clients do not report.
+//! m-section inactive went to the peer (the next offer, or on a PC the peer offers, the
+//! next answer): the peer then ends the old track, and the same m-section sending again
+//! with a new msid is a new track to it (a new `track` event). A slot reused before that
+//! would only change the msid of a track the peer still receives, which peers do not report.
 //!
 //! The crate's `add_track` attaches a track to the *first* transceiver of its kind that has
 //! no sender, with no way to name one; a slot is only used when that first one is a free
-//! slot (always, on a v0 subscriber PC; on the v1 PC the client's own sections may come
-//! first, and then a new transceiver is added as before).
+//! slot (always, when the PC holds only our send-only transceivers; on a PC the peer also
+//! sends on, its sections may come first, and then a new transceiver is added as before).
 
-use super::*;
-use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection as Dir, RTCRtpTransceiverInit};
+use std::sync::Arc;
 
-/// Free transceivers of one subscriber peer connection.
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind as Kind;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::peer_connection::PeerConnection;
+use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection as Dir, RTCRtpTransceiverInit, RtpSender, RtpTransceiver};
+
+/// Free send-only transceivers of one peer connection.
 #[derive(Default)]
-pub(super) struct Slots {
+pub struct Slots {
     /// Transceivers whose subscription ended, with their kind.
     free: Vec<Free>,
 }
 
 struct Free {
     transceiver: Arc<dyn RtpTransceiver>,
-    kind: rtc::Kind,
+    kind: Kind,
     /// A description with its m-section inactive went to the client.
     announced: bool,
 }
 
 impl Slots {
-    /// `transceiver` (of `kind`) no longer carries a subscription.
-    pub(super) fn release(&mut self, transceiver: Arc<dyn RtpTransceiver>, kind: rtc::Kind) {
+    /// `transceiver` (of `kind`) no longer sends a track.
+    pub fn release(&mut self, transceiver: Arc<dyn RtpTransceiver>, kind: Kind) {
         self.free.push(Free { transceiver, kind, announced: false });
     }
 
-    /// A description of the subscriber PC went to the client: every slot freed so far is
-    /// inactive in it.
-    pub(super) fn announced(&mut self) {
+    /// The transceiver of `sender` (just removed from `pc`) no longer sends a track.
+    pub async fn release_sender(&mut self, pc: &dyn PeerConnection, sender: &Arc<dyn RtpSender>) {
+        let id = usize::from(sender.id());
+        let kind = sender.track().track().await.kind();
+        if let Some(t) = pc.get_transceivers().await.into_iter().find(|t| t.id() == id) {
+            self.release(t, kind);
+        }
+    }
+
+    /// A description of the PC went to the peer: every slot freed so far is inactive in it.
+    pub fn announced(&mut self) {
         for f in &mut self.free {
             f.announced = true;
         }
@@ -50,22 +63,19 @@ impl Slots {
 
     /// Sends `local` on `pc`: on a free slot of `kind` when one can be used (see the module
     /// docs), else on a new send-only transceiver.
-    pub(super) async fn attach(
+    pub async fn attach(
         &mut self,
         pc: &dyn PeerConnection,
         local: Arc<TrackLocalStaticRTP>,
-        kind: rtc::Kind,
+        kind: Kind,
         reuse: bool,
     ) -> Result<(Arc<dyn RtpSender>, Arc<dyn RtpTransceiver>), String> {
         if reuse {
             if let Some(slot) = self.usable(pc, kind).await {
-                match reuse_slot(pc, &slot, local.clone()).await {
-                    Ok(sender) => {
-                        tracing::debug!(transceiver = slot.id(), "subscription on a reused transceiver");
-                        self.free.retain(|f| f.transceiver.id() != slot.id());
-                        return Ok((sender, slot));
-                    }
-                    Err(e) => tracing::warn!(error = %e, "reusing a transceiver failed: adding one"),
+                // A slot that turns out not to be (see `reuse_slot`) leaves a new transceiver.
+                if let Ok(sender) = reuse_slot(pc, &slot, local.clone()).await {
+                    self.free.retain(|f| f.transceiver.id() != slot.id());
+                    return Ok((sender, slot));
                 }
             }
         }
@@ -79,7 +89,7 @@ impl Slots {
 
     /// The free slot `add_track` would take for a track of `kind`, if it takes one of ours
     /// that the client was told is inactive.
-    async fn usable(&self, pc: &dyn PeerConnection, kind: rtc::Kind) -> Option<Arc<dyn RtpTransceiver>> {
+    async fn usable(&self, pc: &dyn PeerConnection, kind: Kind) -> Option<Arc<dyn RtpTransceiver>> {
         if !self.free.iter().any(|f| f.kind == kind) {
             return None;
         }
@@ -92,7 +102,7 @@ impl Slots {
             let ours = self.free.iter().find(|f| f.transceiver.id() == t.id());
             let their_kind = match ours {
                 Some(f) => f.kind,
-                // One of the client's sections (v1): its kind is its receiver's.
+                // A section the peer sends on: its kind is its receiver's.
                 None => match t.receiver().await {
                     Ok(Some(r)) => r.track().kind().await,
                     _ => return None, // cannot tell which one add_track would take
