@@ -2,10 +2,12 @@
 // LKRTC_CHURN_CYCLES=300): one VideoSource, a new LocalVideoTrack each cycle, published
 // (VP8), fed frames until an lkrtc subscriber in the room is subscribed, unpublished.
 // Handle counts are back to the two rooms, their participants and the source after every
-// cycle, and RSS grows by less than 48 MB after a warm-up. Known: a 300-cycle run grew
-// 48 MB (105 to 153 MB; about 190 KB a cycle) in this process, which also holds the
-// in-process server and both peer connections, whose transceivers accumulate as one
-// session publishes 300 tracks; not yet attributed.
+// cycle, and RSS grows by less than 48 MB after a warm-up. Measured with an external
+// lkrtc-server (300 cycles): the client process grew ~107 KB and the server ~112 KB a cycle
+// while every publish added a transceiver to the publisher's and the subscriber's peer
+// connections; with freed transceivers reused (lkrtc-transport `slots`) ~61 and ~50 KB,
+// most of it the `webrtc` crate's per-remote-track event channel (~30 KB, kept until the
+// peer connection closes). __test__/client/13-publish-churn-growth asserts a bound.
 import { describe, expect, it } from 'vitest';
 import { uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 import { connectLk, expectHandles, lk, useLkEnv, ZERO } from '../client/lk.mjs';

@@ -163,7 +163,7 @@ mod tests {
 
     fn participant(identity: &str, can_publish_data: bool, hidden: bool) -> Arc<Participant> {
         let grant = JoinGrant { can_publish_data, hidden, ..JoinGrant::publisher(identity, "r") };
-        Participant::new(JoinParams { grant, auto_subscribe: true, client_protocol: 0 }).0
+        Participant::new(JoinParams { grant, auto_subscribe: true, client_protocol: 0, reuse_transceivers: true }).0
     }
 
     fn user_packet(seq: u32, dest: &[&str]) -> Vec<u8> {

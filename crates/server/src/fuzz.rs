@@ -62,7 +62,8 @@ fn participant() -> &'static Arc<Participant> {
             can_publish_sources: vec![proto::TrackSource::Microphone],
             ..JoinGrant::publisher("fuzz", "fuzz")
         };
-        let (p, channels) = Participant::new(JoinParams { grant, auto_subscribe: false, client_protocol: 0 });
+        let (p, channels) =
+            Participant::new(JoinParams { grant, auto_subscribe: false, client_protocol: 0, reuse_transceivers: true });
         // The receiving ends are not needed; dropping them makes sends no-ops.
         drop(channels);
         p

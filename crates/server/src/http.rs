@@ -104,7 +104,17 @@ fn join_params(
         grant,
         auto_subscribe: flag("auto_subscribe", true),
         client_protocol: q.get("client_protocol").and_then(|v| v.parse().ok()).unwrap_or(0),
+        reuse_transceivers: reuses_transceivers(
+            q.get("protocol").and_then(|v| v.parse().ok()).unwrap_or(0),
+            q.get("browser").map_or("", String::as_str),
+        ),
     })
+}
+
+/// Whether a client takes a new track on a reused m-section: livekit-server's
+/// `SupportsTransceiverReuse` (protocol > 3, any browser but Safari).
+fn reuses_transceivers(protocol: i32, browser: &str) -> bool {
+    protocol > 3 && !browser.eq_ignore_ascii_case("safari")
 }
 
 /// Why a join (or its validation) was refused; answered as livekit-server answers it.
@@ -189,6 +199,7 @@ async fn rtc(
     }
     if let Some(info) = &join.client_info {
         params.client_protocol = info.protocol;
+        params.reuse_transceivers = reuses_transceivers(info.protocol, &info.browser);
     }
     start(shared, upgrade, params, join.reconnect, Signalling::V1 { offer: join.publisher_offer })
 }

@@ -52,6 +52,8 @@ pub struct Participant {
     pub grant: JoinGrant,
     /// Whether the server subscribes it to everything automatically.
     pub auto_subscribe: bool,
+    /// Whether its subscriptions reuse the transceivers of ended ones (`session::slots`).
+    pub reuse_transceivers: bool,
     out: mpsc::UnboundedSender<Outbound>,
     /// Bytes of signal responses queued for the WebSocket writer ([`MAX_SIGNAL_QUEUE_BYTES`]).
     queued: Arc<AtomicUsize>,
@@ -84,6 +86,9 @@ pub struct JoinParams {
     pub auto_subscribe: bool,
     /// `client_protocol` query parameter.
     pub client_protocol: i32,
+    /// Whether the client takes a new track on a reused m-section, as livekit-server
+    /// decides it: protocol > 3 and not Safari.
+    pub reuse_transceivers: bool,
 }
 
 /// The receiving ends a session task needs.
@@ -138,6 +143,7 @@ impl Participant {
             sid: info.sid.clone(),
             grant: params.grant,
             auto_subscribe: params.auto_subscribe,
+            reuse_transceivers: params.reuse_transceivers,
             out: out_tx,
             queued: queued.clone(),
             overflowed: AtomicBool::new(false),
@@ -384,7 +390,7 @@ mod tests {
 
     fn participant() -> Arc<Participant> {
         let grant = JoinGrant::publisher("alice", "r");
-        Participant::new(JoinParams { grant, auto_subscribe: true, client_protocol: 0 }).0
+        Participant::new(JoinParams { grant, auto_subscribe: true, client_protocol: 0, reuse_transceivers: true }).0
     }
 
     fn video(sid: &str) -> proto::TrackInfo {

@@ -51,19 +51,9 @@ async fn joined(server: &Server, identity: &str, can_publish: bool) -> Peer {
 fn send_video(local: Arc<TrackLocalStaticRTP>, ssrc: u32, keyframes: bool) {
     tokio::spawn(async move {
         for seq in 0u16.. {
-            if seq != SKIPPED {
-                let mut p = rtc::rtp::Packet::default();
-                p.header.version = 2;
-                p.header.payload_type = 96;
-                p.header.ssrc = ssrc;
-                p.header.sequence_number = seq;
-                p.header.timestamp = seq as u32 * 3_000;
-                // VP8 descriptor (start of partition), then the payload header: its P bit
-                // (inverse key frame) clear on keyframes.
-                p.payload = Bytes::from(vec![0x10, u8::from(!keyframes), 0, seq as u8]);
-                if local.write_rtp(p).await.is_err() && seq > 2_000 {
-                    return;
-                }
+            let sent = seq == SKIPPED || local.write_rtp(common::peer::vp8_packet(ssrc, seq, keyframes)).await.is_ok();
+            if !sent && seq > 2_000 {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

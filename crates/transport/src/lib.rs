@@ -24,6 +24,7 @@ pub mod events;
 pub mod feedback;
 pub mod negotiation;
 pub mod sdp;
+pub mod slots;
 
 pub use builder::{build, PcOptions, RtcpFeedback};
 pub use events::{CandidateFilter, PcEvent, Target};

@@ -16,8 +16,8 @@ use proto::signal_request::Message as Req;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
-use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
 use super::core::{Action, Input, Output, Sent, Session, Stop, TransportEvent};
 use super::Command;
@@ -75,6 +75,8 @@ pub(super) struct Driver {
     /// Messages from the subscriber's data channels.
     dc_in: mpsc::Sender<(DataKind, BytesMut)>,
     dc_in_rx: mpsc::Receiver<(DataKind, BytesMut)>,
+    /// Publisher transceivers of unpublished tracks, reused by the next publish of the kind.
+    slots: lkrtc_transport::slots::Slots,
 }
 
 impl Driver {
@@ -105,6 +107,7 @@ impl Driver {
             feedback_rx,
             dc_in,
             dc_in_rx,
+            slots: Default::default(),
         }
     }
 
@@ -191,7 +194,11 @@ impl Driver {
     /// Runs a peer-connection action; some report a result back to the session.
     async fn perform(&mut self, action: Action) -> Option<TransportEvent> {
         match action {
-            Action::CreateOffer => Some(TransportEvent::OfferReady(create_offer(&*self.publisher).await)),
+            Action::CreateOffer => {
+                let offer = create_offer(&*self.publisher).await;
+                self.slots.announced();
+                Some(TransportEvent::OfferReady(offer))
+            }
             Action::ApplyAnswer(sdp) => {
                 let applied = match RTCSessionDescription::answer(sdp) {
                     Ok(answer) => self.publisher.set_remote_description(answer).await.map_err(EngineError::rtc),
@@ -210,32 +217,31 @@ impl Driver {
                 None
             }
             Action::AddTransceiver { cid, track } => {
-                let init = RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Sendonly,
-                    streams: vec![],
-                    send_encodings: vec![],
+                // On the transceiver of an unpublished track when one is free; a simulcast
+                // track (one coding per RID) always on a new one, whose offer carries its RIDs.
+                let rtp = track.rtp();
+                let (kind, codings) = {
+                    let t = rtp.track().await;
+                    (t.kind(), t.codings().len())
                 };
                 let feedback = track.serve_feedback();
-                let sender = async {
-                    let tr = self
-                        .publisher
-                        .add_transceiver_from_track(track.rtp(), Some(init))
-                        .await
-                        .map_err(EngineError::rtc)?;
-                    track.set_transceiver(tr.clone());
-                    tr.sender().await.map_err(EngineError::rtc)?.ok_or_else(|| EngineError::rtc("no sender"))
-                }
-                .await;
+                let added = self.slots.attach(&*self.publisher, rtp, kind, codings <= 1).await;
+                let sender = added.map(|(sender, transceiver)| {
+                    track.set_transceiver(transceiver);
+                    sender
+                });
                 if sender.is_ok() {
                     // Bound now: keyframe requests and estimates reach the source until the
                     // track is removed or the peer connection closes.
                     tokio::spawn(feedback);
                 }
-                Some(TransportEvent::TransceiverAdded { cid, sender })
+                Some(TransportEvent::TransceiverAdded { cid, sender: sender.map_err(EngineError::rtc) })
             }
             Action::RemoveSender(sender) => {
                 if let Err(e) = self.publisher.remove_track(&sender).await {
                     tracing::warn!(error = %e, "removing an unpublished track's sender failed");
+                } else {
+                    self.slots.release_sender(&*self.publisher, &sender).await;
                 }
                 None
             }
@@ -317,8 +323,9 @@ async fn create_offer(pc: &dyn PeerConnection) -> Result<String> {
 }
 
 async fn answer(pc: &dyn PeerConnection, sdp: String) -> Result<String> {
-    let offer = RTCSessionDescription::offer(sdp).map_err(EngineError::rtc)?;
+    let offer = RTCSessionDescription::offer(sdp.clone()).map_err(EngineError::rtc)?;
     pc.set_remote_description(offer).await.map_err(EngineError::rtc)?;
+    lkrtc_transport::sdp::settle_directions(pc, &sdp).await;
     let answer = pc.create_answer(None).await.map_err(EngineError::rtc)?;
     pc.set_local_description(answer).await.map_err(EngineError::rtc)?;
     Ok(pc.local_description().await.ok_or_else(|| EngineError::rtc("no local answer"))?.sdp)

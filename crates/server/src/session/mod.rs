@@ -79,6 +79,8 @@ pub struct Session {
     sub_neg: Negotiation<RTCIceCandidateInit>,
     pub_level_ext: u8,
     subs: HashMap<String, Subscription>,
+    /// Subscriber transceivers free for the next subscription.
+    slots: lkrtc_transport::slots::Slots,
     /// Tracks this participant wants (auto-subscribed or asked for) that their publisher
     /// does not allow it; subscribed as soon as the publisher allows it.
     refused: HashMap<String, Arc<PublishedTrack>>,
@@ -155,6 +157,7 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, s
         sub_neg: Negotiation::new(limits::MAX_PENDING_CANDIDATES),
         pub_level_ext: 0,
         subs: HashMap::new(),
+        slots: Default::default(),
         refused: HashMap::new(),
         told: HashMap::new(),
         sub_connected: false,
@@ -441,6 +444,7 @@ impl Session {
             let offer =
                 RTCSessionDescription::offer(sd.sdp.clone()).map_err(|e| format!("offer SDP does not parse: {e}"))?;
             pc.set_remote_description(offer).await.map_err(|e| format!("offer rejected: {e}"))?;
+            lkrtc_transport::sdp::settle_directions(pc.as_ref(), &sd.sdp).await;
             // The server sends nothing on a publisher PC: m-lines the client offered as
             // recvonly (clients pre-create them) are answered inactive, not sendonly. On
             // the v1 PC the server's subscribed tracks keep sending.
@@ -701,6 +705,7 @@ impl Session {
         match result {
             Ok(sdp) => {
                 let id = self.sub_neg.offer_created(&sdp);
+                self.slots.announced();
                 self.p.send(Resp::Offer(proto::SessionDescription {
                     r#type: "offer".into(),
                     sdp,

@@ -158,21 +158,10 @@ impl Session {
             kind,
             vec![lkrtc_transport::codec::encoding(codec, ssrc)],
         )));
-        // Always a new transceiver: reusing a stopped one (same msid on an old mid) would
-        // not make clients fire a new track event after a resubscribe.
-        let init = webrtc::rtp_transceiver::RTCRtpTransceiverInit {
-            direction: webrtc::rtp_transceiver::RTCRtpTransceiverDirection::Sendonly,
-            streams: vec![],
-            send_encodings: vec![],
-        };
-        let (sender, transceiver) = match self.subscriber.add_transceiver_from_track(local.clone(), Some(init)).await {
-            Ok(t) => match t.sender().await {
-                Ok(Some(s)) => (s, t),
-                _ => {
-                    tracing::warn!(track = %track.sid, "new transceiver has no sender");
-                    return;
-                }
-            },
+        let attached =
+            self.slots.attach(self.subscriber.as_ref(), local.clone(), kind, self.p.reuse_transceivers).await;
+        let (sender, transceiver) = match attached {
+            Ok(t) => t,
             Err(e) => {
                 tracing::warn!(track = %track.sid, error = %e, "cannot add track to subscriber");
                 return;
@@ -200,8 +189,9 @@ impl Session {
     pub(super) async fn drop_subscription(&mut self, sid: &str) {
         let Some(sub) = self.subs.remove(sid) else { return };
         sub.track.remove_downtrack(&self.p.sid);
-        if let Err(e) = self.subscriber.remove_track(&sub.sender).await {
-            tracing::debug!(track = %sid, error = %e, "remove_track failed");
+        match self.subscriber.remove_track(&sub.sender).await {
+            Ok(()) => self.slots.release(sub.transceiver, rtc::codec_kind(sub.track.kind())),
+            Err(e) => tracing::debug!(track = %sid, error = %e, "remove_track failed"),
         }
         self.negotiate().await;
     }

@@ -201,6 +201,8 @@ impl Session {
         if let Some(st) = self.single.as_mut() {
             st.answered = true;
         }
+        // The answer tells the client of every free transceiver's inactive m-section.
+        self.slots.announced();
         mid_to_track
     }
 

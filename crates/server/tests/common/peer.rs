@@ -112,6 +112,21 @@ impl Peer {
     }
 }
 
+/// A one-packet VP8 frame (payload type 96) numbered `seq`: a keyframe, or (`keyframe`
+/// false) a delta frame.
+pub fn vp8_packet(ssrc: u32, seq: u16, keyframe: bool) -> rtc::rtp::Packet {
+    let mut p = rtc::rtp::Packet::default();
+    p.header.version = 2;
+    p.header.payload_type = 96;
+    p.header.ssrc = ssrc;
+    p.header.sequence_number = seq;
+    p.header.timestamp = seq as u32 * 3_000;
+    // VP8 descriptor (start of partition), then the payload header: its P bit (inverse key
+    // frame) clear on keyframes.
+    p.payload = bytes::Bytes::from(vec![0x10, u8::from(!keyframe), 0, seq as u8]);
+    p
+}
+
 async fn negotiate(
     mut ws: Ws,
     (publisher, subscriber): (Arc<dyn PeerConnection>, Arc<dyn PeerConnection>),
@@ -145,7 +160,9 @@ async fn negotiate(
                 let Some(msg) = proto::SignalResponse::decode(b).ok().and_then(|r| r.message) else { continue };
                 match msg {
                     Resp::Offer(sd) => {
-                        subscriber.set_remote_description(RTCSessionDescription::offer(sd.sdp).unwrap()).await.unwrap();
+                        subscriber.set_remote_description(RTCSessionDescription::offer(sd.sdp.clone()).unwrap()).await.unwrap();
+                        // As lkrtc answers: sections the server stopped sending on answer inactive.
+                        lkrtc_transport::sdp::settle_directions(subscriber.as_ref(), &sd.sdp).await;
                         let answer = subscriber.create_answer(None).await.unwrap();
                         subscriber.set_local_description(answer).await.unwrap();
                         let sdp = subscriber.local_description().await.unwrap().sdp;
