@@ -71,8 +71,8 @@ describe('lkrtc publishes simulcast to the official SDK', () => {
       );
       expect(new Set(lastSecond.map((f) => f.size)), `sizes in the last second at ${size}`).toEqual(new Set([size]));
       // Frames keep coming (30 fps captured; the low layer runs at 15 fps, the middle one at
-      // 20; a debug build on a busy machine encodes 720p VP8 slower than that).
-      expect(frames.length, `frames in 3 s around the switch to ${size}`).toBeGreaterThan(15);
+      // 20: 46-88 frames in 3 s in a debug build; at least 10 fps however busy the machine).
+      expect(frames.length, `frames in 3 s around the switch to ${size}`).toBeGreaterThan(30);
       expect(Math.min(dark, bright), 'both brightness levels seen').toBeGreaterThan(5);
     }
     reader.releaseLock();
