@@ -1,6 +1,6 @@
 // lkrtc publishes video (issue 11): an lkrtc VideoSource (RGBA frames: a red top-left
 // quadrant, the rest grey whose brightness flips every second) goes through lkrtc-server,
-// as VP8 (the default) and H.264, to an official subscriber (@livekit/rtc-node) reading a
+// as VP8 (the default), H.264 and VP9, to an official subscriber (@livekit/rtc-node) reading a
 // VideoStream. Most frames arrive at the published size, the flips are seen, the red
 // quadrant stays top-left; lkrtc's handle counts are back to zero afterwards.
 import * as official from '@livekit/rtc-node';
@@ -34,6 +34,7 @@ describe('lkrtc publishes video to the official SDK', () => {
   it.each([
     ['VP8', 'video/vp8', true],
     ['H264', 'video/h264', false],
+    ['VP9', 'video/vp9', true],
   ])('%s: frames at the published size, brightness flips, the quadrant stays', async (codec, mime, stamped) => {
     const roomName = uniqueRoomName(`lk-video-${codec}`);
     const pubRoom = await connectLk(env.scope, env.dev, 'lk-cam', roomName);

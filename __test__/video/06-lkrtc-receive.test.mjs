@@ -1,6 +1,6 @@
 // lkrtc receives video (issue 11): a VideoSource (RGBA frames: a red top-left quadrant,
 // the rest grey whose brightness flips every second) published by the official SDK
-// (@livekit/rtc-node; VP8, H.264 and VP9) or by lkrtc (VP8, H.264), through lkrtc-server, read with an
+// (@livekit/rtc-node; VP8, H.264 and VP9) or by lkrtc (VP8, H.264, VP9), through lkrtc-server, read with an
 // lkrtc VideoStream. Most frames arrive at the published size, the flips are seen, the
 // quadrant stays top-left, timestamps follow the capture clock; a stream opened while
 // the video runs gets its first frame promptly (it asks the sender for a keyframe);
@@ -101,6 +101,7 @@ describe('lkrtc receives video', () => {
     ['official', 'VP9'],
     ['lkrtc', 'VP8'],
     ['lkrtc', 'H264'],
+    ['lkrtc', 'VP9'],
   ])(
     '%s publisher, %s: frames with their content; late streams start promptly; unpublish ends them',
     async (who, codec) => {

@@ -332,7 +332,7 @@ pub enum VideoCodec {
     Vp8,
     /// H.264 constrained baseline (OpenH264).
     H264,
-    /// VP9 (no encoder in lkrtc yet).
+    /// VP9 (profile 0).
     Vp9,
     /// AV1 (no encoder in lkrtc yet).
     Av1,

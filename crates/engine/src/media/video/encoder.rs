@@ -36,7 +36,8 @@ pub struct Requests {
 
 /// A codec's encoder, of the codec and size it was made for.
 enum VideoEncoder {
-    Vp8(VpxVideoEncoder),
+    /// VP8 or VP9.
+    Vpx(VpxVideoEncoder),
     /// Boxed: OpenH264's encoder state is large.
     H264(Box<H264VideoEncoder>),
 }
@@ -44,7 +45,8 @@ enum VideoEncoder {
 impl VideoEncoder {
     fn new(codec: VideoCodec, settings: EncoderSettings) -> Result<Self> {
         match codec {
-            VideoCodec::Vp8 => Ok(Self::Vp8(VpxVideoEncoder::new(lkrtc_vpx::VpxCodec::Vp8, settings)?)),
+            VideoCodec::Vp8 => Ok(Self::Vpx(VpxVideoEncoder::new(lkrtc_vpx::VpxCodec::Vp8, settings)?)),
+            VideoCodec::Vp9 => Ok(Self::Vpx(VpxVideoEncoder::new(lkrtc_vpx::VpxCodec::Vp9, settings)?)),
             VideoCodec::H264 => Ok(Self::H264(Box::new(H264VideoEncoder::new(settings)?))),
             other => Err(EngineError::InvalidArgument(format!("no {other:?} encoder in lkrtc"))),
         }
@@ -52,17 +54,17 @@ impl VideoEncoder {
 
     fn request_keyframe(&mut self) {
         match self {
-            Self::Vp8(e) => e.request_keyframe(),
+            Self::Vpx(e) => e.request_keyframe(),
             Self::H264(e) => e.request_keyframe(),
         }
     }
 
     /// Encodes at `bitrate` from the next frame (`settings` are the encoder's). VP8 changes
-    /// its rate control's target; OpenH264 cannot, so an H.264 encoder is restarted at it
+    /// and VP9 change their rate control's target; OpenH264 cannot, so an H.264 encoder is restarted at it
     /// (its next frame is a keyframe).
     fn set_bitrate(&mut self, bitrate: u32, settings: EncoderSettings) -> Result<()> {
         match self {
-            Self::Vp8(e) => e.set_bitrate(bitrate),
+            Self::Vpx(e) => e.set_bitrate(bitrate),
             Self::H264(e) => {
                 **e = H264VideoEncoder::new(EncoderSettings { max_bitrate: bitrate, ..settings })?;
                 Ok(())
@@ -72,7 +74,7 @@ impl VideoEncoder {
 
     fn encode(&mut self, frame: &VideoFrame, timestamp: u32) -> Result<EncodedFrame> {
         match self {
-            Self::Vp8(e) => e.encode_frame(frame, timestamp),
+            Self::Vpx(e) => e.encode_frame(frame, timestamp),
             Self::H264(e) => e.encode_frame(frame, timestamp),
         }
     }

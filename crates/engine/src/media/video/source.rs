@@ -26,6 +26,7 @@ pub const QUEUE_FRAMES: usize = 3;
 /// Payload types of the video codecs, as the default media engine numbers them.
 const VP8_PT: u8 = 96;
 const H264_PT: u8 = 102;
+const VP9_PT: u8 = 98;
 
 /// Default bitrate ceiling for a picture whose short side is `side` pixels (LiveKit's
 /// camera presets: 180p 160 kb/s ... 2160p 8 Mb/s).
@@ -276,12 +277,14 @@ impl MediaSource for VideoSource {
     fn payload_type(&self) -> u8 {
         match self.0.state.lock().coding.codec {
             VideoCodec::H264 => H264_PT,
+            VideoCodec::Vp9 => VP9_PT,
             _ => VP8_PT,
         }
     }
     fn packetizer(&self) -> Box<dyn Packetizer> {
         let payloader: Box<dyn rtc::rtp::packetizer::Payloader> = match self.0.state.lock().coding.codec {
             VideoCodec::H264 => Box::new(rtc::rtp::codec::h264::H264Payloader::default()),
+            VideoCodec::Vp9 => Box::new(Vp9References::default()),
             _ => Box::new(LongPictureIds::new()),
         };
         Box::new(RtpPacketizer::new(payloader, true))
@@ -342,9 +345,9 @@ impl MediaSource for VideoSource {
         plan.iter().filter_map(|l| l.rid).collect()
     }
     fn configure(&self, options: &PublishOptions) -> Result<()> {
-        if !matches!(options.video_codec, VideoCodec::Vp8 | VideoCodec::H264) {
+        if !matches!(options.video_codec, VideoCodec::Vp8 | VideoCodec::H264 | VideoCodec::Vp9) {
             return Err(EngineError::InvalidArgument(format!(
-                "no {:?} encoder in lkrtc: publish with VP8 or H.264",
+                "no {:?} encoder in lkrtc: publish with VP8, VP9 or H.264",
                 options.video_codec
             )));
         }
@@ -408,10 +411,45 @@ impl rtc::rtp::packetizer::Payloader for LongPictureIds {
     }
 }
 
+/// `rtc`'s VP9 payloader (flexible mode, 15-bit picture ids) with the references filled
+/// in: `rtc` marks every picture as not inter-predicted (P = 0), which tells receivers and
+/// SFUs that each frame starts afresh (an SFU would switch layers on any of them). An inter
+/// frame gets P = 1 and one reference, the picture before (P_DIFF 1), as libwebrtc sends a
+/// single-layer stream.
+#[derive(Debug, Clone, Default)]
+struct Vp9References {
+    inner: rtc::rtp::codec::vp9::Vp9Payloader,
+}
+
+impl rtc::rtp::packetizer::Payloader for Vp9References {
+    fn payload(&mut self, mtu: usize, frame: &bytes::Bytes) -> rtc::shared::error::Result<Vec<bytes::Bytes>> {
+        const P: u8 = 0x40;
+        const DESCRIPTOR: usize = 3; // flags, 15-bit picture id
+        if lkrtc_vpx::is_vp9_keyframe(frame) {
+            return self.inner.payload(mtu, frame);
+        }
+        // One byte more per packet: the reference.
+        let packets = self.inner.payload(mtu.saturating_sub(1), frame)?;
+        Ok(packets
+            .into_iter()
+            .map(|p| {
+                let mut out = bytes::BytesMut::with_capacity(p.len() + 1);
+                out.extend_from_slice(&[p[0] | P, p[1], p[2], 1 << 1]);
+                out.extend_from_slice(&p[DESCRIPTOR..]);
+                out.freeze()
+            })
+            .collect())
+    }
+    fn clone_to(&self) -> Box<dyn rtc::rtp::packetizer::Payloader> {
+        Box::new(self.clone())
+    }
+}
+
 /// The SDP codec of `codec` as the default media engine offers it.
 fn sdp_codec(codec: VideoCodec) -> rtc::rtp_transceiver::rtp_sender::RTCRtpCodec {
     let (mime, fmtp) = match codec {
         VideoCodec::H264 => ("video/H264", "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"),
+        VideoCodec::Vp9 => ("video/VP9", "profile-id=0"),
         _ => ("video/VP8", ""),
     };
     rtc::rtp_transceiver::rtp_sender::RTCRtpCodec {
@@ -492,6 +530,28 @@ mod tests {
         assert_eq!([ts[1].wrapping_sub(ts[0]), ts[2].wrapping_sub(ts[1])], [9_000, 9_000]);
     }
 
+    #[test]
+    fn vp9_inter_frames_carry_their_reference_and_keyframes_none() {
+        use crate::media::video::vp8::VpxVideoEncoder;
+        use crate::media::Encoder;
+        use rtc::rtp::packetizer::{Depacketizer, Payloader};
+        let settings =
+            super::super::h264::EncoderSettings { width: 64, height: 48, max_bitrate: 300_000, max_framerate: 30 };
+        let mut enc = VpxVideoEncoder::new(lkrtc_vpx::VpxCodec::Vp9, settings).unwrap();
+        let mut payloader = Vp9References::default();
+        for i in 0..3u32 {
+            let rgba = frame(64, 48);
+            let i420 = convert(rgba.ty, 64, 48, &rgba.data, VideoBufferType::I420, false).unwrap();
+            let f = enc.encode_frame(&i420, i * 3000).unwrap();
+            for p in payloader.payload(200, &f.data).unwrap() {
+                assert!(p.len() <= 200);
+                let mut d = rtc::rtp::codec::vp9::Vp9Packet::default();
+                d.depacketize(&p).unwrap();
+                assert_eq!((d.p, d.pdiff.clone()), if i == 0 { (false, vec![]) } else { (true, vec![1]) }, "frame {i}");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn publish_options_choose_the_codec_and_refuse_what_lkrtc_cannot_send() {
         let source = VideoSource::new(1280, 720).unwrap();
@@ -501,6 +561,13 @@ mod tests {
         let h264 = PublishOptions { video_codec: VideoCodec::H264, ..Default::default() };
         source.configure(&h264).unwrap();
         assert_eq!((source.codec().mime_type.as_str(), source.payload_type()), ("video/H264", H264_PT));
+        let vp9 = PublishOptions { video_codec: VideoCodec::Vp9, ..Default::default() };
+        source.configure(&vp9).unwrap();
+        assert_eq!(
+            (source.codec().mime_type.as_str(), source.codec().sdp_fmtp_line.as_str()),
+            ("video/VP9", "profile-id=0")
+        );
+        assert_eq!(source.payload_type(), VP9_PT);
         for bad in [
             PublishOptions { video_codec: VideoCodec::Av1, ..Default::default() },
             PublishOptions { max_framerate: Some(f64::NAN), ..Default::default() },
