@@ -68,4 +68,9 @@ pub(crate) enum Command {
     GetStats {
         done: oneshot::Sender<crate::stats::RtcStats>,
     },
+    /// A test scenario (`SimulateScenarioKind` value of the official SDKs).
+    Simulate {
+        scenario: u32,
+        done: oneshot::Sender<Result<()>>,
+    },
 }

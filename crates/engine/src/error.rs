@@ -112,6 +112,20 @@ pub enum SendError {
     /// The data channel refused the packet (it closed: the room is disconnecting).
     #[error("the room is disconnected")]
     ChannelClosed(#[source] Cause),
+    /// The room is reconnecting and the queue of reliable data waiting for it is full.
+    #[error(
+        "the room is reconnecting and its queue of reliable data is full ({packets} packets or {bytes} bytes); \
+         retry after the reconnected event"
+    )]
+    QueueFull {
+        /// Packets the queue holds at most.
+        packets: usize,
+        /// Bytes the queue holds at most.
+        bytes: usize,
+    },
+    /// Lossy data is not sent while the room is reconnecting (it would be stale).
+    #[error("lossy data was not sent: the room is reconnecting")]
+    Reconnecting,
 }
 
 impl SendError {
@@ -120,6 +134,7 @@ impl SendError {
         match self {
             SendError::TooLarge { .. } => "ERR_INVALID_ARG",
             SendError::ChannelClosed(_) => "ERR_DISCONNECTED",
+            SendError::QueueFull { .. } | SendError::Reconnecting => "ERR_INVALID_STATE",
         }
     }
 }

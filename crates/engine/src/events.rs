@@ -142,6 +142,18 @@ pub enum RoomEvent {
         /// Sender identity.
         participant_identity: String,
     },
+    /// The connection was lost; the room is reconnecting (resume first, then rejoin).
+    /// Every object stays valid meanwhile.
+    Reconnecting,
+    /// The room is connected again; data held meanwhile is being sent.
+    Reconnected,
+    /// After a rejoin, a local track was published again: same publication, new sid.
+    LocalTrackRepublished {
+        /// The publication (its sid is the new one).
+        publication: LocalTrackPublication,
+        /// Its sid before.
+        previous_sid: String,
+    },
     /// Connection state changed.
     ConnectionStateChanged {
         /// New state.

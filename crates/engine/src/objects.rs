@@ -259,7 +259,7 @@ impl RemoteParticipant {
 // Local participant
 
 pub(crate) struct LocalParticipantInner {
-    sid: String,
+    sid: Mutex<String>,
     identity: String,
     pub(crate) fields: Mutex<ParticipantFields>,
     pub(crate) publications: Mutex<Vec<LocalTrackPublication>>,
@@ -274,7 +274,7 @@ pub struct LocalParticipant(pub(crate) Arc<LocalParticipantInner>);
 impl LocalParticipant {
     pub(crate) fn new(info: &proto::ParticipantInfo, cmd: mpsc::UnboundedSender<Command>) -> Self {
         Self(Arc::new(LocalParticipantInner {
-            sid: info.sid.clone(),
+            sid: Mutex::new(info.sid.clone()),
             identity: info.identity.clone(),
             fields: Mutex::new(ParticipantFields::from_info(info)),
             publications: Mutex::new(Vec::new()),
@@ -284,7 +284,11 @@ impl LocalParticipant {
     }
     /// Participant sid (`PA_`).
     pub fn sid(&self) -> String {
-        self.0.sid.clone()
+        self.0.sid.lock().clone()
+    }
+    /// After a rejoin: the sid the server gave this time.
+    pub(crate) fn set_sid(&self, sid: &str) {
+        *self.0.sid.lock() = sid.to_string();
     }
     /// Identity from the token.
     pub fn identity(&self) -> String {
@@ -356,7 +360,7 @@ pub enum Participant {
 
 pub(crate) struct LocalPublicationInner {
     id: u64,
-    sid: String,
+    sid: Mutex<String>,
     pub(crate) track: crate::media::LocalTrack,
     pub(crate) info: Mutex<proto::TrackInfo>,
     pub(crate) subscribed: tokio::sync::watch::Sender<bool>,
@@ -375,7 +379,7 @@ impl LocalTrackPublication {
     ) -> Self {
         Self(Arc::new(LocalPublicationInner {
             id: next_id(),
-            sid: info.sid.clone(),
+            sid: Mutex::new(info.sid.clone()),
             track,
             info: Mutex::new(info),
             subscribed: tokio::sync::watch::channel(false).0,
@@ -388,7 +392,11 @@ impl LocalTrackPublication {
     }
     /// Track sid (`TR_`).
     pub fn sid(&self) -> String {
-        self.0.sid.clone()
+        self.0.sid.lock().clone()
+    }
+    /// After a rejoin: the sid the server gave this time.
+    pub(crate) fn set_sid(&self, sid: &str) {
+        *self.0.sid.lock() = sid.to_string();
     }
     /// Track name.
     pub fn name(&self) -> String {

@@ -49,6 +49,54 @@ pub fn rtc_url(url: &str, auto_subscribe: bool) -> Result<url::Url> {
 /// Opens the socket and waits for the join response.
 /// Both steps share `deadline` (the caller's whole connect bound).
 pub(crate) async fn connect(url: &url::Url, token: &str, deadline: Deadline) -> Result<(Ws, proto::JoinResponse)> {
+    let (ws, join) = handshake(url, token, deadline, "the join response", |m| match m {
+        proto::signal_response::Message::Join(j) => Some(Ok(j)),
+        proto::signal_response::Message::Leave(l) => {
+            Some(Err(ConnectError::Rejected(format!("server sent leave (reason {}) instead of join", l.reason)).into()))
+        }
+        _ => None,
+    })
+    .await?;
+    validate_join(&join)?;
+    Ok((ws, join))
+}
+
+/// Resumes participant `sid`'s session: reopens the socket with `reconnect=1` and waits
+/// for the server's `ReconnectResponse`. A `leave` instead (the server cannot resume)
+/// is `ConnectError::Rejected`.
+pub(crate) async fn resume(
+    url: &url::Url,
+    token: &str,
+    sid: &str,
+    reason: proto::ReconnectReason,
+    deadline: Deadline,
+) -> Result<(Ws, proto::ReconnectResponse)> {
+    let mut url = url.clone();
+    url.query_pairs_mut()
+        .append_pair("reconnect", "1")
+        .append_pair("sid", sid)
+        .append_pair("reconnect_reason", &(reason as i32).to_string());
+    handshake(&url, token, deadline, "the reconnect response", |m| match m {
+        proto::signal_response::Message::Reconnect(r) => Some(Ok(r)),
+        proto::signal_response::Message::Leave(l) => Some(Err(ConnectError::Rejected(format!(
+            "server sent leave (reason {}, action {}) instead of resuming",
+            l.reason, l.action
+        ))
+        .into())),
+        _ => None,
+    })
+    .await
+}
+
+/// Opens the socket with the token as bearer and waits for the first message `first`
+/// accepts (or refuses); other messages before it are skipped.
+async fn handshake<T>(
+    url: &url::Url,
+    token: &str,
+    deadline: Deadline,
+    what: &'static str,
+    first: impl Fn(proto::signal_response::Message) -> Option<Result<T>>,
+) -> Result<(Ws, T)> {
     let display = {
         let mut u = url.clone();
         u.set_query(None);
@@ -63,19 +111,15 @@ pub(crate) async fn connect(url: &url::Url, token: &str, deadline: Deadline) -> 
         .map_err(|_| EngineError::InvalidArgument("the token contains characters not allowed in a header".into()))?;
     req.headers_mut().insert("Authorization", bearer);
     let (mut ws, _) = open(req, url, &display, deadline).await?;
-    let join = deadline
-        .bound("the join response", async {
+    let got = deadline
+        .bound(what, async {
             loop {
                 match recv(&mut ws).await? {
-                    Some(proto::signal_response::Message::Join(j)) => return Ok(j),
-                    Some(proto::signal_response::Message::Leave(l)) => {
-                        return Err(ConnectError::Rejected(format!(
-                            "server sent leave (reason {}) instead of join",
-                            l.reason
-                        ))
-                        .into())
+                    Some(m) => {
+                        if let Some(got) = first(m) {
+                            return got;
+                        }
                     }
-                    Some(_) => continue,
                     None => {
                         return Err(EngineError::Protocol("the server closed the connection before joining".into()))
                     }
@@ -83,8 +127,7 @@ pub(crate) async fn connect(url: &url::Url, token: &str, deadline: Deadline) -> 
             }
         })
         .await??;
-    validate_join(&join)?;
-    Ok((ws, join))
+    Ok((ws, got))
 }
 
 /// Opens the WebSocket (TLS for `wss://`), mapping failures to typed errors.

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::PeerConnection;
 
-use super::core::{Session, SessionConfig};
+use super::core::{Attempt, Session, SessionConfig};
 use super::driver::{Driver, Inbox, Links};
 use super::{Command, Room, Shared};
 use crate::error::{ConnectError, Deadline, EngineError, Result};
@@ -33,6 +33,12 @@ struct Pcs {
     subscriber: Arc<dyn PeerConnection>,
     reliable: Arc<dyn DataChannel>,
     lossy: Arc<dyn DataChannel>,
+}
+
+impl Pcs {
+    fn with_socket(self, ws: signal::Ws) -> Links {
+        Links { ws, publisher: self.publisher, subscriber: self.subscriber, reliable: self.reliable, lossy: self.lossy }
+    }
 }
 
 impl Room {
@@ -67,14 +73,9 @@ impl Room {
         };
         let rng = Box::new(<rand::rngs::StdRng as rand::SeedableRng>::from_os_rng());
         let session = Session::new(shared.clone(), config, ready_tx, Instant::now(), rng);
-        let links = Links {
-            ws,
-            publisher: pcs.publisher,
-            subscriber: pcs.subscriber,
-            reliable: pcs.reliable,
-            lossy: pcs.lossy,
-        };
-        let driver = Driver::new(session, links, ev_tx);
+        let links = pcs.with_socket(ws);
+        let rejoin = Arc::new(Rejoin { url: url.to_string(), options: options.clone(), ip });
+        let driver = Driver::new(session, links, ev_tx, rejoin);
         tokio::spawn(driver.run(Inbox { commands: cmd_rx, transport: pc_rx }));
         let room = Room { shared };
         let outcome = match deadline.bound("the peer connections to connect", ready_rx).await {
@@ -96,6 +97,50 @@ impl Room {
         let (done, _) = oneshot::channel();
         let _ = self.shared.cmd.send(Command::Disconnect { done });
     }
+}
+
+/// What a reconnect attempt needs to open new connections.
+pub(super) struct Rejoin {
+    url: String,
+    options: ConnectOptions,
+    ip: IpAddr,
+}
+
+/// How a reconnect attempt went.
+pub(super) enum Attempted {
+    /// The server resumed the session on this socket.
+    Resumed(signal::Ws, livekit_protocol::ReconnectResponse),
+    /// A fresh join: new socket, new peer connections (their events on the receiver).
+    Joined(Links, Box<livekit_protocol::JoinResponse>, mpsc::UnboundedReceiver<PcEvent>, IcePlan),
+    /// It did not work (`refused`: the server declined the resume).
+    Failed { error: EngineError, refused: bool },
+}
+
+/// Longest a reconnect attempt takes to open its socket and peer connections.
+const ATTEMPT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Carries out one reconnect attempt, after its delay: a resume of participant `sid`, or
+/// a fresh join with `token`.
+pub(super) async fn attempt(r: Arc<Rejoin>, token: String, sid: String, a: Attempt) -> Attempted {
+    tokio::time::sleep(a.delay).await;
+    let deadline = Deadline::after(r.options.connect_timeout.min(ATTEMPT_CONNECT_TIMEOUT));
+    let outcome = async {
+        let url = signal::rtc_url(&r.url, r.options.auto_subscribe)?;
+        if !a.full {
+            let (ws, response) = signal::resume(&url, &token, &sid, a.reason, deadline).await?;
+            return Ok(Attempted::Resumed(ws, response));
+        }
+        let (ws, join) = signal::connect(&url, &token, deadline).await?;
+        let ice = ice::plan(&r.options.ice_servers, r.options.ice_transport_policy, &join)?;
+        let (pc_tx, pc_rx) = mpsc::unbounded_channel();
+        let pcs = create_pcs_until(deadline, r.ip, &ice, pc_tx).await?;
+        let links = pcs.with_socket(ws);
+        Ok(Attempted::Joined(links, Box::new(join), pc_rx, ice))
+    };
+    outcome.await.unwrap_or_else(|error: EngineError| {
+        let refused = !a.full && error.code() == "ERR_REJECTED";
+        Attempted::Failed { error, refused }
+    })
 }
 
 /// Creates the peer connections on a task of their own: if the deadline passes first, the

@@ -19,7 +19,8 @@ use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
 
-use super::core::{Action, Input, Output, Sent, Session, Stop, TransportEvent};
+use super::connect::{Attempted, Rejoin};
+use super::core::{Action, Attempt, Input, Output, Rejoined, Sent, Session, Stop, TransportEvent};
 use super::Command;
 use crate::error::{bounded, cause, EngineError, Result, SendError};
 use crate::events::RoomEvent;
@@ -62,7 +63,8 @@ pub(super) struct Driver {
     events: mpsc::UnboundedSender<RoomEvent>,
     publisher: Arc<dyn PeerConnection>,
     subscriber: Arc<dyn PeerConnection>,
-    reader: SplitStream<Ws>,
+    /// The signal socket's read half (none while a reconnect attempt runs).
+    reader: Option<SplitStream<Ws>>,
     writer: mpsc::UnboundedSender<Outgoing>,
     /// Sender tasks of the reliable and lossy channels (emptied to flush them).
     data: Vec<mpsc::UnboundedSender<(Vec<u8>, Sent)>>,
@@ -77,28 +79,31 @@ pub(super) struct Driver {
     dc_in_rx: mpsc::Receiver<(DataKind, BytesMut)>,
     /// Publisher transceivers of unpublished tracks, reused by the next publish of the kind.
     slots: lkrtc_transport::slots::Slots,
+    /// How to reconnect, and the attempt under way (at most one).
+    rejoin: Arc<Rejoin>,
+    attempt: Option<tokio::task::JoinHandle<Attempted>>,
 }
 
 impl Driver {
-    pub(super) fn new(session: Session, links: Links, events: mpsc::UnboundedSender<RoomEvent>) -> Self {
+    pub(super) fn new(
+        session: Session,
+        links: Links,
+        events: mpsc::UnboundedSender<RoomEvent>,
+        rejoin: Arc<Rejoin>,
+    ) -> Self {
         let (sink, reader) = links.ws.split();
         let (writer, writer_rx) = mpsc::unbounded_channel();
         tokio::spawn(write_signal(sink, writer_rx));
         let (feedback, feedback_rx) = mpsc::unbounded_channel();
         let data_channels = [links.reliable, links.lossy];
-        let (mut data, mut data_tasks) = (Vec::new(), Vec::new());
-        for dc in &data_channels {
-            let (tx, rx) = mpsc::unbounded_channel();
-            data_tasks.push(tokio::spawn(send_data(dc.clone(), rx, feedback.clone())));
-            data.push(tx);
-        }
+        let (data, data_tasks) = spawn_senders(&data_channels, &feedback);
         let (dc_in, dc_in_rx) = mpsc::channel(1024);
         Driver {
             session,
             events,
             publisher: links.publisher,
             subscriber: links.subscriber,
-            reader,
+            reader: Some(reader),
             writer,
             data,
             data_tasks,
@@ -108,7 +113,59 @@ impl Driver {
             dc_in,
             dc_in_rx,
             slots: Default::default(),
+            rejoin,
+            attempt: None,
         }
+    }
+
+    /// Starts a reconnect attempt: the signal socket is dropped now (a resume reopens it);
+    /// the attempt runs on a task of its own.
+    fn start_attempt(&mut self, attempt: Attempt) {
+        self.reader = None;
+        self.writer = mpsc::unbounded_channel().0; // the writer task ends and closes the socket
+        if let Some(old) = self.attempt.take() {
+            old.abort();
+        }
+        let token = self.session.token();
+        let sid = self.session.local_sid();
+        self.attempt = Some(tokio::spawn(super::connect::attempt(self.rejoin.clone(), token, sid, attempt)));
+    }
+
+    /// Takes the attempt's connections into use; returns what the session learns.
+    fn adopt(&mut self, attempted: Attempted, transport: &mut mpsc::UnboundedReceiver<PcEvent>) -> Input {
+        match attempted {
+            Attempted::Resumed(ws, response) => {
+                self.use_socket(ws);
+                Input::Reconnected(Rejoined::Resumed(response))
+            }
+            Attempted::Joined(links, join, pc_rx, ice) => {
+                self.use_socket(links.ws);
+                let (publisher, subscriber) = (self.publisher.clone(), self.subscriber.clone());
+                tokio::spawn(async move {
+                    let _ = publisher.close().await;
+                    let _ = subscriber.close().await;
+                });
+                for task in self.data_tasks.drain(..) {
+                    task.abort();
+                }
+                self.publisher = links.publisher;
+                self.subscriber = links.subscriber;
+                self.data_channels = [links.reliable, links.lossy];
+                (self.data, self.data_tasks) = spawn_senders(&self.data_channels, &self.feedback);
+                self.slots = Default::default();
+                *transport = pc_rx;
+                Input::Reconnected(Rejoined::Joined(join, ice))
+            }
+            Attempted::Failed { error, refused } => Input::ReconnectFailed { error, refused },
+        }
+    }
+
+    fn use_socket(&mut self, ws: Ws) {
+        let (sink, reader) = ws.split();
+        let (writer, writer_rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_signal(sink, writer_rx));
+        self.reader = Some(reader);
+        self.writer = writer;
     }
 
     pub(super) async fn run(mut self, mut inbox: Inbox) {
@@ -119,10 +176,17 @@ impl Driver {
             }
             let wake = self.session.poll_timeout().map(Instant::from_std);
             let input = tokio::select! {
-                msg = signal::recv(&mut self.reader) => match msg {
+                msg = recv_signal(&mut self.reader) => match msg {
                     Ok(Some(m)) => Input::Signal(Box::new(m)),
-                    Ok(None) | Err(_) => Input::SignalLost,
+                    Ok(None) | Err(_) => {
+                        self.reader = None;
+                        Input::SignalLost
+                    }
                 },
+                attempted = finished(&mut self.attempt) => {
+                    self.attempt = None;
+                    self.adopt(attempted, &mut inbox.transport)
+                }
                 Some(cmd) = inbox.commands.recv() => Input::Command(cmd),
                 Some(ev) = inbox.transport.recv() => match self.transport_input(ev).await {
                     Some(input) => input,
@@ -171,6 +235,7 @@ impl Driver {
                         let _ = done.send(crate::stats::gather(publisher, subscriber).await);
                     });
                 }
+                Output::Reconnect(attempt) => self.start_attempt(attempt),
                 Output::Stop(stop) => return Some(stop),
             }
         }
@@ -194,8 +259,8 @@ impl Driver {
     /// Runs a peer-connection action; some report a result back to the session.
     async fn perform(&mut self, action: Action) -> Option<TransportEvent> {
         match action {
-            Action::CreateOffer => {
-                let offer = create_offer(&*self.publisher).await;
+            Action::CreateOffer { ice_restart } => {
+                let offer = create_offer(&*self.publisher, ice_restart).await;
                 self.slots.announced();
                 Some(TransportEvent::OfferReady(offer))
             }
@@ -263,6 +328,9 @@ impl Driver {
             }
             Stop::Remote(r) => (r, None, None),
         };
+        if let Some(attempt) = self.attempt.take() {
+            attempt.abort();
+        }
         if done.is_some() {
             self.flush_data().await;
         }
@@ -309,6 +377,39 @@ impl Driver {
     }
 }
 
+/// The next signal message, or never while there is no socket.
+async fn recv_signal(reader: &mut Option<SplitStream<Ws>>) -> Result<Option<proto::signal_response::Message>> {
+    match reader {
+        Some(reader) => signal::recv(reader).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The outcome of the reconnect attempt, or never while there is none.
+async fn finished(attempt: &mut Option<tokio::task::JoinHandle<Attempted>>) -> Attempted {
+    match attempt {
+        Some(task) => task.await.unwrap_or_else(|e| Attempted::Failed {
+            error: EngineError::rtc(format!("the reconnect attempt ended: {e}")),
+            refused: false,
+        }),
+        None => std::future::pending().await,
+    }
+}
+
+/// One sender task per publisher data channel (reliable, lossy).
+fn spawn_senders(
+    channels: &[Arc<dyn DataChannel>; 2],
+    feedback: &mpsc::UnboundedSender<Input>,
+) -> (Vec<mpsc::UnboundedSender<(Vec<u8>, Sent)>>, Vec<tokio::task::JoinHandle<()>>) {
+    let (mut data, mut tasks) = (Vec::new(), Vec::new());
+    for dc in channels {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tasks.push(tokio::spawn(send_data(dc.clone(), rx, feedback.clone())));
+        data.push(tx);
+    }
+    (data, tasks)
+}
+
 async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
@@ -316,8 +417,9 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn create_offer(pc: &dyn PeerConnection) -> Result<String> {
-    let offer = pc.create_offer(None).await.map_err(EngineError::rtc)?;
+async fn create_offer(pc: &dyn PeerConnection, ice_restart: bool) -> Result<String> {
+    let options = ice_restart.then(|| rtc::peer_connection::configuration::RTCOfferOptions { ice_restart: true });
+    let offer = pc.create_offer(options).await.map_err(EngineError::rtc)?;
     pc.set_local_description(offer).await.map_err(EngineError::rtc)?;
     Ok(pc.local_description().await.ok_or_else(|| EngineError::rtc("no local offer"))?.sdp)
 }

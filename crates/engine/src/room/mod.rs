@@ -104,6 +104,15 @@ impl Room {
         rx.await.map_err(|_| EngineError::Disconnected)
     }
 
+    /// Runs a test scenario (`SimulateScenarioKind` value of the official SDKs): 0 signal
+    /// reconnect (resume), 7 full reconnect, the others asked of the server.
+    pub async fn simulate_scenario(&self, scenario: u32) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Simulate { scenario, done: tx };
+        self.shared.cmd.send(cmd).map_err(|_| EngineError::Disconnected)?;
+        rx.await.map_err(|_| EngineError::Disconnected)?
+    }
+
     /// Leaves the room (idempotent). When it returns, `Disconnected` has been emitted and
     /// the event stream has ended.
     pub async fn disconnect(&self) {

@@ -17,6 +17,9 @@ impl Session {
         match cmd {
             Command::Disconnect { done } => self.stop(Stop::Local(done)),
             Command::GetStats { done } => self.out.push_back(Output::Stats(done)),
+            Command::Simulate { scenario, done } => {
+                let _ = done.send(self.simulate(now, scenario));
+            }
             Command::PublishData { payload, options, done } => self.publish_data(payload, options, done),
             Command::UpdateMetadata { mut update, done } => {
                 update.request_id = self.next_request;
@@ -96,5 +99,36 @@ impl Session {
             track.end();
             self.emit(RoomEvent::TrackUnsubscribed { participant: owner, publication, track });
         }
+    }
+
+    /// `SimulateScenarioKind` (as the official SDKs number it): signal reconnect and full
+    /// reconnect happen here; the others ask the server.
+    fn simulate(&mut self, now: Instant, scenario: u32) -> crate::error::Result<()> {
+        use proto::simulate_scenario::Scenario;
+        let ask = match scenario {
+            0 => {
+                self.connection_lost(now, false, proto::DisconnectReason::SignalClose);
+                return Ok(());
+            }
+            7 => {
+                self.force_full = true;
+                self.connection_lost(now, true, proto::DisconnectReason::SignalClose);
+                return Ok(());
+            }
+            1 => Scenario::SpeakerUpdate(3),
+            2 => Scenario::NodeFailure(true),
+            3 => Scenario::ServerLeave(true),
+            4 => Scenario::Migration(true),
+            5 => Scenario::SwitchCandidateProtocol(proto::CandidateProtocol::Tcp as i32),
+            6 => Scenario::SwitchCandidateProtocol(proto::CandidateProtocol::Tls as i32),
+            8 => Scenario::DisconnectSignalOnResume(true),
+            other => {
+                return Err(crate::error::EngineError::InvalidArgument(format!(
+                    "simulateScenario: {other} is not a SimulateScenarioKind value (0-8)"
+                )))
+            }
+        };
+        self.send(Req::Simulate(proto::SimulateScenario { scenario: Some(ask) }));
+        Ok(())
     }
 }

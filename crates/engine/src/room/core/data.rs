@@ -46,6 +46,14 @@ impl Session {
             let e = SendError::TooLarge { size: bytes.len(), limit: MAX_DATA_PACKET }.into();
             return Err((e, sent));
         }
+        match kind {
+            // Reliable data waits for the reconnect (bounded), then goes out in order.
+            DataKind::Reliable if self.reconnecting() => return self.hold(sequence, bytes, sent),
+            // Lossy data would be stale by then: the caller learns it was not sent.
+            DataKind::Lossy if self.reconnecting() => return Err((SendError::Reconnecting.into(), sent)),
+            DataKind::Reliable => self.sent.push(sequence, bytes.clone()),
+            DataKind::Lossy => {}
+        }
         self.out.push_back(Output::Data { kind, bytes, sent });
         Ok(())
     }
@@ -104,6 +112,10 @@ impl Session {
             }
         };
         let Some(value) = packet.value else { return };
+        if kind == DataKind::Reliable && !self.dedupe.fresh(&packet.participant_sid, packet.sequence) {
+            tracing::debug!(sequence = packet.sequence, "reliable packet received twice; dropped");
+            return;
+        }
         #[allow(deprecated)]
         let identity = match &value {
             Value::User(u) if packet.participant_identity.is_empty() => u.participant_identity.clone(),

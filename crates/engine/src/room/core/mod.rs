@@ -37,11 +37,14 @@ use lkrtc_transport::Negotiation;
 mod commands;
 mod data;
 mod publish;
+mod reconnect;
 mod signal;
 mod state;
 #[cfg(test)]
 mod tests;
 mod updates;
+
+pub(crate) use reconnect::{Attempt, Rejoined};
 
 /// How long a request waits for the server's confirmation.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -49,9 +52,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Remote candidates kept per peer connection before its remote description is set.
 const MAX_PENDING_CANDIDATES: usize = 256;
+/// How long a peer connection may stay `Disconnected` before the session reconnects.
+const PC_DISCONNECTED_GRACE: Duration = Duration::from_secs(3);
 
-/// Where the session is. `Resuming` and `Reconnecting` are entered by the reconnection
-/// driver (signal resume, then full rejoin); this core already reports them as states.
+/// Where the session is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SessionState {
     /// Joined on the signal connection; the peer connections are being established.
@@ -59,10 +63,8 @@ pub(crate) enum SessionState {
     /// Both peer connections are up.
     Connected,
     /// The signal connection is being resumed with the same participant.
-    #[allow(dead_code)] // entered by the reconnection driver
     Resuming,
     /// The session is being rebuilt from a fresh join.
-    #[allow(dead_code)] // entered by the reconnection driver
     Reconnecting,
     /// Stopped; only `finish` remains.
     Disconnected,
@@ -82,6 +84,10 @@ pub(crate) enum Input {
     Data(DataKind, BytesMut),
     /// An RPC request could not be sent (its call is forgotten).
     RpcNotSent(String),
+    /// A reconnect attempt ([`Output::Reconnect`]) set up its connections.
+    Reconnected(Rejoined),
+    /// A reconnect attempt failed (`refused`: the server declined to resume).
+    ReconnectFailed { error: EngineError, refused: bool },
 }
 
 /// Peer-connection events, and the results of the actions the core asked for.
@@ -106,8 +112,9 @@ pub(crate) enum TransportEvent {
 
 /// What a peer connection should do.
 pub(crate) enum Action {
-    /// Publisher: create an offer and set it locally; report [`TransportEvent::OfferReady`].
-    CreateOffer,
+    /// Publisher: create an offer (restarting ICE if asked) and set it locally; report
+    /// [`TransportEvent::OfferReady`].
+    CreateOffer { ice_restart: bool },
     /// Publisher: set the server's answer; report [`TransportEvent::AnswerApplied`].
     ApplyAnswer(String),
     /// Subscriber: set the server's offer, answer it; report [`TransportEvent::SubscriberAnswer`].
@@ -152,6 +159,9 @@ pub(crate) enum Output {
     Event(RoomEvent),
     /// Gather statistics of both peer connections.
     Stats(oneshot::Sender<crate::stats::RtcStats>),
+    /// Drop the signal connection (and, if `full`, the peer connections) and carry out the
+    /// attempt; report [`Input::Reconnected`] or [`Input::ReconnectFailed`].
+    Reconnect(Attempt),
     /// Tear down: leave (if local), close the socket and peer connections, then call
     /// [`Session::finish`].
     Stop(Stop),
@@ -171,6 +181,8 @@ struct PendingPublish {
     deadline: Instant,
     /// Set once the server accepted: the transceiver is being added.
     accepted: Option<proto::TrackInfo>,
+    /// After a rejoin: the publication this publish renews.
+    republish: Option<crate::objects::LocalTrackPublication>,
 }
 
 /// A request confirmed by `RequestResponse`.
@@ -227,6 +239,24 @@ pub(crate) struct Session {
     /// Streams being received, by stream id.
     incoming: HashMap<String, Incoming>,
     rng: Box<dyn RngCore + Send>,
+    /// Reconnection: the retry schedule, why the connection was lost, whether the driver is
+    /// running an attempt, when the attempt set up must be done by.
+    backoff: reconnect::Backoff,
+    lost_reason: proto::DisconnectReason,
+    attempting: bool,
+    attempt_deadline: Option<Instant>,
+    /// The next reconnect skips the resume (simulated full reconnect).
+    force_full: bool,
+    /// A resume's publisher ICE restart waits for its answer.
+    restart_pending: bool,
+    /// Since when a peer connection has been `Disconnected`.
+    pc_down_since: Option<Instant>,
+    /// Reliable packets sent, for a resume; those to send again after it; those held while
+    /// reconnecting; sequence numbers seen per sender.
+    sent: reconnect::SentBuffer,
+    resend: Vec<Vec<u8>>,
+    held: reconnect::Held,
+    dedupe: reconnect::Dedupe,
 }
 
 impl Session {
@@ -263,6 +293,17 @@ impl Session {
             rpc_invocations: HashMap::new(),
             incoming: HashMap::new(),
             rng,
+            backoff: reconnect::Backoff::new(now),
+            lost_reason: proto::DisconnectReason::UnknownReason,
+            attempting: false,
+            attempt_deadline: None,
+            force_full: false,
+            restart_pending: false,
+            pc_down_since: None,
+            sent: Default::default(),
+            resend: Vec::new(),
+            held: Default::default(),
+            dedupe: Default::default(),
         }
     }
 
@@ -309,9 +350,19 @@ impl Session {
     }
 
     /// Where the session is.
-    #[cfg_attr(not(test), allow(dead_code))] // read by the reconnection driver and tests
+    #[cfg_attr(not(test), allow(dead_code))] // read by the tests
     pub(crate) fn state(&self) -> SessionState {
         self.state
+    }
+
+    /// The newest access token (a reconnect uses it).
+    pub(crate) fn token(&self) -> String {
+        self.shared.token.lock().clone()
+    }
+
+    /// Our participant sid (a resume names it).
+    pub(crate) fn local_sid(&self) -> String {
+        self.shared.local.sid()
     }
 
     /// The next output, in order.
@@ -325,14 +376,12 @@ impl Session {
             return None;
         }
         let k = &self.keepalive;
-        let mut next = k.next_ping.min(k.last_recv + k.timeout);
-        for r in self.requests.values() {
-            next = next.min(r.deadline);
-        }
-        for p in self.pending_publishes.values() {
-            next = next.min(p.deadline);
-        }
-        Some(next)
+        // While an attempt runs there is no signal connection to keep alive.
+        let keepalive = (!self.attempting).then(|| k.next_ping.min(k.last_recv + k.timeout));
+        let down = self.pc_down_since.map(|since| since + PC_DISCONNECTED_GRACE);
+        let requests = self.requests.values().map(|r| r.deadline);
+        let publishes = self.pending_publishes.values().map(|p| p.deadline);
+        keepalive.into_iter().chain(self.attempt_deadline).chain(down).chain(requests).chain(publishes).min()
     }
 
     /// Feeds one input.
@@ -343,15 +392,17 @@ impl Session {
         match input {
             Input::Signal(msg) => {
                 self.keepalive.last_recv = now;
-                self.on_signal(*msg);
+                self.on_signal(now, *msg);
             }
-            Input::SignalLost => self.stop(Stop::Remote(proto::DisconnectReason::SignalClose)),
-            Input::Transport(ev) => self.on_transport(ev),
+            Input::SignalLost => self.connection_lost(now, false, proto::DisconnectReason::SignalClose),
+            Input::Transport(ev) => self.on_transport(now, ev),
             Input::Command(cmd) => self.on_command(now, cmd),
             Input::Data(kind, bytes) => self.on_data(kind, &bytes),
             Input::RpcNotSent(id) => {
                 self.rpc_calls.remove(&id);
             }
+            Input::Reconnected(rejoined) => self.on_rejoined(now, rejoined),
+            Input::ReconnectFailed { error, refused } => self.on_reconnect_failed(now, error, refused),
         }
     }
 
@@ -360,12 +411,23 @@ impl Session {
         if self.state == SessionState::Disconnected {
             return;
         }
-        if now.saturating_duration_since(self.keepalive.last_recv) > self.keepalive.timeout {
+        self.check_attempt_deadline(now);
+        if self.pc_down_since.is_some_and(|since| now >= since + PC_DISCONNECTED_GRACE) {
+            self.pc_down_since = None;
+            if self.state == SessionState::Connected {
+                tracing::warn!("a peer connection stayed disconnected");
+                self.connection_lost(now, false, proto::DisconnectReason::ConnectionTimeout);
+            }
+        }
+        if !self.attempting && now.saturating_duration_since(self.keepalive.last_recv) >= self.keepalive.timeout {
             tracing::warn!("signal connection lost (ping timeout)");
-            self.stop(Stop::Remote(proto::DisconnectReason::SignalClose));
+            self.keepalive.last_recv = now;
+            self.connection_lost(now, false, proto::DisconnectReason::SignalClose);
+        }
+        if self.state == SessionState::Disconnected {
             return;
         }
-        if now >= self.keepalive.next_ping {
+        if !self.attempting && now >= self.keepalive.next_ping {
             self.keepalive.next_ping = now + self.keepalive.interval;
             self.send(Req::PingReq(proto::Ping { timestamp: unix_ms(), rtt: 0 }));
         }
@@ -418,6 +480,7 @@ impl Session {
                 let _ = r.send(Ok(()));
             }
         }
+        self.check_reconnected();
     }
 
     /// After the driver tore the connections down: the room lets go of everything it
@@ -442,6 +505,7 @@ impl Session {
             *publication.0.sender.lock() = None;
             *publication.0.track.0.sid.lock() = None;
         }
+        self.fail_held();
         self.rpc_calls.clear(); // callers see the room go (their channels close)
         self.rpc_invocations.clear();
         for (_, entry) in self.incoming.drain() {
@@ -461,6 +525,21 @@ impl Session {
         let mut topics = self.shared.stream_topics.lock();
         topics.insert((crate::streams::StreamKind::Text, String::new()));
         topics.insert((crate::streams::StreamKind::Bytes, String::new()));
+    }
+
+    /// Tells whoever waits for a packet that it was not sent.
+    fn fail_sent(&mut self, sent: Sent, e: EngineError) {
+        match sent {
+            Sent::Nobody => {}
+            Sent::Reply(done) => {
+                let _ = done.send(Err(e));
+            }
+            Sent::Rpc { id, sent } => {
+                self.rpc_calls.remove(&id);
+                let why = e.to_string();
+                let _ = sent.send(Err(RpcError::built_in(crate::rpc::RpcErrorCode::SendFailed, Some(&why))));
+            }
+        }
     }
 
     /// A fresh RPC / stream id from the injected generator.

@@ -16,6 +16,14 @@ use crate::media::LocalTrack;
 use crate::objects::LocalTrackPublication;
 use crate::types::PublishOptions;
 
+/// What `AddTrack` says about a track besides its kind.
+struct Announce {
+    source: i32,
+    dtx: bool,
+    stream: String,
+    muted: bool,
+}
+
 impl Session {
     pub(super) fn publish_track(
         &mut self,
@@ -37,27 +45,56 @@ impl Session {
             let _ = done.send(Err(e));
             return;
         }
-        track.prepare_publish();
-        let cid = track.cid();
         if options.red {
             tracing::debug!("RED is not negotiated by lkrtc; the track is published without it");
         }
         track.set_dtx(options.dtx);
+        let announce =
+            Announce { source: options.source.to_proto(), dtx: options.dtx, stream: options.stream, muted: false };
+        self.add_track(now, track, announce, done, None);
+    }
+
+    /// Announces `track` to the server (`AddTrack`) and waits for its acceptance; a
+    /// `republish` of an existing publication keeps that publication (new sid and sender).
+    fn add_track(
+        &mut self,
+        now: Instant,
+        track: LocalTrack,
+        a: Announce,
+        done: oneshot::Sender<Result<String>>,
+        republish: Option<LocalTrackPublication>,
+    ) {
+        track.prepare_publish();
+        let cid = track.cid();
         #[allow(deprecated)]
         let mut req = proto::AddTrackRequest {
             cid: cid.clone(),
             name: track.name(),
-            source: options.source.to_proto(),
-            disable_dtx: !options.dtx,
+            source: a.source,
+            disable_dtx: !a.dtx,
             // lkrtc sends plain Opus whatever `red` asks (RED is not negotiated).
             disable_red: true,
-            stream: options.stream,
+            stream: a.stream,
+            muted: a.muted,
             ..Default::default()
         };
         track.describe(&mut req); // type, and what the kind adds (stereo...)
         self.send(Req::AddTrack(req));
         let deadline = now + PUBLISH_TIMEOUT;
-        self.pending_publishes.insert(cid, PendingPublish { track, done, deadline, accepted: None });
+        self.pending_publishes.insert(cid, PendingPublish { track, done, deadline, accepted: None, republish });
+    }
+
+    /// After a rejoin: every local publication is announced again on the new connection.
+    pub(super) fn republish_all(&mut self, now: Instant) {
+        for publication in self.shared.local.track_publications() {
+            *publication.0.sender.lock() = None; // it belonged to the old peer connection
+            publication.0.subscribed.send_replace(false);
+            let info = publication.info();
+            #[allow(deprecated)] // the field the server echoes from `AddTrack`
+            let a = Announce { source: info.source, dtx: !info.disable_dtx, stream: info.stream, muted: info.muted };
+            let (done, _) = oneshot::channel();
+            self.add_track(now, publication.track(), a, done, Some(publication));
+        }
     }
 
     /// The server accepted a track: add its transceiver (the driver reports back).
@@ -94,6 +131,15 @@ impl Session {
             (Ok(_), None) => return, // cannot happen: the transceiver follows acceptance
         };
         p.track.set_published(info.sid.clone());
+        if let Some(publication) = p.republish {
+            let previous_sid = publication.sid();
+            publication.set_sid(&info.sid);
+            *publication.0.info.lock() = info;
+            *publication.0.sender.lock() = Some(sender);
+            self.negotiate_publisher();
+            self.emit(RoomEvent::LocalTrackRepublished { publication, previous_sid });
+            return;
+        }
         let publication = LocalTrackPublication::new(info, p.track, sender);
         self.shared.local.0.publications.lock().push(publication.clone());
         self.negotiate_publisher();

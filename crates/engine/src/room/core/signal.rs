@@ -2,6 +2,7 @@
 //! transports, candidates, connection state, remote media.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use livekit_protocol as proto;
 use proto::signal_request::Message as Req;
@@ -18,7 +19,7 @@ use crate::types::IceTransportPolicy;
 use lkrtc_transport::negotiation::AnswerCheck;
 
 impl Session {
-    pub(super) fn on_signal(&mut self, msg: Resp) {
+    pub(super) fn on_signal(&mut self, now: Instant, msg: Resp) {
         match msg {
             Resp::Offer(sd) => self.act(Action::AnswerOffer { sdp: sd.sdp, id: sd.id }),
             Resp::Answer(sd) => match self.publisher.check_answer(sd.id) {
@@ -44,9 +45,17 @@ impl Session {
             Resp::Leave(l) => {
                 let reason =
                     proto::DisconnectReason::try_from(l.reason).unwrap_or(proto::DisconnectReason::UnknownReason);
-                tracing::info!(?reason, "server asked us to leave");
-                self.fail_ready(EngineError::Rejected(format!("server sent leave ({reason:?})")));
-                self.stop(Stop::Remote(reason));
+                use proto::leave_request::Action as LeaveAction;
+                let action = LeaveAction::try_from(l.action).unwrap_or(LeaveAction::Disconnect);
+                tracing::info!(?reason, ?action, "server asked us to leave");
+                match action {
+                    LeaveAction::Resume if self.ready.is_none() => self.connection_lost(now, false, reason),
+                    LeaveAction::Reconnect if self.ready.is_none() => self.connection_lost(now, true, reason),
+                    _ => {
+                        self.fail_ready(EngineError::Rejected(format!("server sent leave ({reason:?})")));
+                        self.stop(Stop::Remote(reason));
+                    }
+                }
             }
             Resp::TrackPublished(t) => self.on_track_published(t),
             Resp::SpeakersChanged(s) => self.on_speakers(s.speakers),
@@ -97,7 +106,7 @@ impl Session {
     /// Offers the publisher PC; one offer in flight, a change meanwhile re-offers after.
     pub(super) fn negotiate_publisher(&mut self) {
         if self.publisher.want_offer() {
-            self.act(Action::CreateOffer);
+            self.act(Action::CreateOffer { ice_restart: false });
         }
     }
 
@@ -114,7 +123,7 @@ impl Session {
         self.send(Req::Trickle(trickle));
     }
 
-    pub(super) fn on_transport(&mut self, ev: TransportEvent) {
+    pub(super) fn on_transport(&mut self, now: Instant, ev: TransportEvent) {
         match ev {
             TransportEvent::Candidate(target, init) => {
                 if target == Target::Publisher && !self.publisher.remote_set() {
@@ -124,7 +133,7 @@ impl Session {
                 }
             }
             TransportEvent::Gathered { target, relay } => self.on_gathered(target, relay),
-            TransportEvent::State(target, state) => self.on_pc_state(target, state),
+            TransportEvent::State(target, state) => self.on_pc_state(now, target, state),
             TransportEvent::Track { stream_id, rtp } => self.on_remote_track(&stream_id, rtp),
             TransportEvent::OfferReady(Ok(sdp)) => {
                 let sdp = crate::ice::filter_sdp(self.config.ice.policy, &sdp);
@@ -151,11 +160,13 @@ impl Session {
                 if applied.reoffer {
                     self.negotiate_publisher();
                 }
+                if std::mem::take(&mut self.restart_pending) {
+                    self.check_reconnected();
+                }
             }
             TransportEvent::AnswerApplied(Err(e)) => {
                 tracing::warn!(error = %e, "publisher answer rejected");
-                self.fail_ready(e);
-                self.stop(Stop::Remote(proto::DisconnectReason::StateMismatch));
+                self.negotiation_failed(now, e);
             }
             TransportEvent::SubscriberAnswer { id, sdp: Ok(sdp) } => {
                 let sdp = crate::ice::filter_sdp(self.config.ice.policy, &sdp);
@@ -167,8 +178,7 @@ impl Session {
             }
             TransportEvent::SubscriberAnswer { sdp: Err(e), .. } => {
                 tracing::warn!(error = %e, "cannot answer subscriber offer");
-                self.fail_ready(e);
-                self.stop(Stop::Remote(proto::DisconnectReason::StateMismatch));
+                self.negotiation_failed(now, e);
             }
             TransportEvent::TransceiverAdded { cid, sender } => self.on_transceiver_added(cid, sender),
         }
@@ -190,19 +200,40 @@ impl Session {
         }
     }
 
-    fn on_pc_state(&mut self, target: Target, state: RTCPeerConnectionState) {
+    /// A negotiation step failed: a reconnect if connected (or reconnecting), the end
+    /// while joining.
+    fn negotiation_failed(&mut self, now: Instant, e: EngineError) {
+        if self.ready.is_some() {
+            self.fail_ready(e);
+            self.stop(Stop::Remote(proto::DisconnectReason::StateMismatch));
+        } else {
+            self.connection_lost(now, true, proto::DisconnectReason::StateMismatch);
+        }
+    }
+
+    fn on_pc_state(&mut self, now: Instant, target: Target, state: RTCPeerConnectionState) {
         tracing::debug!(?target, %state, "peer connection state");
+        let up = state == RTCPeerConnectionState::Connected;
+        match target {
+            Target::Publisher => self.pub_connected = up,
+            Target::Subscriber => self.sub_connected = up,
+        }
         match state {
             RTCPeerConnectionState::Connected => {
-                match target {
-                    Target::Publisher => self.pub_connected = true,
-                    Target::Subscriber => self.sub_connected = true,
+                if self.pub_connected && self.sub_connected {
+                    self.pc_down_since = None;
                 }
                 self.check_ready();
             }
-            RTCPeerConnectionState::Failed => {
+            RTCPeerConnectionState::Failed if self.ready.is_some() => {
                 self.fail_ready(EngineError::rtc(format!("{target:?} peer connection failed")));
                 self.stop(Stop::Remote(proto::DisconnectReason::ConnectionTimeout));
+            }
+            RTCPeerConnectionState::Failed if !self.attempting => {
+                self.connection_lost(now, false, proto::DisconnectReason::ConnectionTimeout);
+            }
+            RTCPeerConnectionState::Disconnected => {
+                self.pc_down_since.get_or_insert(now);
             }
             _ => {}
         }

@@ -89,7 +89,7 @@ fn events(outputs: Vec<Output>) -> Vec<RoomEvent> {
 }
 
 fn is_create_offer(o: &Output) -> bool {
-    matches!(o, Output::Transport(Action::CreateOffer))
+    matches!(o, Output::Transport(Action::CreateOffer { .. }))
 }
 
 #[test]
@@ -342,4 +342,252 @@ fn publishing_waits_for_the_server_then_adds_a_transceiver_and_times_out_otherwi
     assert!(h
         .input(Input::Command(Command::UnpublishTrack { sid: "TR_none".into(), done: oneshot::channel().0 }))
         .is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Reconnection
+
+impl Harness {
+    /// Negotiated and both peer connections up: connected.
+    fn connected(&mut self) {
+        self.negotiated();
+        self.transport(TransportEvent::State(Target::Publisher, RTCPeerConnectionState::Connected));
+        self.transport(TransportEvent::State(Target::Subscriber, RTCPeerConnectionState::Connected));
+        assert_eq!(self.session.state(), SessionState::Connected);
+    }
+    fn publish(&mut self, payload: &[u8], reliable: bool) -> (Vec<Output>, oneshot::Receiver<Result<()>>) {
+        let (done, rx) = oneshot::channel();
+        let options = DataOptions { reliable, ..Default::default() };
+        (self.input(Input::Command(Command::PublishData { payload: payload.to_vec(), options, done })), rx)
+    }
+}
+
+fn attempt(out: &[Output]) -> Option<(bool, Duration)> {
+    out.iter().find_map(|o| if let Output::Reconnect(a) = o { Some((a.full, a.delay)) } else { None })
+}
+
+fn data_payloads(out: &[Output]) -> Vec<(u32, Vec<u8>)> {
+    use prost::Message as _;
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Data { bytes, .. } => {
+                let p = proto::DataPacket::decode(&bytes[..]).unwrap();
+                match p.value {
+                    Some(proto::data_packet::Value::User(u)) => Some((p.sequence, u.payload)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_lost_signal_starts_a_resume_at_once_and_reports_reconnecting() {
+    let mut h = harness();
+    h.connected();
+    let out = h.input(Input::SignalLost);
+    assert_eq!(attempt(&out), Some((false, Duration::ZERO)));
+    let evs = events(out);
+    assert!(matches!(
+        &evs[..],
+        [RoomEvent::ConnectionStateChanged { state: ConnectionState::Reconnecting }, RoomEvent::Reconnecting]
+    ));
+    assert_eq!(h.session.state(), SessionState::Resuming);
+    assert_eq!(*h.session.shared.state.lock(), ConnectionState::Reconnecting);
+    // A second loss while the attempt runs starts nothing (never two reconnects at once).
+    assert!(h.input(Input::SignalLost).is_empty());
+    assert!(h.advance(Duration::from_secs(60)).iter().all(|o| !matches!(o, Output::Reconnect(_))));
+}
+
+#[test]
+fn a_refused_resume_falls_back_to_a_full_reconnect_and_retries_are_bounded() {
+    let mut h = harness();
+    h.connected();
+    h.input(Input::SignalLost);
+    let refused = Input::ReconnectFailed { error: EngineError::Rejected("leave".into()), refused: true };
+    let out = h.input(refused);
+    assert_eq!(attempt(&out), Some((true, Duration::from_millis(300))));
+    assert_eq!(h.session.state(), SessionState::Reconnecting);
+    let mut attempts = 2;
+    loop {
+        h.now += Duration::from_secs(8);
+        let out = h.input(Input::ReconnectFailed { error: EngineError::Disconnected, refused: false });
+        if let Some((full, _)) = attempt(&out) {
+            assert!(full);
+            attempts += 1;
+            continue;
+        }
+        assert!(matches!(&out[..], [Output::Stop(Stop::Remote(proto::DisconnectReason::SignalClose))]));
+        break;
+    }
+    assert!((2..=10).contains(&attempts), "{attempts} attempts");
+}
+
+#[test]
+fn server_leave_actions_resume_rejoin_or_end() {
+    use proto::leave_request::Action as A;
+    for (action, want) in [(A::Resume, Some(false)), (A::Reconnect, Some(true)), (A::Disconnect, None)] {
+        let mut h = harness();
+        h.connected();
+        let leave = proto::LeaveRequest { action: action as i32, ..Default::default() };
+        let out = h.signal(Resp::Leave(leave));
+        assert_eq!(attempt(&out).map(|a| a.0), want, "{action:?}");
+        assert_eq!(out.iter().any(|o| matches!(o, Output::Stop(_))), want.is_none());
+    }
+}
+
+#[test]
+fn a_peer_connection_disconnected_past_the_grace_or_failed_reconnects() {
+    let mut h = harness();
+    h.connected();
+    h.transport(TransportEvent::State(Target::Subscriber, RTCPeerConnectionState::Disconnected));
+    assert!(attempt(&h.advance(Duration::from_secs(2))).is_none(), "within the grace");
+    assert_eq!(attempt(&h.advance(Duration::from_secs(1))), Some((false, Duration::ZERO)));
+
+    let mut h = harness();
+    h.connected();
+    let out = h.transport(TransportEvent::State(Target::Publisher, RTCPeerConnectionState::Failed));
+    assert_eq!(attempt(&out), Some((false, Duration::ZERO)));
+}
+
+#[test]
+fn a_frozen_server_is_noticed_at_its_ping_timeout() {
+    let mut h = harness();
+    h.connected();
+    h.signal(Resp::Pong(0));
+    assert!(attempt(&h.advance(Duration::from_millis(14_999))).is_none());
+    assert_eq!(h.session.poll_timeout().map(|t| t <= h.now + Duration::from_millis(1)), Some(true));
+    assert!(attempt(&h.advance(Duration::from_millis(1))).is_some());
+}
+
+#[test]
+fn a_resume_resends_what_the_server_missed_then_what_was_held_in_order() {
+    let mut h = harness();
+    h.connected();
+    for n in 1..=3u8 {
+        let (out, _) = h.publish(&[n], true);
+        assert_eq!(data_payloads(&out), vec![(n as u32, vec![n])]);
+    }
+    h.input(Input::SignalLost);
+    let (out, mut held) = h.publish(&[4], true);
+    assert!(out.is_empty(), "held while reconnecting");
+    let (out, mut lossy) = h.publish(&[9], false);
+    assert!(out.is_empty());
+    let err = lossy.try_recv().unwrap().unwrap_err();
+    assert_eq!(err.code(), "ERR_INVALID_STATE", "lossy is refused, not reported as sent");
+    // The server had received up to 2: the ICE restart, then 3 again, then 4.
+    let resp = proto::ReconnectResponse { last_message_seq: 2, ..Default::default() };
+    let out = h.input(Input::Reconnected(Rejoined::Resumed(resp)));
+    assert!(matches!(&out[0], Output::Transport(Action::CreateOffer { ice_restart: true })));
+    assert!(signals(&out).iter().any(|m| matches!(m, Req::SyncState(_))));
+    h.transport(TransportEvent::OfferReady(Ok(OFFER_SDP.into())));
+    h.signal(Resp::Answer(answer(2)));
+    let out = h.transport(TransportEvent::AnswerApplied(Ok(())));
+    assert_eq!(data_payloads(&out), vec![(3, vec![3]), (4, vec![4])]);
+    let evs = events(out);
+    assert!(matches!(
+        &evs[..],
+        [RoomEvent::ConnectionStateChanged { state: ConnectionState::Connected }, RoomEvent::Reconnected]
+    ));
+    assert_eq!(h.session.state(), SessionState::Connected);
+    assert!(held.try_recv().is_err(), "the held packet's caller hears when it is sent");
+}
+
+#[test]
+fn the_held_queue_is_bounded_and_a_disconnect_answers_everyone() {
+    let mut h = harness();
+    h.connected();
+    h.input(Input::SignalLost);
+    let mut waiting = Vec::new();
+    for _ in 0..reconnect::MAX_HELD_PACKETS {
+        waiting.push(h.publish(b"x", true).1);
+    }
+    let (_, mut full) = h.publish(b"x", true);
+    let err = full.try_recv().unwrap().unwrap_err();
+    assert!(err.to_string().contains("queue"), "{err}");
+    let (done, _) = oneshot::channel();
+    let out = h.input(Input::Command(Command::Disconnect { done }));
+    assert!(matches!(&out[..], [Output::Stop(Stop::Local(_))]));
+    h.session.finish(proto::DisconnectReason::ClientInitiated);
+    for mut w in waiting {
+        assert!(matches!(w.try_recv(), Ok(Err(EngineError::Disconnected))));
+    }
+}
+
+#[test]
+fn a_rejoin_republishes_keeps_who_stayed_and_lets_the_others_leave() {
+    let mut h = harness();
+    h.connected();
+    h.signal(Resp::Update(proto::ParticipantUpdate {
+        participants: vec![participant("PA_a", "alice"), participant("PA_b", "bob")],
+    }));
+    let alice = h.session.shared.remotes.lock()[0].clone();
+    h.input(Input::Command(Command::Simulate { scenario: 7, done: oneshot::channel().0 }));
+    assert_eq!(h.session.state(), SessionState::Reconnecting);
+    let join = proto::JoinResponse {
+        participant: Some(participant("PA_me2", "me")),
+        room: Some(proto::Room { sid: "RM_2".into(), name: "r".into(), ..Default::default() }),
+        other_participants: vec![participant("PA_a", "alice")],
+        ping_interval: 5,
+        ping_timeout: 15,
+        ..Default::default()
+    };
+    let ice = h.session.config.ice.clone();
+    let out = h.input(Input::Reconnected(Rejoined::Joined(Box::new(join), ice)));
+    let evs = events(out);
+    assert!(evs
+        .iter()
+        .any(|e| matches!(e, RoomEvent::ParticipantDisconnected { participant } if participant.identity() == "bob")));
+    assert!(!evs.iter().any(|e| matches!(e, RoomEvent::ParticipantConnected { .. })), "alice stayed");
+    assert_eq!(h.session.shared.local.sid(), "PA_me2");
+    assert!(h.session.shared.remotes.lock()[0].id() == alice.id(), "the same object");
+    // Not reconnected before the new peer connections are up.
+    assert_eq!(h.session.state(), SessionState::Reconnecting);
+    h.transport(TransportEvent::State(Target::Publisher, RTCPeerConnectionState::Connected));
+    let out = h.transport(TransportEvent::State(Target::Subscriber, RTCPeerConnectionState::Connected));
+    assert!(events(out).iter().any(|e| matches!(e, RoomEvent::Reconnected)));
+}
+
+#[test]
+fn simulate_rejects_unknown_scenarios_and_forwards_server_ones() {
+    let mut h = harness();
+    h.connected();
+    let (done, mut rx) = oneshot::channel();
+    h.input(Input::Command(Command::Simulate { scenario: 42, done }));
+    assert_eq!(rx.try_recv().unwrap().unwrap_err().code(), "ERR_INVALID_ARG");
+    let (done, mut rx) = oneshot::channel();
+    let out = h.input(Input::Command(Command::Simulate { scenario: 3, done }));
+    assert!(rx.try_recv().unwrap().is_ok());
+    assert!(matches!(signals(&out)[..], [Req::Simulate(_)]));
+}
+
+#[test]
+fn reliable_packets_seen_twice_from_a_sender_are_delivered_once() {
+    use prost::Message as _;
+    let mut h = harness();
+    h.connected();
+    h.signal(Resp::Update(proto::ParticipantUpdate { participants: vec![participant("PA_a", "alice")] }));
+    let packet = |seq: u32| {
+        proto::DataPacket {
+            participant_identity: "alice".into(),
+            participant_sid: "PA_a".into(),
+            sequence: seq,
+            value: Some(proto::data_packet::Value::User(proto::UserPacket {
+                payload: vec![seq as u8],
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    };
+    let mut got = Vec::new();
+    for seq in [1, 2, 2, 1, 3] {
+        for e in events(h.input(Input::Data(DataKind::Reliable, packet(seq).as_slice().into()))) {
+            if let RoomEvent::DataReceived { payload, .. } = e {
+                got.push(payload[0]);
+            }
+        }
+    }
+    assert_eq!(got, vec![1, 2, 3]);
 }

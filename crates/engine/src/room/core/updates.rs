@@ -5,6 +5,7 @@ use livekit_protocol as proto;
 
 use super::state;
 use super::Session;
+use crate::error::EngineError;
 use crate::events::RoomEvent;
 use crate::types::RoomDetails;
 
@@ -97,5 +98,54 @@ impl Session {
                 self.emit(ev);
             }
         }
+    }
+
+    /// A fresh join after the connection was lost: adopt the room and our new sid; remote
+    /// participants still there under the same sid keep their objects (their tracks are
+    /// subscribed again on the new connection), the others leave and the join's
+    /// participants arrive; every local track is published again.
+    pub(super) fn apply_rejoin(&mut self, now: std::time::Instant, join: proto::JoinResponse) {
+        if let Some(room) = join.room {
+            *self.shared.name.lock() = room.name.clone();
+            self.on_room_update(room);
+        }
+        if let Some(me) = join.participant {
+            self.shared.local.set_sid(&me.sid);
+            self.on_participant_info(me);
+        }
+        let remotes = self.shared.remotes.lock().clone();
+        for p in &remotes {
+            p.0.fields.lock().version = 0; // the new session numbers versions afresh
+            for publication in p.track_publications() {
+                let track = publication.0.state.lock().track.take();
+                if let Some(track) = track {
+                    track.end();
+                    self.emit(RoomEvent::TrackUnsubscribed { participant: p.clone(), publication, track });
+                }
+            }
+        }
+        let staying: std::collections::HashSet<String> =
+            join.other_participants.iter().map(|i| i.sid.clone()).collect();
+        for p in remotes.iter().filter(|p| !staying.contains(&p.sid())) {
+            self.dedupe.forget(&p.sid());
+            let info = proto::ParticipantInfo {
+                sid: p.sid(),
+                identity: p.identity(),
+                state: proto::participant_info::State::Disconnected as i32,
+                ..Default::default()
+            };
+            self.on_participant_info(info);
+        }
+        for info in join.other_participants {
+            self.on_participant_info(info);
+        }
+        // Publishes that had not completed cannot complete on the old connection.
+        for (_, p) in self.pending_publishes.drain() {
+            if p.republish.is_none() {
+                let e = EngineError::Rejected("the room reconnected while the track was being published".into());
+                let _ = p.done.send(Err(e));
+            }
+        }
+        self.republish_all(now);
     }
 }
