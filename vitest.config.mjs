@@ -1,6 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
-import { ALL_SUITES, NAMESPACE_SUITES } from './__test__/helpers/suites.mjs';
+import { ALL_SUITES, NAMESPACE_SUITES as BASE_NAMESPACE_SUITES } from './__test__/helpers/suites.mjs';
+
+// Reconnection suites drive the official client too (issue 12).
+const NAMESPACE_SUITES = [...BASE_NAMESPACE_SUITES, '__test__/reconnect/**/*.test.mjs'];
 
 // Integration tests: real lkrtc-server child processes, real WebRTC, in two projects
 // (`vitest run --project namespace|local`; npm test runs both):

@@ -239,6 +239,11 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
         E::LocalTrackPublished { publication } => sid_event("localTrackPublished", publication.sid()),
         E::LocalTrackUnpublished { publication } => sid_event("localTrackUnpublished", publication.sid()),
         E::LocalTrackSubscribed { publication } => sid_event("localTrackSubscribed", publication.sid()),
+        E::LocalTrackRepublished { publication, previous_sid } => {
+            JsRoomEvent { old_value: Some(previous_sid), ..sid_event("localTrackRepublished", publication.sid()) }
+        }
+        E::Reconnecting => JsRoomEvent::new("reconnecting"),
+        E::Reconnected => JsRoomEvent::new("reconnected"),
         E::TrackMuted { participant, publication_sid } => {
             sid_event("trackMuted", publication_sid).with_participant(reg, participant)
         }

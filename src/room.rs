@@ -276,6 +276,15 @@ impl NativeRoom {
         error::promise(env, stats)
     }
 
+    /// Runs a test scenario (`SimulateScenarioKind` value): 0 signal reconnect (resume),
+    /// 7 full reconnect, the others asked of the server. Unknown values: `ERR_INVALID_ARG`.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn simulate_scenario<'env>(&self, env: &'env Env, scenario: u32) -> crate::error::Result<PromiseRaw<'env, ()>> {
+        let simulated =
+            self.connected().map(|room| async move { room.simulate_scenario(scenario).await.map_err(error::engine) });
+        error::promise(env, simulated)
+    }
+
     /// `ConnectionState` value (0 before connect).
     #[napi(getter, catch_unwind)]
     pub fn connection_state(&self) -> crate::error::Result<u32> {

@@ -26,6 +26,7 @@ import {
   type RemoteTrackPublication,
   type TrackPublication,
   disposeLocalPublication,
+  refreshLocalPublication,
   remotePublicationInternal,
 } from './track_publication.js';
 import type { ChatMessage, Transcription } from './types.js';
@@ -150,6 +151,8 @@ export let localParticipantInternal: {
   rpcInvocation(p: LocalParticipant, inv: JsRpcInvocation): void;
   /** The room disconnected: free every publication, answer pending RPCs, release writers, dispose. */
   disconnected(p: LocalParticipant): void;
+  /** The room reconnected: re-read the participant's info (a rejoin gives it a new sid). */
+  refresh(p: LocalParticipant): void;
 };
 
 function stringArray(value: unknown): value is string[] {
@@ -180,6 +183,9 @@ export class LocalParticipant extends Participant {
     localParticipantInternal = {
       trackEvent: (p, ev, emit) => p.#trackEvent(ev, emit),
       rpcInvocation: (p, inv) => p.#rpc.handle(inv),
+      refresh: (p) => {
+        p.slot.refresh();
+      },
       disconnected: (p) => {
         for (const pub of p.trackPublications.values()) disposeLocalPublication(pub);
         p.trackPublications.clear();
@@ -365,6 +371,19 @@ export class LocalParticipant extends Participant {
       case 'localTrackSubscribed': {
         const pub = this.trackPublications.get(sid);
         if (pub !== undefined) emit(RoomEvent.LocalTrackSubscribed, pub.track);
+        break;
+      }
+      case 'localTrackRepublished': {
+        // After a full reconnect: the same publication under the sid the server gave now.
+        const previousSid = ev.oldValue ?? '';
+        const pub = this.trackPublications.get(previousSid);
+        if (pub === undefined) return;
+        refreshLocalPublication(pub);
+        this.trackPublications.delete(previousSid);
+        this.trackPublications.set(sid, pub);
+        if (this.#announced.delete(previousSid)) this.#announced.add(sid);
+        localTrackInternal.published(pub.track as LocalMediaTrack, this, sid);
+        emit(RoomEvent.LocalTrackRepublished, pub, previousSid, this);
         break;
       }
       default:

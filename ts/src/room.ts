@@ -13,10 +13,10 @@ import {
   DisconnectReason,
   type DataPacketKind,
   type EncryptionType,
-  type SimulateScenarioKind,
+  SimulateScenarioKind,
   TrackKind,
 } from './enums.js';
-import { ConnectError, ErrorCode, nativeAwait, nativeCall, toLkError, unsupported } from './errors.js';
+import { ConnectError, ErrorCode, invalidArg, nativeAwait, nativeCall, toLkError } from './errors.js';
 import {
   native,
   type JsRoomEvent,
@@ -154,11 +154,6 @@ type Wrapper = RemoteParticipant | RemoteTrackPublication | RemoteTrack;
 type RefKind = 'participant' | 'publication' | 'track';
 type Ref = number | NativeRemoteParticipant | NativeRemoteTrackPublication | NativeRemoteTrack | null | undefined;
 
-/** Room fields the native side may provide (read when present). */
-type OptionalRoomFields = {
-  simulateScenario?: (scenario: number) => Promise<void>;
-};
-
 function wrapperId(w: Wrapper): number {
   if (w instanceof RemoteParticipant) return remoteParticipantInternal.id(w);
   if (w instanceof RemoteTrackPublication) return remotePublicationInternal.id(w);
@@ -290,12 +285,15 @@ export class Room extends RoomBase {
     return nativeAwait(nativeCall(() => this.#native.getRtcStats()));
   }
 
-  /** Test hook of the official SDK (rejects with `ERR_UNSUPPORTED` until the native side has it). */
+  /**
+   * Test hook of the official SDK: `SIMULATE_SIGNAL_RECONNECT` drops the signal connection
+   * (the room resumes), `SIMULATE_FULL_RECONNECT` rejoins; the others ask the server.
+   * Rejects with `ERR_INVALID_ARG` for a value that is not a `SimulateScenarioKind`.
+   */
   async simulateScenario(scenario: SimulateScenarioKind): Promise<void> {
-    const o = this.#optional();
-    if (typeof o.simulateScenario !== 'function')
-      throw unsupported('Room.simulateScenario', 'the native binding cannot simulate scenarios');
-    await o.simulateScenario.call(this.#native, scenario);
+    if (!Number.isInteger(scenario) || scenario < 0 || SimulateScenarioKind[scenario] === undefined)
+      throw invalidArg(`simulateScenario: ${String(scenario)} is not a SimulateScenarioKind value`);
+    await nativeAwait(nativeCall(() => this.#native.simulateScenario(scenario)));
   }
 
   /** The server's room details while connected (the last ones seen afterwards). */
@@ -308,11 +306,6 @@ export class Room extends RoomBase {
       }
     }
     return this.#lastDetails;
-  }
-
-  #optional(): OptionalRoomFields {
-    if (this.#phase !== 'connected') return {};
-    return this.#native as unknown as OptionalRoomFields;
   }
 
   #live(field: 'name' | 'metadata'): string | undefined {
@@ -721,6 +714,8 @@ export class Room extends RoomBase {
         this.#emit(RoomEvent.Reconnecting);
         break;
       case 'reconnected':
+        // A full reconnect gives this participant a new sid.
+        if (this.localParticipant !== undefined) localParticipantInternal.refresh(this.localParticipant);
         this.#emit(RoomEvent.Reconnected);
         break;
       case 'roomSidChanged':
@@ -758,6 +753,7 @@ export class Room extends RoomBase {
       case 'localTrackPublished':
       case 'localTrackUnpublished':
       case 'localTrackSubscribed':
+      case 'localTrackRepublished':
         if (this.localParticipant !== undefined) {
           localParticipantInternal.trackEvent(this.localParticipant, ev, (name, ...args) => this.#emit(name, ...args));
         }

@@ -192,6 +192,8 @@ export class RemoteTrackPublication extends TrackPublication {
  * published again), else the track is disposed too.
  */
 export let disposeLocalPublication: (p: LocalTrackPublication, keepTrack?: boolean) => void;
+/** @internal Re-reads a local publication's info (its sid changes when it is republished). */
+export let refreshLocalPublication: (p: LocalTrackPublication) => void;
 
 /** A track this client published. Disposed when `unpublishTrack()` resolves or on disconnect. */
 export class LocalTrackPublication extends TrackPublication {
@@ -207,6 +209,9 @@ export class LocalTrackPublication extends TrackPublication {
     disposeLocalPublication = (p, keepTrack = false) => {
       if (!keepTrack) disposeLocalTrack(p.#track);
       p.slot.dispose();
+    };
+    refreshLocalPublication = (p) => {
+      p.slot.refresh();
     };
   }
 

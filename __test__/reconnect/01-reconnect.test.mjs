@@ -1,0 +1,244 @@
+// Issue 12: reconnection. A server killed (-9) and restarted on the same port, a frozen
+// server (SIGSTOP), simulated signal and full reconnects with the official client on the
+// other side, reliable data across a reconnect. The same JS objects survive, audio flows
+// again, reliable data arrives exactly once and in order, handle counts end at zero.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { delay, Scope, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
+import { connectLk, expectHandles, lk, totalHandles, ZERO } from '../client/lk.mjs';
+import { publishSineWith, readToneWith } from '../audio/audio-helpers.mjs';
+import { collectNumbers, firstMismatch, fixedPortServer, recordReconnects } from './reconnect-helpers.mjs';
+
+const { RoomEvent, ConnectionState, SimulateScenarioKind } = lk;
+const PORT = 17_912;
+const enc = (n) => new TextEncoder().encode(String(n));
+
+/** A tone from `track` (remote, lkrtc or official `mod`). */
+async function hearTone(mod, track) {
+  const tone = await readToneWith(mod, track, { frames: 50, timeoutMs: 20_000 });
+  expect(tone.channels[0].length).toBeGreaterThan(0);
+  return tone;
+}
+
+/** The remote track of `identity` in lkrtc `room`, once subscribed. */
+async function subscribedTrack(room, identity, timeoutMs = 30_000) {
+  let track;
+  await waitUntil(
+    () => {
+      const p = room.remoteParticipants.get(identity);
+      const pub = p && [...p.trackPublications.values()].find((x) => x.track !== undefined && x.subscribed);
+      track = pub?.track;
+      return track !== undefined;
+    },
+    { timeoutMs, what: `a subscribed track of ${identity}` },
+  );
+  return track;
+}
+
+describe('reconnection', () => {
+  let server;
+  let scope;
+  beforeAll(async () => {
+    server = await fixedPortServer(PORT);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(() => {
+    scope = new Scope();
+  });
+  afterEach(async () => {
+    await scope.close();
+    await waitUntil(() => totalHandles() === 0, { timeoutMs: 5_000, what: 'handles to drop to 0' }).catch(() => {});
+    expectHandles(ZERO);
+  });
+
+  it('kill -9 and restart on the same port: reconnecting, reconnected, one publication per track, audio and data again', async () => {
+    const roomName = uniqueRoomName('kill');
+    const a = await connectLk(scope, server, 'a', roomName);
+    const b = await connectLk(scope, server, 'b', roomName);
+    const sine = await publishSineWith(lk, a, { scope, name: 'mic' });
+    await hearTone(lk, await subscribedTrack(b, 'a'));
+    const logA = recordReconnects(a, RoomEvent);
+    const logB = recordReconnects(b, RoomEvent);
+    const states = [];
+    a.on(RoomEvent.ConnectionStateChanged, (s) => states.push(s));
+    const republished = waitForEvent(a, RoomEvent.LocalTrackRepublished, {
+      timeoutMs: 40_000,
+      what: 'localTrackRepublished',
+    });
+    const localParticipant = a.localParticipant;
+    const t0 = Date.now();
+    await server.kill9();
+    await waitUntil(() => a.connectionState === ConnectionState.CONN_RECONNECTING, {
+      timeoutMs: 5_000,
+      what: 'a to be reconnecting',
+    });
+    expect(a.isConnected).toBe(true); // as the official: true until disconnected
+    await server.restart();
+    const both = [a, b].map((r) => waitForEvent(r, RoomEvent.Reconnected, { timeoutMs: 40_000, what: 'reconnected' }));
+    await Promise.all(both);
+    console.log(`server restart: reconnected after ${Date.now() - t0} ms (a: ${JSON.stringify(logA)})`);
+    expect(logA.map((e) => e.ev)).toEqual([RoomEvent.Reconnecting, RoomEvent.Reconnected]);
+    expect(logB.map((e) => e.ev)).toEqual([RoomEvent.Reconnecting, RoomEvent.Reconnected]);
+    expect(states).toEqual([ConnectionState.CONN_RECONNECTING, ConnectionState.CONN_CONNECTED]);
+    expect(a.isConnected).toBe(true);
+    expect(a.localParticipant).toBe(localParticipant);
+
+    const [pub, previousSid, participant] = await republished;
+    expect(pub).toBe(sine.publication);
+    expect(participant).toBe(localParticipant);
+    expect(pub.sid).not.toBe(previousSid);
+    expect([...localParticipant.trackPublications.keys()]).toEqual([pub.sid]);
+    expect(localParticipant.sid).toMatch(/^PA_/);
+
+    // b sees a again, with exactly one publication (the republished one), and hears it.
+    await waitUntil(() => b.remoteParticipants.get('a')?.trackPublications.has(pub.sid), {
+      timeoutMs: 20_000,
+      what: "b to see a's republished track",
+    });
+    expect(b.remoteParticipants.get('a').trackPublications.size).toBe(1);
+    await hearTone(lk, await subscribedTrack(b, 'a'));
+
+    // Reliable data crosses again, in order.
+    const got = collectNumbers(b, RoomEvent, 'n');
+    for (let i = 0; i < 50; i++) await a.localParticipant.publishData(enc(i), { reliable: true, topic: 'n' });
+    await waitUntil(() => got.length >= 50, { timeoutMs: 10_000, what: '50 packets' });
+    await delay(300);
+    expect(firstMismatch(got, 50)).toBe(-1);
+  });
+
+  it('a frozen server is noticed within its ping timeout; reliable sends during the freeze are held, then delivered once, in order', async () => {
+    const roomName = uniqueRoomName('freeze');
+    const a = await connectLk(scope, server, 'a', roomName);
+    const b = await connectLk(scope, server, 'b', roomName);
+    const got = collectNumbers(b, RoomEvent, 'f');
+    const t0 = Date.now();
+    server.freeze();
+    let reconnectingAt = null;
+    a.once(RoomEvent.Reconnecting, () => (reconnectingAt = Date.now() - t0));
+    // Send while frozen: until the loss is noticed the packets go to the data channel;
+    // after it they are held. No promise hangs.
+    const sends = [];
+    let n = 0;
+    while (reconnectingAt === null && Date.now() - t0 < 20_000) {
+      sends.push(
+        a.localParticipant.publishData(enc(n++), { reliable: true, topic: 'f' }).then(
+          () => 'ok',
+          (e) => e.code,
+        ),
+      );
+      await delay(20);
+    }
+    const sentBeforeDetection = n;
+    for (let i = 0; i < 100; i++)
+      sends.push(
+        a.localParticipant.publishData(enc(n++), { reliable: true, topic: 'f' }).then(
+          () => 'ok',
+          (e) => e.code,
+        ),
+      );
+    console.log(`frozen server: reconnecting after ${reconnectingAt} ms (${sentBeforeDetection} packets sent before)`);
+    expect(reconnectingAt).not.toBeNull();
+    expect(reconnectingAt).toBeLessThan(15_000 + 1_500);
+    // A lossy packet is refused, not reported as sent.
+    const lossy = await a.localParticipant.publishData(enc(-1), { reliable: false, topic: 'x' }).then(
+      () => 'ok',
+      (e) => e.code,
+    );
+    expect(lossy).toBe('ERR_INVALID_STATE');
+    server.thaw();
+    await waitForEvent(a, RoomEvent.Reconnected, { timeoutMs: 60_000, what: 'a reconnected' }).catch(async (e) => {
+      if (a.connectionState !== ConnectionState.CONN_CONNECTED) throw e;
+    });
+    const outcomes = await withTimeout(Promise.all(sends), 20_000, 'every publishData to settle');
+    expect(outcomes.every((o) => o === 'ok')).toBe(true);
+    await waitUntil(() => got.filter((x) => x >= sentBeforeDetection).length >= 100, {
+      timeoutMs: 30_000,
+      what: 'the held packets at b',
+    });
+    await delay(500);
+    const held = got.filter((x) => x >= sentBeforeDetection);
+    expect(held).toEqual(Array.from({ length: 100 }, (_, i) => sentBeforeDetection + i));
+    const early = got.filter((x) => x < sentBeforeDetection);
+    expect(new Set(early).size).toBe(early.length); // never twice
+    console.log(
+      `frozen server: ${sentBeforeDetection} packets sent before detection, ${early.length} of them arrived ` +
+        `(${sentBeforeDetection - early.length} resolved but lost by the full reconnect)`,
+    );
+  });
+
+  for (const [kind, name] of [
+    [SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT, 'signal reconnect'],
+    [SimulateScenarioKind.SIMULATE_FULL_RECONNECT, 'full reconnect'],
+  ]) {
+    it(`simulated ${name}: audio official -> lkrtc and lkrtc -> official flows again; same objects`, async () => {
+      const rtc = await import('@livekit/rtc-node');
+      const roomName = uniqueRoomName('sim');
+      const off = await scope.connect(server, 'off', roomName);
+      const a = await connectLk(scope, server, 'a', roomName);
+      await publishSineWith(rtc, off, { scope, name: 'off-mic', freq: 440 });
+      await publishSineWith(lk, a, { scope, name: 'lk-mic', freq: 660 });
+      await hearTone(lk, await subscribedTrack(a, 'off'));
+      const offParticipant = a.remoteParticipants.get('off');
+      const t0 = Date.now();
+      const reconnected = waitForEvent(a, RoomEvent.Reconnected, { timeoutMs: 40_000, what: 'reconnected' });
+      await a.simulateScenario(kind);
+      await reconnected;
+      console.log(`simulated ${name}: reconnected after ${Date.now() - t0} ms`);
+      expect(a.remoteParticipants.get('off')).toBe(offParticipant);
+      await hearTone(lk, await subscribedTrack(a, 'off'));
+      // The official client hears lkrtc's track (the republished one after a rejoin).
+      let offTrack;
+      await waitUntil(
+        () => {
+          const p = off.remoteParticipants.get('a');
+          const pubs = p ? [...p.trackPublications.values()] : [];
+          const sub = pubs.find((x) => x.track && x.sid === a.localParticipant.trackPublications.keys().next().value);
+          offTrack = sub?.track;
+          return offTrack !== undefined;
+        },
+        { timeoutMs: 30_000, what: "the official client to subscribe to lkrtc's track" },
+      );
+      await hearTone(rtc, offTrack);
+    });
+  }
+
+  it('reliable data sent across a reconnect arrives exactly once and in order', async () => {
+    const roomName = uniqueRoomName('data');
+    const a = await connectLk(scope, server, 'a', roomName);
+    const b = await connectLk(scope, server, 'b', roomName);
+    const got = collectNumbers(b, RoomEvent, 'r');
+    const N = 500;
+    const t0 = Date.now();
+    const sends = [];
+    for (let i = 0; i < N; i++) {
+      if (i === 100) await a.simulateScenario(SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT);
+      sends.push(a.localParticipant.publishData(enc(i), { reliable: true, topic: 'r' }));
+      if (i % 25 === 0) await delay(5);
+    }
+    await withTimeout(Promise.all(sends), 40_000, 'every publishData to resolve');
+    await waitUntil(() => got.length >= N, { timeoutMs: 30_000, what: `${N} packets at b (got ${got.length})` });
+    await delay(500);
+    console.log(`data across a reconnect: ${got.length} packets in ${Date.now() - t0} ms`);
+    expect(firstMismatch(got, N)).toBe(-1);
+  });
+
+  it('simulateScenario rejects values that are not scenarios; disconnect during a reconnect wins', async () => {
+    const roomName = uniqueRoomName('bad');
+    const a = await connectLk(scope, server, 'a', roomName);
+    for (const bad of [42, -1, 1.5, 'x']) {
+      const e = await a.simulateScenario(bad).then(
+        () => null,
+        (err) => err,
+      );
+      expect(e?.code, String(bad)).toBe('ERR_INVALID_ARG');
+    }
+    await server.kill9();
+    await waitForEvent(a, RoomEvent.Reconnecting, { timeoutMs: 5_000, what: 'reconnecting' });
+    const t0 = Date.now();
+    await withTimeout(a.disconnect(), 6_000, 'disconnect during a reconnect');
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    expect(a.connectionState).toBe(ConnectionState.CONN_DISCONNECTED);
+    await server.restart();
+  });
+});
