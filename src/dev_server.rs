@@ -43,6 +43,12 @@ pub struct NativeDevServerOptions {
     pub ice_udp: Option<bool>,
     /// Send participants a fresh token this often (milliseconds, at least 1000).
     pub token_refresh_ms: Option<u32>,
+    /// Seconds between the pings clients are asked to send (default 5).
+    pub ping_interval: Option<u32>,
+    /// Seconds of silence after which a client's signal counts as lost (default 15).
+    pub ping_timeout: Option<u32>,
+    /// How long a participant whose signal was lost is kept for a resume (ms, default 10000).
+    pub resume_window_ms: Option<u32>,
 }
 
 /// The server configuration the options describe.
@@ -94,6 +100,14 @@ fn server_config(options: NativeDevServerOptions) -> crate::error::Result<(Serve
         Some(ms) if ms >= 1000 => Some(std::time::Duration::from_millis(ms.into())),
         Some(ms) => return Err(error::coded(ERR_INVALID_ARG, format!("tokenRefreshMs {ms} is below 1000"))),
     };
+    config.timing.ping_interval = options.ping_interval.unwrap_or(config.timing.ping_interval);
+    config.timing.ping_timeout = options.ping_timeout.unwrap_or(config.timing.ping_timeout);
+    if config.timing.ping_interval == 0 || config.timing.ping_timeout <= config.timing.ping_interval {
+        return Err(error::coded(ERR_INVALID_ARG, "pingInterval must be at least 1 and pingTimeout longer than it"));
+    }
+    if let Some(ms) = options.resume_window_ms {
+        config.timing.resume_window = std::time::Duration::from_millis(ms.into());
+    }
     Ok((config, format!("{bind_text}:{port}")))
 }
 

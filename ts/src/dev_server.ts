@@ -56,6 +56,12 @@ export interface DevServerOptions {
   iceUdp?: boolean;
   /** Send participants a fresh token this often (ms, at least 1000). */
   tokenRefreshMs?: number;
+  /** Seconds between the pings clients are asked to send (default 5). */
+  pingInterval?: number;
+  /** Seconds of client silence after which its signal counts as lost (default 15; more than `pingInterval`). */
+  pingTimeout?: number;
+  /** How long a participant whose signal was lost without a leave is kept for a resume (ms, default 10000; 0: it leaves at once). */
+  resumeWindowMs?: number;
 }
 
 const TTL_RE = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/;
@@ -125,7 +131,8 @@ export class DevServer {
   /**
    * Starts a server: `port` 0 (default) picks a free one; `bind` defaults to 127.0.0.1.
    * `tls: { cert, key }` (PEM text) serves `wss://`; `iceServers`, `forceRelay`, `iceLite`,
-   * `iceTcp`, `iceUdp` and `tokenRefreshMs` as the lkrtc-server flags of the same names.
+   * `iceTcp`, `iceUdp`, `tokenRefreshMs`, `pingInterval`, `pingTimeout` and `resumeWindowMs` as
+   * the lkrtc-server flags of the same names.
    * Rejects with `ERR_SERVER` (address in use...) or `ERR_INVALID_ARG`.
    */
   static async start(options: DevServerOptions = {}): Promise<DevServer> {
@@ -143,6 +150,13 @@ export class DevServer {
       !(Number.isInteger(tokenRefreshMs) && tokenRefreshMs >= 1000 && tokenRefreshMs < 2 ** 32)
     ) {
       throw invalidArg('DevServer.start: tokenRefreshMs must be an integer ≥ 1000');
+    }
+    const timing: Record<string, number | undefined> = {};
+    for (const name of ['pingInterval', 'pingTimeout', 'resumeWindowMs'] as const) {
+      const value = o[name];
+      if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value < 2 ** 32))
+        throw invalidArg(`DevServer.start: ${name} must be a non-negative integer`);
+      timing[name] = value;
     }
     const flags: Record<string, boolean | undefined> = {};
     for (const name of ['forceRelay', 'iceLite', 'iceTcp', 'iceUdp'] as const) {
@@ -167,6 +181,7 @@ export class DevServer {
         tlsKey: tls?.key,
         iceServers: ice,
         tokenRefreshMs,
+        ...timing,
         ...flags,
       }),
     );

@@ -94,7 +94,12 @@ pub async fn read_loop(_shared: Arc<ServerShared>, room: Arc<Room>, p: Arc<Parti
     let mut state = SenderState::default();
     while let Some(raw) = next_message(&dc).await {
         let routed = match route(&p, kind, &raw, &mut state) {
-            Ok(Some(r)) => r,
+            Ok(Some(r)) => {
+                if kind == DataKind::Reliable {
+                    p.received_reliable(state.last_sequence);
+                }
+                r
+            }
             Ok(None) => continue,
             Err(e) => {
                 tracing::debug!(identity = %p.identity(), error = %crate::limits::clip(&e.to_string()), "malformed data packet dropped");

@@ -154,22 +154,33 @@ fn join_request(q: &HashMap<String, String>) -> Result<proto::JoinRequest, Refus
     Ok(v1::decode_join_request(param)?)
 }
 
-/// Upgrades to a session, or tells a resuming client to rejoin (sessions are not kept).
+/// Upgrades to a new session, or hands a resuming client's socket to its session.
+/// `resume` is `Some(sid)` for a resume (`None` inside: the client gave no sid).
 fn start(
     shared: Arc<ServerShared>,
     upgrade: WebSocketUpgrade,
     params: JoinParams,
-    reconnect: bool,
+    resume: Option<Option<String>>,
     signalling: Signalling,
 ) -> Response {
-    if reconnect {
-        // Resuming is not supported: tell the client to do a full reconnect.
-        return upgrade.on_upgrade(session::refuse_resume);
+    let upgrade = upgrade.max_message_size(MAX_SIGNAL_MESSAGE).max_frame_size(MAX_SIGNAL_MESSAGE);
+    let Some(sid) = resume else {
+        return upgrade.on_upgrade(move |ws| session::run(shared, ws, params, signalling));
+    };
+    // v1 clients resume through a rejoin; a v0 client gets its session back while the
+    // server still keeps it (`session::resume`), with the identity it joined with.
+    let kept = match (&signalling, sid) {
+        (Signalling::V0, Some(sid)) => shared
+            .rooms
+            .get(&params.grant.room)
+            .and_then(|room| room.participants().into_iter().find(|p| p.sid == sid))
+            .filter(|p| p.identity() == params.grant.identity),
+        _ => None,
+    };
+    match kept {
+        Some(p) => upgrade.on_upgrade(move |ws| async move { p.command(Cmd::Resume(Box::new(ws))) }),
+        None => upgrade.on_upgrade(session::refuse_resume),
     }
-    upgrade
-        .max_message_size(MAX_SIGNAL_MESSAGE)
-        .max_frame_size(MAX_SIGNAL_MESSAGE)
-        .on_upgrade(move |ws| session::run(shared, ws, params, signalling))
 }
 
 /// `/rtc` and `/rtc/v1`. v1 joins carry their parameters in `join_request` (see
@@ -188,7 +199,8 @@ async fn rtc(
     };
     if uri.path() != "/rtc/v1" {
         let reconnect = q.get("reconnect").map(String::as_str) == Some("1");
-        return start(shared, upgrade, params, reconnect, Signalling::V0);
+        let resume = reconnect.then(|| q.get("sid").cloned());
+        return start(shared, upgrade, params, resume, Signalling::V0);
     }
     let join = match join_request(&q) {
         Ok(j) => j,
@@ -201,7 +213,8 @@ async fn rtc(
         params.client_protocol = info.protocol;
         params.reuse_transceivers = reuses_transceivers(info.protocol, &info.browser);
     }
-    start(shared, upgrade, params, join.reconnect, Signalling::V1 { offer: join.publisher_offer })
+    let resume = join.reconnect.then(|| Some(join.participant_sid.clone()));
+    start(shared, upgrade, params, resume, Signalling::V1 { offer: join.publisher_offer })
 }
 
 /// Server counters as JSON (lkrtc extension, used by the benchmarks).

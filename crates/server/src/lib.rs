@@ -42,7 +42,7 @@ use std::time::Duration;
 pub use auth::{AuthError, KeyStore};
 pub use feedback::VideoStats;
 pub use livekit_protocol as proto;
-pub use session::{PING_INTERVAL, PING_TIMEOUT, PROTOCOL, SERVER_VERSION};
+pub use session::{PING_INTERVAL, PING_TIMEOUT, PROTOCOL, RESUME_WINDOW, SERVER_VERSION};
 pub use tls::TlsConfig;
 use tokio::sync::watch;
 
@@ -61,6 +61,28 @@ pub struct ServerConfig {
     pub ice: IceConfig,
     /// Send each participant a fresh token (`refresh_token`) this often; `None`: never.
     pub token_refresh: Option<Duration>,
+    /// Keep-alive and resume timing.
+    pub timing: Timing,
+}
+
+/// How long the server waits on a participant's signal connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// Seconds between the pings clients are asked to send (`JoinResponse.ping_interval`).
+    pub ping_interval: u32,
+    /// Seconds of client silence after which its signal connection counts as lost
+    /// (`JoinResponse.ping_timeout`).
+    pub ping_timeout: u32,
+    /// How long a participant whose signal connection was lost without a `leave` is kept
+    /// (tracks, subscriptions, peer connections) for the client to resume; then it leaves.
+    pub resume_window: Duration,
+}
+
+impl Default for Timing {
+    /// Pings every 5 s, 15 s timeout, 10 s to resume.
+    fn default() -> Self {
+        Self { ping_interval: PING_INTERVAL as u32, ping_timeout: PING_TIMEOUT as u32, resume_window: RESUME_WINDOW }
+    }
 }
 
 /// ICE settings of a server.
@@ -94,6 +116,7 @@ impl ServerConfig {
             tls: None,
             ice: IceConfig::default(),
             token_refresh: None,
+            timing: Timing::default(),
         }
     }
 }
@@ -105,6 +128,7 @@ pub(crate) struct ServerShared {
     pcs: rtc::PcFactory,
     ice: IceConfig,
     token_refresh: Option<Duration>,
+    timing: Timing,
     node_id: String,
     shutdown: watch::Receiver<bool>,
 }
@@ -161,6 +185,7 @@ impl Server {
             pcs: rtc::PcFactory::new(config.bind, config.ice.clone()),
             ice: config.ice,
             token_refresh: config.token_refresh,
+            timing: config.timing,
             node_id: format!("ND_{}", &ids::room_sid()[3..]),
             shutdown: shutdown_rx.clone(),
         });

@@ -24,6 +24,10 @@ const USAGE: &str = "usage: lkrtc-server [--port 7880] [--bind 127.0.0.1] [--key
   --ice-tcp             also offer ICE-TCP candidates (clients whose UDP is blocked)
   --no-ice-udp          offer no UDP candidates (with --ice-tcp: TCP only)
   --token-refresh SECS  send participants a fresh token every SECS seconds
+  --ping-interval SECS  ask clients to ping every SECS seconds (default 5)
+  --ping-timeout SECS   a client silent for SECS seconds has lost its signal (default 15)
+  --resume-window SECS  keep a participant whose signal was lost SECS seconds for a resume
+                        (default 10; 0: it leaves at once)
 Logging: LKRTC_LOG (e.g. info, debug, lkrtc_server=trace).";
 
 fn parse(args: &[String]) -> Result<ServerConfig, String> {
@@ -59,6 +63,9 @@ fn parse(args: &[String]) -> Result<ServerConfig, String> {
                 }
                 config.token_refresh = Some(Duration::from_secs(secs));
             }
+            "--ping-interval" => config.timing.ping_interval = secs(name, &value()?, 1)?,
+            "--ping-timeout" => config.timing.ping_timeout = secs(name, &value()?, 2)?,
+            "--resume-window" => config.timing.resume_window = Duration::from_secs(secs(name, &value()?, 0)?.into()),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -71,6 +78,9 @@ fn parse(args: &[String]) -> Result<ServerConfig, String> {
         (None, None) => None,
         _ => return Err("--tls-cert and --tls-key go together".into()),
     };
+    if config.timing.ping_timeout <= config.timing.ping_interval {
+        return Err("--ping-timeout must be longer than --ping-interval".into());
+    }
     if !config.ice.udp && !config.ice.tcp {
         return Err("--no-ice-udp needs --ice-tcp".into());
     }
@@ -80,6 +90,14 @@ fn parse(args: &[String]) -> Result<ServerConfig, String> {
         return Err("--ice-username/--ice-credential need --ice-server".into());
     }
     Ok(config)
+}
+
+/// Whole seconds, at least `min`, at most a day.
+fn secs(name: &str, value: &str, min: u32) -> Result<u32, String> {
+    match value.parse::<u32>() {
+        Ok(n) if n >= min && n <= 86_400 => Ok(n),
+        _ => Err(format!("{name} takes whole seconds from {min} to 86400")),
+    }
 }
 
 #[tokio::main]
@@ -167,6 +185,17 @@ mod tests {
         assert!(parse(&args("--no-ice-udp")).is_err());
         assert!(parse(&args("--token-refresh 0")).is_err());
         assert!(parse(&args("--ice-username u")).is_err());
+        assert!(parse(&args("--ping-interval 0")).is_err());
+        assert!(parse(&args("--ping-timeout 5")).is_err()); // not longer than the interval
+        assert!(parse(&args("--resume-window -1")).is_err());
+    }
+
+    #[test]
+    fn parses_timing_flags() {
+        let c = parse(&args("--ping-interval 1 --ping-timeout 3 --resume-window 0")).unwrap();
+        assert_eq!((c.timing.ping_interval, c.timing.ping_timeout), (1, 3));
+        assert_eq!(c.timing.resume_window, Duration::ZERO);
+        assert_eq!(parse(&args("")).unwrap().timing, lkrtc_server::Timing::default());
     }
 
     #[test]

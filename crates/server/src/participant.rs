@@ -2,7 +2,7 @@
 //! channels that reach its session task (signal frames out, commands in).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -28,6 +28,8 @@ pub enum Cmd {
     PermissionsChanged(String),
     /// Leave the room: tell the client why, then close.
     Kick(proto::DisconnectReason),
+    /// The client came back on a new socket (`reconnect=1` with this participant's sid).
+    Resume(Box<axum::extract::ws::WebSocket>),
 }
 
 /// A frame for the WebSocket writer.
@@ -59,6 +61,8 @@ pub struct Participant {
     queued: Arc<AtomicUsize>,
     /// The queue overflowed: the session was told to end and nothing more is queued.
     overflowed: AtomicBool,
+    /// The highest reliable data sequence received from the client (for a resume).
+    reliable_seq: AtomicU32,
     cmd: mpsc::UnboundedSender<Cmd>,
     data: mpsc::Sender<(DataKind, Bytes)>,
     state: Mutex<State>,
@@ -147,6 +151,7 @@ impl Participant {
             out: out_tx,
             queued: queued.clone(),
             overflowed: AtomicBool::new(false),
+            reliable_seq: AtomicU32::new(0),
             cmd: cmd_tx,
             data: data_tx,
             state: Mutex::new(State {
@@ -186,6 +191,16 @@ impl Participant {
         if let Some(msg) = resp.message {
             let _ = self.out.send(Outbound::Signal(Box::new(msg), size));
         }
+    }
+
+    /// Records a reliable data packet's sequence as received.
+    pub fn received_reliable(&self, sequence: u32) {
+        self.reliable_seq.fetch_max(sequence, Ordering::AcqRel);
+    }
+
+    /// The highest reliable data sequence received from the client.
+    pub fn last_reliable_seq(&self) -> u32 {
+        self.reliable_seq.load(Ordering::Acquire)
     }
 
     /// Asks the WebSocket writer to close after what is queued.

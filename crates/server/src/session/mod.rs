@@ -6,10 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use ::rtc::peer_connection::configuration::RTCOfferOptions;
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
 use livekit_protocol as proto;
 use lkrtc_transport::{AnswerCheck, Negotiation};
 use prost::Message as _;
@@ -24,14 +23,20 @@ use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 use crate::data;
 use crate::limits::{self, clip};
-use crate::participant::{Channels, Cmd, JoinParams, Outbound, Participant};
+use crate::participant::{Channels, Cmd, JoinParams, Participant};
 use crate::room::Room;
 use crate::rtc::{self, PcEvent, Target};
 use crate::track::PublishedTrack;
 use crate::ServerShared;
 
+mod link;
+mod resume;
 mod subscriptions;
 pub mod v1;
+
+pub use link::refuse_resume;
+use link::{too_big, Link};
+pub use resume::RESUME_WINDOW;
 
 /// Seconds between client pings the server asks for.
 pub const PING_INTERVAL: i32 = 5;
@@ -97,15 +102,18 @@ pub struct Session {
     next_refresh: Option<Instant>,
     /// v1 only.
     single: Option<v1::Single>,
+    /// The socket the client is on; `None` while it is gone and a resume may come.
+    link: Option<Link>,
+    /// Resume state: the outbound queue while detached, when the link went, test faults.
+    resume: resume::Resume,
 }
 
 /// Runs a session on an upgraded WebSocket until the participant leaves.
 pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, signalling: Signalling) {
-    let (sink, stream) = ws.split();
     let room = shared.rooms.get_or_create(&params.grant.room);
     let (p, channels) = Participant::new(params);
     let Channels { out, queued, mut cmd, data } = channels;
-    let writer = tokio::spawn(write_loop(sink, out, queued));
+    let link = Link::open(ws, out, queued.clone());
 
     let (pc_tx, pc_rx) = mpsc::unbounded_channel();
     let target = match signalling {
@@ -118,7 +126,7 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, s
             tracing::error!(error = %e, ?target, "cannot create peer connection");
             p.send(Resp::Leave(leave(Reason::JoinFailure)));
             p.close_socket();
-            let _ = writer.await;
+            link.close().await;
             shared.rooms.remove_if_empty(&room);
             return;
         }
@@ -165,6 +173,8 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, s
         last_seen: Instant::now(),
         next_refresh: shared.token_refresh.map(|every| Instant::now() + every),
         single,
+        link: Some(link),
+        resume: resume::Resume::new(queued),
     };
     s.join();
     let ended = match signalling {
@@ -175,10 +185,9 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, s
         }
         Signalling::V1 { offer } => s.v1_start(&mut cmd, offer).await,
     };
-    let mut stream = stream;
     let reason = match ended {
         Some(reason) => reason,
-        None => s.run_loop(&mut stream, cmd, pc_rx, shared.shutdown.clone()).await,
+        None => s.run_loop(cmd, pc_rx, shared.shutdown.clone()).await,
     };
 
     s.room.remove(&s.p, reason);
@@ -190,25 +199,29 @@ pub async fn run(shared: Arc<ServerShared>, ws: WebSocket, params: JoinParams, s
     }
     let _ = s.subscriber.close().await;
     s.p.close_socket();
-    // The closing handshake: keep reading (and discarding) until the client's close, so
-    // the socket is never dropped with unread data (the kernel would answer with a reset
-    // and the client could lose the leave still in flight). A client that does not read
-    // can block the writer forever: both get 2 s.
-    let abort = writer.abort_handle();
-    let drain = async {
-        while let Some(Ok(frame)) = stream.next().await {
-            if matches!(frame, Message::Close(_)) {
-                break;
-            }
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(2), async { tokio::join!(writer, drain) }).await.is_err() {
-        abort.abort();
+    if let Some(link) = s.link.take() {
+        link.close().await;
     }
     if let Some(t) = data_task {
         t.abort();
     }
     shared.rooms.remove_if_empty(&s.room);
+}
+
+fn server_info(shared: &ServerShared) -> proto::ServerInfo {
+    proto::ServerInfo {
+        edition: proto::server_info::Edition::Standard as i32,
+        version: SERVER_VERSION.into(),
+        protocol: PROTOCOL,
+        node_id: shared.node_id.clone(),
+        ..Default::default()
+    }
+}
+
+fn client_configuration(shared: &ServerShared) -> proto::ClientConfiguration {
+    let force_relay =
+        if shared.ice.force_relay { proto::ClientConfigSetting::Enabled } else { proto::ClientConfigSetting::Unset };
+    proto::ClientConfiguration { force_relay: force_relay as i32, ..Default::default() }
 }
 
 fn leave(reason: Reason) -> proto::LeaveRequest {
@@ -218,41 +231,6 @@ fn leave(reason: Reason) -> proto::LeaveRequest {
         action: proto::leave_request::Action::Disconnect as i32,
         regions: None,
     }
-}
-
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut out: mpsc::UnboundedReceiver<Outbound>,
-    queued: Arc<std::sync::atomic::AtomicUsize>,
-) {
-    while let Some(msg) = out.recv().await {
-        match msg {
-            Outbound::Signal(m, size) => {
-                // Messages over the cap (large participant lists) go out in several parts.
-                let mut failed = false;
-                for part in limits::split(*m) {
-                    let resp = proto::SignalResponse { message: Some(part) };
-                    if sink.send(Message::Binary(Bytes::from(resp.encode_to_vec()))).await.is_err() {
-                        failed = true;
-                        break;
-                    }
-                }
-                queued.fetch_sub(size, std::sync::atomic::Ordering::AcqRel);
-                if failed {
-                    break;
-                }
-            }
-            Outbound::Close => {
-                let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
-                break;
-            }
-            Outbound::CloseWith(code, reason) => {
-                let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
-                break;
-            }
-        }
-    }
-    let _ = sink.close().await;
 }
 
 impl Session {
@@ -272,23 +250,10 @@ impl Session {
                 other_participants: others,
                 server_version: SERVER_VERSION.into(),
                 subscriber_primary,
-                ping_timeout: PING_TIMEOUT,
-                ping_interval: PING_INTERVAL,
-                server_info: Some(proto::ServerInfo {
-                    edition: proto::server_info::Edition::Standard as i32,
-                    version: SERVER_VERSION.into(),
-                    protocol: PROTOCOL,
-                    node_id: shared.node_id.clone(),
-                    ..Default::default()
-                }),
-                client_configuration: Some(proto::ClientConfiguration {
-                    force_relay: if shared.ice.force_relay {
-                        proto::ClientConfigSetting::Enabled as i32
-                    } else {
-                        proto::ClientConfigSetting::Unset as i32
-                    },
-                    ..Default::default()
-                }),
+                ping_timeout: shared.timing.ping_timeout as i32,
+                ping_interval: shared.timing.ping_interval as i32,
+                server_info: Some(server_info(shared)),
+                client_configuration: Some(client_configuration(shared)),
                 ice_servers: shared.ice.servers.clone(),
                 fast_publish: p.grant.can_publish,
                 ..Default::default()
@@ -313,7 +278,6 @@ impl Session {
 
     async fn run_loop(
         &mut self,
-        stream: &mut SplitStream<WebSocket>,
         mut cmd: mpsc::UnboundedReceiver<Cmd>,
         mut pc_rx: mpsc::UnboundedReceiver<PcEvent>,
         mut shutdown: watch::Receiver<bool>,
@@ -321,16 +285,25 @@ impl Session {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
-                frame = stream.next() => {
+                frame = next_frame(self.link.as_mut()) => {
                     let frame = match frame {
                         Some(Ok(frame)) => frame,
                         Some(Err(e)) => {
                             if too_big(e) {
                                 self.p.close_with(1009, format!("signal message larger than {} bytes", limits::MAX_SIGNAL_MESSAGE));
+                                return Reason::SignalClose;
                             }
-                            return Reason::SignalClose;
+                            if let Some(reason) = self.signal_lost("socket error", Reason::SignalClose).await {
+                                return reason;
+                            }
+                            continue;
                         }
-                        None => return Reason::SignalClose,
+                        None => {
+                            if let Some(reason) = self.signal_lost("socket closed", Reason::SignalClose).await {
+                                return reason;
+                            }
+                            continue;
+                        }
                     };
                     self.last_seen = Instant::now();
                     match frame {
@@ -350,7 +323,11 @@ impl Session {
                             self.p.close_with(1003, "lkrtc-server speaks binary protobuf frames only".into());
                             return Reason::SignalClose;
                         }
-                        Message::Close(_) => return Reason::SignalClose,
+                        Message::Close(_) => {
+                            if let Some(reason) = self.signal_lost("close frame", Reason::SignalClose).await {
+                                return reason;
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -365,9 +342,8 @@ impl Session {
                     }
                 }
                 _ = tick.tick() => {
-                    if self.last_seen.elapsed() > Duration::from_secs(PING_TIMEOUT as u64) {
-                        tracing::info!(identity = %self.p.identity(), "ping timeout");
-                        return Reason::ConnectionTimeout;
+                    if let Some(reason) = self.check_signal().await {
+                        return reason;
                     }
                     self.maybe_refresh_token();
                 }
@@ -418,6 +394,7 @@ impl Session {
                 last_ping_timestamp: ping.timestamp,
                 timestamp: crate::ids::now_ms(),
             })),
+            Req::Simulate(scenario) => return self.simulate(scenario).await,
             // Accepted and ignored: publisher layer hints, sync, simulation.
             other => {
                 tracing::debug!(identity = %self.p.identity(), request = ?std::mem::discriminant(&other), "ignored request")
@@ -681,6 +658,7 @@ impl Session {
                 self.p.close_socket();
                 return Some(reason);
             }
+            Cmd::Resume(ws) => return self.resume(*ws).await,
         }
         None
     }
@@ -689,6 +667,11 @@ impl Session {
     /// tells the client when that changed (livekit-server tells it on the first check too).
     /// Offers the subscriber PC, one offer in flight at a time (v1: asks the client to offer).
     async fn negotiate(&mut self) {
+        self.offer_subscriber(false).await
+    }
+
+    /// Offers the subscriber PC; with `ice_restart`, under new ICE credentials.
+    async fn offer_subscriber(&mut self, ice_restart: bool) {
         if self.single() {
             return self.v1_request_offer(false).await;
         }
@@ -696,8 +679,9 @@ impl Session {
             return;
         }
         let pc = self.subscriber.clone();
+        let options = ice_restart.then_some(RTCOfferOptions { ice_restart: true });
         let result: Result<String, String> = async {
-            let offer = pc.create_offer(None).await.map_err(|e| e.to_string())?;
+            let offer = pc.create_offer(options).await.map_err(|e| e.to_string())?;
             pc.set_local_description(offer).await.map_err(|e| e.to_string())?;
             Ok(pc.local_description().await.ok_or("no local description")?.sdp)
         }
@@ -779,21 +763,10 @@ impl Session {
     }
 }
 
-/// Whether a read error is a message over [`limits::MAX_SIGNAL_MESSAGE`].
-fn too_big(e: axum::Error) -> bool {
-    matches!(e.into_inner().downcast::<tungstenite::Error>().map(|e| *e), Ok(tungstenite::Error::Capacity(_)))
-}
-
-/// Answers a resume attempt: sessions are not kept, so the client must rejoin.
-pub async fn refuse_resume(ws: WebSocket) {
-    let (mut sink, _stream) = ws.split();
-    let leave = proto::LeaveRequest {
-        can_reconnect: true,
-        reason: Reason::StateMismatch as i32,
-        action: proto::leave_request::Action::Reconnect as i32,
-        regions: None,
-    };
-    let resp = proto::SignalResponse { message: Some(Resp::Leave(leave)) };
-    let _ = sink.send(Message::Binary(Bytes::from(resp.encode_to_vec()))).await;
-    let _ = sink.close().await;
+/// The next frame of the link, or never while there is none.
+async fn next_frame(link: Option<&mut Link>) -> Option<Result<Message, axum::Error>> {
+    match link {
+        Some(link) => link.stream.next().await,
+        None => std::future::pending().await,
+    }
 }

@@ -21,9 +21,13 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// A raw signalling socket.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A server on a free loopback port with the key devkey:secret.
+/// A server on a free loopback port with the key devkey:secret. A participant whose
+/// socket drops leaves at once (no resume window: `tests/resume.rs` covers resuming), so
+/// that tests can end sessions by dropping sockets.
 pub async fn server() -> Server {
-    let config = ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), ..ServerConfig::dev() };
+    let timing = lkrtc_server::Timing { resume_window: Duration::ZERO, ..Default::default() };
+    let config =
+        ServerConfig { port: 0, keys: KeyStore::parse("devkey:secret").unwrap(), timing, ..ServerConfig::dev() };
     Server::start(config).await.unwrap()
 }
 
