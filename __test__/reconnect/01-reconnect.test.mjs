@@ -10,6 +10,9 @@ import { collectNumbers, firstMismatch, fixedPortServer, recordReconnects } from
 
 const { RoomEvent, ConnectionState, SimulateScenarioKind } = lk;
 const PORT = 17_912;
+// A short keep-alive, so that a frozen server is noticed quickly.
+const PING_INTERVAL_S = 2;
+const PING_TIMEOUT_S = 6;
 const enc = (n) => new TextEncoder().encode(String(n));
 
 /** A tone from `track` (remote, lkrtc or official `mod`). */
@@ -38,7 +41,9 @@ describe('reconnection', () => {
   let server;
   let scope;
   beforeAll(async () => {
-    server = await fixedPortServer(PORT);
+    server = await fixedPortServer(PORT, {
+      args: ['--ping-interval', String(PING_INTERVAL_S), '--ping-timeout', String(PING_TIMEOUT_S)],
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -139,7 +144,7 @@ describe('reconnection', () => {
       );
     console.log(`frozen server: reconnecting after ${reconnectingAt} ms (${sentBeforeDetection} packets sent before)`);
     expect(reconnectingAt).not.toBeNull();
-    expect(reconnectingAt).toBeLessThan(15_000 + 1_500);
+    expect(reconnectingAt).toBeLessThan(PING_TIMEOUT_S * 1_000 + 1_500);
     // A lossy packet is refused, not reported as sent.
     const lossy = await a.localParticipant.publishData(enc(-1), { reliable: false, topic: 'x' }).then(
       () => 'ok',

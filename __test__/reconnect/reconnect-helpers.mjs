@@ -13,10 +13,10 @@ const LISTENING_RE = /listening on (ws:\/\/\S+)/;
 let counter = 0;
 
 /**
- * An lkrtc-server on 127.0.0.1:`port` (devkey:secret). `restart()` starts a new process
- * on the same port once the old one is gone.
+ * An lkrtc-server on 127.0.0.1:`port` (devkey:secret; `args` added to its command line).
+ * `restart()` starts a new process on the same port once the old one is gone.
  */
-export async function fixedPortServer(port, name = 'reconnect') {
+export async function fixedPortServer(port, { name = 'reconnect', args: extra = [] } = {}) {
   const server = {
     url: `ws://127.0.0.1:${port}`,
     proc: null,
@@ -24,7 +24,7 @@ export async function fixedPortServer(port, name = 'reconnect') {
     async start() {
       mkdirSync(TEST_LOG_DIR, { recursive: true });
       const log = createWriteStream(resolve(TEST_LOG_DIR, `${name}-${process.pid}-${++counter}.log`));
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--keys', 'devkey:secret'];
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--keys', 'devkey:secret', ...extra];
       const env = { ...process.env, LKRTC_LOG: process.env.LKRTC_LOG ?? 'info', NO_COLOR: '1' };
       delete env.LIVEKIT_KEYS;
       const proc = spawn(SERVER_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -189,7 +189,7 @@ impl Session {
             SessionState::Resuming | SessionState::Reconnecting => {
                 // The attempt's own connection failed after it was set up: try again.
                 if !self.attempting {
-                    self.attempt_failed(now, full);
+                    self.attempt_failed(now, true);
                 }
             }
             SessionState::Disconnected => {}
@@ -214,11 +214,13 @@ impl Session {
         self.out.push_back(Output::Reconnect(Attempt { full, delay, reason }));
     }
 
-    /// The attempt did not work: the next one rejoins from scratch.
-    fn attempt_failed(&mut self, now: Instant, _refused: bool) {
+    /// The attempt did not work. The next one rejoins from scratch if `full`, or if this
+    /// one already did; otherwise it tries to resume again.
+    fn attempt_failed(&mut self, now: Instant, full: bool) {
         self.attempting = false;
         self.attempt_deadline = None;
-        self.next_attempt(now, true);
+        let full = full || self.state == SessionState::Reconnecting;
+        self.next_attempt(now, full);
     }
 
     /// The driver could not set up the attempt (`refused`: the server declined a resume).
@@ -227,6 +229,8 @@ impl Session {
             return;
         }
         tracing::info!(%error, refused, "reconnect attempt failed");
+        // A refused resume cannot succeed later; a server that could not be reached may
+        // still hold our session.
         self.attempt_failed(now, refused);
     }
 
@@ -329,7 +333,7 @@ impl Session {
     pub(super) fn check_attempt_deadline(&mut self, now: Instant) {
         if self.attempt_deadline.is_some_and(|d| now >= d) {
             tracing::info!("reconnect attempt timed out");
-            self.attempt_failed(now, false);
+            self.attempt_failed(now, true);
         }
     }
 

@@ -401,15 +401,18 @@ fn a_lost_signal_starts_a_resume_at_once_and_reports_reconnecting() {
 }
 
 #[test]
-fn a_refused_resume_falls_back_to_a_full_reconnect_and_retries_are_bounded() {
+fn an_unreachable_server_is_resumed_again_and_a_refused_resume_falls_back_to_a_full_reconnect() {
     let mut h = harness();
     h.connected();
     h.input(Input::SignalLost);
+    let unreachable = Input::ReconnectFailed { error: EngineError::Disconnected, refused: false };
+    assert_eq!(attempt(&h.input(unreachable)), Some((false, Duration::from_millis(300))));
+    assert_eq!(h.session.state(), SessionState::Resuming);
     let refused = Input::ReconnectFailed { error: EngineError::Rejected("leave".into()), refused: true };
-    let out = h.input(refused);
-    assert_eq!(attempt(&out), Some((true, Duration::from_millis(300))));
+    let (full, delay) = attempt(&h.input(refused)).unwrap();
+    assert!(full && delay >= Duration::from_millis(1200));
     assert_eq!(h.session.state(), SessionState::Reconnecting);
-    let mut attempts = 2;
+    let mut attempts = 3;
     loop {
         h.now += Duration::from_secs(8);
         let out = h.input(Input::ReconnectFailed { error: EngineError::Disconnected, refused: false });
