@@ -228,6 +228,37 @@ describe('reconnection', () => {
     expect(firstMismatch(got, N)).toBe(-1);
   });
 
+  it('time to reconnect: resume and full reconnect, ten of each', async () => {
+    const roomName = uniqueRoomName('timing');
+    const a = await connectLk(scope, server, 'a', roomName);
+    const b = await connectLk(scope, server, 'b', roomName);
+    await publishSineWith(lk, a, { scope, name: 'mic' });
+    await subscribedTrack(b, 'a');
+    const bObject = a.remoteParticipants.get('b');
+    const figures = {};
+    for (const [kind, name] of [
+      [SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT, 'resume'],
+      [SimulateScenarioKind.SIMULATE_FULL_RECONNECT, 'full'],
+    ]) {
+      const times = [];
+      for (let i = 0; i < 10; i++) {
+        const reconnected = waitForEvent(a, RoomEvent.Reconnected, { timeoutMs: 40_000, what: `${name} ${i}` });
+        const t0 = performance.now();
+        await a.simulateScenario(kind);
+        await reconnected;
+        times.push(performance.now() - t0);
+        await delay(200);
+      }
+      times.sort((x, y) => x - y);
+      figures[name] = { medianMs: Math.round(times[5]), worstMs: Math.round(times[9]) };
+    }
+    console.log(`time to reconnect (loopback): ${JSON.stringify(figures)}`);
+    // The same objects throughout; b still hears a.
+    expect(a.remoteParticipants.get('b')).toBe(bObject);
+    expect(b.remoteParticipants.get('a').trackPublications.size).toBe(1);
+    await hearTone(lk, await subscribedTrack(b, 'a'));
+  });
+
   it('simulateScenario rejects values that are not scenarios; disconnect during a reconnect wins', async () => {
     const roomName = uniqueRoomName('bad');
     const a = await connectLk(scope, server, 'a', roomName);
@@ -238,8 +269,9 @@ describe('reconnection', () => {
       );
       expect(e?.code, String(bad)).toBe('ERR_INVALID_ARG');
     }
+    const reconnecting = waitForEvent(a, RoomEvent.Reconnecting, { timeoutMs: 5_000, what: 'reconnecting' });
     await server.kill9();
-    await waitForEvent(a, RoomEvent.Reconnecting, { timeoutMs: 5_000, what: 'reconnecting' });
+    await reconnecting;
     const t0 = Date.now();
     await withTimeout(a.disconnect(), 6_000, 'disconnect during a reconnect');
     expect(Date.now() - t0).toBeLessThan(6_000);
