@@ -48,6 +48,9 @@ pub(super) struct Inbox {
     pub transport: mpsc::UnboundedReceiver<PcEvent>,
 }
 
+/// The queue of one data channel's sender task.
+type DataQueue = mpsc::UnboundedSender<(Vec<u8>, Sent)>;
+
 /// What the writer task sends.
 enum Outgoing {
     Message(Box<Req>),
@@ -67,7 +70,7 @@ pub(super) struct Driver {
     reader: Option<SplitStream<Ws>>,
     writer: mpsc::UnboundedSender<Outgoing>,
     /// Sender tasks of the reliable and lossy channels (emptied to flush them).
-    data: Vec<mpsc::UnboundedSender<(Vec<u8>, Sent)>>,
+    data: Vec<DataQueue>,
     data_tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The publisher's channels, to see what SCTP has not yet delivered.
     data_channels: [Arc<dyn DataChannel>; 2],
@@ -400,7 +403,7 @@ async fn finished(attempt: &mut Option<tokio::task::JoinHandle<Attempted>>) -> A
 fn spawn_senders(
     channels: &[Arc<dyn DataChannel>; 2],
     feedback: &mpsc::UnboundedSender<Input>,
-) -> (Vec<mpsc::UnboundedSender<(Vec<u8>, Sent)>>, Vec<tokio::task::JoinHandle<()>>) {
+) -> (Vec<DataQueue>, Vec<tokio::task::JoinHandle<()>>) {
     let (mut data, mut tasks) = (Vec::new(), Vec::new());
     for dc in channels {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -418,7 +421,7 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 async fn create_offer(pc: &dyn PeerConnection, ice_restart: bool) -> Result<String> {
-    let options = ice_restart.then(|| rtc::peer_connection::configuration::RTCOfferOptions { ice_restart: true });
+    let options = ice_restart.then_some(rtc::peer_connection::configuration::RTCOfferOptions { ice_restart: true });
     let offer = pc.create_offer(options).await.map_err(EngineError::rtc)?;
     pc.set_local_description(offer).await.map_err(EngineError::rtc)?;
     Ok(pc.local_description().await.ok_or_else(|| EngineError::rtc("no local offer"))?.sdp)
