@@ -22,6 +22,17 @@ async function hearTone(mod, track) {
   return tone;
 }
 
+/** Sends `n` numbered reliable packets from `room`, simulating `kind` before the 100th. */
+async function sendAcross(room, n, kind) {
+  const sends = [];
+  for (let i = 0; i < n; i++) {
+    if (i === 100) await room.simulateScenario(kind);
+    sends.push(room.localParticipant.publishData(enc(i), { reliable: true, topic: 'r' }));
+    if (i % 25 === 0) await delay(5);
+  }
+  await Promise.all(sends);
+}
+
 /** The remote track of `identity` in lkrtc `room`, once subscribed. */
 async function subscribedTrack(room, identity, timeoutMs = 30_000) {
   let track;
@@ -208,24 +219,32 @@ describe('reconnection', () => {
     });
   }
 
-  it('reliable data sent across a reconnect arrives exactly once and in order', async () => {
+  it('reliable data sent across a resume arrives exactly once and in order', async () => {
     const roomName = uniqueRoomName('data');
     const a = await connectLk(scope, server, 'a', roomName);
     const b = await connectLk(scope, server, 'b', roomName);
     const got = collectNumbers(b, RoomEvent, 'r');
     const N = 500;
     const t0 = Date.now();
-    const sends = [];
-    for (let i = 0; i < N; i++) {
-      if (i === 100) await a.simulateScenario(SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT);
-      sends.push(a.localParticipant.publishData(enc(i), { reliable: true, topic: 'r' }));
-      if (i % 25 === 0) await delay(5);
-    }
-    await withTimeout(Promise.all(sends), 40_000, 'every publishData to resolve');
+    await withTimeout(sendAcross(a, N, SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT), 40_000, 'every send');
     await waitUntil(() => got.length >= N, { timeoutMs: 30_000, what: `${N} packets at b (got ${got.length})` });
     await delay(500);
-    console.log(`data across a reconnect: ${got.length} packets in ${Date.now() - t0} ms`);
+    console.log(`data across a resume: ${got.length} packets in ${Date.now() - t0} ms`);
     expect(firstMismatch(got, N)).toBe(-1);
+  });
+
+  it('reliable data across a full reconnect: never twice, in order, everything sent after the call arrives', async () => {
+    const roomName = uniqueRoomName('data-full');
+    const a = await connectLk(scope, server, 'a', roomName);
+    const b = await connectLk(scope, server, 'b', roomName);
+    const got = collectNumbers(b, RoomEvent, 'r');
+    const N = 500;
+    await withTimeout(sendAcross(a, N, SimulateScenarioKind.SIMULATE_FULL_RECONNECT), 40_000, 'every send');
+    await waitUntil(() => got.includes(N - 1), { timeoutMs: 30_000, what: `the last packet at b` });
+    await delay(500);
+    for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1]);
+    for (let i = 100; i < N; i++) expect(got).toContain(i);
+    console.log(`data across a full reconnect: ${N - got.length} of the ${N} packets lost (sent before the rejoin)`);
   });
 
   it('time to reconnect: resume and full reconnect, ten of each', async () => {
@@ -235,6 +254,7 @@ describe('reconnection', () => {
     await publishSineWith(lk, a, { scope, name: 'mic' });
     await subscribedTrack(b, 'a');
     const bObject = a.remoteParticipants.get('b');
+    const handles = lk.liveHandles();
     const figures = {};
     for (const [kind, name] of [
       [SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT, 'resume'],
@@ -253,6 +273,8 @@ describe('reconnection', () => {
       figures[name] = { medianMs: Math.round(times[5]), worstMs: Math.round(times[9]) };
     }
     console.log(`time to reconnect (loopback): ${JSON.stringify(figures)}`);
+    // No handle was created or lost by twenty reconnects.
+    expect(lk.liveHandles()).toEqual(handles);
     // The same objects throughout; b still hears a.
     expect(a.remoteParticipants.get('b')).toBe(bObject);
     expect(b.remoteParticipants.get('a').trackPublications.size).toBe(1);

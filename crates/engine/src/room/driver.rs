@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use livekit_protocol as proto;
 use lkrtc_transport::data::{next_message, watch_open, Channel};
 use proto::signal_request::Message as Req;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_local::TrackLocal;
@@ -69,8 +69,10 @@ pub(super) struct Driver {
     /// The signal socket's read half (none while a reconnect attempt runs).
     reader: Option<SplitStream<Ws>>,
     writer: mpsc::UnboundedSender<Outgoing>,
-    /// Sender tasks of the reliable and lossy channels (emptied to flush them).
+    /// Sender tasks of the reliable and lossy channels (emptied to flush them), and the
+    /// channel each sends on.
     data: Vec<DataQueue>,
+    current: [watch::Sender<Option<Arc<dyn DataChannel>>>; 2],
     data_tasks: Vec<tokio::task::JoinHandle<()>>,
     /// The publisher's channels, to see what SCTP has not yet delivered.
     data_channels: [Arc<dyn DataChannel>; 2],
@@ -99,7 +101,8 @@ impl Driver {
         tokio::spawn(write_signal(sink, writer_rx));
         let (feedback, feedback_rx) = mpsc::unbounded_channel();
         let data_channels = [links.reliable, links.lossy];
-        let (data, data_tasks) = spawn_senders(&data_channels, &feedback);
+        let current = data_channels.clone().map(|dc| watch::channel(Some(dc)).0);
+        let (data, data_tasks) = spawn_senders(&current, &feedback);
         let (dc_in, dc_in_rx) = mpsc::channel(1024);
         Driver {
             session,
@@ -109,6 +112,7 @@ impl Driver {
             reader: Some(reader),
             writer,
             data,
+            current,
             data_tasks,
             data_channels,
             feedback,
@@ -124,6 +128,12 @@ impl Driver {
     /// Starts a reconnect attempt: the signal socket is dropped now (a resume reopens it);
     /// the attempt runs on a task of its own.
     fn start_attempt(&mut self, attempt: Attempt) {
+        if attempt.full {
+            // Packets not yet taken by the old channels wait for the new ones.
+            for c in &self.current {
+                c.send_replace(None);
+            }
+        }
         self.reader = None;
         self.writer = mpsc::unbounded_channel().0; // the writer task ends and closes the socket
         if let Some(old) = self.attempt.take() {
@@ -148,13 +158,12 @@ impl Driver {
                     let _ = publisher.close().await;
                     let _ = subscriber.close().await;
                 });
-                for task in self.data_tasks.drain(..) {
-                    task.abort();
-                }
                 self.publisher = links.publisher;
                 self.subscriber = links.subscriber;
                 self.data_channels = [links.reliable, links.lossy];
-                (self.data, self.data_tasks) = spawn_senders(&self.data_channels, &self.feedback);
+                for (c, dc) in self.current.iter().zip(&self.data_channels) {
+                    c.send_replace(Some(dc.clone()));
+                }
                 self.slots = Default::default();
                 *transport = pc_rx;
                 Input::Reconnected(Rejoined::Joined(join, ice))
@@ -399,15 +408,15 @@ async fn finished(attempt: &mut Option<tokio::task::JoinHandle<Attempted>>) -> A
     }
 }
 
-/// One sender task per publisher data channel (reliable, lossy).
+/// One sender task per kind of data (reliable, lossy), each on its current channel.
 fn spawn_senders(
-    channels: &[Arc<dyn DataChannel>; 2],
+    channels: &[watch::Sender<Option<Arc<dyn DataChannel>>>; 2],
     feedback: &mpsc::UnboundedSender<Input>,
 ) -> (Vec<DataQueue>, Vec<tokio::task::JoinHandle<()>>) {
     let (mut data, mut tasks) = (Vec::new(), Vec::new());
-    for dc in channels {
+    for current in channels {
         let (tx, rx) = mpsc::unbounded_channel();
-        tasks.push(tokio::spawn(send_data(dc.clone(), rx, feedback.clone())));
+        tasks.push(tokio::spawn(send_data(current.subscribe(), rx, feedback.clone())));
         data.push(tx);
     }
     (data, tasks)
@@ -460,34 +469,51 @@ async fn write_signal(
     }
 }
 
-/// Sends one data channel's packets in order, each waiting (bounded) for the channel to
-/// open, and tells whoever waits how it went.
+/// The publisher data channel a sender task sends on: `None` while a rejoin builds the
+/// next one (packets wait for it, and a packet the old channel refused goes out on it).
+type CurrentChannel = watch::Receiver<Option<Arc<dyn DataChannel>>>;
+
+/// Sends one kind's packets in order, each waiting (bounded) for the channel to open, and
+/// tells whoever waits how it went. A packet the channel refuses because a rejoin replaced
+/// it is sent on the new channel.
 async fn send_data(
-    dc: Arc<dyn DataChannel>,
+    mut current: CurrentChannel,
     mut rx: mpsc::UnboundedReceiver<(Vec<u8>, Sent)>,
     feedback: mpsc::UnboundedSender<Input>,
 ) {
-    let mut open = watch_open(dc.clone());
+    let mut open: Option<(Arc<dyn DataChannel>, watch::Receiver<bool>)> = None;
     while let Some((bytes, sent)) = rx.recv().await {
-        let opened = match bounded("the data channel to open", DC_OPEN_TIMEOUT, open.wait_for(|o| *o)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(_)) => Err(EngineError::Disconnected),
-            Err(e) => Err(e),
-        };
-        let result = match opened {
-            Ok(()) => match bounded(
-                "the data channel to take the packet",
-                DC_OPEN_TIMEOUT,
-                dc.send(BytesMut::from(&bytes[..])),
-            )
-            .await
-            {
-                Ok(sent) => sent.map_err(|e| SendError::ChannelClosed(cause(e)).into()),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
+        let result = loop {
+            let dc = match current.wait_for(Option::is_some).await {
+                Ok(dc) => dc.clone(),
+                Err(_) => break Err(EngineError::Disconnected),
+            };
+            let Some(dc) = dc else { continue };
+            if !open.as_ref().is_some_and(|(d, _)| Arc::ptr_eq(d, &dc)) {
+                open = Some((dc.clone(), watch_open(dc.clone())));
+            }
+            let Some((_, opened)) = open.as_mut() else { continue };
+            let result = send_one(&dc, opened, &bytes).await;
+            let replaced = !matches!(&*current.borrow(), Some(now) if Arc::ptr_eq(now, &dc));
+            if result.is_err() && replaced {
+                continue;
+            }
+            break result;
         };
         report(sent, result, &feedback);
+    }
+}
+
+/// One packet on `dc`, once it is open (each step bounded).
+async fn send_one(dc: &Arc<dyn DataChannel>, open: &mut watch::Receiver<bool>, bytes: &[u8]) -> Result<()> {
+    match bounded("the data channel to open", DC_OPEN_TIMEOUT, open.wait_for(|o| *o)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => return Err(EngineError::Disconnected),
+        Err(e) => return Err(e),
+    }
+    match bounded("the data channel to take the packet", DC_OPEN_TIMEOUT, dc.send(BytesMut::from(bytes))).await {
+        Ok(sent) => sent.map_err(|e| SendError::ChannelClosed(cause(e)).into()),
+        Err(e) => Err(e),
     }
 }
 
