@@ -281,6 +281,38 @@ describe('reconnection', () => {
     await hearTone(lk, await subscribedTrack(b, 'a'));
   });
 
+  it('server-side scenarios: node failure rejoins, migration resumes, a dropped resume is retried, server leave ends', async () => {
+    const roomName = uniqueRoomName('server-side');
+    const a = await connectLk(scope, server, 'a', roomName);
+    const b = await connectLk(scope, server, 'b', roomName);
+    const got = collectNumbers(b, RoomEvent, 's');
+    let n = 0;
+    const roundTrip = async () => {
+      const first = n;
+      for (let i = 0; i < 10; i++) await a.localParticipant.publishData(enc(n++), { reliable: true, topic: 's' });
+      await waitUntil(() => got.includes(first + 9), { timeoutMs: 10_000, what: 'data after the scenario' });
+    };
+    for (const kind of [
+      SimulateScenarioKind.SIMULATE_NODE_FAILURE,
+      SimulateScenarioKind.SIMULATE_MIGRATION,
+      SimulateScenarioKind.SIMULATE_DISCONNECT_SIGNAL_ON_RESUME,
+    ]) {
+      const reconnected = waitForEvent(a, RoomEvent.Reconnected, { timeoutMs: 40_000, what: `reconnected (${kind})` });
+      await a.simulateScenario(kind);
+      // The last one only arms the server: the next resume is dropped once, then retried.
+      if (kind === SimulateScenarioKind.SIMULATE_DISCONNECT_SIGNAL_ON_RESUME)
+        await a.simulateScenario(SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT);
+      await reconnected;
+      expect(a.connectionState).toBe(ConnectionState.CONN_CONNECTED);
+      await roundTrip();
+    }
+    expect(firstMismatch(got, n)).toBe(-1);
+    const ended = waitForEvent(a, RoomEvent.Disconnected, { timeoutMs: 10_000, what: 'disconnected (server leave)' });
+    await a.simulateScenario(SimulateScenarioKind.SIMULATE_SERVER_LEAVE);
+    await ended;
+    expect(a.connectionState).toBe(ConnectionState.CONN_DISCONNECTED);
+  });
+
   it('simulateScenario rejects values that are not scenarios; disconnect during a reconnect wins', async () => {
     const roomName = uniqueRoomName('bad');
     const a = await connectLk(scope, server, 'a', roomName);
