@@ -94,6 +94,7 @@ impl Session {
             } else {
                 if let RoomEvent::ParticipantDisconnected { participant } = &ev {
                     self.forget_participant(&participant.identity());
+                    self.dedupe.forget(&participant.sid());
                 }
                 self.emit(ev);
             }
@@ -127,7 +128,6 @@ impl Session {
         let staying: std::collections::HashSet<String> =
             join.other_participants.iter().map(|i| i.sid.clone()).collect();
         for p in remotes.iter().filter(|p| !staying.contains(&p.sid())) {
-            self.dedupe.forget(&p.sid());
             let info = proto::ParticipantInfo {
                 sid: p.sid(),
                 identity: p.identity(),
