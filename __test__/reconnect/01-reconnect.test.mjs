@@ -83,6 +83,8 @@ describe('reconnection', () => {
       what: 'localTrackRepublished',
     });
     const localParticipant = a.localParticipant;
+    const aOnB = b.remoteParticipants.get('a');
+    const bOnA = a.remoteParticipants.get('b');
     const t0 = Date.now();
     await server.kill9();
     await waitUntil(() => a.connectionState === ConnectionState.CONN_RECONNECTING, {
@@ -114,6 +116,15 @@ describe('reconnection', () => {
     });
     expect(b.remoteParticipants.get('a').trackPublications.size).toBe(1);
     await hearTone(lk, await subscribedTrack(b, 'a'));
+
+    // Whoever rejoined second found the other in its join response and kept its object,
+    // under the sid of the new session.
+    await waitUntil(() => a.remoteParticipants.has('b'), { timeoutMs: 20_000, what: 'a to see b again' });
+    const keptA = b.remoteParticipants.get('a') === aOnB;
+    const keptB = a.remoteParticipants.get('b') === bOnA;
+    expect(keptA || keptB).toBe(true);
+    if (keptA) expect(aOnB.sid).toBe(a.localParticipant.sid);
+    if (keptB) expect(bOnA.sid).toBe(b.localParticipant.sid);
 
     // Reliable data crosses again, in order.
     const got = collectNumbers(b, RoomEvent, 'n');

@@ -98,6 +98,8 @@ export let remoteParticipantInternal: {
   native(p: RemoteParticipant): NativeRemoteParticipant | null;
   attach(p: RemoteParticipant, nat: NativeRemoteParticipant): void;
   dispose(p: RemoteParticipant): void;
+  /** Re-reads its info (a rejoin of ours or its own gives it a new sid). */
+  refresh(p: RemoteParticipant): void;
 };
 
 /** Another participant of the room. */
@@ -118,6 +120,9 @@ export class RemoteParticipant extends Participant {
       native: (p) => p.slot.native as NativeRemoteParticipant | null,
       attach: (p, nat) => p.slot.attach(nat),
       dispose: (p) => p.slot.dispose(),
+      refresh: (p) => {
+        p.slot.refresh();
+      },
     };
   }
 

@@ -714,8 +714,9 @@ export class Room extends RoomBase {
         this.#emit(RoomEvent.Reconnecting);
         break;
       case 'reconnected':
-        // A full reconnect gives this participant a new sid.
+        // A full reconnect gives this participant, and those who stayed, new sids.
         if (this.localParticipant !== undefined) localParticipantInternal.refresh(this.localParticipant);
+        for (const p of this.remoteParticipants.values()) remoteParticipantInternal.refresh(p);
         this.#emit(RoomEvent.Reconnected);
         break;
       case 'roomSidChanged':

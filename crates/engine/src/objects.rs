@@ -190,7 +190,7 @@ impl RemoteTrackPublication {
 
 pub(crate) struct RemoteParticipantInner {
     id: u64,
-    sid: String,
+    sid: Mutex<String>,
     identity: String,
     pub(crate) fields: Mutex<ParticipantFields>,
     pub(crate) publications: Mutex<Vec<RemoteTrackPublication>>,
@@ -204,7 +204,7 @@ impl RemoteParticipant {
     pub(crate) fn new(info: &proto::ParticipantInfo) -> Self {
         Self(Arc::new(RemoteParticipantInner {
             id: next_id(),
-            sid: info.sid.clone(),
+            sid: Mutex::new(info.sid.clone()),
             identity: info.identity.clone(),
             fields: Mutex::new(ParticipantFields::from_info(info)),
             publications: Mutex::new(Vec::new()),
@@ -216,7 +216,11 @@ impl RemoteParticipant {
     }
     /// Participant sid (`PA_`).
     pub fn sid(&self) -> String {
-        self.0.sid.clone()
+        self.0.sid.lock().clone()
+    }
+    /// After our rejoin: the sid the participant has in the new session.
+    pub(crate) fn set_sid(&self, sid: &str) {
+        *self.0.sid.lock() = sid.to_string();
     }
     /// Identity from its token.
     pub fn identity(&self) -> String {

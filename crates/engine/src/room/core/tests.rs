@@ -519,7 +519,7 @@ fn the_held_queue_is_bounded_and_a_disconnect_answers_everyone() {
 }
 
 #[test]
-fn a_rejoin_republishes_keeps_who_stayed_and_lets_the_others_leave() {
+fn a_rejoin_keeps_who_stayed_by_identity_and_lets_the_others_leave() {
     let mut h = harness();
     h.connected();
     h.signal(Resp::Update(proto::ParticipantUpdate {
@@ -531,7 +531,7 @@ fn a_rejoin_republishes_keeps_who_stayed_and_lets_the_others_leave() {
     let join = proto::JoinResponse {
         participant: Some(participant("PA_me2", "me")),
         room: Some(proto::Room { sid: "RM_2".into(), name: "r".into(), ..Default::default() }),
-        other_participants: vec![participant("PA_a", "alice")],
+        other_participants: vec![participant("PA_a2", "alice")],
         ping_interval: 5,
         ping_timeout: 15,
         ..Default::default()
@@ -545,6 +545,7 @@ fn a_rejoin_republishes_keeps_who_stayed_and_lets_the_others_leave() {
     assert!(!evs.iter().any(|e| matches!(e, RoomEvent::ParticipantConnected { .. })), "alice stayed");
     assert_eq!(h.session.shared.local.sid(), "PA_me2");
     assert!(h.session.shared.remotes.lock()[0].id() == alice.id(), "the same object");
+    assert_eq!(alice.sid(), "PA_a2", "under the sid of the new session");
     // Not reconnected before the new peer connections are up.
     assert_eq!(h.session.state(), SessionState::Reconnecting);
     h.transport(TransportEvent::State(Target::Publisher, RTCPeerConnectionState::Connected));

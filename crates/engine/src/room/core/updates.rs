@@ -102,9 +102,10 @@ impl Session {
     }
 
     /// A fresh join after the connection was lost: adopt the room and our new sid; remote
-    /// participants still there under the same sid keep their objects (their tracks are
-    /// subscribed again on the new connection), the others leave and the join's
-    /// participants arrive; every local track is published again.
+    /// participants whose identity is in the join keep their objects (under the sid they
+    /// have now; their tracks are unsubscribed here and subscribed again on the new
+    /// connection, tracks no longer published go), the others leave with the usual
+    /// sequence and the join's newcomers arrive; every local track is published again.
     pub(super) fn apply_rejoin(&mut self, now: std::time::Instant, join: proto::JoinResponse) {
         if let Some(room) = join.room {
             *self.shared.name.lock() = room.name.clone();
@@ -114,9 +115,10 @@ impl Session {
             self.shared.local.set_sid(&me.sid);
             self.on_participant_info(me);
         }
+        let sids: std::collections::HashMap<&str, &str> =
+            join.other_participants.iter().map(|i| (i.identity.as_str(), i.sid.as_str())).collect();
         let remotes = self.shared.remotes.lock().clone();
         for p in &remotes {
-            p.0.fields.lock().version = 0; // the new session numbers versions afresh
             for publication in p.track_publications() {
                 let track = publication.0.state.lock().track.take();
                 if let Some(track) = track {
@@ -124,17 +126,24 @@ impl Session {
                     self.emit(RoomEvent::TrackUnsubscribed { participant: p.clone(), publication, track });
                 }
             }
-        }
-        let staying: std::collections::HashSet<String> =
-            join.other_participants.iter().map(|i| i.sid.clone()).collect();
-        for p in remotes.iter().filter(|p| !staying.contains(&p.sid())) {
-            let info = proto::ParticipantInfo {
-                sid: p.sid(),
-                identity: p.identity(),
-                state: proto::participant_info::State::Disconnected as i32,
-                ..Default::default()
-            };
-            self.on_participant_info(info);
+            match sids.get(p.identity().as_str()) {
+                Some(sid) => {
+                    p.0.fields.lock().version = 0; // the new session numbers versions afresh
+                    if p.sid() != *sid {
+                        self.dedupe.forget(&p.sid());
+                        p.set_sid(sid);
+                    }
+                }
+                None => {
+                    let info = proto::ParticipantInfo {
+                        sid: p.sid(),
+                        identity: p.identity(),
+                        state: proto::participant_info::State::Disconnected as i32,
+                        ..Default::default()
+                    };
+                    self.on_participant_info(info);
+                }
+            }
         }
         for info in join.other_participants {
             self.on_participant_info(info);
