@@ -340,10 +340,12 @@ impl Driver {
             }
             Stop::Remote(r) => (r, None, None),
         };
+        // Leaving during a reconnect: nothing can be flushed; leave at once.
+        let reconnecting = self.reader.is_none();
         if let Some(attempt) = self.attempt.take() {
             attempt.abort();
         }
-        if done.is_some() {
+        if done.is_some() && !reconnecting {
             self.flush_data().await;
         }
         let (closed, closed_rx) = oneshot::channel();
