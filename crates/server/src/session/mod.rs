@@ -658,7 +658,7 @@ impl Session {
                 self.p.close_socket();
                 return Some(reason);
             }
-            Cmd::Resume(ws) => return self.resume(*ws).await,
+            Cmd::Resume(resumed) => return self.resume(*resumed).await,
         }
         None
     }
