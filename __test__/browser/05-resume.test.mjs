@@ -4,25 +4,9 @@
 // migration (`leave{RESUME}`) is resumed too, and a leave asking for a full reconnect
 // makes the browser rejoin as a new participant that sees the room again.
 import { describe, expect, it } from 'vitest';
-import { exchangeData, joinFromBrowser, useBrowser } from '../helpers/browser.mjs';
-import { Scope, peak, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
+import { exchangeData, joinFromBrowser, loudestOf, useBrowser } from '../helpers/browser.mjs';
+import { Scope, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 import { connectLk, lk } from '../client/lk.mjs';
-
-/** Peak level of `frames` 10 ms frames of `track` (an lkrtc remote audio track). */
-async function loudestOf(track, frames) {
-  const reader = new lk.AudioStream(track, { sampleRate: 48_000, numChannels: 1 }).getReader();
-  let loudest = 0;
-  try {
-    for (let i = 0; i < frames; i++) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      loudest = Math.max(loudest, peak(value, 0));
-    }
-  } finally {
-    reader.releaseLock?.();
-  }
-  return loudest;
-}
 
 /** Makes the page record its room's reconnection events in `globalThis.reconnects`. */
 function recordReconnects(tab) {
@@ -54,6 +38,11 @@ async function simulate(tab, scenario) {
   return tab.page.evaluate(() => [...globalThis.reconnects]);
 }
 
+/** Reliable data crosses both ways between the page and the lkrtc room `node`. */
+async function dataCrosses(tab, node, label) {
+  expect(await exchangeData(tab, node, lk, label)).toEqual({ text: 'from chromium', from: 'browser' });
+}
+
 describe('livekit-client reconnects to lkrtc-server', () => {
   const env = useBrowser();
 
@@ -79,7 +68,7 @@ describe('livekit-client reconnects to lkrtc-server', () => {
         'the browser to publish its microphone',
       );
       const [track] = await audio;
-      expect(await withTimeout(loudestOf(track, 200), 20_000, 'audio before')).toBeGreaterThan(1_000);
+      expect(await withTimeout(loudestOf(lk, track, 200), 20_000, 'audio before')).toBeGreaterThan(1_000);
 
       for (const scenario of ['signal-reconnect', 'migration']) {
         const events = await simulate(tab, scenario);
@@ -88,11 +77,8 @@ describe('livekit-client reconnects to lkrtc-server', () => {
         expect(left, `${scenario}: nobody saw the browser leave`).toBe(0);
         expect(node.remoteParticipants.get('browser')?.sid).toBe(sid);
         // The same subscription keeps carrying the microphone.
-        expect(await withTimeout(loudestOf(track, 200), 20_000, `audio after ${scenario}`)).toBeGreaterThan(1_000);
-        expect(await exchangeData(tab, node, lk, `lkrtc after ${scenario}`)).toEqual({
-          text: 'from chromium',
-          from: 'browser',
-        });
+        expect(await withTimeout(loudestOf(lk, track, 200), 20_000, `audio after ${scenario}`)).toBeGreaterThan(1_000);
+        await dataCrosses(tab, node, `lkrtc after ${scenario}`);
       }
       await tab.page.evaluate(() => globalThis.room.disconnect());
       await tab.page.close();
@@ -124,10 +110,7 @@ describe('livekit-client reconnects to lkrtc-server', () => {
       }));
       expect(now.sid).not.toBe(sid);
       expect(now.remotes).toEqual(['node']);
-      expect(await exchangeData(tab, node, lk, 'lkrtc after the rejoin')).toEqual({
-        text: 'from chromium',
-        from: 'browser',
-      });
+      await dataCrosses(tab, node, 'lkrtc after the rejoin');
       await tab.page.evaluate(() => globalThis.room.disconnect());
       await tab.page.close();
     } finally {
