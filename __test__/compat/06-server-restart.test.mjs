@@ -3,23 +3,10 @@
 // (`reconnected`), see each other again with exactly one publication of the tone, and the
 // tone flows again. Then a simulated signal loss is resumed: same sids, the tone goes on.
 // The server process is a child (lkrtc-server binary): a DevServer cannot be killed.
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CompatScope, SDKS, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from './compat.mjs';
 import { publishSineWith, readToneWith } from '../helpers/rtc.mjs';
-import { dumpLogOnFailure, startServer } from '../helpers/server.mjs';
-
-/** A TCP port free right now on 127.0.0.1. */
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
+import { dumpLogOnFailure, freePort, startServer } from '../helpers/server.mjs';
 
 /** Starts lkrtc-server on `port`, retrying while the old process's socket lingers. */
 async function startOn(port, name) {
