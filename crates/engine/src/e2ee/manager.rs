@@ -23,7 +23,7 @@ pub struct E2eeOptions {
     pub encryption_type: EncryptionType,
     /// Key provider options (shared-key mode, salt, ratchet window...).
     pub key_provider: KeyProviderOptions,
-    /// The shared key set at index 0 on connect (shared-key mode).
+    /// The shared key set at index 0 on connect (turns shared-key mode on).
     pub shared_key: Option<Vec<u8>>,
 }
 
@@ -67,10 +67,10 @@ impl E2eeManager {
         if options.encryption_type == EncryptionType::None {
             return None;
         }
-        let provider = Arc::new(KeyProvider::new(options.key_provider.clone()));
-        if let Some(key) = &options.shared_key {
-            provider.set_shared_key(key, 0);
-        }
+        let provider = Arc::new(match &options.shared_key {
+            Some(key) => KeyProvider::with_shared_key(options.key_provider.clone(), key),
+            None => KeyProvider::new(options.key_provider.clone()),
+        });
         Some(Arc::new(Self {
             data: DataCryptor::new(provider.clone()),
             provider,
