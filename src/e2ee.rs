@@ -15,7 +15,7 @@ use crate::room::NativeRoom;
 
 /// `RoomOptions.encryption`, with rtc-node's defaults already applied by `index.js` where it
 /// applies them (absent fields take the engine's, which are the same).
-#[napi(object)]
+#[napi(object, js_name = "NativeE2eeOptions")]
 pub struct NativeE2eeOptions {
     /// `EncryptionType` (0 NONE, 1 GCM, 2 CUSTOM refused).
     pub encryption_type: Option<u32>,
@@ -94,20 +94,20 @@ impl NativeRoom {
 #[napi]
 impl NativeRoom {
     /// Whether the room encrypts (`E2EEManager.enabled`).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeEnabled")]
     pub fn e2ee_enabled(&self) -> crate::error::Result<bool> {
         Ok(self.e2ee()?.enabled())
     }
 
     /// `E2EEManager.setEnabled`.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeSetEnabled")]
     pub fn e2ee_set_enabled(&self, enabled: bool) -> crate::error::Result<()> {
         self.e2ee()?.set_enabled(enabled);
         Ok(())
     }
 
     /// `E2EEManager.frameCryptors()`: the cryptors of the tracks that exist now.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeFrameCryptors")]
     pub fn e2ee_frame_cryptors(&self) -> crate::error::Result<Vec<NativeFrameCryptor>> {
         Ok(self
             .e2ee()?
@@ -124,21 +124,21 @@ impl NativeRoom {
     }
 
     /// `FrameCryptor.setEnabled`: every cryptor of `identity`'s tracks.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeCryptorSetEnabled")]
     pub fn e2ee_cryptor_set_enabled(&self, identity: String, enabled: bool) -> crate::error::Result<()> {
         self.e2ee()?.set_cryptor_enabled(&identity, enabled);
         Ok(())
     }
 
     /// `FrameCryptor.setKeyIndex`: the index `identity`'s tracks encrypt with.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeCryptorSetKeyIndex")]
     pub fn e2ee_cryptor_set_key_index(&self, identity: String, index: i32) -> crate::error::Result<()> {
         self.e2ee()?.set_cryptor_key_index(&identity, key_index(index)?);
         Ok(())
     }
 
     /// `KeyProvider.setSharedKey`.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeSetSharedKey")]
     pub fn e2ee_set_shared_key(&self, key: Uint8Array, index: i32) -> crate::error::Result<()> {
         let index = key_index(index)?;
         if !self.e2ee()?.key_provider().set_shared_key(&key, index) {
@@ -151,21 +151,21 @@ impl NativeRoom {
     }
 
     /// `KeyProvider.exportSharedKey` (empty when no key is set at `index`).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeExportSharedKey")]
     pub fn e2ee_export_shared_key(&self, index: i32) -> crate::error::Result<Buffer> {
         let key = self.e2ee()?.key_provider().export_shared_key(key_index(index)?);
         Ok(key.unwrap_or_default().into())
     }
 
     /// `KeyProvider.ratchetSharedKey`: the new key material (empty when no key is set).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeRatchetSharedKey")]
     pub fn e2ee_ratchet_shared_key(&self, index: i32) -> crate::error::Result<Buffer> {
         let key = self.e2ee()?.key_provider().ratchet_shared_key(key_index(index)?);
         Ok(key.unwrap_or_default().into())
     }
 
     /// `KeyProvider.setKey`: `identity`'s key at `index`.
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeSetKey")]
     pub fn e2ee_set_key(&self, identity: String, key: Uint8Array, index: i32) -> crate::error::Result<()> {
         let index = key_index(index)?;
         self.e2ee()?.key_provider().set_key(&identity, &key, index);
@@ -173,14 +173,14 @@ impl NativeRoom {
     }
 
     /// `KeyProvider.exportKey` (empty when no key is set).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeExportKey")]
     pub fn e2ee_export_key(&self, identity: String, index: i32) -> crate::error::Result<Buffer> {
         let key = self.e2ee()?.key_provider().export_key(&identity, key_index(index)?);
         Ok(key.unwrap_or_default().into())
     }
 
     /// `KeyProvider.ratchetKey`: the new key material (empty when no key is set).
-    #[napi(catch_unwind)]
+    #[napi(catch_unwind, js_name = "e2eeRatchetKey")]
     pub fn e2ee_ratchet_key(&self, identity: String, index: i32) -> crate::error::Result<Buffer> {
         let key = self.e2ee()?.key_provider().ratchet_key(&identity, key_index(index)?);
         Ok(key.unwrap_or_default().into())
