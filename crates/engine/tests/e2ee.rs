@@ -157,3 +157,44 @@ async fn shared_key_carries_audio_and_data_and_a_wrong_key_gets_nothing() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn without_its_own_key_a_participant_sends_nothing_in_clear() {
+    let server = server().await;
+    // Per-participant keys, none set for ourselves.
+    let key_provider =
+        KeyProviderOptions { key_derivation_function: KeyDerivationFunction::Hkdf, ..Default::default() };
+    let e2ee = E2eeOptions { encryption_type: EncryptionType::Gcm, key_provider, shared_key: None };
+    let options = ConnectOptions { encryption: Some(e2ee), ..Default::default() };
+    let (a, mut a_ev) = join(&server, "alice", options).await;
+    let err = a
+        .local_participant()
+        .publish_data(b"secret".to_vec(), DataOptions { reliable: true, ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "ERR_ENCRYPTION", "{err}");
+
+    // A track without a key: its cryptor reports MissingKey and drops the frames.
+    let source = AudioSource::new(48_000, 1, 200).unwrap();
+    let feeder = feed_tone(source.clone());
+    let track = LocalAudioTrack::new("tone", &source).unwrap();
+    let publication = a.local_participant().publish_track(&track, PublishOptions::default()).await.unwrap();
+    let (identity, sid) = wait_for(&mut a_ev, "MissingKey on the local track", |ev| match ev {
+        RoomEvent::EncryptionStateChanged { participant_identity, track_sid, state: EncryptionState::MissingKey } => {
+            Some((participant_identity, track_sid))
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!((identity.as_str(), sid), ("alice", publication.sid()));
+    // With the key set, frames are sealed.
+    a.e2ee_manager().unwrap().key_provider().set_key("alice", b"alice key", 0);
+    wait_for(&mut a_ev, "Ok on the local track", |ev| match ev {
+        RoomEvent::EncryptionStateChanged { state: EncryptionState::Ok, .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    feeder.abort();
+    a.disconnect().await;
+    server.shutdown().await;
+}
