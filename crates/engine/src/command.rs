@@ -68,4 +68,10 @@ pub(crate) enum Command {
     GetStats {
         done: oneshot::Sender<crate::stats::RtcStats>,
     },
+    /// A frame cryptor changed state (reported from the media path).
+    EncryptionState {
+        identity: String,
+        track_sid: String,
+        state: crate::e2ee::EncryptionState,
+    },
 }

@@ -112,6 +112,9 @@ pub enum SendError {
     /// The data channel refused the packet (it closed: the room is disconnecting).
     #[error("the room is disconnected")]
     ChannelClosed(#[source] Cause),
+    /// The room encrypts and the packet could not be encrypted (no key yet): nothing was sent.
+    #[error("the packet could not be encrypted: {0}")]
+    Encryption(#[source] crate::e2ee::E2eeError),
 }
 
 impl SendError {
@@ -120,6 +123,7 @@ impl SendError {
         match self {
             SendError::TooLarge { .. } => "ERR_INVALID_ARG",
             SendError::ChannelClosed(_) => "ERR_DISCONNECTED",
+            SendError::Encryption(_) => "ERR_ENCRYPTION",
         }
     }
 }

@@ -17,6 +17,9 @@ impl Session {
         match cmd {
             Command::Disconnect { done } => self.stop(Stop::Local(done)),
             Command::GetStats { done } => self.out.push_back(Output::Stats(done)),
+            Command::EncryptionState { identity, track_sid, state } => {
+                self.emit(RoomEvent::EncryptionStateChanged { participant_identity: identity, track_sid, state })
+            }
             Command::PublishData { payload, options, done } => self.publish_data(payload, options, done),
             Command::UpdateMetadata { mut update, done } => {
                 update.request_id = self.next_request;

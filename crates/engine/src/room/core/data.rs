@@ -25,6 +25,10 @@ impl Session {
         kind: DataKind,
         sent: Sent,
     ) -> std::result::Result<(), (EngineError, Sent)> {
+        let value = match self.seal_value(value) {
+            Ok(value) => value,
+            Err(e) => return Err((SendError::Encryption(e).into(), sent)),
+        };
         let identity = self.shared.local.identity();
         let sequence = if kind == DataKind::Reliable {
             self.sequence += 1;
@@ -103,7 +107,13 @@ impl Session {
                 return;
             }
         };
-        let Some(value) = packet.value else { return };
+        let Some(mut value) = packet.value else { return };
+        if let Value::EncryptedPacket(encrypted) = &value {
+            match self.open_value(&packet.participant_identity, encrypted) {
+                Some(clear) => value = clear,
+                None => return,
+            }
+        }
         #[allow(deprecated)]
         let identity = match &value {
             Value::User(u) if packet.participant_identity.is_empty() => u.participant_identity.clone(),
