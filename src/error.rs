@@ -54,6 +54,8 @@ pub(crate) const ERR_ICE_CONFIG: Code = Code("ERR_ICE_CONFIG");
 pub(crate) const ERR_TOKEN: Code = Code("ERR_TOKEN");
 /// A data stream ended abnormally.
 pub(crate) const ERR_STREAM: Code = Code("ERR_STREAM");
+/// The option or feature is not supported by lkrtc.
+pub(crate) const ERR_UNSUPPORTED: Code = Code("ERR_UNSUPPORTED");
 /// A napi call failed (a bug, or the environment is shutting down).
 pub(crate) const ERR_INTERNAL: Code = Code("ERR_INTERNAL");
 

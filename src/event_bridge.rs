@@ -83,6 +83,10 @@ pub struct JsRoomEvent {
     pub rpc: Option<crate::rpc::JsRpcInvocation>,
     /// `streamOpened`: the incoming stream (sender in `participantIdentity`).
     pub reader: Option<crate::streams::NativeStreamReader>,
+    /// `participantEncryptionStatusChanged`.
+    pub is_encrypted: Option<bool>,
+    /// `encryptionStateChanged`: the `EncryptionState` value.
+    pub encryption_state: Option<u32>,
 }
 
 /// One active speaker: the local participant, or a remote one.
@@ -119,6 +123,8 @@ impl JsRoomEvent {
             track_sid: None,
             rpc: None,
             reader: None,
+            is_encrypted: None,
+            encryption_state: None,
         }
     }
 
@@ -290,6 +296,16 @@ fn convert(reg: &Arc<Registry>, event: RoomEvent) -> Option<JsRoomEvent> {
             reader: Some(crate::streams::NativeStreamReader::new(reader)),
             participant_identity: Some(participant_identity),
             ..JsRoomEvent::new("streamOpened")
+        },
+        E::ParticipantEncryptionStatusChanged { participant, is_encrypted } => JsRoomEvent {
+            is_encrypted: Some(is_encrypted),
+            ..JsRoomEvent::new("participantEncryptionStatusChanged").with_participant(reg, participant)
+        },
+        E::EncryptionStateChanged { participant_identity, track_sid, state } => JsRoomEvent {
+            participant_identity: Some(participant_identity),
+            track_sid: Some(track_sid),
+            encryption_state: Some(state as u32),
+            ..JsRoomEvent::new("encryptionStateChanged")
         },
         E::Disconnected { reason } => {
             JsRoomEvent { reason: Some(disconnect_reason(reason)), ..JsRoomEvent::new("disconnected") }

@@ -27,6 +27,7 @@
 mod audio;
 mod convert;
 mod dev_server;
+mod e2ee;
 mod error;
 mod event_bridge;
 mod handles;

@@ -29,6 +29,8 @@ pub struct PublicationInfo {
     pub height: u32,
     /// Whether the publisher sends simulcast layers.
     pub simulcasted: bool,
+    /// `EncryptionType` value (end-to-end encryption the publisher announced).
+    pub encryption_type: u32,
 }
 
 impl PublicationInfo {
@@ -45,6 +47,7 @@ impl PublicationInfo {
             width: info.width,
             height: info.height,
             simulcasted: info.simulcast,
+            encryption_type: u32::try_from(info.encryption).unwrap_or(0),
         }
     }
 }

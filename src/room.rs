@@ -38,6 +38,8 @@ pub struct NativeConnectOptions {
     /// `dataStream.maxPayloadByteLength`: incoming streams announcing or carrying more bytes
     /// are refused (their read fails with `ERR_STREAM`). Absent: no cap.
     pub max_stream_payload_bytes: Option<f64>,
+    /// `RoomOptions.encryption` (or the deprecated `e2ee`): end-to-end encryption.
+    pub encryption: Option<crate::e2ee::NativeE2eeOptions>,
 }
 
 /// Room fields besides sid, name and metadata (`Room.creationTime`, `numParticipants`...).
@@ -137,6 +139,7 @@ fn connect_options(o: NativeConnectOptions) -> crate::error::Result<ConnectOptio
             ))
         }
     }
+    opts.encryption = o.encryption.map(crate::e2ee::e2ee_options).transpose()?;
     Ok(opts)
 }
 

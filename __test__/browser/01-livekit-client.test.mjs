@@ -8,8 +8,8 @@
 // connection the browser publishes Chromium's fake microphone and camera, receives a
 // track published from Node, and exchanges data with Node both ways.
 import { describe, expect, it } from 'vitest';
-import { exchangeData, joinFromBrowser, pageEvents, useBrowser } from '../helpers/browser.mjs';
-import { Scope, peak, publishSineWith, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
+import { exchangeData, joinFromBrowser, loudestOf, pageEvents, useBrowser } from '../helpers/browser.mjs';
+import { Scope, publishSineWith, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from '../helpers/rtc.mjs';
 import { connectLk, lk } from '../client/lk.mjs';
 
 /** What livekit-client logs when it falls back from v1 to v0. */
@@ -26,22 +26,6 @@ function watchRequests(tab, server) {
     }
   });
   return seen;
-}
-
-/** Peak sample level of `frames` audio frames read from `track` (an lkrtc remote track). */
-async function loudestOf(track, frames) {
-  const reader = new lk.AudioStream(track, { sampleRate: 48_000, numChannels: 1 }).getReader();
-  let loudest = 0;
-  try {
-    for (let i = 0; i < frames; i++) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      loudest = Math.max(loudest, peak(value, 0));
-    }
-  } finally {
-    reader.releaseLock?.();
-  }
-  return loudest;
 }
 
 /**
@@ -125,7 +109,7 @@ describe('livekit-client in Chromium', () => {
       expect(camPub.mimeType).toMatch(/^video\//);
       const [track] = await audio;
       // Chromium's fake microphone beeps: some of 3 s of audio is far above silence.
-      expect(await withTimeout(loudestOf(track, 300), 20_000, 'audio from the browser')).toBeGreaterThan(1_000);
+      expect(await withTimeout(loudestOf(lk, track, 300), 20_000, 'audio from the browser')).toBeGreaterThan(1_000);
 
       // The browser got the Node track on the same peer connection (a server-added track).
       await waitUntil(async () => (await pageEvents(tab)).includes(`subscribed ${sine.publication.sid}`), {

@@ -83,7 +83,8 @@ describe('JS behaviour', () => {
     expectLkError(await rejection(room.connect(42, 'token')), ErrorCode.ERR_INVALID_URL);
     expect(lk.liveHandles().room).toBe(before);
     const room2 = new lk.Room();
-    const e = await rejection(room2.connect(env.dev.url, 'token', { encryption: { keyProviderOptions: {} } }));
+    const custom = { keyProviderOptions: {}, encryptionType: lk.EncryptionType.CUSTOM };
+    const e = await rejection(room2.connect(env.dev.url, 'token', { encryption: custom }));
     expectLkError(e, ErrorCode.ERR_UNSUPPORTED);
     expect(e).toBeInstanceOf(lk.ConnectError);
     expect(lk.liveHandles().room).toBe(before);
@@ -246,7 +247,7 @@ describe('JS behaviour', () => {
     expect((await it2.next()).done).toBe(true);
   });
 
-  it('the E2EE and FFI-plugin classes load but throw ERR_UNSUPPORTED; VideoStream wants a remote track', () => {
+  it('the FFI-plugin class throws ERR_UNSUPPORTED, E2EE objects made by hand ERR_INVALID_STATE; VideoStream wants a remote track', () => {
     expectLkError(
       (() => {
         try {
@@ -257,7 +258,18 @@ describe('JS behaviour', () => {
       })(),
       ErrorCode.ERR_INVALID_ARG,
     );
-    for (const name of ['E2EEManager', 'KeyProvider', 'FrameCryptor', 'AudioFilter']) {
+    const manual = new lk.E2EEManager(0n);
+    expectLkError(
+      (() => {
+        try {
+          manual.keyProvider.exportSharedKey(0);
+        } catch (e) {
+          return e;
+        }
+      })(),
+      ErrorCode.ERR_INVALID_STATE,
+    );
+    for (const name of ['AudioFilter']) {
       let error;
       try {
         new lk[name]();

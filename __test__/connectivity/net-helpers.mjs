@@ -2,10 +2,10 @@
 // certificate made with openssl, and a real TURN server (Debian's coturn) on loopback.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitUntil } from '../helpers/rtc.mjs';
+import { freePort } from '../helpers/server.mjs';
 
 /**
  * A private CA and a leaf certificate for `names` (DNS names) signed by it, in a temp
@@ -65,18 +65,6 @@ export function makeCertificates({ names = ['localhost'] } = {}) {
     keyPem: read('key.pem'),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
-}
-
-/** A free TCP/UDP port number on 127.0.0.1 (TCP checked; coturn listens on both). */
-async function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
 }
 
 /**

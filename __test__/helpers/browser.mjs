@@ -14,7 +14,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { startDevServer } from '../client/lk.mjs';
 import { REPO_ROOT } from './paths.mjs';
-import { waitForEvent, waitUntil, withTimeout } from './rtc.mjs';
+import { peak, waitForEvent, waitUntil, withTimeout } from './rtc.mjs';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -141,6 +141,22 @@ export async function joinFromBrowser(tab, server, identity, roomName) {
   return withTimeout(join, 30_000, `the browser to join ${roomName} as ${identity}`).catch((e) => {
     throw new Error(`${e.message}\npage console:\n${tab.messages.join('\n')}`);
   });
+}
+
+/** Peak sample level of `frames` 10 ms audio frames read from `track`, a remote audio track of `mod`'s SDK. */
+export async function loudestOf(mod, track, frames) {
+  const reader = new mod.AudioStream(track, { sampleRate: 48_000, numChannels: 1 }).getReader();
+  let loudest = 0;
+  try {
+    for (let i = 0; i < frames; i++) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      loudest = Math.max(loudest, peak(value, 0));
+    }
+  } finally {
+    reader.releaseLock?.();
+  }
+  return loudest;
 }
 
 /** The events the page recorded so far (see joinFromBrowser). */

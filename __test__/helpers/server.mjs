@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { AccessToken, RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
@@ -168,6 +169,18 @@ export async function startServer(opts = {}) {
   };
   running.add(server);
   return server;
+}
+
+/** A TCP port free right now on 127.0.0.1 (coturn, which also listens on UDP, takes it too). */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
 }
 
 /** Kills every server this process started (used by the per-file teardown). */

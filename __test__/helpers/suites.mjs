@@ -18,6 +18,8 @@ export const NAMESPACE_SUITES = [
   '__test__/data/01-rpc.test.mjs',
   '__test__/data/02-streams.test.mjs',
   '__test__/data/03-state.test.mjs',
+  // End-to-end encryption against the official client.
+  '__test__/e2ee/**/*.test.mjs',
   // Official peers through helpers/rtc.mjs (Scope.connect, publishSine, readTone).
   '__test__/client/02-mass-disconnect.test.mjs',
   '__test__/client/03-disconnect-paths.test.mjs',

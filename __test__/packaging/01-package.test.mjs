@@ -20,7 +20,7 @@ const require = createRequire(import.meta.url);
 const OFFICIAL = Object.keys(require('@livekit/rtc-node')).sort();
 /** lkrtc additions that must be there too. */
 const LKRTC_EXTRAS = ['DevServer', 'LkError', 'ErrorCode', 'isLkError', 'liveHandles', 'version', 'RemoteTrack'];
-const UNSUPPORTED = ['E2EEManager', 'KeyProvider', 'FrameCryptor', 'AudioFilter'];
+const UNSUPPORTED = ['AudioFilter'];
 
 let dir;
 let app;

@@ -16,10 +16,14 @@ import {
   ContinualGatheringPolicy,
   DataPacketKind,
   DisconnectReason,
+  E2EEManager,
+  type E2EEOptions,
   EncryptionState,
   EncryptionType,
+  FrameCryptor,
   FrameProcessor,
   IceTransportType,
+  KeyProvider,
   LocalAudioTrack,
   LocalParticipant,
   ParticipantKind,
@@ -260,6 +264,29 @@ export async function main(url: string, token: string): Promise<void> {
   console.log(info.streamId, writer.info.streamId);
   room.unregisterTextStreamHandler('chat');
   room.unregisterByteStreamHandler('files');
+
+  // End-to-end encryption (rtc-node's shapes; `keyProvider` is private in rtc-node's types).
+  const encrypted = new Room();
+  const e2eeOptions: E2EEOptions = {
+    keyProviderOptions: { sharedKey: new Uint8Array([1, 2, 3]), ratchetWindowSize: 16, failureTolerance: -1 },
+    encryptionType: EncryptionType.GCM,
+  };
+  await encrypted.connect(url, token, { ...options, encryption: e2eeOptions });
+  const manager: E2EEManager | undefined = encrypted.e2eeManager;
+  if (manager) {
+    manager.setEnabled(true);
+    const cryptors: FrameCryptor[] = manager.frameCryptors();
+    for (const c of cryptors) {
+      c.setEnabled(c.enabled);
+      c.setKeyIndex(c.keyIndex + 1);
+      console.log(c.participantIdentity);
+    }
+  }
+  const enc: EncryptionType | undefined = pub.encryptionType;
+  console.log(enc === EncryptionType.GCM, EncryptionState.KEY_RATCHETED, manager?.enabled);
+  const kp = (provider: KeyProvider): Uint8Array => provider.ratchetSharedKey(0);
+  console.log(kp);
+  await encrypted.disconnect();
 
   await lp.unpublishTrack(pub.sid!, false);
   await track.close();

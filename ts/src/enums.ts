@@ -93,14 +93,14 @@ export enum ContinualGatheringPolicy {
   GATHER_CONTINUALLY = 1,
 }
 
-/** End-to-end encryption of a track or packet (lkrtc has no E2EE yet: always NONE). */
+/** End-to-end encryption of a track or packet. */
 export enum EncryptionType {
   NONE = 0,
   GCM = 1,
   CUSTOM = 2,
 }
 
-/** State of a frame cryptor (E2EE; not supported by lkrtc yet). */
+/** State of a frame cryptor (end-to-end encryption), the official values. */
 export enum EncryptionState {
   NEW = 0,
   OK = 1,

@@ -41,8 +41,13 @@ export const ErrorCode = Object.freeze({
   /** A data stream ended abnormally (sender aborted, missed chunk, disconnect, too large...). */
   ERR_STREAM: 'ERR_STREAM',
   /**
-   * The feature exists in @livekit/rtc-node but not (yet) in lkrtc: video, end-to-end
-   * encryption, FFI audio filter plugins. The class can be imported; using it throws.
+   * End-to-end encryption failed: a frame or packet did not decrypt or had no key
+   * (`encryptionError`), or a packet could not be encrypted (nothing was sent).
+   */
+  ERR_ENCRYPTION: 'ERR_ENCRYPTION',
+  /**
+   * The feature exists in @livekit/rtc-node but not (yet) in lkrtc: FFI audio filter
+   * plugins, a CUSTOM encryption type. The class can be imported; using it throws.
    */
   ERR_UNSUPPORTED: 'ERR_UNSUPPORTED',
 } as const);

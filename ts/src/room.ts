@@ -6,17 +6,18 @@
 import { EventEmitter } from 'node:events';
 import { StreamReceiver } from './data_streams/incoming.js';
 import type { ByteStreamHandler, TextStreamHandler } from './data_streams/types.js';
-import type { E2EEManager, E2EEOptions } from './e2ee.js';
+import { E2EEManager, type E2EEOptions, mergeE2EEOptions, nativeE2EEOptions } from './e2ee.js';
 import {
   type ConnectionQuality,
   ConnectionState,
   DisconnectReason,
   type DataPacketKind,
+  EncryptionState,
   type EncryptionType,
   SimulateScenarioKind,
   TrackKind,
 } from './enums.js';
-import { ConnectError, ErrorCode, invalidArg, nativeAwait, nativeCall, toLkError } from './errors.js';
+import { ConnectError, ErrorCode, LkError, invalidArg, nativeAwait, nativeCall, toLkError } from './errors.js';
 import {
   native,
   type JsRoomEvent,
@@ -69,9 +70,12 @@ export interface RoomOptions {
   autoSubscribe?: boolean;
   /** Accepted for compatibility; lkrtc sends audio only, so there is nothing to pause. */
   dynacast?: boolean;
-  /** Refused (`ERR_UNSUPPORTED`) until lkrtc has end-to-end encryption. @deprecated use `encryption` */
+  /** @deprecated use `encryption` (same meaning; `encryption` wins when both are given). */
   e2ee?: E2EEOptions;
-  /** Refused (`ERR_UNSUPPORTED`) until lkrtc has end-to-end encryption: never connects unencrypted instead. */
+  /**
+   * End-to-end encryption of tracks and data (GCM, the official format). rtc-node's
+   * defaults apply to absent fields; `EncryptionType.CUSTOM` is refused (`ERR_UNSUPPORTED`).
+   */
   encryption?: E2EEOptions;
   /**
    * ICE servers and policy. Bad URLs or missing TURN credentials reject with
@@ -121,6 +125,8 @@ export type RoomCallbacks = {
   chatMessage: (message: ChatMessage, participant?: Participant) => void;
   dtmfReceived: (code: number, digit: string, participant: RemoteParticipant) => void;
   encryptionError: (error: Error) => void;
+  /** lkrtc: a frame cryptor's new state (`trackSid` empty: a data packet that did not decrypt). */
+  encryptionStateChanged: (state: EncryptionState, participantIdentity: string, trackSid: string) => void;
   connectionStateChanged: (state: ConnectionState) => void;
   connected: () => void;
   disconnected: (reason: DisconnectReason) => void;
@@ -201,7 +207,7 @@ export class Room extends RoomBase {
   remoteParticipants: Map<string, RemoteParticipant> = new Map();
   /** This client, once connected (a tombstone after disconnect). */
   localParticipant?: LocalParticipant = undefined;
-  /** Always undefined: lkrtc has no end-to-end encryption yet. */
+  /** The room's end-to-end encryption, once connected with `encryption` (or `e2ee`). */
   e2eeManager?: E2EEManager = undefined;
 
   #native: NativeRoom;
@@ -343,14 +349,8 @@ export class Room extends RoomBase {
     if (typeof token !== 'string')
       this.#refuse(new ConnectError(ErrorCode.ERR_INVALID_ARG, 'connect: token must be a string'));
     const options: RoomOptions = opts ?? {};
-    if (options.encryption != null || options.e2ee != null) {
-      this.#refuse(
-        new ConnectError(
-          ErrorCode.ERR_UNSUPPORTED,
-          'connect: end-to-end encryption (RoomOptions.encryption / e2ee) is not supported by lkrtc yet; refusing to connect unencrypted',
-        ),
-      );
-    }
+    const userE2EE = options.encryption ?? options.e2ee;
+    const e2ee = userE2EE ? mergeE2EEOptions(userE2EE) : undefined;
     const timeout = options.connectTimeout;
     if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0 && timeout < 2 ** 32)) {
       this.#refuse(
@@ -382,6 +382,7 @@ export class Room extends RoomBase {
           autoSubscribe: options.autoSubscribe === undefined ? true : Boolean(options.autoSubscribe),
           connectTimeoutMs: timeout,
           maxStreamPayloadBytes: maxBytes,
+          encryption: e2ee && nativeE2EEOptions(e2ee),
           ...rtcConfig,
         });
       } catch (e) {
@@ -392,6 +393,7 @@ export class Room extends RoomBase {
       }
       this.#url = url;
       this.#streams.maxPayloadBytes = maxBytes;
+      this.e2eeManager = e2ee && new E2EEManager(nat, e2ee);
       this.#connected(nat);
     })();
     this.#connecting = attempt.catch(noop);
@@ -707,6 +709,9 @@ export class Room extends RoomBase {
         if (who === undefined) return missing('participant');
         this.#emit(RoomEvent.ParticipantEncryptionStatusChanged, extra.isEncrypted === true, who);
         break;
+      case 'encryptionStateChanged':
+        this.#encryptionState(ev);
+        break;
       case 'connectionStateChanged':
         this.#setState(ev.state as ConnectionState);
         break;
@@ -778,6 +783,27 @@ export class Room extends RoomBase {
    * The end of a connection: emit, then dispose everything the room held. What belongs to
    * this connection is captured first, so that a listener may call connect() again.
    */
+  /** `encryptionStateChanged`, and `encryptionError` for the failure states. */
+  #encryptionState(ev: JsRoomEvent): void {
+    const state = (ev.encryptionState ?? EncryptionState.NEW) as EncryptionState;
+    const identity = ev.participantIdentity ?? '';
+    const trackSid = ev.trackSid ?? '';
+    this.#emit(RoomEvent.EncryptionStateChanged, state, identity, trackSid);
+    const failed = [
+      EncryptionState.ENCRYPTION_FAILED,
+      EncryptionState.DECRYPTION_FAILED,
+      EncryptionState.MISSING_KEY,
+      EncryptionState.INTERNAL_ERROR,
+    ];
+    if (!failed.includes(state)) return;
+    const what = trackSid ? `track ${trackSid}` : 'a data packet';
+    const error = new LkError(
+      ErrorCode.ERR_ENCRYPTION,
+      `end-to-end encryption: ${EncryptionState[state]} for ${what} of participant ${JSON.stringify(identity)}`,
+    );
+    this.#emit(RoomEvent.EncryptionError, Object.assign(error, { state, participantIdentity: identity, trackSid }));
+  }
+
   #disconnected(reason: DisconnectReason): void {
     if (this.#phase !== 'connected') return;
     this.#phase = 'disconnected';

@@ -33,6 +33,12 @@ export enum RoomEvent {
   RoomUpdated = 'roomUpdated',
   Moved = 'moved',
   TokenRefreshed = 'tokenRefreshed',
+  /**
+   * lkrtc addition: a track's frame cryptor changed `EncryptionState` (listener:
+   * `(state, participantIdentity, trackSid)`; `trackSid` empty for a data packet that did not
+   * decrypt). Failure states also emit `encryptionError`.
+   */
+  EncryptionStateChanged = 'encryptionStateChanged',
   /** lkrtc addition (older @livekit/rtc-node versions had it): transcription segments. */
   TranscriptionReceived = 'transcriptionReceived',
 }

@@ -71,9 +71,9 @@ export abstract class TrackPublication {
     const info = this.#slot.refresh();
     return info.kind === TrackKind.KIND_VIDEO ? info : undefined;
   }
-  /** lkrtc has no end-to-end encryption yet: always `EncryptionType.NONE`. */
+  /** End-to-end encryption the publisher announced (`EncryptionType.GCM` or `NONE`). */
   get encryptionType(): EncryptionType | undefined {
-    return EncryptionType.NONE;
+    return (this.#slot.info.encryptionType as EncryptionType | undefined) ?? EncryptionType.NONE;
   }
   /** True once disposed (a tombstone). */
   get isDisposed(): boolean {

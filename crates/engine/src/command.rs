@@ -73,4 +73,10 @@ pub(crate) enum Command {
         scenario: u32,
         done: oneshot::Sender<Result<()>>,
     },
+    /// A frame cryptor changed state (reported from the media path).
+    EncryptionState {
+        identity: String,
+        track_sid: String,
+        state: crate::e2ee::EncryptionState,
+    },
 }

@@ -126,6 +126,9 @@ pub enum SendError {
     /// Lossy data is not sent while the room is reconnecting (it would be stale).
     #[error("lossy data was not sent: the room is reconnecting")]
     Reconnecting,
+    /// The room encrypts and the packet could not be encrypted (no key yet): nothing was sent.
+    #[error("the packet could not be encrypted: {0}")]
+    Encryption(#[source] crate::e2ee::E2eeError),
 }
 
 impl SendError {
@@ -135,6 +138,7 @@ impl SendError {
             SendError::TooLarge { .. } => "ERR_INVALID_ARG",
             SendError::ChannelClosed(_) => "ERR_DISCONNECTED",
             SendError::QueueFull { .. } | SendError::Reconnecting => "ERR_INVALID_STATE",
+            SendError::Encryption(_) => "ERR_ENCRYPTION",
         }
     }
 }

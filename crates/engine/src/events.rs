@@ -211,6 +211,24 @@ pub enum RoomEvent {
         /// Keys set (value) or removed (empty value).
         changed: HashMap<String, String>,
     },
+    /// A participant's publications became all end-to-end encrypted (at least one), or stopped
+    /// being so.
+    ParticipantEncryptionStatusChanged {
+        /// Who.
+        participant: Participant,
+        /// Whether every publication of the participant is encrypted.
+        is_encrypted: bool,
+    },
+    /// A track's frame cryptor changed state (`track_sid` empty: a data packet from
+    /// `participant_identity` did not decrypt).
+    EncryptionStateChanged {
+        /// Whose keys the cryptor uses (the publisher of the track).
+        participant_identity: String,
+        /// The track.
+        track_sid: String,
+        /// The new state.
+        state: crate::e2ee::EncryptionState,
+    },
     /// The room is disconnected; no event follows.
     Disconnected {
         /// Why.

@@ -53,6 +53,11 @@ impl ParticipantFields {
     }
 }
 
+/// `TrackInfo.encryption` as an [`EncryptionType`](crate::e2ee::EncryptionType) (unknown values: none).
+fn encryption_type(value: i32) -> crate::e2ee::EncryptionType {
+    proto::encryption::Type::try_from(value).unwrap_or_default().into()
+}
+
 // ---------------------------------------------------------------------------------------
 // Remote publication
 
@@ -139,6 +144,10 @@ impl RemoteTrackPublication {
     /// Snapshot of the wire info.
     pub fn info(&self) -> proto::TrackInfo {
         self.0.state.lock().info.clone()
+    }
+    /// How the publisher encrypts the track end to end (`TrackInfo.encryption`).
+    pub fn encryption_type(&self) -> crate::e2ee::EncryptionType {
+        encryption_type(self.0.state.lock().info.encryption)
     }
     /// Subscribes or unsubscribes (sent to the server; events follow).
     pub async fn set_subscribed(&self, subscribe: bool) -> Result<()> {
@@ -425,6 +434,10 @@ impl LocalTrackPublication {
     /// Snapshot of the wire info (as the server accepted it).
     pub fn info(&self) -> proto::TrackInfo {
         self.0.info.lock().clone()
+    }
+    /// How the track is encrypted end to end (as announced to the server).
+    pub fn encryption_type(&self) -> crate::e2ee::EncryptionType {
+        encryption_type(self.0.info.lock().encryption)
     }
     /// The published track.
     pub fn track(&self) -> crate::media::LocalTrack {

@@ -33,8 +33,14 @@ enum Receiver {
 pub struct RemoteTrack(pub(crate) Arc<RemoteTrackInner>);
 
 impl RemoteTrack {
-    /// The track `info` of `publisher`, received on `rtp`; its receive pipeline starts.
-    pub(crate) fn new(publisher: &str, info: &proto::TrackInfo, rtp: Arc<dyn TrackRemote>) -> Self {
+    /// The track `info` of `publisher`, received on `rtp`; its receive pipeline starts, with
+    /// `transform` (decryption) installed before the first frame.
+    pub(crate) fn new(
+        publisher: &str,
+        info: &proto::TrackInfo,
+        rtp: Arc<dyn TrackRemote>,
+        transform: Option<Arc<dyn crate::media::FrameTransform>>,
+    ) -> Self {
         let kind = TrackKind::from_proto(info.r#type);
         let codec = if info.mime_type.is_empty() && kind == TrackKind::Audio { "audio/opus" } else { &info.mime_type };
         let meta = Arc::new(crate::media::TrackMeta::new(
@@ -44,6 +50,7 @@ impl RemoteTrack {
             Some(info.sid.clone()),
             publisher,
         ));
+        meta.set_transform(transform);
         Self(Arc::new(RemoteTrackInner {
             id: next_id(),
             sid: info.sid.clone(),

@@ -32,6 +32,9 @@ pub struct ConnectOptions {
     /// maxPayloadByteLength`). A stream announcing more, or carrying more, is failed and
     /// its memory released. `None` (the default): no cap beyond the unread-buffer limit.
     pub max_stream_payload_bytes: Option<u64>,
+    /// End-to-end encryption of tracks and data (`RoomOptions.encryption`). `None` (the
+    /// default): none.
+    pub encryption: Option<crate::e2ee::E2eeOptions>,
 }
 
 impl Default for ConnectOptions {
@@ -43,6 +46,7 @@ impl Default for ConnectOptions {
             ice_servers: Vec::new(),
             ice_transport_policy: IceTransportPolicy::All,
             max_stream_payload_bytes: None,
+            encryption: None,
         }
     }
 }

@@ -20,7 +20,7 @@ use prost::Message;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer, ExposeHeaders};
 
 use crate::auth::{AuthError, ServiceGrant};
-use crate::participant::{Cmd, JoinParams};
+use crate::participant::{Cmd, JoinParams, Resumed};
 use crate::session::{self, v1, Signalling};
 use crate::ServerShared;
 
@@ -167,18 +167,20 @@ fn start(
     let Some(sid) = resume else {
         return upgrade.on_upgrade(move |ws| session::run(shared, ws, params, signalling));
     };
-    // v1 clients resume through a rejoin; a v0 client gets its session back while the
-    // server still keeps it (`session::resume`), with the identity it joined with.
-    let kept = match (&signalling, sid) {
-        (Signalling::V0, Some(sid)) => shared
-            .rooms
-            .get(&params.grant.room)
-            .and_then(|room| room.participants().into_iter().find(|p| p.sid == sid))
-            .filter(|p| p.identity() == params.grant.identity),
-        _ => None,
+    // The client gets its session back while the server still keeps it
+    // (`session::resume`), with the identity it joined with.
+    let kept = sid.and_then(|sid| {
+        let room = shared.rooms.get(&params.grant.room)?;
+        room.participants().into_iter().find(|p| p.sid == sid && p.identity() == params.grant.identity)
+    });
+    let (v1, offer) = match signalling {
+        Signalling::V0 => (false, None),
+        Signalling::V1 { offer } => (true, offer),
     };
     match kept {
-        Some(p) => upgrade.on_upgrade(move |ws| async move { p.command(Cmd::Resume(Box::new(ws))) }),
+        Some(p) => {
+            upgrade.on_upgrade(move |ws| async move { p.command(Cmd::Resume(Box::new(Resumed { ws, v1, offer }))) })
+        }
         None => upgrade.on_upgrade(session::refuse_resume),
     }
 }

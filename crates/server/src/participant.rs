@@ -29,7 +29,17 @@ pub enum Cmd {
     /// Leave the room: tell the client why, then close.
     Kick(proto::DisconnectReason),
     /// The client came back on a new socket (`reconnect=1` with this participant's sid).
-    Resume(Box<axum::extract::ws::WebSocket>),
+    Resume(Box<Resumed>),
+}
+
+/// A resuming client's new socket.
+pub struct Resumed {
+    /// The socket.
+    pub ws: axum::extract::ws::WebSocket,
+    /// Whether it came on `/rtc/v1` (it must match the session's signalling).
+    pub v1: bool,
+    /// v1: the offer the join request carried (with new ICE credentials), if any.
+    pub offer: Option<proto::SessionDescription>,
 }
 
 /// A frame for the WebSocket writer.

@@ -205,6 +205,28 @@ async fn reliable_data_sequence_is_reported_on_resume() {
     server.shutdown().await;
 }
 
+#[tokio::test]
+async fn v1_sessions_resume_through_the_join_request() {
+    let server = server(Duration::from_secs(5)).await;
+    let settings = proto::JoinRequest {
+        client_info: Some(proto::ClientInfo { protocol: 16, ..Default::default() }),
+        ..Default::default()
+    };
+    let mut ws = common::open_v1(&server, &token("vera"), &common::join_request(&settings, true)).await;
+    let Resp::Join(join) = next(&mut ws).await else { panic!("first frame is not a join") };
+    let sid = join.participant.unwrap().sid;
+    drop(ws);
+    // Over v0 a v1 session is not resumed; over v1 with its sid it is.
+    let mut v0 = reconnect(&server, "vera", &sid).await;
+    assert!(is_leave(&next(&mut v0).await, Action::Reconnect));
+    let resume = proto::JoinRequest { reconnect: true, participant_sid: sid.clone(), ..settings };
+    let mut ws = common::open_v1(&server, &token("vera"), &common::join_request(&resume, true)).await;
+    let Resp::Reconnect(_) = next(&mut ws).await else { panic!("a v1 resume is answered with ReconnectResponse") };
+    let Resp::Update(u) = next(&mut ws).await else { panic!("then the participants") };
+    assert!(u.participants.iter().any(|p| p.sid == sid));
+    server.shutdown().await;
+}
+
 async fn simulate(ws: &mut Ws, scenario: Scenario) {
     send(ws, Req::Simulate(proto::SimulateScenario { scenario: Some(scenario) })).await;
 }

@@ -12,14 +12,13 @@ use lkrtc_server::proto::{self, signal_request::Message as Req, signal_response:
 use lkrtc_server::Server;
 use lkrtc_transport::{PcEvent, PcOptions, Target};
 use prost::Message as _;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use webrtc::peer_connection::{RTCPeerConnectionState, RTCSessionDescription};
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
 mod common;
 
-use common::{join_request, raw_http, send, server, token, Reply, Ws};
+use common::{join_request, open_v1, raw_http, send, server, token, Reply, Ws};
 
 fn settings(auto_subscribe: bool) -> proto::JoinRequest {
     proto::JoinRequest {
@@ -37,11 +36,6 @@ async fn get(server: &Server, path: &str, upgrade: bool) -> Reply {
         "Connection: close\r\n"
     };
     raw_http(server, &format!("GET {path} HTTP/1.1\r\nHost: lkrtc\r\n{upgrade}\r\n")).await
-}
-
-async fn open_v1(server: &Server, jwt: &str, join: &str) -> Ws {
-    let url = format!("{}/rtc/v1?access_token={jwt}&join_request={join}", server.url());
-    tokio_tungstenite::connect_async(url.into_client_request().unwrap()).await.unwrap().0
 }
 
 async fn next(ws: &mut Ws) -> Resp {

@@ -4,6 +4,7 @@
 //! - [`KeyProvider`]: shared-key or per-participant key rings.
 //! - [`FrameCryptor`]: the per-track GCM frame cryptor, a [`FrameTransform`](crate::media::FrameTransform).
 //! - [`DataCryptor`]: encryption of data packets into `EncryptedPacket`.
+//! - [`E2eeManager`]: a room's provider, track cryptors and data encryption.
 //!
 //! The wire format and where each rule comes from are described in `docs/E2EE.md`. Where the
 //! browser SDK and livekit's libwebrtc fork (used by `@livekit/rtc-node`) differ, this module
@@ -12,6 +13,7 @@
 mod data;
 mod frame;
 pub mod key;
+mod manager;
 mod provider;
 #[cfg(test)]
 mod tests;
@@ -19,6 +21,7 @@ mod tests;
 pub use data::{encryptable_value, packet_value, seal_data, DataCryptor};
 pub use frame::{make_iv, open_frame, seal_frame, FrameCodec, FrameCryptor, SealedFrame, IV_LENGTH};
 pub use key::{KeyDerivationFunction, KeySet};
+pub use manager::{E2eeManager, E2eeOptions, StateObserver, TrackCryptor};
 pub use provider::{KeyProvider, KeyProviderOptions, ParticipantKeyHandler};
 
 /// How a track or data packet is encrypted (`Encryption.Type` of the LiveKit protocol).

@@ -19,6 +19,7 @@ use webrtc::peer_connection::PeerConnection;
 use super::core::{Attempt, Session, SessionConfig};
 use super::driver::{Driver, Inbox, Links};
 use super::{Command, Room, Shared};
+use crate::e2ee::E2eeManager;
 use crate::error::{ConnectError, Deadline, EngineError, Result};
 use crate::events::RoomEvent;
 use crate::ice::{self, IcePlan};
@@ -52,6 +53,9 @@ impl Room {
     ) -> Result<(Room, mpsc::UnboundedReceiver<RoomEvent>)> {
         if token.trim().is_empty() {
             return Err(EngineError::InvalidArgument("the token is empty".into()));
+        }
+        if let Some(e2ee) = &options.encryption {
+            e2ee.validate().map_err(EngineError::InvalidArgument)?;
         }
         let deadline = Deadline::after(options.connect_timeout);
         let rtc_url = signal::rtc_url(url, options.auto_subscribe)?;
@@ -206,6 +210,7 @@ pub(super) fn shared_state(
         state: Mutex::new(ConnectionState::Connected),
         local: LocalParticipant::new(&me, cmd.clone()),
         remotes: Mutex::new(Vec::new()),
+        e2ee: e2ee_manager(join, options, &cmd),
         cmd,
         stream_topics: Mutex::default(),
     });
@@ -219,6 +224,21 @@ pub(super) fn shared_state(
         shared.remotes.lock().push(p);
     }
     shared
+}
+
+/// The room's encryption, its cryptors reporting their state changes to the room task.
+fn e2ee_manager(
+    join: &livekit_protocol::JoinResponse,
+    options: &ConnectOptions,
+    cmd: &mpsc::UnboundedSender<Command>,
+) -> Option<Arc<E2eeManager>> {
+    let manager = E2eeManager::new(options.encryption.as_ref()?)?;
+    manager.key_provider().set_sif_trailer(&join.sif_trailer);
+    let cmd = cmd.clone();
+    manager.set_observer(Arc::new(move |identity, track_sid, state| {
+        let _ = cmd.send(Command::EncryptionState { identity: identity.into(), track_sid: track_sid.into(), state });
+    }));
+    Some(manager)
 }
 
 /// A connect that timed out under relay-only ICE most often means no TURN allocation

@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub cmd: mpsc::UnboundedSender<Command>,
     /// Topics with a stream handler, by kind.
     pub stream_topics: Mutex<std::collections::HashSet<(StreamKind, String)>>,
+    /// End-to-end encryption, when the room was connected with it.
+    pub e2ee: Option<Arc<crate::e2ee::E2eeManager>>,
 }
 
 /// A connected room. Cheap to clone; all clones are the same room.
@@ -75,6 +77,10 @@ impl Room {
     /// This client's participant.
     pub fn local_participant(&self) -> LocalParticipant {
         self.shared.local.clone()
+    }
+    /// The room's end-to-end encryption (keys, cryptors), when connected with it.
+    pub fn e2ee_manager(&self) -> Option<Arc<crate::e2ee::E2eeManager>> {
+        self.shared.e2ee.clone()
     }
     /// Everyone else, in join order.
     pub fn remote_participants(&self) -> Vec<RemoteParticipant> {

@@ -584,6 +584,8 @@ impl Session {
             height: if req.height > 0 { req.height } else { top.map_or(0, |l| l.height) },
             simulcast: layers.len() > 1,
             layers,
+            // End-to-end encryption as the publisher announces it (frames are forwarded as is).
+            encryption: req.encryption,
             ..Default::default()
         };
         if self.p.pending_full() {
@@ -658,7 +660,7 @@ impl Session {
                 self.p.close_socket();
                 return Some(reason);
             }
-            Cmd::Resume(ws) => return self.resume(*ws).await,
+            Cmd::Resume(resumed) => return self.resume(*resumed).await,
         }
         None
     }

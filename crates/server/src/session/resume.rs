@@ -1,10 +1,11 @@
 //! Resuming. A participant whose signal connection is lost without a `leave` (socket
 //! closed or failed, or silent past the ping timeout) stays in the room — tracks,
 //! subscriptions, peer connections — for `Timing::resume_window`. A client that comes back
-//! in that time with `reconnect=1&sid=…` gets its session on the new socket: a
+//! in that time with its sid (v0 `reconnect=1&sid=…`, v1 a join request with `reconnect`
+//! and `participant_sid`) gets its session on the new socket: a
 //! `ReconnectResponse` (with the last reliable data sequence received, so that it resends
-//! only what was lost), the room as it is now, and an ICE restart of the subscriber PC;
-//! its own publisher offer with new ICE credentials is answered as any offer. Frames
+//! only what was lost), the room as it is now, and (v0) an ICE restart of the subscriber
+//! PC; its own offer with new ICE credentials is answered as any offer. Frames
 //! queued for the lost socket are dropped: the fresh state replaces them.
 //!
 //! Also the server side of `SimulateScenario`, which clients use to test all this.
@@ -13,7 +14,6 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::WebSocket;
 use livekit_protocol as proto;
 use proto::leave_request::Action;
 use proto::signal_response::Message as Resp;
@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use super::link::{self, Link};
 use super::{client_configuration, server_info, Reason, Session};
-use crate::participant::Outbound;
+use crate::participant::{Outbound, Resumed};
 
 /// How long a participant that lost its signal connection is kept for a resume (default).
 pub const RESUME_WINDOW: Duration = Duration::from_secs(10);
@@ -80,10 +80,11 @@ impl Session {
         }
     }
 
-    /// The client is back on `ws`.
-    pub(super) async fn resume(&mut self, ws: WebSocket) -> Option<Reason> {
-        if self.single() {
-            // `/rtc/v1` sessions are resumed through `/rtc/v1`, which asks for a rejoin.
+    /// The client is back on a new socket.
+    pub(super) async fn resume(&mut self, resumed: Resumed) -> Option<Reason> {
+        let Resumed { ws, v1, offer } = resumed;
+        if v1 != self.single() {
+            // A session is resumed with the signalling it joined with.
             tokio::spawn(link::refuse_resume(ws));
             return None;
         }
@@ -122,6 +123,13 @@ impl Session {
         self.p.send(Resp::Update(proto::ParticipantUpdate { participants }));
         self.pub_neg.reset();
         self.sub_neg.reset();
+        if self.single() {
+            // v1: the client offers (ICE restart included), with the join request or after.
+            return match offer {
+                Some(offer) => self.on_publisher_offer(offer).await,
+                None => None,
+            };
+        }
         self.offer_subscriber(true).await;
         None
     }

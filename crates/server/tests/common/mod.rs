@@ -44,6 +44,12 @@ pub async fn connect_with(
     Ok(tokio_tungstenite::connect_async_with_config(req, config, false).await?.0)
 }
 
+/// Opens `/rtc/v1` with `jwt` and an encoded `join_request`.
+pub async fn open_v1(server: &Server, jwt: &str, join: &str) -> Ws {
+    let url = format!("{}/rtc/v1?access_token={jwt}&join_request={join}", server.url());
+    tokio_tungstenite::connect_async(url.into_client_request().unwrap()).await.unwrap().0
+}
+
 /// Sends one signal request.
 pub async fn send(ws: &mut Ws, msg: Req) {
     let bytes = proto::SignalRequest { message: Some(msg) }.encode_to_vec();

@@ -20,6 +20,9 @@ impl Session {
             Command::Simulate { scenario, done } => {
                 let _ = done.send(self.simulate(now, scenario));
             }
+            Command::EncryptionState { identity, track_sid, state } => {
+                self.emit(RoomEvent::EncryptionStateChanged { participant_identity: identity, track_sid, state })
+            }
             Command::PublishData { payload, options, done } => self.publish_data(payload, options, done),
             Command::UpdateMetadata { mut update, done } => {
                 update.request_id = self.next_request;

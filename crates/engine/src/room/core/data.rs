@@ -25,6 +25,10 @@ impl Session {
         kind: DataKind,
         sent: Sent,
     ) -> std::result::Result<(), (EngineError, Sent)> {
+        let value = match self.seal_value(value) {
+            Ok(value) => value,
+            Err(e) => return Err((SendError::Encryption(e).into(), sent)),
+        };
         let identity = self.shared.local.identity();
         let sequence = if kind == DataKind::Reliable {
             self.sequence += 1;
@@ -111,7 +115,13 @@ impl Session {
                 return;
             }
         };
-        let Some(value) = packet.value else { return };
+        let Some(mut value) = packet.value else { return };
+        if let Value::EncryptedPacket(encrypted) = &value {
+            match self.open_value(&packet.participant_identity, encrypted) {
+                Some(clear) => value = clear,
+                None => return,
+            }
+        }
         if kind == DataKind::Reliable && !self.dedupe.fresh(&packet.participant_sid, packet.sequence) {
             tracing::debug!(sequence = packet.sequence, "reliable packet received twice; dropped");
             return;

@@ -36,6 +36,7 @@ use lkrtc_transport::Negotiation;
 
 mod commands;
 mod data;
+mod e2ee;
 mod publish;
 mod reconnect;
 mod signal;
@@ -238,6 +239,8 @@ pub(crate) struct Session {
     rpc_invocations: HashMap<String, String>,
     /// Streams being received, by stream id.
     incoming: HashMap<String, Incoming>,
+    /// Last reported encryption status by participant sid.
+    encryption_status: HashMap<String, bool>,
     rng: Box<dyn RngCore + Send>,
     /// Reconnection: the retry schedule, why the connection was lost, whether the driver is
     /// running an attempt, when the attempt set up must be done by.
@@ -292,6 +295,7 @@ impl Session {
             rpc_calls: HashMap::new(),
             rpc_invocations: HashMap::new(),
             incoming: HashMap::new(),
+            encryption_status: HashMap::new(),
             rng,
             backoff: reconnect::Backoff::new(now),
             lost_reason: proto::DisconnectReason::UnknownReason,
@@ -447,7 +451,19 @@ impl Session {
     }
 
     fn emit(&mut self, ev: RoomEvent) {
+        let publications_changed = matches!(
+            ev,
+            RoomEvent::TrackPublished { .. }
+                | RoomEvent::TrackUnpublished { .. }
+                | RoomEvent::LocalTrackPublished { .. }
+                | RoomEvent::LocalTrackUnpublished { .. }
+                | RoomEvent::ParticipantDisconnected { .. }
+        );
+        let status = if publications_changed { self.encryption_status_change(&ev) } else { None };
         self.out.push_back(Output::Event(ev));
+        if let Some(status) = status {
+            self.out.push_back(Output::Event(status));
+        }
     }
 
     fn send(&mut self, msg: Req) {

@@ -79,6 +79,7 @@ impl Session {
             ..Default::default()
         };
         track.describe(&mut req); // type, and what the kind adds (stereo...)
+        self.describe_encryption(&mut req);
         self.send(Req::AddTrack(req));
         let deadline = now + PUBLISH_TIMEOUT;
         self.pending_publishes.insert(cid, PendingPublish { track, done, deadline, accepted: None, republish });
@@ -130,6 +131,7 @@ impl Session {
             }
             (Ok(_), None) => return, // cannot happen: the transceiver follows acceptance
         };
+        self.encrypt_track(&p.track, &info.sid);
         p.track.set_published(info.sid.clone());
         if let Some(publication) = p.republish {
             let previous_sid = publication.sid();

@@ -261,7 +261,8 @@ impl Session {
         rtp: Arc<dyn TrackRemote>,
     ) {
         let info = publication.info();
-        let track = RemoteTrack::new(&participant.identity(), &info, rtp);
+        let decryptor = self.decryptor(&participant.identity(), &info);
+        let track = RemoteTrack::new(&participant.identity(), &info, rtp, decryptor);
         publication.0.state.lock().track = Some(track.clone());
         self.emit(RoomEvent::TrackSubscribed { participant, publication, track });
     }
