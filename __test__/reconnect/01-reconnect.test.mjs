@@ -13,6 +13,7 @@ const PORT = 17_912;
 // A short keep-alive, so that a frozen server is noticed quickly.
 const PING_INTERVAL_S = 2;
 const PING_TIMEOUT_S = 6;
+const PACKETS = 500;
 const enc = (n) => new TextEncoder().encode(String(n));
 
 /** A tone from `track` (remote, lkrtc or official `mod`). */
@@ -230,14 +231,20 @@ describe('reconnection', () => {
     });
   }
 
-  it('reliable data sent across a resume arrives exactly once and in order', async () => {
+  /** Two rooms; a sends PACKETS numbered reliable packets to b across `kind`. */
+  async function dataAcross(kind) {
     const roomName = uniqueRoomName('data');
     const a = await connectLk(scope, server, 'a', roomName);
     const b = await connectLk(scope, server, 'b', roomName);
     const got = collectNumbers(b, RoomEvent, 'r');
-    const N = 500;
+    await withTimeout(sendAcross(a, PACKETS, kind), 40_000, 'every send');
+    return got;
+  }
+
+  it('reliable data sent across a resume arrives exactly once and in order', async () => {
+    const N = PACKETS;
     const t0 = Date.now();
-    await withTimeout(sendAcross(a, N, SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT), 40_000, 'every send');
+    const got = await dataAcross(SimulateScenarioKind.SIMULATE_SIGNAL_RECONNECT);
     await waitUntil(() => got.length >= N, { timeoutMs: 30_000, what: `${N} packets at b (got ${got.length})` });
     await delay(500);
     console.log(`data across a resume: ${got.length} packets in ${Date.now() - t0} ms`);
@@ -245,12 +252,8 @@ describe('reconnection', () => {
   });
 
   it('reliable data across a full reconnect: never twice, in order, everything sent after the call arrives', async () => {
-    const roomName = uniqueRoomName('data-full');
-    const a = await connectLk(scope, server, 'a', roomName);
-    const b = await connectLk(scope, server, 'b', roomName);
-    const got = collectNumbers(b, RoomEvent, 'r');
-    const N = 500;
-    await withTimeout(sendAcross(a, N, SimulateScenarioKind.SIMULATE_FULL_RECONNECT), 40_000, 'every send');
+    const got = await dataAcross(SimulateScenarioKind.SIMULATE_FULL_RECONNECT);
+    const N = PACKETS;
     await waitUntil(() => got.includes(N - 1), { timeoutMs: 30_000, what: `the last packet at b` });
     await delay(500);
     for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1]);
