@@ -198,7 +198,13 @@ impl Session {
     }
 
     fn next_attempt(&mut self, now: Instant, full: bool) {
-        let Some(delay) = self.backoff.next(now, &mut *self.rng) else {
+        let delay = self.backoff.next(now, &mut *self.rng);
+        self.schedule(full, delay);
+    }
+
+    /// Asks the driver for an attempt after `delay`, or gives up when there is none.
+    fn schedule(&mut self, full: bool, delay: Option<Duration>) {
+        let Some(delay) = delay else {
             tracing::warn!(attempts = self.backoff.attempts(), "reconnecting failed; giving up");
             self.stop(Stop::Remote(self.lost_reason));
             return;
@@ -230,9 +236,15 @@ impl Session {
             return;
         }
         tracing::info!(%error, refused, "reconnect attempt failed");
-        // A refused resume cannot succeed later; a server that could not be reached may
-        // still hold our session.
-        self.attempt_failed(now, refused);
+        if refused {
+            // The server is there but cannot resume us: rejoin at once (this happens once
+            // per reconnect, since every later attempt is a rejoin).
+            self.attempting = false;
+            self.schedule(true, Some(Duration::ZERO));
+            return;
+        }
+        // A server that could not be reached may still hold our session.
+        self.attempt_failed(now, false);
     }
 
     /// The driver set up the attempt's connections.
