@@ -2,11 +2,13 @@
 // are in a room, one publishing a tone to the other: both clients reconnect on their own
 // (`reconnected`), see each other again with exactly one publication of the tone, and the
 // tone flows again. Then a simulated signal loss is resumed: same sids, the tone goes on.
-// The server process is a child (lkrtc-server binary): a DevServer cannot be killed.
+// The server process is a child (lkrtc-server binary): a DevServer cannot be killed. Both
+// SDKs, and lkrtc's handle counts are back at zero after each.
 import { afterEach, describe, expect, it } from 'vitest';
 import { CompatScope, SDKS, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from './compat.mjs';
 import { publishSineWith, readToneWith } from '../helpers/rtc.mjs';
 import { dumpLogOnFailure, freePort, startServer } from '../helpers/server.mjs';
+import { lk, totalHandles, ZERO } from '../client/lk.mjs';
 
 /** Starts lkrtc-server on `port`, retrying while the old process's socket lingers. */
 async function startOn(port, name) {
@@ -40,13 +42,19 @@ async function hearsTone(sdk, listener, what) {
   expect(tone.silentFrames, what).toBeLessThan(5);
 }
 
-describe.each(SDKS.filter(([name]) => name === 'rtc-node'))('%s', (name, sdk) => {
+describe.each(SDKS)('%s', (name, sdk) => {
   let server = null;
   let scope = null;
   afterEach(async (ctx) => {
     await scope?.close();
     dumpLogOnFailure(ctx, server);
     await server?.kill('SIGKILL');
+    if (sdk === lk) {
+      await waitUntil(() => totalHandles() === 0, { timeoutMs: 10_000, what: 'lkrtc handles to drop to zero' }).catch(
+        () => {},
+      );
+      expect(lk.liveHandles()).toEqual(ZERO);
+    }
   });
 
   it('the server is killed and restarted on its port: clients come back, see each other, audio flows', async () => {
