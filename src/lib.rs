@@ -28,6 +28,7 @@ mod audio;
 mod convert;
 mod dev_server;
 mod e2ee;
+mod e2ee_options;
 mod error;
 mod event_bridge;
 mod handles;

@@ -39,7 +39,7 @@ pub struct NativeConnectOptions {
     /// are refused (their read fails with `ERR_STREAM`). Absent: no cap.
     pub max_stream_payload_bytes: Option<f64>,
     /// `RoomOptions.encryption` (or the deprecated `e2ee`): end-to-end encryption.
-    pub encryption: Option<crate::e2ee::NativeE2eeOptions>,
+    pub encryption: Option<crate::e2ee_options::NativeE2eeOptions>,
 }
 
 /// Room fields besides sid, name and metadata (`Room.creationTime`, `numParticipants`...).
@@ -139,7 +139,7 @@ fn connect_options(o: NativeConnectOptions) -> crate::error::Result<ConnectOptio
             ))
         }
     }
-    opts.encryption = o.encryption.map(crate::e2ee::e2ee_options).transpose()?;
+    opts.encryption = o.encryption.map(crate::e2ee_options::e2ee_options).transpose()?;
     Ok(opts)
 }
 

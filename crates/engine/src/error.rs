@@ -128,7 +128,7 @@ pub enum SendError {
     Reconnecting,
     /// The room encrypts and the packet could not be encrypted (no key yet): nothing was sent.
     #[error("the packet could not be encrypted: {0}")]
-    Encryption(#[source] crate::e2ee::E2eeError),
+    Encryption(#[source] E2eeError),
 }
 
 impl SendError {
@@ -250,6 +250,33 @@ impl Deadline {
             .await
             .map_err(|_| EngineError::Timeout { what, ms: self.total.as_millis() as u64 })
     }
+}
+
+/// Why an encryption operation failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum E2eeError {
+    /// No key for this participant at this index.
+    #[error("no key at index {key_index} for participant {identity:?}")]
+    MissingKey {
+        /// Participant identity (empty for the shared key).
+        identity: String,
+        /// Key index asked for.
+        key_index: u32,
+    },
+    /// The ciphertext does not authenticate with the key (nor with any ratchet of it within the
+    /// ratchet window).
+    #[error("decryption failed: invalid key")]
+    InvalidKey,
+    /// The encrypted frame or packet is malformed.
+    #[error("malformed encrypted payload: {0}")]
+    Malformed(&'static str),
+    /// The codec cannot be encrypted by the GCM cryptor.
+    #[error("codec {0:?} is not supported for end-to-end encryption")]
+    UnsupportedCodec(String),
+    /// The decrypted payload is not a valid `EncryptedPacketPayload`.
+    #[error("decrypted payload is not a valid EncryptedPacketPayload")]
+    Decode,
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ use sha2::{Digest, Sha256};
 use super::key::KeySet;
 use super::provider::{KeyProvider, ParticipantKeyHandler};
 use super::{E2eeError, EncryptionState};
-use crate::media::{Direction, EncodedFrame, FrameInfo, FrameTransform, MediaKind};
 
 /// Length of the IV carried in every frame.
 pub const IV_LENGTH: usize = 12;
@@ -41,9 +40,10 @@ pub enum FrameCodec {
 }
 
 impl FrameCodec {
-    /// The layout of frames of `kind` coded with `mime` (`video/H264`, `audio/opus`, ...).
-    pub fn of(kind: MediaKind, mime: &str) -> Self {
-        if kind == MediaKind::Audio {
+    /// The layout of frames coded with `mime` (`video/H264`, `audio/opus`, ...); every
+    /// audio codec keeps one byte clear.
+    pub fn of(audio: bool, mime: &str) -> Self {
+        if audio {
             return Self::Audio;
         }
         let name = mime.rsplit('/').next().unwrap_or(mime);
@@ -237,9 +237,12 @@ struct CryptorState {
 }
 
 /// What to do with a frame.
-enum Outcome {
+pub(crate) enum Outcome {
+    /// Pass it on unchanged.
     Pass,
+    /// Pass these bytes on instead.
     Replace(Vec<u8>),
+    /// Drop it (it did not decrypt, or could not be encrypted).
     Drop,
 }
 
@@ -337,6 +340,15 @@ impl FrameCryptor {
         }
     }
 
+    /// What becomes of a frame sent (encrypted) or received (decrypted) with this cryptor.
+    pub(crate) fn outcome(&self, send: bool, codec: FrameCodec, ssrc: u32, timestamp: u32, data: &[u8]) -> Outcome {
+        if send {
+            self.encrypt_outcome(codec, ssrc, timestamp, data)
+        } else {
+            self.decrypt_outcome(codec, data)
+        }
+    }
+
     fn encrypt_outcome(&self, codec: FrameCodec, ssrc: u32, timestamp: u32, data: &[u8]) -> Outcome {
         let key_index = {
             let inner = self.inner.lock();
@@ -431,19 +443,4 @@ pub fn make_iv(ssrc: u32, timestamp: u32, send_count: u32) -> [u8; IV_LENGTH] {
     iv[4..8].copy_from_slice(&timestamp.to_be_bytes());
     iv[8..].copy_from_slice(&timestamp.wrapping_sub(send_count % 0xffff).to_be_bytes());
     iv
-}
-
-impl FrameTransform for FrameCryptor {
-    fn transform(&self, frame: EncodedFrame, info: &FrameInfo<'_>) -> Option<EncodedFrame> {
-        let codec = FrameCodec::of(info.kind, info.codec);
-        let outcome = match info.direction {
-            Direction::Send => self.encrypt_outcome(codec, info.ssrc, info.rtp_timestamp, &frame.data),
-            Direction::Receive => self.decrypt_outcome(codec, &frame.data),
-        };
-        match outcome {
-            Outcome::Pass => Some(frame),
-            Outcome::Replace(data) => Some(EncodedFrame { data: data.into(), timestamp: frame.timestamp }),
-            Outcome::Drop => None,
-        }
-    }
 }

@@ -2,7 +2,7 @@
 //!
 //! - [`key`]: key derivation (PBKDF2 or HKDF over SHA-256) and ratcheting.
 //! - [`KeyProvider`]: shared-key or per-participant key rings.
-//! - [`FrameCryptor`]: the per-track GCM frame cryptor, a [`FrameTransform`](crate::media::FrameTransform).
+//! - [`FrameCryptor`]: the per-track GCM frame cryptor, a frame transform of the media pipeline (`media::transform`).
 //! - [`DataCryptor`]: encryption of data packets into `EncryptedPacket`.
 //! - [`E2eeManager`]: a room's provider, track cryptors and data encryption.
 //!
@@ -19,6 +19,7 @@ mod provider;
 mod tests;
 
 pub use data::{encryptable_value, packet_value, seal_data, DataCryptor};
+pub(crate) use frame::Outcome;
 pub use frame::{make_iv, open_frame, seal_frame, FrameCodec, FrameCryptor, SealedFrame, IV_LENGTH};
 pub use key::{KeyDerivationFunction, KeySet};
 pub use manager::{E2eeManager, E2eeOptions, StateObserver, TrackCryptor};
@@ -76,29 +77,5 @@ pub enum EncryptionState {
     InternalError = 6,
 }
 
-/// Why an encryption operation failed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum E2eeError {
-    /// No key for this participant at this index.
-    #[error("no key at index {key_index} for participant {identity:?}")]
-    MissingKey {
-        /// Participant identity (empty for the shared key).
-        identity: String,
-        /// Key index asked for.
-        key_index: u32,
-    },
-    /// The ciphertext does not authenticate with the key (nor with any ratchet of it within the
-    /// ratchet window).
-    #[error("decryption failed: invalid key")]
-    InvalidKey,
-    /// The encrypted frame or packet is malformed.
-    #[error("malformed encrypted payload: {0}")]
-    Malformed(&'static str),
-    /// The codec cannot be encrypted by the GCM cryptor.
-    #[error("codec {0:?} is not supported for end-to-end encryption")]
-    UnsupportedCodec(String),
-    /// The decrypted payload is not a valid `EncryptedPacketPayload`.
-    #[error("decrypted payload is not a valid EncryptedPacketPayload")]
-    Decode,
-}
+/// Why an encryption operation failed (defined with the engine's other errors).
+pub use crate::error::E2eeError;

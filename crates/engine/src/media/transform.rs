@@ -105,3 +105,17 @@ impl TrackMeta {
         transform.transform(frame, &info)
     }
 }
+
+/// End-to-end encryption is a frame transform: encrypt on send, decrypt on receive.
+impl FrameTransform for crate::e2ee::FrameCryptor {
+    fn transform(&self, frame: EncodedFrame, info: &FrameInfo<'_>) -> Option<EncodedFrame> {
+        use crate::e2ee::{FrameCodec, Outcome};
+        let codec = FrameCodec::of(info.kind == MediaKind::Audio, info.codec);
+        let send = info.direction == Direction::Send;
+        match self.outcome(send, codec, info.ssrc, info.rtp_timestamp, &frame.data) {
+            Outcome::Pass => Some(frame),
+            Outcome::Replace(data) => Some(EncodedFrame { data: data.into(), timestamp: frame.timestamp }),
+            Outcome::Drop => None,
+        }
+    }
+}
