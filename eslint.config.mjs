@@ -14,6 +14,7 @@ export default tseslint.config(
       'native.d.ts',
       'index.js',
       'crates/**',
+      'vendor/**',
       'bench/**',
       '__test__/types/**',
       'docs/api/**',

@@ -7,7 +7,9 @@
 
 use bytes::Bytes;
 use openh264::decoder::Decoder as H264Decoder;
-use openh264::encoder::{BitRate, Encoder as H264Encoder, EncoderConfig, FrameRate, RateControlMode, UsageType};
+use openh264::encoder::{
+    BitRate, Complexity, Encoder as H264Encoder, EncoderConfig, FrameRate, RateControlMode, UsageType,
+};
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
 
@@ -69,7 +71,9 @@ pub struct H264VideoEncoder {
 impl H264VideoEncoder {
     /// A real-time camera encoder with bitrate rate control at `max_bitrate`. Rate control
     /// may skip a frame to stay under it (OpenH264 cannot cap the bitrate otherwise): the
-    /// frame then comes out with no data.
+    /// frame then comes out with no data. Low complexity, OpenH264's own default and what
+    /// libwebrtc runs it with (the `openh264` crate defaults to medium, which costs more
+    /// CPU per frame at the same bitrate).
     pub fn new(settings: EncoderSettings) -> Result<Self> {
         let EncoderSettings { width, height, max_bitrate, max_framerate } = settings;
         if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 || max_bitrate == 0 || max_framerate == 0 {
@@ -81,6 +85,7 @@ impl H264VideoEncoder {
             .bitrate(BitRate::from_bps(max_bitrate))
             .max_frame_rate(FrameRate::from_hz(max_framerate as f32))
             .usage_type(UsageType::CameraVideoRealTime)
+            .complexity(Complexity::Low)
             .rate_control_mode(RateControlMode::Bitrate)
             .skip_frames(true)
             .num_threads(1);
