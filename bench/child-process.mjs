@@ -2,9 +2,19 @@
 // right addon, waiting for its IPC messages, reading its CPU time and RSS from /proc.
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { withTimeout } from '../__test__/helpers/rtc.mjs';
 
 const TICKS = 100; // USER_HZ
+
+/** The SDK a benchmark child runs: lkrtc from this checkout, or `@livekit/rtc-node`. */
+export async function loadSdk(sdk) {
+  if (sdk !== 'lkrtc') return import('@livekit/rtc-node');
+  const root = resolve(fileURLToPath(import.meta.url), '../..');
+  return createRequire(import.meta.url)(resolve(root, 'index.js'));
+}
 
 /** CPU seconds (user + system) process `pid` has used so far. */
 export function cpuSeconds(pid) {

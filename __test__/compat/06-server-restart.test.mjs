@@ -7,20 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CompatScope, SDKS, uniqueRoomName, waitForEvent, waitUntil, withTimeout } from './compat.mjs';
 import { publishSineWith, readToneWith } from '../helpers/rtc.mjs';
-import { dumpLogOnFailure, freePort, startServer } from '../helpers/server.mjs';
+import { dumpLogOnFailure, freePort, startServerOn } from '../helpers/server.mjs';
 import { lk, totalHandles, ZERO } from '../client/lk.mjs';
-
-/** Starts lkrtc-server on `port`, retrying while the old process's socket lingers. */
-async function startOn(port, name) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await startServer({ name, args: ['--port', String(port)] });
-    } catch (e) {
-      if (attempt >= 20) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 /** Counts `reconnecting`/`reconnected` events of `room`. */
 function counting(sdk, room) {
@@ -59,7 +47,7 @@ describe.each(SDKS)('%s', (name, sdk) => {
 
   it('the server is killed and restarted on its port: clients come back, see each other, audio flows', async () => {
     const port = await freePort();
-    server = await startOn(port, `restart-${name}`);
+    server = await startServerOn(port, `restart-${name}`);
     scope = new CompatScope(sdk, server);
     const roomName = uniqueRoomName('restart');
     const a = await scope.connect('a', roomName);
@@ -71,7 +59,7 @@ describe.each(SDKS)('%s', (name, sdk) => {
 
     const killedAt = Date.now();
     await server.kill('SIGKILL');
-    server = await startOn(port, `restart-${name}-2`);
+    server = await startServerOn(port, `restart-${name}-2`);
     scope.server = server;
     await waitUntil(() => seenA.reconnected > 0 && seenB.reconnected > 0, {
       timeoutMs: 60_000,
@@ -85,7 +73,7 @@ describe.each(SDKS)('%s', (name, sdk) => {
   });
 
   it('a simulated signal loss is resumed: same participants, the tone goes on', async () => {
-    server = await startOn(await freePort(), `resume-${name}`);
+    server = await startServerOn(await freePort(), `resume-${name}`);
     scope = new CompatScope(sdk, server);
     const roomName = uniqueRoomName('resume');
     const a = await scope.connect('a', roomName);

@@ -183,6 +183,18 @@ export function freePort() {
   });
 }
 
+/** Starts lkrtc-server on `port`, retrying while a killed predecessor's socket lingers. */
+export async function startServerOn(port, name) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startServer({ name, args: ['--port', String(port)] });
+    } catch (e) {
+      if (attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 /** Kills every server this process started (used by the per-file teardown). */
 export async function killAllServers() {
   await Promise.all([...running].map((s) => s.kill('SIGTERM')));

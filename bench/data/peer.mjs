@@ -14,15 +14,11 @@
 //   { type: 'serve' }                                 -> { type: 'serving' } (RPC method "echo")
 //   { type: 'call', to, calls, payload }              -> { type: 'called', rtts: [ms...] }
 //   { type: 'exit' }
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { loadSdk } from '../child-process.mjs';
 
 const sdk = process.argv[2];
-const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-const api =
-  sdk === 'lkrtc' ? createRequire(import.meta.url)(resolve(ROOT, 'index.js')) : await import('@livekit/rtc-node');
+const api = await loadSdk(sdk);
 const send = (m) => process.send(m);
 let room;
 let expected = Infinity;
