@@ -1,8 +1,9 @@
 // The lkrtc publisher answers keyframe requests (issue 11): it sends no periodic
 // keyframe, so a subscriber that joins late sees a picture only because its PLI, forwarded
-// by lkrtc-server, made the encoder send one. Three late subscribers join 0.7 s apart
-// (so a periodic 2 s keyframe would keep at least one of them waiting over a second): each
-// must get its first frame within a second.
+// by lkrtc-server, made the encoder send one. Three late subscribers join 0.7 s apart: a
+// periodic 2 s keyframe would keep one of them waiting at least 1.4 s (their phases span
+// 1.4 s of the 2 s cycle), so each must get its first frame within 1.3 s (typically
+// 30-500 ms; the margin is for a loaded CI machine).
 import * as official from '@livekit/rtc-node';
 import { describe, expect, it } from 'vitest';
 import { uniqueRoomName, waitForEvent, withTimeout } from '../helpers/rtc.mjs';
@@ -26,6 +27,18 @@ describe('lkrtc answers keyframe requests', () => {
       videoCodec: lk.VideoCodec[codec],
       simulcast: false,
     });
+    try {
+      await lateSubscribersSeeAPicture(pubRoom, roomName, track, options, codec);
+    } finally {
+      await stop();
+      await source.close();
+    }
+    await pubRoom.disconnect();
+    expectHandles({});
+  });
+
+  /** Publishes `track`, then three late subscribers each time their first frame. */
+  async function lateSubscribersSeeAPicture(pubRoom, roomName, track, options, codec) {
     const publication = await withTimeout(pubRoom.localParticipant.publishTrack(track, options), 20_000, 'publish');
     // Long after the publish keyframe: only a keyframe request can start a late decoder.
     await new Promise((r) => setTimeout(r, 2_000));
@@ -50,10 +63,6 @@ describe('lkrtc answers keyframe requests', () => {
       await late.disconnect();
     }
     console.log(`${codec}: late subscribers' first frames after ${firsts.join(', ')} ms`);
-    for (const ms of firsts) expect(ms, 'ms from subscription to the first frame').toBeLessThan(1_000);
-    await stop();
-    await source.close();
-    await pubRoom.disconnect();
-    expectHandles({});
-  });
+    for (const ms of firsts) expect(ms, 'ms from subscription to the first frame').toBeLessThan(1_300);
+  }
 });
